@@ -1,0 +1,12 @@
+"""afterboot: the root conftest only lists the plugins; everything lives in them."""
+
+pytest_plugins = [
+    "plugins.options",
+    "fixtures.inventory",
+    "fixtures.connections",
+    "fixtures.cloud",
+    "fixtures.database",
+    "plugins.identity",
+    "plugins.outcomes",
+    "plugins.hosts",
+]

@@ -1,0 +1,40 @@
+"""Per-host checks: a check asking for ``host`` runs once per inventory host of its roles.
+
+Parameter ids are the plain hostnames (``test_x[compute-03]``), so report history
+(Allure's historyId, JUnit names) survives a change of transport or address.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.inventory import scoped_inventory
+from plugins.catalog import CheckError, parse_marker
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "host" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("check")
+    roles: tuple[str, ...] = ()
+    if marker is not None:
+        try:
+            roles = parse_marker(
+                marker, metafunc.definition.nodeid, metafunc.function.__doc__
+            ).roles
+        except CheckError:
+            roles = ()  # identity plugin reports the bad marker at collection end
+    inv = scoped_inventory(metafunc.config)
+    names = inv.names(*roles) if inv is not None else []
+    if names:
+        metafunc.parametrize("host", names, ids=names, indirect=True, scope="function")
+        return
+    if inv is None:
+        reason = "no inventory given (--inventory, $AFTERBOOT_INVENTORY)"
+    else:
+        reason = f"the inventory declares no host with role {' or '.join(roles) or 'any'}"
+    metafunc.parametrize(
+        "host",
+        [pytest.param(None, id="no-host", marks=pytest.mark.skip(reason=reason))],
+        indirect=True,
+    )

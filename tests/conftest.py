@@ -1,0 +1,42 @@
+"""Shared helpers for afterboot's own tests (pytester runs of the real plugins)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def _root_plugins() -> list[str]:
+    namespace: dict[str, object] = {}
+    exec((ROOT / "conftest.py").read_text(), namespace)
+    plugins = namespace["pytest_plugins"]
+    assert isinstance(plugins, list)
+    return [str(p) for p in plugins]
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester dir set up like the project: our plugins, checks under ``tests_cloud``."""
+    for var in (
+        "OS_CLOUD",
+        "AFTERBOOT_INVENTORY",
+        "AFTERBOOT_PHASE",
+        "AFTERBOOT_ROLE",
+        "AFTERBOOT_HOST",
+        "AFTERBOOT_TIMEOUT",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    pytester.makeconftest(f"pytest_plugins = {_root_plugins()!r}\n")
+    pytester.makeini(
+        "[pytest]\naddopts = -p no:testinfra -p no:cacheprovider\n"
+        "afterboot_check_paths = tests_cloud\n"
+    )
+    pytester.mkdir("tests_cloud")
+    return pytester

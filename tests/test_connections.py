@@ -1,0 +1,142 @@
+"""Connections against a real sshd on loopback: reuse, deadlines, and a host that does
+not answer ending as *could not run* within --timeout while the other host passes."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from fixtures.connections import Remote
+from fixtures.errors import CommandTimeout, HostUnreachable
+from fixtures.inventory import HostSpec
+
+from . import sshd as sshd_mod
+
+pytestmark = pytest.mark.skipif(bool(sshd_mod.available()), reason=str(sshd_mod.available()))
+
+CHECK = '''
+import pytest
+
+@pytest.mark.check("HOST-009", tier=1)
+def test_answers(host):
+    """The host runs a command."""
+    assert host.run("echo hi").stdout.strip() == "hi"
+
+@pytest.mark.check("HOST-010", tier=1)
+def test_second(host):
+    """A second check on the same host reuses its connection."""
+    assert host.file("/etc/hostname").exists
+'''
+
+
+@pytest.fixture
+def control_dir() -> Iterator[str]:
+    """ssh control sockets need a short path (108 bytes at most)."""
+    path = tempfile.mkdtemp(prefix="ab-t-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sshd_mod.Sshd]:
+    with sshd_mod.sshd(tmp_path_factory.mktemp("sshd")) as s:
+        yield s
+
+
+def spec(server: sshd_mod.Sshd, connection: str = "ssh", **kw: object) -> HostSpec:
+    fields: dict[str, object] = dict(
+        name="good",
+        address="127.0.0.1",
+        port=server.port,
+        user="root",
+        key=str(server.key),
+        ssh_config=str(server.ssh_config),
+        connection=connection,
+        service_manager="process",
+    )
+    fields.update(kw)
+    return HostSpec(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("connection", ["ssh", "paramiko"])
+def test_commands_run_and_connection_is_reused(
+    server: sshd_mod.Sshd, control_dir: str, connection: str
+) -> None:
+    remote = Remote(spec(server, connection), timeout=5, control_dir=control_dir)
+    try:
+        assert remote.run("echo %s", "a b").stdout == "a b\n"
+        assert remote.file("/etc/hostname").exists
+        started = time.monotonic()
+        for _ in range(10):
+            assert remote.run("true").rc == 0
+        per_command = (time.monotonic() - started) / 10
+        assert per_command < 0.5, f"{per_command:.3f}s per command: connection not reused"
+    finally:
+        remote.close()
+
+
+@pytest.mark.parametrize("connection", ["ssh", "paramiko"])
+def test_command_past_deadline_is_could_not_run(
+    server: sshd_mod.Sshd, control_dir: str, connection: str
+) -> None:
+    remote = Remote(spec(server, connection), timeout=1.5, control_dir=control_dir)
+    try:
+        remote.probe()
+        started = time.monotonic()
+        with pytest.raises(CommandTimeout, match=r"did not finish within 1\.5s"):
+            remote.run("sleep 20")
+        assert time.monotonic() - started < 4
+    finally:
+        remote.close()
+
+
+def test_silent_host_is_unreachable_within_timeout(control_dir: str) -> None:
+    with sshd_mod.silent_listener() as port:
+        remote = Remote(
+            HostSpec(
+                name="hung", address="127.0.0.1", port=port, user="root", ssh_config="/dev/null"
+            ),
+            timeout=2,
+            control_dir=control_dir,
+        )
+        started = time.monotonic()
+        with pytest.raises(HostUnreachable, match="host hung unreachable"):
+            remote.probe()
+        assert time.monotonic() - started < 5
+        started = time.monotonic()
+        with pytest.raises(HostUnreachable):
+            remote.run("true")  # the verdict is remembered: no second wait
+        assert time.monotonic() - started < 0.5
+
+
+def test_unreachable_host_could_not_run_while_others_pass(
+    suite: pytest.Pytester, server: sshd_mod.Sshd
+) -> None:
+    suite.makepyfile(**{"tests_cloud/test_x.py": CHECK})
+    with sshd_mod.silent_listener() as silent_port:
+        (suite.path / "inv.yaml").write_text(
+            "defaults:\n  user: root\n"
+            f"  key: {server.key}\n  ssh_config: {server.ssh_config}\n"
+            "hosts:\n"
+            f"  good:\n    address: 127.0.0.1\n    port: {server.port}\n"
+            f"  hung:\n    address: 127.0.0.1\n    port: {silent_port}\n"
+            "  gone:\n    address: 127.0.0.1\n    port: 9\n"
+        )
+        started = time.monotonic()
+        result = suite.runpytest("--inventory=inv.yaml", "--timeout", "2", "-rA")
+        elapsed = time.monotonic() - started
+    result.assert_outcomes(passed=2, errors=4)
+    result.stdout.fnmatch_lines(
+        [
+            "*could not run (fix access, then run again)*",
+            "could not run: host hung unreachable (*)  [[]2 checks]",
+            "could not run: host gone unreachable (*Connection refused*)  [[]2 checks]",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+    # one probe per host, each bounded by --timeout: never a hang
+    assert elapsed < 2 * 2 + 6, f"run took {elapsed:.1f}s"
