@@ -10,16 +10,21 @@ from typing import Any
 
 import pytest
 
+from fixtures.connections import Connections
+from fixtures.discovery import (
+    RINGS,
+    host_addresses,
+    hypervisor_hosts,
+    ring_devices,
+    service_hosts,
+    short_name,
+)
+from fixtures.errors import CouldNotRun
 from fixtures.inventory import Inventory
 
 
-def _short(name: str) -> str:
-    return name.split("@", 1)[0].split("#", 1)[0].split(".", 1)[0]
-
-
-def _compare(kind: str, declared: set[str], known: set[str]) -> str | None:
-    missing = sorted(declared - known)
-    unknown = sorted(known - declared)
+def compare(kind: str, declared: set[str], known: set[str]) -> str | None:
+    missing, unknown = sorted(declared - known), sorted(known - declared)
     if not missing and not unknown:
         return None
     return (
@@ -31,16 +36,43 @@ def _compare(kind: str, declared: set[str], known: set[str]) -> str | None:
 @pytest.mark.check("INV-001", tier=4, roles=("compute", "block-storage"))
 def test_inventory_matches_cloud(inventory: Inventory, cloud: Any) -> None:
     """Compute and volume hosts of the inventory are those the cloud knows, both ways."""
-    problems = []
-    if inventory.with_role("compute"):
-        known = {_short(s.host) for s in cloud.compute.services(binary="nova-compute")}
-        declared = {_short(h) for h in inventory.names("compute")}
-        problems.append(_compare("nova-compute hosts", declared, known))
-    if inventory.with_role("block-storage"):
-        known = {
-            _short(s.host) for s in cloud.block_storage.services() if s.binary == "cinder-volume"
-        }
-        declared = {_short(h) for h in inventory.names("block-storage")}
-        problems.append(_compare("cinder-volume hosts", declared, known))
+    compute = {short_name(h) for h in inventory.names("compute")}
+    volume = {short_name(h) for h in inventory.names("block-storage")}
+    problems = [
+        compare("nova-compute services", compute, service_hosts(cloud, "nova-compute")),
+        compare("hypervisors", compute, hypervisor_hosts(cloud)),
+        compare("cinder-volume services", volume, service_hosts(cloud, "cinder-volume")),
+    ]
     found = [p for p in problems if p]
     assert not found, " | ".join(found)
+
+
+@pytest.mark.check("INV-002", tier=2, roles=("object-storage",))
+def test_storage_hosts_match_rings(inventory: Inventory, connections: Connections) -> None:
+    """Every object-storage host is in every ring, and every ring device is on one of them."""
+    storage = connections.with_role("object-storage")
+    if not storage:
+        pytest.skip("the inventory declares no object-storage host")
+    readers = connections.with_role("object-storage-proxy") + storage
+    addresses = {remote.name: host_addresses(remote) for remote in storage}
+    owner = {ip: name for name, ips in addresses.items() for ip in ips}
+    problems = []
+    for ring in RINGS:
+        devices = None
+        for remote in readers:
+            try:
+                devices = ring_devices(remote, ring)
+                break
+            except CouldNotRun:
+                continue
+        if devices is None:
+            raise CouldNotRun(f"{ring} ring readable on no host", "/etc/swift/*.ring.gz")
+        in_ring = {owner[d.ip] for d in devices if d.ip in owner}
+        strangers = sorted({f"{d.ip}/{d.device}" for d in devices if d.ip not in owner})
+        absent = sorted(set(addresses) - in_ring)
+        if absent or strangers:
+            problems.append(
+                f"{ring} ring: storage hosts with no device: {', '.join(absent) or 'none'}; "
+                f"devices on hosts not in the inventory: {', '.join(strangers) or 'none'}"
+            )
+    assert not problems, " | ".join(problems)

@@ -1,0 +1,34 @@
+# afterboot: the two commands a newcomer runs are `make check` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+REPORTS ?= reports
+
+.PHONY: check test lint venv lab-down clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+## Run the suite against the embedded lab (brought up first if needed); reports in reports/.
+check: venv
+	$(PY) -m lab run -- --alluredir=$(REPORTS)/allure --junitxml=$(REPORTS)/junit.xml $(ARGS)
+
+## Run afterboot's own tests (unit, pytester acceptance, lab end-to-end).
+test: venv
+	$(PY) -m pytest tests $(ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check conftest.py fixtures plugins tests_cloud
+	$(VENV)/bin/mypy
+
+lab-down: venv
+	$(PY) -m lab down
+
+clean:
+	rm -rf $(REPORTS)/* $(VENV)
