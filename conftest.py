@@ -6,6 +6,7 @@ pytest_plugins = [
     "fixtures.connections",
     "fixtures.cloud",
     "fixtures.database",
+    "fixtures.nova",
     "plugins.identity",
     "plugins.outcomes",
     "plugins.hosts",

@@ -1,0 +1,47 @@
+"""Before planned maintenance (Ops Guide: compute node maintenance): the host is drained,
+and live migration can move instances between compute hosts with alike CPUs."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from fixtures.connections import Connections, Remote
+from fixtures.errors import CouldNotRun
+from fixtures.hypervisor import cpu_signature
+from fixtures.nova import Instance, on_host
+
+
+@pytest.mark.check("MAINT-001", tier=5, roles=("compute",), phases=("pre-maintenance",))
+def test_host_drained(host: Remote, instances: list[Instance]) -> None:
+    """The compute host about to be rebooted runs no instance (limit with --host)."""
+    left = sorted(i.uuid for i in on_host(instances, host.name))
+    assert not left, f"{len(left)} instance(s) still on {host.name}: {', '.join(left)}"
+
+
+@pytest.mark.check(
+    "MAINT-002", tier=4, roles=("compute",), phases=("pre-maintenance", "post-upgrade")
+)
+def test_compute_cpus_alike(connections: Connections) -> None:
+    """Every compute host has the CPU model and flags most compute hosts have."""
+    signatures = {}
+    for remote in connections.with_role("compute"):
+        try:
+            signatures[remote.name] = cpu_signature(remote)
+        except CouldNotRun:
+            continue
+    if len(signatures) < 2:
+        pytest.skip("fewer than two compute hosts answered")
+    common, _ = Counter(signatures.values()).most_common(1)[0]
+    odd = []
+    for name, (model, flags) in sorted(signatures.items()):
+        if (model, flags) == common:
+            continue
+        extra, lacking = sorted(flags - common[1]), sorted(common[1] - flags)
+        odd.append(
+            f"{name}: {model}"
+            + (f", lacks {' '.join(lacking[:8])}" if lacking else "")
+            + (f", adds {' '.join(extra[:8])}" if extra else "")
+        )
+    assert not odd, f"compute CPUs differ from the common {common[0]!r}: " + "; ".join(odd)

@@ -1,0 +1,99 @@
+"""The services the cloud records are alive: ``up`` *and* reporting since their host booted
+(Ops Guide: after a controller reboot nova-compute often does not reconnect to RabbitMQ;
+after a compute reboot its old ``up`` row lingers for a minute)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fixtures.connections import Connections, Remote
+from fixtures.discovery import short_name
+from fixtures.errors import CouldNotRun
+from fixtures.liveness import dead_services
+from fixtures.rabbitmq import queue_consumers
+
+
+@pytest.mark.check("NOVA-002", tier=4, roles=("compute",))
+def test_nova_compute_reports_since_boot(
+    host: Remote, compute_services: list[Any], connections: Connections
+) -> None:
+    """nova-compute of the host is up and has reported since the host booted."""
+    registered = [
+        s
+        for s in compute_services
+        if s.binary == "nova-compute" and short_name(s.host) == short_name(host.name)
+    ]
+    assert registered, f"no nova-compute service is registered for {host.name}"
+    dead = dead_services(compute_services, "nova-compute", connections, host.name)
+    assert not dead, "; ".join(dead)
+
+
+@pytest.mark.check("NOVA-003", tier=4, roles=("compute",))
+def test_nova_compute_consumes_rpc(host: Remote, connections: Connections) -> None:
+    """RabbitMQ has a consumer on the host's compute queue (nova-compute is connected)."""
+    brokers = connections.with_role("messaging")
+    if not brokers:
+        pytest.skip("the inventory declares no messaging host")
+    queues: dict[str, int] | None = None
+    for broker in brokers:
+        try:
+            queues = queue_consumers(broker)
+            break
+        except CouldNotRun:
+            continue
+    if queues is None:
+        raise CouldNotRun(
+            "no messaging host answered rabbitmqctl", ", ".join(b.name for b in brokers)
+        )
+    short = short_name(host.name)
+    mine = {
+        q: n
+        for q, n in queues.items()
+        if q.split("/", 1)[1] in (f"compute.{host.name}", f"compute.{short}")
+    }
+    assert mine, (
+        f"RabbitMQ has no compute.{short} queue: nova-compute on {host.name} never connected"
+    )
+    assert any(n > 0 for n in mine.values()), (
+        f"nova-compute on {host.name} is not consuming its queue "
+        + ", ".join(f"{q} ({n} consumers)" for q, n in mine.items())
+    )
+
+
+@pytest.mark.check("NOVA-004", tier=22, roles=("controller",))
+def test_nova_control_services_alive(compute_services: list[Any], connections: Connections) -> None:
+    """Every nova-conductor and nova-scheduler is up and has reported since its host booted."""
+    dead = [
+        d
+        for binary in ("nova-conductor", "nova-scheduler")
+        for d in dead_services(compute_services, binary, connections)
+    ]
+    missing = [
+        b
+        for b in ("nova-conductor", "nova-scheduler")
+        if not any(s.binary == b for s in compute_services)
+    ]
+    assert not missing, f"no {' and no '.join(missing)} service is registered"
+    assert not dead, "; ".join(dead)
+
+
+@pytest.mark.check("CINDER-002", tier=4, roles=("block-storage",))
+def test_cinder_volume_alive(volume_services: list[Any], connections: Connections) -> None:
+    """Every cinder-volume service is up and has reported since its host booted."""
+    assert any(s.binary == "cinder-volume" for s in volume_services), (
+        "no cinder-volume service is registered"
+    )
+    dead = dead_services(volume_services, "cinder-volume", connections)
+    assert not dead, "; ".join(dead)
+
+
+@pytest.mark.check("CINDER-003", tier=20, roles=("controller",))
+def test_cinder_scheduler_alive(volume_services: list[Any], connections: Connections) -> None:
+    """Every cinder-scheduler is up and has reported since its host booted."""
+    assert any(s.binary == "cinder-scheduler" for s in volume_services), (
+        "no cinder-scheduler service is registered"
+    )
+    dead = dead_services(volume_services, "cinder-scheduler", connections)
+    assert not dead, "; ".join(dead)

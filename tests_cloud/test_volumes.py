@@ -1,0 +1,84 @@
+"""Volumes really attached, three ways (Ops Guide: compute node failures, "volumes"):
+cinder's attachment, nova's block device mapping and the domain's XML on the hypervisor
+agree for every in-use volume."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from fixtures.connections import Connections
+from fixtures.discovery import short_name
+from fixtures.errors import CouldNotRun
+from fixtures.hypervisor import domain_xml
+from fixtures.liveness import report_time
+
+STUCK_STATES = ("attaching", "detaching", "reserved")
+STUCK_AFTER_S = 600
+
+
+def _remote_for(connections: Connections, compute_host: str | None) -> Any:
+    inv = connections.inventory
+    if inv is None or not compute_host:
+        return None
+    for name in inv.hosts:
+        if short_name(name) == short_name(compute_host):
+            return connections[name]
+    return None
+
+
+@pytest.mark.check("CINDER-004", tier=5, roles=("compute", "block-storage"))
+def test_volumes_attached_three_ways(cloud: Any, connections: Connections) -> None:
+    """Every in-use volume is attached in cinder, in nova, and on the hypervisor."""
+    problems: list[str] = []
+    unverified: list[str] = []
+    for vol in cloud.block_storage.volumes(all_projects=True, details=True):
+        if vol.status in STUCK_STATES:
+            changed = report_time(vol.updated_at) or 0
+            if time.time() - changed > STUCK_AFTER_S:
+                problems.append(f"volume {vol.id} stuck {vol.status} since {vol.updated_at}")
+            continue
+        for att in vol.attachments or []:
+            server_id = att.get("server_id")
+            device = att.get("device")
+            server = (
+                cloud.compute.find_server(server_id, ignore_missing=True, all_projects=True)
+                if server_id
+                else None
+            )
+            if server is None or server.status in ("DELETED", "SOFT_DELETED"):
+                problems.append(
+                    f"volume {vol.id} attached in cinder to deleted instance {server_id} ({device})"
+                )
+                continue
+            bdms = {a.volume_id for a in cloud.compute.volume_attachments(server)}
+            if vol.id not in bdms:
+                problems.append(
+                    f"volume {vol.id} attached in cinder to {server.id} ({device}) "
+                    "but nova has no block device mapping for it"
+                )
+                continue
+            remote = _remote_for(connections, server.compute_host)
+            if remote is None:
+                unverified.append(f"{vol.id} (host {server.compute_host} not in inventory)")
+                continue
+            try:
+                xml = domain_xml(remote, server.instance_name)
+            except CouldNotRun as exc:
+                unverified.append(f"{vol.id} ({exc})")
+                continue
+            if not xml:
+                problems.append(
+                    f"volume {vol.id}: domain {server.instance_name} of {server.id} "
+                    f"is not defined on {remote.name}"
+                )
+            elif vol.id not in xml:
+                problems.append(
+                    f"volume {vol.id} attached to {server.id} as {device} in cinder "
+                    f"and nova, but the domain on {remote.name} has no such disk"
+                )
+    assert not problems, "; ".join(problems)
+    if unverified:
+        raise CouldNotRun("hypervisor side of attachments not verified", "; ".join(unverified))
