@@ -164,6 +164,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="print the check catalog (ID, tier, roles, phases, title) and exit; touches no cloud",
     )
     parser.addini(
+        "afterboot_baseline",
+        help="directory of reviewed configuration (<role>/etc/...) for the config-gate phase",
+        default="",
+    )
+    parser.addini(
         "afterboot_check_paths",
         type="paths",
         help="directories whose tests are checks and must carry a check ID",

@@ -1,0 +1,86 @@
+"""Configuration management (Ops Guide: "configuration management"): the same effective
+configuration for a service on every host of a role, and, as the CI gate of configuration
+changes, the same as a reviewed baseline. Secrets are compared by digest, never shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.config import ROLE_CONFIGS, effective, host_config, is_secret, show
+from fixtures.connections import Connections
+from fixtures.errors import CouldNotRun
+
+
+@pytest.mark.check(
+    "CONF-001",
+    tier=4,
+    roles=("compute", "controller", "block-storage", "object-storage", "object-storage-proxy"),
+)
+@pytest.mark.parametrize("role", sorted(ROLE_CONFIGS))
+def test_role_config_consistent(role: str, connections: Connections) -> None:
+    """Every host of a role has the same effective configuration (host-specific options
+    such as ``host`` and ``my_ip`` excluded)."""
+    configs = {}
+    for remote in connections.with_role(role):
+        try:
+            cfg = host_config(remote, role)
+        except CouldNotRun:
+            continue
+        if cfg is not None:
+            configs[remote.name] = cfg
+    if len(configs) < 2:
+        pytest.skip(f"fewer than two {role} hosts with its configuration answered")
+    options = sorted(set().union(*configs.values()))
+    diffs = []
+    for opt in options:
+        values = {host: cfg.get(opt) for host, cfg in configs.items()}
+        if len(set(values.values())) > 1:
+            fname, section, name = opt
+            shown = ", ".join(f"{h}={show(v)}" for h, v in sorted(values.items()))
+            diffs.append(f"{fname} [{section}] {name}: {shown}")
+    assert not diffs, (
+        f"{role} hosts differ: "
+        + "; ".join(diffs[:20])
+        + (f" (+{len(diffs) - 20} more)" if len(diffs) > 20 else "")
+    )
+
+
+@pytest.mark.check(
+    "CONF-002",
+    tier=4,
+    roles=("compute", "controller", "block-storage", "object-storage", "object-storage-proxy"),
+    phases=("config-gate",),
+)
+@pytest.mark.parametrize("role", sorted(ROLE_CONFIGS))
+def test_config_matches_baseline(
+    role: str, connections: Connections, pytestconfig: pytest.Config
+) -> None:
+    """Every host of a role matches the reviewed baseline (``afterboot_baseline`` ini:
+    a directory holding ``<role>/etc/...`` files); secrets only where the baseline gives
+    their ``sha256:`` digest."""
+    base_dir = pytestconfig.getini("afterboot_baseline")
+    if not base_dir:
+        pytest.skip("no reviewed baseline declared (ini afterboot_baseline)")
+    root = pytestconfig.rootpath / str(base_dir) / role
+    baseline = {}
+    for path in ROLE_CONFIGS[role]:
+        f = root / path.lstrip("/")
+        if f.is_file():
+            baseline.update(effective(f.read_text(), Path(path).name))
+    if not baseline:
+        pytest.skip(f"the baseline has no {role} configuration ({root})")
+    diffs = []
+    for remote in connections.with_role(role):
+        cfg = host_config(remote, role) or {}
+        for opt, want in sorted(baseline.items()):
+            if is_secret(opt[2]) and not want.startswith("sha256:"):
+                continue
+            have = cfg.get(opt)
+            if have != want:
+                diffs.append(
+                    f"{remote.name} {opt[0]} [{opt[1]}] {opt[2]}: baseline "
+                    f"{show(want)}, host {show(have)}"
+                )
+    assert not diffs, "configuration differs from the baseline: " + "; ".join(diffs[:20])

@@ -1,0 +1,97 @@
+"""Databases (Ops Guide: databases and message queue; after a restore): every service's
+``connection =`` reaches its database, the tables the checks rely on are intact, and a
+Galera cluster is whole. Read-only sessions; passwords never shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.connections import Remote
+from fixtures.database import DSN, SERVICE_CONFIGS, Databases, parse_service_config
+from fixtures.errors import CouldNotRun, InputError
+from fixtures.inventory import Inventory
+from plugins.options import settings
+
+# Tables the checks (and an operator's recovery) rely on, per database.
+TABLES = {
+    "nova": ("instances", "block_device_mapping", "services", "compute_nodes"),
+    "nova_api": ("cell_mappings", "host_mappings", "flavors"),
+    "cinder": ("volumes", "volume_attachment", "services"),
+    "keystone": ("project", "user", "endpoint"),
+    "glance": ("images",),
+    "placement": ("resource_providers", "allocations"),
+    "neutron": ("networks", "ports"),
+}
+
+
+@pytest.mark.check("DB-001", tier=10, roles=("controller",))
+def test_service_databases_reachable(host: Remote, pytestconfig: pytest.Config) -> None:
+    """Each service's ``[database] connection`` on the host opens a session."""
+    timeout = settings(pytestconfig).timeout.value
+    checked, broken = [], []
+    for service, (path, section, option) in SERVICE_CONFIGS.items():
+        f = host.file(host.path(path))
+        if not f.exists:
+            continue
+        value = parse_service_config(f.content_string, section, option)
+        if not value:
+            continue
+        try:
+            dsn = DSN.parse(value, f"{path} [{section}] {option}")
+        except InputError as exc:
+            broken.append(f"{service}: {exc}")
+            continue
+        checked.append(service)
+        try:
+            dsn.connect(timeout).close()
+        except CouldNotRun as exc:
+            broken.append(f"{service} ({path} [{section}]): {exc.reason} connecting to {dsn}")
+    if not checked and not broken:
+        pytest.skip(f"no service database configuration on {host.name}")
+    assert not broken, f"database connections failing on {host.name}: " + "; ".join(broken)
+
+
+@pytest.mark.check("DB-002", tier=10, roles=("database",), phases=("post-restore", "post-upgrade"))
+def test_tables_intact(db: Databases) -> None:
+    """The tables the checks rely on exist and pass ``CHECK TABLE`` after a restore."""
+    problems = []
+    for service, tables in TABLES.items():
+        try:
+            session = db.session(service)
+        except CouldNotRun as exc:
+            problems.append(f"{service}: {exc}")
+            continue
+        with session.cursor() as cur:
+            for table in tables:
+                try:
+                    cur.execute(f"CHECK TABLE `{table}`")
+                    rows = cur.fetchall()
+                except Exception as exc:  # noqa: BLE001 - e.g. 1146 no such table
+                    problems.append(f"{service}.{table}: {exc.args[-1] if exc.args else exc}")
+                    continue
+                bad = [
+                    r
+                    for r in rows
+                    if r.get("Msg_type") in ("error", "Error")
+                    or (r.get("Msg_type") == "status" and r.get("Msg_text") != "OK")
+                ]
+                problems.extend(f"{service}.{table}: {r.get('Msg_text')}" for r in bad)
+    assert not problems, "tables damaged or missing: " + "; ".join(problems)
+
+
+@pytest.mark.check("DB-003", tier=10, roles=("database",))
+def test_galera_cluster_whole(db: Databases, inventory: Inventory) -> None:
+    """A Galera cluster is Primary, Synced, and has every database host as a member."""
+    rows = db.query("nova", "SHOW GLOBAL STATUS LIKE 'wsrep_%'")
+    status = {r["Variable_name"]: r["Value"] for r in rows}
+    if not status.get("wsrep_cluster_size"):
+        pytest.skip("the database is not a Galera cluster (no wsrep status)")
+    expected = len(inventory.with_role("database"))
+    problems = []
+    if status.get("wsrep_cluster_status") != "Primary":
+        problems.append(f"cluster status {status.get('wsrep_cluster_status')}")
+    if status.get("wsrep_local_state_comment") != "Synced":
+        problems.append(f"node state {status.get('wsrep_local_state_comment')}")
+    if int(status["wsrep_cluster_size"]) != expected:
+        problems.append(f"cluster size {status['wsrep_cluster_size']}, inventory has {expected}")
+    assert not problems, "Galera: " + "; ".join(problems)

@@ -1,0 +1,67 @@
+"""RabbitMQ (Ops Guide: message queue, tier 10): the cluster is whole, every RPC topic the
+services need has consumers, and no queue runs away."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fixtures.connections import Connections, Remote
+from fixtures.errors import CouldNotRun
+from fixtures.inventory import Inventory
+from fixtures.rabbitmq import queue_consumers, queue_counts, rabbitmqctl
+
+RUNAWAY_MESSAGES = 10000
+
+
+def broker(connections: Connections) -> Remote:
+    hosts = connections.with_role("messaging")
+    if not hosts:
+        pytest.skip("the inventory declares no messaging host")
+    errors = []
+    for remote in hosts:
+        try:
+            rabbitmqctl(remote, "status")
+            return remote
+        except CouldNotRun as exc:
+            errors.append(str(exc))
+    pytest.fail("RabbitMQ answers on no messaging host: " + "; ".join(errors), pytrace=False)
+
+
+@pytest.mark.check("MQ-001", tier=10, roles=("messaging",))
+def test_cluster_members(connections: Connections, inventory: Inventory) -> None:
+    """RabbitMQ runs, with every messaging host of the inventory a running cluster node."""
+    remote = broker(connections)
+    status = json.loads(rabbitmqctl(remote, "cluster_status --formatter json"))
+    running = status.get("running_nodes", [])
+    expected = len(inventory.with_role("messaging"))
+    assert len(running) == expected, (
+        f"RabbitMQ cluster runs {len(running)} node(s) ({', '.join(running)}), "
+        f"the inventory has {expected} messaging host(s)"
+    )
+
+
+@pytest.mark.check("MQ-002", tier=10, roles=("messaging",))
+def test_rpc_topics_consumed(connections: Connections, inventory: Inventory) -> None:
+    """The conductor, scheduler and cinder RPC queues exist and have consumers."""
+    queues = queue_consumers(broker(connections))
+    topics = ["conductor", "scheduler"]
+    if inventory.with_role("block-storage"):
+        topics += ["cinder-scheduler", "cinder-volume"]
+    problems = []
+    for topic in topics:
+        mine = {q: n for q, n in queues.items() if q.split("/", 1)[1] == topic}
+        if not mine:
+            problems.append(f"no {topic} queue")
+        elif not any(mine.values()):
+            problems.append(f"{topic} has no consumer")
+    assert not problems, "RPC topics: " + "; ".join(problems)
+
+
+@pytest.mark.check("MQ-003", tier=10, roles=("messaging",))
+def test_no_runaway_queue(connections: Connections) -> None:
+    """No queue holds more than 10000 ready messages."""
+    ready = queue_counts(broker(connections), "messages_ready")
+    big = [f"{q} ({n})" for q, n in sorted(ready.items()) if n > RUNAWAY_MESSAGES]
+    assert not big, "queues running away: " + ", ".join(big)
