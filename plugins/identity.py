@@ -7,7 +7,9 @@ checks of ``--phase`` and ``--role``; ``--list-checks`` prints the catalog and r
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,7 @@ from plugins.options import settings
 
 check_key = pytest.StashKey[Check]()
 _catalog_key = pytest.StashKey[dict[str, Check]]()
+_worker_error_key = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,7 +72,17 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     roots = [Path(p) for p in config.getini("afterboot_check_paths")]
-    catalog = _identify(items, roots)
+    try:
+        catalog = _identify(items, roots)
+    except pytest.UsageError as exc:
+        workeroutput = getattr(config, "workeroutput", None)
+        if workeroutput is None:
+            raise
+        # An xdist worker cannot stop the run with a usage error: it hands the line to
+        # the controller (pytest_testnodedown below) and runs nothing.
+        workeroutput["afterboot_usage_error"] = str(exc)
+        items[:] = []
+        return
     config.stash[_catalog_key] = catalog
     s = settings(config)
     if s.list_checks:
@@ -87,6 +100,20 @@ def pytest_collection_modifyitems(
     # Restoration order: the lowest tier first, so the first failure is the first fix.
     keep.sort(key=lambda it: it.stash[check_key].tier if check_key in it.stash else 1000)
     items[:] = keep
+
+
+def pytest_testnodedown(node: Any, error: object) -> None:
+    message = getattr(node, "workeroutput", {}).get("afterboot_usage_error")
+    if message:
+        node.config.stash[_worker_error_key] = message
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    message = session.config.stash.get(_worker_error_key, None)
+    if message:
+        sys.stderr.write(f"ERROR: {message}\n")
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def pytest_runtestloop(session: pytest.Session) -> bool | None:

@@ -156,3 +156,11 @@ def test_junit_carries_check_id_and_tier(suite: pytest.Pytester) -> None:
     xml = (suite.path / "out.xml").read_text()
     assert '<property name="check_id" value="NOVA-002" />' in xml
     assert '<property name="tier" value="4" />' in xml
+
+
+def test_missing_id_with_xdist_is_one_line_too(suite: pytest.Pytester) -> None:
+    suite.makepyfile(**{"tests_cloud/test_x.py": "def test_no_id():\n    pass\n"})
+    result = suite.runpytest_subprocess("-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: tests_cloud/test_x.py::test_no_id: check has no ID*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
