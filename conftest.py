@@ -10,4 +10,9 @@ pytest_plugins = [
     "plugins.identity",
     "plugins.outcomes",
     "plugins.hosts",
+    "plugins.findings",
+    "plugins.evidence",
+    "plugins.blocking",
+    "plugins.remediation",
+    "plugins.allure_report",
 ]

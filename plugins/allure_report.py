@@ -1,0 +1,128 @@
+"""Allure: tier as epic, component as feature, check as story, severity, the check ID as
+Allure id; the remediation attached with a link to its procedure; and, once per run on the
+controller, ``categories.json`` (cloud broken / check could not run / blocked),
+``environment.properties`` and ``executor.json``, then a redaction pass over the directory.
+
+Labels are set in the worker through ``allure.dynamic`` while allure-pytest still holds the
+test open; nothing happens when ``--alluredir`` is not given.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plugins.identity import check_key
+from plugins.options import settings
+from plugins.redact import redact, redact_tree
+from plugins.reportfiles import tier_label
+
+SEVERITY = {"blocker": "blocker", "critical": "critical", "normal": "normal", "minor": "minor"}
+
+CATEGORIES = [
+    {
+        "name": "Blocked by a root cause (fix the check it names first)",
+        "matchedStatuses": ["skipped"],
+        "messageRegex": ".*blocked by.*",
+    },
+    {
+        "name": "Check could not run (fix access, credentials or the inventory)",
+        "matchedStatuses": ["broken"],
+    },
+    {"name": "Cloud is broken (follow the remediation)", "matchedStatuses": ["failed"]},
+]
+
+
+def alluredir(config: pytest.Config) -> Path | None:
+    value = getattr(config.option, "allure_report_dir", None)
+    return Path(value) if value else None
+
+
+def _allure() -> Any:
+    return importlib.import_module("allure")  # untyped library: used through Any
+
+
+def _labels(item: pytest.Item) -> None:
+    allure = _allure()
+
+    check = item.stash.get(check_key, None)
+    if check is None:
+        return
+    from plugins.remediation import procedures
+
+    proc = procedures(item.config).get(check.id)
+    allure.dynamic.epic(tier_label(check.tier))
+    allure.dynamic.feature(check.component)
+    allure.dynamic.story(f"{check.id} {check.title}")
+    allure.dynamic.id(check.id)
+    allure.dynamic.label("tier", str(check.tier))
+    if proc is not None:
+        allure.dynamic.severity(allure.severity_level(SEVERITY[proc.severity]))
+        url = proc.runbook or Path(proc.source).as_uri()
+        allure.dynamic.link(url, name=f"procedure {check.id}")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if alluredir(item.config) is None:
+        return report
+    allure = _allure()
+
+    if report.when == "setup":
+        _labels(item)
+    if report.when == "teardown":
+        return report
+    for key, value in report.user_properties:
+        if key == "remediation" and report.failed:
+            allure.attach(
+                redact(str(value)), name="Remediation", attachment_type=allure.attachment_type.TEXT
+            )
+        elif key == "blocked_by":
+            allure.dynamic.label("blocked_by", redact(str(value)))
+    return report
+
+
+def _write(directory: Path, config: pytest.Config) -> None:
+    s = settings(config)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+    env = {
+        "cloud": s.os_cloud.value or "(OS_* variables)",
+        "inventory": s.inventory.value or "(none)",
+        "phase": s.phase.value,
+        "roles": ",".join(s.roles.value) or "(all)",
+        "python": platform.python_version(),
+        "pytest": pytest.__version__,
+    }
+    (directory / "environment.properties").write_text(
+        "".join(f"{k} = {redact(str(v))}\n" for k, v in env.items())
+    )
+    executor = {
+        "name": "afterboot",
+        "type": "pytest",
+        "buildName": f"afterboot {s.phase.value} {s.os_cloud.value or ''}".strip(),
+        "reportName": "afterboot: OpenStack after reboot",
+    }
+    (directory / "executor.json").write_text(json.dumps(executor, indent=2))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    directory = alluredir(config)
+    if directory is None or hasattr(config, "workerinput"):
+        return
+    try:
+        _write(directory, config)
+    except OSError as exc:
+        config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)
+    redact_tree([directory])

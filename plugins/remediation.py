@@ -1,0 +1,256 @@
+"""Remediation: every failed check shows its filled-in procedure, ordered by tier.
+
+Hooks and options only. In the worker (or the only process) a failed check gets a
+"Remediation" section and JUnit properties (``remediation`` text, ``afterboot`` JSON: check,
+tier, host, outcome, findings); every report then passes through the redaction layer.
+On the controller the reports are gathered in ``pytest_runtest_logreport`` (xdist hands
+them over serialized), summarised in ``pytest_terminal_summary`` and written once to
+``summary.json`` and ``remediation.sh`` in the reports directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plugins.blocking import relabel
+from plugins.catalog import Check
+from plugins.findings import item_findings
+from plugins.identity import check_key
+from plugins.options import settings
+from plugins.outcomes import could_not_run
+from plugins.redact import redact_obj, redact_tree
+from plugins.reportfiles import (
+    BLOCKED,
+    COULD_NOT_RUN,
+    ENTRY_PROPERTY,
+    FAILED,
+    Entry,
+    procedure_text,
+    script,
+    summary_data,
+    summary_lines,
+)
+from plugins.runbook import Finding, Procedure, ProcedureError, load, message_findings
+
+procedures_key = pytest.StashKey[dict[str, Procedure]]()
+reports_dir_key = pytest.StashKey[Path]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("afterboot")
+    group.addoption(
+        "--reports-dir",
+        dest="afterboot_reports_dir",
+        default=None,
+        metavar="DIR",
+        help="where summary.json and remediation.sh go "
+        "[env AFTERBOOT_REPORTS_DIR, ini afterboot_reports_dir, default reports]",
+    )
+    group.addoption(
+        "--procedures",
+        dest="afterboot_procedures",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="site procedure directories merged over ours, repeatable "
+        "[env AFTERBOOT_PROCEDURES (os.pathsep-separated), ini afterboot_procedures]",
+    )
+    parser.addini("afterboot_reports_dir", "directory for summary.json and remediation.sh")
+    parser.addini(
+        "afterboot_procedures", "site procedure directories (YAML) merged over ours", type="paths"
+    )
+
+
+def _reports_dir(config: pytest.Config) -> Path:
+    value = (
+        config.getoption("afterboot_reports_dir")
+        or os.environ.get("AFTERBOOT_REPORTS_DIR")
+        or config.getini("afterboot_reports_dir")
+        or "reports"
+    )
+    path = Path(os.path.expanduser(str(value)))
+    return path if path.is_absolute() else config.rootpath / path
+
+
+def _site_dirs(config: pytest.Config) -> list[Path]:
+    cli = config.getoption("afterboot_procedures")
+    if cli:
+        return [Path(p).resolve() for p in cli]
+    env = os.environ.get("AFTERBOOT_PROCEDURES")
+    if env:
+        return [Path(p).resolve() for p in env.split(os.pathsep) if p]
+    return [Path(p) for p in config.getini("afterboot_procedures")]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        config.stash[procedures_key] = load(_site_dirs(config))
+    except ProcedureError as exc:
+        raise pytest.UsageError(f"procedures: {exc}") from None
+    config.stash[reports_dir_key] = _reports_dir(config)
+
+
+def procedures(config: pytest.Config) -> dict[str, Procedure]:
+    """The merged procedures of this run, by check ID."""
+    return config.stash[procedures_key]
+
+
+def host_of(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    value = callspec.params.get("host") if callspec is not None else None
+    return str(value) if value else ""
+
+
+def _message(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr or "")
+    return text.strip()
+
+
+def _findings(item: pytest.Item, proc: Procedure | None, host: str, message: str) -> list[Finding]:
+    explicit = item_findings(item)
+    if explicit:
+        return [
+            f if f.host else Finding(f.subject, host, f.expected, f.actual, f.extra)
+            for f in explicit
+        ]
+    derived = message_findings(proc, message, host) if proc else []
+    return derived or [Finding(host=host)]
+
+
+def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> None:
+    procs = procedures(item.config)
+    proc = procs.get(check.id)
+    host = host_of(item)
+    message = _message(report)
+    found = _findings(item, proc, host, message)
+    entry = Entry(
+        check.id,
+        check.tier,
+        report.nodeid,
+        host,
+        COULD_NOT_RUN if could_not_run(report) else FAILED,
+        message.splitlines()[0][:500] if message else "",
+        findings=tuple(found),
+    )
+    text = procedure_text(proc, check.id, found)
+    report.sections.append(("Remediation", text))
+    for props in (report.user_properties, item.user_properties):  # JUnit reads teardown's
+        props.append(("remediation", text))
+        props.append((ENTRY_PROPERTY, entry.to_json()))
+
+
+def _redacted(config: pytest.Config, report: pytest.TestReport) -> pytest.TestReport:
+    """The report with every string passed through the redaction layer (same type)."""
+    data = config.hook.pytest_report_to_serializable(config=config, report=report)
+    if data is None:
+        return report
+    clean = redact_obj(data)
+    if clean == data:
+        return report
+    new = config.hook.pytest_report_from_serializable(config=config, data=clean)
+    return new if isinstance(new, pytest.TestReport) else report
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    check = item.stash.get(check_key, None)
+    if check is not None and report.failed and report.when in ("setup", "call"):
+        _annotate(item, report, check)
+    return _redacted(item.config, report)
+
+
+def _entry_of(report: pytest.TestReport) -> Entry | None:
+    props = {str(k): v for k, v in report.user_properties}
+    if ENTRY_PROPERTY not in props or not (report.failed or report.skipped):
+        return None
+    entry = Entry.from_json(str(props[ENTRY_PROPERTY]))
+    return entry if report.failed or entry.outcome == BLOCKED else None
+
+
+class _Collector:
+    """Gathers failed/blocked entries as reports arrive (on the controller, from workers)."""
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.checks_seen = False
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.checks_seen = self.checks_seen or any(
+            k == "check_id" for k, _ in report.user_properties
+        )
+        if report.when != "teardown":
+            entry = _entry_of(report)
+            if entry is not None:
+                self.entries.append(entry)
+
+
+_collector_key = pytest.StashKey[_Collector]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    collector = _Collector()
+    session.config.stash[_collector_key] = collector
+    session.config.pluginmanager.register(collector, "afterboot-remediation-collector")
+
+
+def entries(config: pytest.Config) -> list[Entry]:
+    """Failed, could-not-run and blocked checks of this run, as the controller saw them."""
+    collector = config.stash.get(_collector_key, None)
+    found = list(collector.entries) if collector else []
+    return relabel(config, found, procedures(config))
+
+
+def meta(config: pytest.Config) -> dict[str, Any]:
+    s = settings(config)
+    return {
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "phase": s.phase.value,
+        "cloud": s.os_cloud.value,
+        "inventory": s.inventory.value,
+    }
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    found = entries(config)
+    if not found:
+        return
+    terminalreporter.write_sep("=", "remediation (lowest tier first: start there)", red=True)
+    for line in summary_lines(found, procedures(config)):
+        terminalreporter.write_line(line)
+    out = config.stash[reports_dir_key]
+    terminalreporter.write_line(f"plan: {out / 'summary.json'}, {out / 'remediation.sh'}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    collector = config.stash.get(_collector_key, None)
+    if hasattr(config, "workerinput") or collector is None or not collector.checks_seen:
+        return  # a worker, the catalog listing, or a run without checks (our own tests)
+    found, procs, info = entries(config), procedures(config), meta(config)
+    out = config.stash[reports_dir_key]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "summary.json").write_text(json.dumps(summary_data(found, procs, info), indent=2))
+        plan = out / "remediation.sh"
+        plan.write_text(script(found, procs, info))
+        plan.chmod(0o644)  # not executable: a human reviews it first
+    except OSError as exc:
+        config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)
+    # The last pass over files other plugins wrote (JUnit XML), whatever they contain.
+    xml = getattr(config.option, "xmlpath", None)
+    redact_tree([Path(xml)] if xml else [])

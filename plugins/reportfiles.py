@@ -1,0 +1,198 @@
+"""What the remediation plugin shows and writes: text, summary.json, remediation.sh.
+
+Plain module. An :class:`Entry` is one failed or blocked check run, as carried to the
+controller; entries are grouped by check, ordered by restoration tier, and the lowest
+broken tier is marked "start here". Every string leaves through :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from plugins.catalog import TIERS
+from plugins.redact import redact, redact_obj
+from plugins.runbook import Finding, Procedure, render
+
+FAILED, COULD_NOT_RUN, BLOCKED = "failed", "could-not-run", "blocked"
+ENTRY_PROPERTY = "afterboot"  # the user property carrying an Entry as JSON
+
+
+@dataclass(frozen=True)
+class Entry:
+    check: str
+    tier: int
+    nodeid: str
+    host: str = ""
+    outcome: str = FAILED
+    message: str = ""
+    blocked_by: str = ""
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["findings"] = [f.to_dict() for f in self.findings]
+        return redact(json.dumps(data, sort_keys=True))
+
+    @classmethod
+    def from_json(cls, text: str) -> Entry:
+        data = json.loads(text)
+        data["findings"] = tuple(Finding.from_dict(f) for f in data.get("findings", ()))
+        return cls(**data)
+
+
+def tier_label(tier: int) -> str:
+    return f"tier {tier}: {TIERS.get(tier, '?')}"
+
+
+def procedure_text(proc: Procedure | None, check: str, findings: Sequence[Finding]) -> str:
+    """The filled-in procedure of one check, for a section, a property or an attachment."""
+    if proc is None:
+        return redact(f"{check}: no remediation procedure is defined (add one under procedures/)")
+    lines = [
+        f"{check} [{tier_label(proc.tier)}] {proc.severity}: {proc.title}",
+        f"Why: {' '.join(proc.why.split())}",
+    ]
+    hosts = sorted({f.host for f in findings if f.host})
+    if hosts:
+        lines.append(f"Where: {', '.join(hosts)}")
+    for n, step in enumerate(render(proc, findings), 1):
+        lines.extend(f"{'  ' if i else f'{n:>2}. '}{t}" for i, t in enumerate(step.text))
+        lines.extend(f"      $ {c}" for c in step.commands)
+        lines.extend(f"      (Ops Guide, historical: {h})" for h in step.historical)
+    lines.append(f"Guide: {proc.guide}")
+    if proc.runbook:
+        lines.append(f"Runbook: {proc.runbook}")
+    if proc.contact:
+        lines.append(f"Contact: {proc.contact}")
+    return redact("\n".join(lines))
+
+
+@dataclass
+class Group:
+    check: str
+    tier: int
+    entries: list[Entry]
+
+    @property
+    def broken(self) -> list[Entry]:
+        return [e for e in self.entries if e.outcome != BLOCKED]
+
+    @property
+    def findings(self) -> list[Finding]:
+        seen: dict[str, Finding] = {}
+        for e in self.broken:
+            for f in e.findings:
+                seen.setdefault(json.dumps(f.to_dict(), sort_keys=True), f)
+        return list(seen.values())
+
+
+def grouped(entries: Sequence[Entry]) -> list[Group]:
+    groups: dict[str, Group] = {}
+    for e in entries:
+        groups.setdefault(e.check, Group(e.check, e.tier, [])).entries.append(e)
+    return sorted(groups.values(), key=lambda g: (g.tier, g.check))
+
+
+def start_tier(groups: Sequence[Group]) -> int | None:
+    tiers = [g.tier for g in groups if g.broken]
+    return min(tiers) if tiers else None
+
+
+def summary_lines(entries: Sequence[Entry], procs: Mapping[str, Procedure]) -> list[str]:
+    groups = grouped(entries)
+    first = start_tier(groups)
+    lines: list[str] = []
+    tier = None
+    for g in groups:
+        if g.tier != tier:
+            tier = g.tier
+            mark = "  <== start here" if tier == first else ""
+            lines.append(f"--- {tier_label(tier)}{mark}")
+        if g.broken:
+            outcomes = sorted({e.outcome for e in g.broken})
+            lines.append(f"[{'/'.join(outcomes)}] x{len(g.broken)}")
+            lines.extend(
+                "    " + line
+                for line in procedure_text(procs.get(g.check), g.check, g.findings).splitlines()
+            )
+        for e in g.entries:
+            if e.outcome == BLOCKED:
+                lines.append(f"  {e.check} {e.nodeid}: blocked by {e.blocked_by}")
+    return [redact(line) for line in lines]
+
+
+def summary_data(
+    entries: Sequence[Entry], procs: Mapping[str, Procedure], meta: Mapping[str, Any]
+) -> dict[str, Any]:
+    groups = grouped(entries)
+    first = start_tier(groups)
+    checks = []
+    for g in groups:
+        proc = procs.get(g.check)
+        steps = [asdict(s) for s in render(proc, g.findings)] if proc else []
+        checks.append(
+            {
+                "check": g.check,
+                "tier": g.tier,
+                "tier_name": TIERS.get(g.tier, ""),
+                "start_here": g.tier == first and bool(g.broken),
+                "title": proc.title if proc else "",
+                "severity": proc.severity if proc else "",
+                "guide": proc.guide if proc else "",
+                "procedure": proc.source if proc else "",
+                "runbook": proc.runbook if proc else "",
+                "contact": proc.contact if proc else "",
+                "results": [json.loads(e.to_json()) for e in g.entries],
+                "steps": steps,
+            }
+        )
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e.outcome] = counts.get(e.outcome, 0) + 1
+    data = {**meta, "start_here_tier": first, "counts": counts, "checks": checks}
+    result: dict[str, Any] = redact_obj(data)
+    return result
+
+
+SCRIPT_HEAD = """#!/bin/sh
+# afterboot remediation plan, generated {generated} (phase {phase}, cloud {cloud}).
+# A checklist for a human, never run by afterboot. Read every line, keep what applies,
+# run it step by step. Ordered by restoration tier (Table 11-1): fix the first tier first,
+# then run afterboot again: later failures are often consequences of the first.
+echo "afterboot: review remediation.sh and remove this guard before running it" >&2
+exit 1
+"""
+
+
+def script(
+    entries: Sequence[Entry], procs: Mapping[str, Procedure], meta: Mapping[str, Any]
+) -> str:
+    groups = grouped(entries)
+    first = start_tier(groups)
+    out = [SCRIPT_HEAD.format(**{k: meta.get(k) or "-" for k in ("generated", "phase", "cloud")})]
+    for g in groups:
+        proc = procs.get(g.check)
+        if not g.broken or proc is None:
+            continue
+        mark = " (start here)" if g.tier == first else ""
+        out.append(f"\n# ===== {g.check} [{tier_label(g.tier)}]{mark}: {proc.title}")
+        for e in g.broken:
+            out.append(f"#   {e.outcome}: {e.nodeid}")
+        for n, step in enumerate(render(proc, g.findings), 1):
+            out.extend(f"# {n}. {t}" for t in step.text)
+            for cmd in step.commands:
+                if "<" in cmd and ">" in cmd:
+                    out.append(f"# fill in, then uncomment: {cmd}")
+                else:
+                    out.append(cmd)
+            out.extend(f"#    (Ops Guide: {h})" for h in step.historical)
+        blocked = [
+            e for e in entries if e.outcome == BLOCKED and e.blocked_by.split(" ")[0] == g.check
+        ]
+        if blocked:
+            out.append(f"# blocked by it: {', '.join(shlex.quote(e.nodeid) for e in blocked)}")
+    return redact("\n".join(out) + "\n")

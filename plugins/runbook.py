@@ -1,0 +1,260 @@
+"""Remediation procedures as data: loaded from YAML, rendered with a failed check's findings.
+
+Plain module (no hooks). Our procedures live in ``plugins/procedures/*.yaml``, one mapping
+``CHECK-ID -> procedure`` per component; a site adds or overrides them with its own
+directories (ini ``afterboot_procedures``), merged over ours key by key, so a site file
+holding only ``SVC-003: {runbook: https://wiki/..., contact: "#oncall-compute"}`` keeps our
+steps and adds its links.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+OURS = Path(__file__).resolve().parent / "procedures"
+SEVERITIES = ("blocker", "critical", "normal", "minor")
+SCOPES = ("host", "cloud")
+RUN_ON = ("operator", "host")
+_FIELDS = {
+    "title", "severity", "tier", "why", "guide", "steps", "depends_on", "logs",
+    "from_message", "runbook", "contact",
+}  # fmt: skip
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class ProcedureError(ValueError):
+    """A procedure file that cannot be accepted; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Step:
+    text: str
+    run: str = ""
+    at: str = "operator"  # where ``run`` is typed: the operator's shell or the host (ssh)
+    historical: str = ""  # the Ops Guide's command where today's differs
+
+
+@dataclass(frozen=True)
+class Dependency:
+    check: str
+    scope: str = "cloud"  # host: only the same host is blocked; cloud: every dependent
+
+
+@dataclass(frozen=True)
+class Procedure:
+    id: str
+    title: str
+    severity: str
+    tier: int
+    why: str
+    guide: str
+    steps: tuple[Step, ...]
+    depends_on: tuple[Dependency, ...] = ()
+    logs: tuple[str, ...] = ()
+    from_message: tuple[str, ...] = ()
+    runbook: str = ""
+    contact: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found wrong: what, where, expected vs actual, and extra fields."""
+
+    subject: str = ""
+    host: str = ""
+    expected: str = ""
+    actual: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def values(self) -> dict[str, str]:
+        out = {k: str(v) for k, v in self.extra.items()}
+        for name in ("subject", "host", "expected", "actual"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "host": self.host,
+            "expected": self.expected,
+            "actual": self.actual,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        return cls(
+            str(data.get("subject") or ""),
+            str(data.get("host") or ""),
+            str(data.get("expected") or ""),
+            str(data.get("actual") or ""),
+            {str(k): str(v) for k, v in (data.get("extra") or {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class RenderedStep:
+    text: tuple[str, ...]
+    commands: tuple[str, ...]
+    historical: tuple[str, ...]
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """``{host}`` and friends filled; an unknown placeholder stays visible as ``<name>``."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1)) or f"<{m.group(1)}>", template)
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i for i in items if i))
+
+
+def command_line(step: Step, values: Mapping[str, str]) -> str:
+    if not step.run:
+        return ""
+    cmd = fill(step.run, values)
+    return (
+        f"ssh {values.get('host') or '<host>'} -- {shlex.quote(cmd)}" if step.at == "host" else cmd
+    )
+
+
+def render(proc: Procedure, findings: Sequence[Finding]) -> tuple[RenderedStep, ...]:
+    """Every step filled once per finding, identical lines kept once, order kept."""
+    values = [f.values() for f in findings] or [{}]
+    return tuple(
+        RenderedStep(
+            _unique(fill(s.text, v) for v in values),
+            _unique(command_line(s, v) for v in values),
+            _unique(fill(s.historical, v) for v in values),
+        )
+        for s in proc.steps
+    )
+
+
+def message_findings(proc: Procedure, message: str, host: str, limit: int = 50) -> list[Finding]:
+    """Findings read from a failure message by the procedure's ``from_message`` regexes."""
+    out: list[Finding] = []
+    for pattern in proc.from_message:
+        for m in re.finditer(pattern, message):
+            extra = {k: v for k, v in m.groupdict().items() if v}
+            found_host = extra.pop("host", "") or host
+            out.append(Finding(subject=extra.get("subject", ""), host=found_host, extra=extra))
+            if len(out) >= limit:
+                return out
+    return list({repr(f.to_dict()): f for f in out}.values())
+
+
+def _text(data: Mapping[str, Any], key: str, where: str, required: bool = True) -> str:
+    value = data.get(key, "")
+    if required and not value:
+        raise ProcedureError(f"{where}: missing {key!r}")
+    if not isinstance(value, str | int):
+        raise ProcedureError(f"{where}: {key!r} must be text")
+    return str(value).strip()
+
+
+def _step(raw: Any, where: str) -> Step:
+    if isinstance(raw, str):
+        return Step(raw.strip())
+    if not isinstance(raw, Mapping) or "text" not in raw:
+        raise ProcedureError(f"{where}: a step needs 'text' (and optional run, at, historical)")
+    unknown = set(raw) - {"text", "run", "at", "historical"}
+    if unknown:
+        raise ProcedureError(f"{where}: unknown step key {sorted(unknown)[0]!r}")
+    at = str(raw.get("at", "operator"))
+    if at not in RUN_ON:
+        raise ProcedureError(f"{where}: 'at' must be one of {', '.join(RUN_ON)}")
+    return Step(
+        str(raw["text"]).strip(),
+        str(raw.get("run", "")).strip(),
+        at,
+        str(raw.get("historical", "")).strip(),
+    )
+
+
+def _dependency(raw: Any, where: str) -> Dependency:
+    if isinstance(raw, str):
+        return Dependency(raw)
+    if not isinstance(raw, Mapping) or "check" not in raw:
+        raise ProcedureError(f"{where}: depends_on entries are IDs or {{check, scope}}")
+    scope = str(raw.get("scope", "cloud"))
+    if scope not in SCOPES:
+        raise ProcedureError(f"{where}: scope must be one of {', '.join(SCOPES)}")
+    return Dependency(str(raw["check"]), scope)
+
+
+def parse(check_id: str, data: Mapping[str, Any], source: str) -> Procedure:
+    where = f"{source}: {check_id}"
+    unknown = set(data) - _FIELDS
+    if unknown:
+        raise ProcedureError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    severity = _text(data, "severity", where)
+    if severity not in SEVERITIES:
+        raise ProcedureError(f"{where}: severity {severity!r} not in {', '.join(SEVERITIES)}")
+    tier = data.get("tier")
+    if not isinstance(tier, int):
+        raise ProcedureError(f"{where}: tier must be a Table 11-1 priority number")
+    steps = tuple(_step(s, where) for s in data.get("steps") or ())
+    if not steps:
+        raise ProcedureError(f"{where}: needs at least one step")
+    for pattern in data.get("from_message") or ():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ProcedureError(f"{where}: bad from_message regex: {exc}") from None
+    return Procedure(
+        id=check_id,
+        title=_text(data, "title", where),
+        severity=severity,
+        tier=tier,
+        why=_text(data, "why", where),
+        guide=_text(data, "guide", where),
+        steps=steps,
+        depends_on=tuple(_dependency(d, where) for d in data.get("depends_on") or ()),
+        logs=tuple(str(p) for p in data.get("logs") or ()),
+        from_message=tuple(str(p) for p in data.get("from_message") or ()),
+        runbook=_text(data, "runbook", where, required=False),
+        contact=_text(data, "contact", where, required=False),
+        source=source,
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ProcedureError(f"{path}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ProcedureError(f"{path}: must map check IDs to procedures")
+    return data
+
+
+def load(site_dirs: Sequence[Path] = ()) -> dict[str, Procedure]:
+    """Our procedures, then each site directory's merged over them (key by key)."""
+    raw: dict[str, dict[str, Any]] = {}
+    sources: dict[str, str] = {}
+    for directory in (OURS, *site_dirs):
+        if not directory.is_dir():
+            raise ProcedureError(f"{directory}: procedures directory not found")
+        for path in sorted(directory.glob("*.yaml")):
+            if path.name.startswith("_"):
+                continue  # _evidence.yaml and other non-procedure data
+            for check_id, entry in _read(path).items():
+                if not isinstance(entry, dict):
+                    raise ProcedureError(f"{path}: {check_id}: must be a mapping")
+                raw.setdefault(str(check_id), {}).update(entry)
+                sources[str(check_id)] = str(path)
+    return {cid: parse(cid, data, sources[cid]) for cid, data in raw.items()}
+
+
+def data_file(name: str) -> dict[str, Any]:
+    """A non-procedure data file of ours (``_evidence.yaml``)."""
+    return _read(OURS / name)

@@ -1,0 +1,151 @@
+"""Remediation, unit layer: procedures as data, rendering, findings, redaction, graph."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from plugins.catalog import TIERS
+from plugins.dependencies import blocker, depth, root_of
+from plugins.redact import redact
+from plugins.reportfiles import BLOCKED, Entry, script, summary_lines
+from plugins.runbook import Finding, ProcedureError, load, message_findings, render
+
+ROOT = Path(__file__).resolve().parent.parent
+UUID_A = "6f0c1d2e-1111-2222-3333-444455556666"
+UUID_B = "7a0c1d2e-1111-2222-3333-444455556666"
+
+
+def _cloud_checks() -> dict[str, int]:
+    """Check ID -> tier for every @pytest.mark.check in tests_cloud (read, not imported)."""
+    found: dict[str, int] = {}
+    for path in sorted((ROOT / "tests_cloud").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "pytest.mark.check":
+                tier = next(k.value for k in node.keywords if k.arg == "tier")
+                assert isinstance(node.args[0], ast.Constant)
+                assert isinstance(tier, ast.Constant)
+                found[str(node.args[0].value)] = int(tier.value)
+    return found
+
+
+PROCS = load()
+CHECKS = _cloud_checks()
+
+
+def test_every_check_has_a_procedure_and_every_procedure_a_check() -> None:
+    assert CHECKS, "no checks found in tests_cloud"
+    assert sorted(set(CHECKS) - set(PROCS)) == [], "checks without a procedure"
+    assert sorted(set(PROCS) - set(CHECKS)) == [], "procedures without a check"
+
+
+def test_procedure_tiers_match_their_checks() -> None:
+    assert {c: PROCS[c].tier for c in CHECKS} == CHECKS
+    assert all(p.tier in TIERS for p in PROCS.values())
+
+
+def test_dependencies_point_to_known_checks_of_no_higher_tier() -> None:
+    for proc in PROCS.values():
+        for dep in proc.depends_on:
+            assert dep.check in PROCS, f"{proc.id} depends on unknown {dep.check}"
+            assert PROCS[dep.check].tier <= proc.tier, f"{proc.id} -> {dep.check} goes up a tier"
+        assert depth(proc.id, PROCS) < 6
+
+
+def test_svc003_follows_the_d_bus_story() -> None:
+    steps = render(PROCS["SVC-003"], [Finding(host="compute-01")])
+    cmds = [c for s in steps for c in s.commands]
+    assert "dbus" in cmds[0]
+    assert "libvirtd" in cmds[1]
+    assert "nova-compute" in cmds[2]
+    assert all(c.startswith("ssh compute-01 -- ") for c in cmds)
+
+
+def test_guide_foreground_daemon_is_offered_for_glance() -> None:
+    cmds = [c for s in render(PROCS["GLANCE-001"], [Finding(host="ctl-01")]) for c in s.commands]
+    assert "ssh ctl-01 -- 'sudo -u glance -H glance-api'" in cmds
+
+
+def test_findings_from_message_fill_one_command_per_instance_deduplicated() -> None:
+    message = f"no libvirt domain on cmp-01 (needs a hard reboot): {UUID_A}, {UUID_B}, {UUID_A}"
+    found = message_findings(PROCS["NOVA-005"], message, "cmp-01")
+    assert [f.extra["uuid"] for f in found] == [UUID_A, UUID_B]
+    reboot = render(PROCS["NOVA-005"], found)[1]
+    assert reboot.commands == (
+        f"openstack server reboot --hard {UUID_A}",
+        f"openstack server reboot --hard {UUID_B}",
+    )
+    assert reboot.historical[0] == f"nova reboot --hard {UUID_A}"
+    # the host-only step renders once for both findings
+    assert len(render(PROCS["NOVA-005"], found)[0].commands) == 1
+
+
+def test_unknown_placeholder_stays_visible_and_is_commented_in_the_script() -> None:
+    entry = Entry("NOVA-005", 5, "t::x[cmp-01]", "cmp-01", findings=(Finding(host="cmp-01"),))
+    text = script([entry], PROCS, {"phase": "post-reboot"})
+    assert "# fill in, then uncomment: openstack server reboot --hard <uuid>" in text
+    head = text.splitlines()
+    assert head[0] == "#!/bin/sh"
+    assert "exit 1" in head[: head.index("exit 1") + 1]
+
+
+def test_site_procedures_merge_over_ours(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text(
+        "SVC-003:\n  runbook: https://wiki.example/compute\n  contact: '#oncall'\n"
+    )
+    merged = load([tmp_path])
+    assert merged["SVC-003"].runbook == "https://wiki.example/compute"
+    assert merged["SVC-003"].steps == PROCS["SVC-003"].steps
+
+
+@pytest.mark.parametrize(
+    ("yaml", "message"),
+    [
+        ("X-001: {title: t}", "missing 'severity'"),
+        ("SVC-003: {severity: urgent}", "severity 'urgent'"),
+        ("SVC-003: {steps: [{text: a, at: moon}]}", "'at' must be one of"),
+        ("SVC-003: {colour: red}", "unknown key 'colour'"),
+    ],
+)
+def test_bad_site_procedures_are_one_line_errors(tmp_path: Path, yaml: str, message: str) -> None:
+    (tmp_path / "site.yaml").write_text(yaml + "\n")
+    with pytest.raises(ProcedureError, match=message):
+        load([tmp_path])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "connection = mysql+pymysql://nova:CANARY1@db/nova",
+        "transport_url = rabbit://openstack:CANARY1@mq:5672/",
+        "admin_password = CANARY1",
+        "X-Auth-Token: CANARY1",
+        "Authorization: Bearer CANARY1",
+        '{"password": "CANARY1"}',
+        "token=gAAAAABCANARY1CANARY1CANARY1CANARY1",
+    ],
+)
+def test_redaction_masks_every_secret_form(line: str) -> None:
+    assert "CANARY1" not in redact(line)
+
+
+def test_blocking_is_host_scoped_or_cloud_wide() -> None:
+    broken = {"SVC-003": {"cmp-01"}, "SVC-001": {"db-01"}}
+    assert blocker(PROCS["NOVA-005"], "cmp-01", broken) == "SVC-003 on cmp-01"
+    assert blocker(PROCS["NOVA-005"], "cmp-02", broken) is None
+    assert blocker(PROCS["KEYSTONE-001"], "", broken) == "SVC-001 on db-01"
+    broken["KEYSTONE-001"] = {""}
+    assert root_of("GLANCE-001", "", PROCS, broken) == "SVC-001 on db-01"
+
+
+def test_summary_marks_the_lowest_broken_tier() -> None:
+    entries = [
+        Entry("NOVA-001", 99, "a::b", findings=(Finding(),)),
+        Entry("SVC-001", 10, "a::c[db-01]", "db-01", findings=(Finding(host="db-01"),)),
+        Entry("KEYSTONE-001", 15, "a::d", outcome=BLOCKED, blocked_by="SVC-001 on db-01"),
+    ]
+    lines = summary_lines(entries, PROCS)
+    assert lines[0] == "--- tier 10: message queue and database services  <== start here"
+    assert "  KEYSTONE-001 a::d: blocked by SVC-001 on db-01" in lines
