@@ -26,7 +26,7 @@ _FIELDS = {
     "title", "severity", "tier", "why", "guide", "steps", "depends_on", "logs",
     "from_message", "runbook", "contact",
 }  # fmt: skip
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_PLACEHOLDER = re.compile(r"\{(\w+)(?:\|([^{}]*))?\}")
 
 
 class ProcedureError(ValueError):
@@ -109,8 +109,14 @@ class RenderedStep:
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
-    """``{host}`` and friends filled; an unknown placeholder stays visible as ``<name>``."""
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1)) or f"<{m.group(1)}>", template)
+    """``{host}`` and friends filled; ``{name|default}`` falls back to its default; an
+    unknown placeholder without one stays visible as ``<name>``."""
+
+    def one(m: re.Match[str]) -> str:
+        default = m.group(2)
+        return values.get(m.group(1)) or (default if default is not None else f"<{m.group(1)}>")
+
+    return _PLACEHOLDER.sub(one, template)
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:

@@ -30,6 +30,9 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         "AFTERBOOT_ROLE",
         "AFTERBOOT_HOST",
         "AFTERBOOT_TIMEOUT",
+        "AFTERBOOT_REPORTS_DIR",
+        "AFTERBOOT_PROCEDURES",
+        "AFTERBOOT_NO_BLOCKING",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))

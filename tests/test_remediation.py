@@ -149,3 +149,13 @@ def test_summary_marks_the_lowest_broken_tier() -> None:
     lines = summary_lines(entries, PROCS)
     assert lines[0] == "--- tier 10: message queue and database services  <== start here"
     assert "  KEYSTONE-001 a::d: blocked by SVC-001 on db-01" in lines
+
+
+def test_placeholder_default_applies_only_when_the_finding_lacks_the_value() -> None:
+    from plugins.runbook import fill
+
+    assert fill("server {reboot|reboot --hard} {uuid}", {"uuid": "u1"}) == "server reboot --hard u1"
+    assert fill("server {reboot|reboot --hard} {uuid}", {"reboot": "reboot", "uuid": "u1"}) == (
+        "server reboot u1"
+    )
+    assert fill("{device}", {}) == "<device>"

@@ -9,11 +9,12 @@ import pytest
 
 from fixtures.discovery import short_name
 from fixtures.nova import Instance
+from plugins.findings import Findings
 
 
 @pytest.mark.check("NOVA-009", tier=4, roles=("compute",))
 def test_no_instances_on_dead_compute_hosts(
-    compute_services: list[Any], instances: list[Instance]
+    compute_services: list[Any], instances: list[Instance], findings: Findings
 ) -> None:
     """No instance is recorded on a compute host whose nova-compute is down."""
     dead = {
@@ -25,6 +26,9 @@ def test_no_instances_on_dead_compute_hosts(
     for inst in instances:
         if inst.host and short_name(inst.host) in dead:
             stranded.setdefault(inst.host, []).append(inst.uuid)
+            findings.add(
+                inst.uuid, host=inst.host, expected="host up", actual="host down", uuid=inst.uuid
+            )
     assert not stranded, "; ".join(
         f"{len(uuids)} instance(s) on down compute host {host}: {', '.join(sorted(uuids))}"
         for host, uuids in sorted(stranded.items())

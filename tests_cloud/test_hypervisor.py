@@ -21,6 +21,7 @@ from fixtures.hypervisor import (
     nbd_in_use,
 )
 from fixtures.nova import Instance, on_host
+from plugins.findings import Findings
 
 # vm_states nova means to be running; task_state set means nova is working on it.
 SHOULD_RUN = ("active",)
@@ -31,7 +32,9 @@ def _settled(instance: Instance) -> bool:
 
 
 @pytest.mark.check("NOVA-005", tier=5, roles=("compute",))
-def test_active_instances_running(host: Remote, instances: list[Instance]) -> None:
+def test_active_instances_running(
+    host: Remote, instances: list[Instance], findings: Findings
+) -> None:
     """Every instance nova records as active on the host is running on its hypervisor."""
     by_uuid = {d.uuid: d for d in domains(host)}
     stopped, absent = [], []
@@ -41,8 +44,24 @@ def test_active_instances_running(host: Remote, instances: list[Instance]) -> No
         dom = by_uuid.get(inst.uuid)
         if dom is None:
             absent.append(inst.uuid)
+            findings.add(
+                inst.uuid,
+                host=host.name,
+                expected="running",
+                actual="no domain",
+                uuid=inst.uuid,
+                reboot="reboot --hard",
+            )
         elif dom.power_state not in (RUNNING, PAUSED):  # paused: NOVA-008
             stopped.append(f"{inst.uuid} ({dom.state}, {dom.reason or 'no reason'})")
+            findings.add(
+                inst.uuid,
+                host=host.name,
+                expected="running",
+                actual=dom.state,
+                uuid=inst.uuid,
+                reboot="reboot",
+            )
     problems = []
     if stopped:
         problems.append(f"active in nova but not running on {host.name}: {', '.join(stopped)}")
@@ -55,79 +74,96 @@ def test_active_instances_running(host: Remote, instances: list[Instance]) -> No
 
 
 @pytest.mark.check("NOVA-006", tier=5, roles=("compute",))
-def test_hypervisor_matches_database(host: Remote, instances: list[Instance]) -> None:
+def test_hypervisor_matches_database(
+    host: Remote, instances: list[Instance], findings: Findings
+) -> None:
     """Domains on the host and nova's records of it agree: no orphans, none on the wrong
     host, no power state nova has wrong."""
-    doms = domains(host)
     mine = {i.uuid: i for i in on_host(instances, host.name)}
     everywhere = {i.uuid: i for i in instances}
-    orphans, elsewhere, power = [], [], []
-    for dom in doms:
+    problems = []
+    for dom in domains(host):
         inst = mine.get(dom.uuid)
-        if inst is None:
-            other = everywhere.get(dom.uuid)
-            if other is not None:
-                elsewhere.append(
-                    f"{dom.uuid} runs on {host.name} but nova records host {other.host}"
-                )
-            else:
-                orphans.append(f"{dom.name} ({dom.uuid}, {dom.state})")
-            continue
-        if not _settled(inst) or inst.vm_state in SHOULD_RUN:
-            continue  # active-but-stopped is NOVA-005's finding
-        if inst.power_state != dom.power_state:
-            power.append(
-                f"{inst.uuid} nova says {POWER_NAMES.get(inst.power_state, '?')} "
+        other = everywhere.get(dom.uuid)
+        if inst is None and other is not None:
+            problems.append(f"{dom.uuid} runs on {host.name} but nova records host {other.host}")
+            findings.add(
+                dom.uuid,
+                host=host.name,
+                expected=f"on {other.host}",
+                actual=f"domain on {host.name}",
+                uuid=dom.uuid,
+            )
+        elif inst is None:
+            problems.append(
+                f"domain nova does not know on {host.name}: {dom.name} ({dom.uuid}, {dom.state})"
+            )
+            findings.add(
+                dom.uuid,
+                host=host.name,
+                expected="no domain",
+                actual=dom.state,
+                uuid=dom.uuid,
+                domain=dom.name,
+            )
+        elif (
+            _settled(inst)
+            and inst.vm_state not in SHOULD_RUN  # active but not running: NOVA-005
+            and inst.power_state != dom.power_state
+        ):
+            said = POWER_NAMES.get(inst.power_state, "?")
+            problems.append(
+                f"power state of {inst.uuid} on {host.name}: nova says {said} "
                 f"({inst.vm_state}), libvirt says {dom.state}"
             )
-    problems = []
-    if orphans:
-        problems.append(f"domains nova does not know on {host.name}: {', '.join(orphans)}")
-    if elsewhere:
-        problems.append("; ".join(elsewhere))
-    if power:
-        problems.append(f"power state differs on {host.name}: {', '.join(power)}")
+            findings.add(inst.uuid, host=host.name, expected=said, actual=dom.state, uuid=inst.uuid)
     assert not problems, " | ".join(problems)
 
 
 @pytest.mark.check("NOVA-007", tier=5, roles=("compute",))
-def test_instance_directories_match(host: Remote, instances: list[Instance]) -> None:
+def test_instance_directories_match(
+    host: Remote, instances: list[Instance], findings: Findings
+) -> None:
     """/var/lib/nova/instances holds a directory for each instance of the host, none for
     others, and every disk's _base backing file exists."""
     dirs = instance_dirs(host)
     mine = {i.uuid for i in on_host(instances, host.name)}
-    leftover = sorted(dirs - mine)
-    missing = sorted(mine - dirs)
-    broken = missing_backing_files(host, sorted(mine & dirs))
     problems = []
-    if leftover:
-        problems.append(
-            f"directories without a live instance on {host.name}: {', '.join(leftover)}"
-        )
-    if missing:
-        problems.append(f"instances without their directory on {host.name}: {', '.join(missing)}")
-    if broken:
-        problems.append(
-            f"disks whose backing file is gone on {host.name}: "
-            + ", ".join(f"{u} ({b})" for u, b in broken.items())
-        )
+    for uuid in sorted(dirs - mine):
+        problems.append(f"directory without a live instance on {host.name}: {uuid}")
+        findings.add(uuid, host=host.name, expected="no directory", actual="directory", uuid=uuid)
+    for uuid in sorted(mine - dirs):
+        problems.append(f"instance without its directory on {host.name}: {uuid}")
+        findings.add(uuid, host=host.name, expected="directory", actual="missing", uuid=uuid)
+    for uuid, backing in missing_backing_files(host, sorted(mine & dirs)).items():
+        problems.append(f"backing file of {uuid} gone on {host.name}: {backing}")
+        findings.add(uuid, host=host.name, expected=backing, actual="missing", uuid=uuid)
     assert not problems, " | ".join(problems)
 
 
 @pytest.mark.check("NOVA-008", tier=5, roles=("compute",))
-def test_no_inspection_leftovers(host: Remote, instances: list[Instance]) -> None:
+def test_no_inspection_leftovers(
+    host: Remote, instances: list[Instance], findings: Findings
+) -> None:
     """No domain is paused behind nova's back and no /dev/nbd* is connected or mounted
     (the guide's qemu-nbd steps 4-6 were done)."""
     mine = {i.uuid: i for i in on_host(instances, host.name)}
-    paused = [
-        f"{d.uuid} ({d.name})"
-        for d in domains(host)
-        if d.power_state == PAUSED and d.uuid in mine and mine[d.uuid].vm_state in SHOULD_RUN
-    ]
-    nbd = nbd_in_use(host)
     problems = []
-    if paused:
-        problems.append(f"paused on {host.name} while nova thinks them active: {', '.join(paused)}")
-    if nbd:
-        problems.append(f"nbd devices in use on {host.name}: {', '.join(nbd)}")
+    for dom in domains(host):
+        if dom.power_state == PAUSED and dom.uuid in mine and mine[dom.uuid].vm_state in SHOULD_RUN:
+            problems.append(
+                f"paused on {host.name} while nova thinks it active: {dom.uuid} ({dom.name})"
+            )
+            findings.add(
+                dom.uuid,
+                host=host.name,
+                expected="running",
+                actual="paused",
+                uuid=dom.uuid,
+                domain=dom.name,
+            )
+    for line in nbd_in_use(host):
+        device = next((w for w in line.split() if w.startswith("/dev/nbd")), line)
+        problems.append(f"nbd device in use on {host.name}: {line}")
+        findings.add(device, host=host.name, expected="disconnected", actual=line, device=device)
     assert not problems, " | ".join(problems)

@@ -11,12 +11,15 @@ from fixtures.connections import Connections, Remote
 from fixtures.errors import CouldNotRun
 from fixtures.hypervisor import cpu_signature
 from fixtures.nova import Instance, on_host
+from plugins.findings import Findings
 
 
 @pytest.mark.check("MAINT-001", tier=5, roles=("compute",), phases=("pre-maintenance",))
-def test_host_drained(host: Remote, instances: list[Instance]) -> None:
+def test_host_drained(host: Remote, instances: list[Instance], findings: Findings) -> None:
     """The compute host about to be rebooted runs no instance (limit with --host)."""
     left = sorted(i.uuid for i in on_host(instances, host.name))
+    for uuid in left:
+        findings.add(uuid, host=host.name, expected="drained", actual="instance", uuid=uuid)
     assert not left, f"{len(left)} instance(s) still on {host.name}: {', '.join(left)}"
 
 

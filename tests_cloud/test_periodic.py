@@ -11,6 +11,7 @@ import pytest
 
 from fixtures.connections import Remote
 from fixtures.liveness import report_time
+from plugins.findings import Findings
 
 STUCK_AFTER_S = 3600
 DISK_FULL_PERCENT = 90
@@ -19,15 +20,30 @@ IGNORED_FS = ("tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "nsfs
 
 
 @pytest.mark.check("PERIODIC-001", tier=5)
-def test_no_failed_or_stuck_instances(cloud: Any) -> None:
+def test_no_failed_or_stuck_instances(cloud: Any, findings: Findings) -> None:
     """No instance is in ERROR, and none has kept a task state for over an hour."""
     now = time.time()
     errors, stuck = [], []
     for server in cloud.compute.servers(all_projects=True, details=True):
         if server.status == "ERROR":
             errors.append(f"{server.id} ({server.compute_host or 'no host'})")
+            findings.add(
+                server.id,
+                host=server.compute_host or "",
+                expected="ACTIVE or SHUTOFF",
+                actual="ERROR",
+                uuid=server.id,
+                state="active",
+            )
         elif server.task_state and now - (report_time(server.updated_at) or now) > STUCK_AFTER_S:
             stuck.append(f"{server.id} {server.task_state} since {server.updated_at}")
+            findings.add(
+                server.id,
+                host=server.compute_host or "",
+                expected="no task",
+                actual=server.task_state,
+                uuid=server.id,
+            )
     problems = []
     if errors:
         problems.append(f"instances in ERROR: {', '.join(errors)}")

@@ -11,73 +11,76 @@ import pytest
 
 from fixtures.connections import Remote
 from fixtures.services import expected_services, service_states
+from plugins.findings import Findings
 
 
-def assert_role_services(host: Remote, role: str) -> None:
+def assert_role_services(host: Remote, role: str, findings: Findings) -> None:
     __tracebackhide__ = True
     wanted = expected_services(host, role)
     states = service_states(host, wanted)
     down = {name: s.detail for name, s in states.items() if not s.running}
+    for name, detail in down.items():
+        findings.add(name, host=host.name, expected="running", actual=detail, service=name)
     assert not down, f"{role} services not running on {host.name}: " + ", ".join(
         f"{name} ({detail})" for name, detail in down.items()
     )
 
 
 @pytest.mark.check("SVC-001", tier=10, roles=("database",))
-def test_database_service_running(host: Remote) -> None:
+def test_database_service_running(host: Remote, findings: Findings) -> None:
     """The database server runs on every database host."""
-    assert_role_services(host, "database")
+    assert_role_services(host, "database", findings)
 
 
 @pytest.mark.check("SVC-002", tier=10, roles=("messaging",))
-def test_message_queue_running(host: Remote) -> None:
+def test_message_queue_running(host: Remote, findings: Findings) -> None:
     """RabbitMQ runs on every messaging host."""
-    assert_role_services(host, "messaging")
+    assert_role_services(host, "messaging", findings)
 
 
 @pytest.mark.check("SVC-003", tier=4, roles=("compute",))
-def test_compute_host_services_running(host: Remote) -> None:
+def test_compute_host_services_running(host: Remote, findings: Findings) -> None:
     """d-bus, libvirtd and nova-compute run on every compute host."""
-    assert_role_services(host, "compute")
+    assert_role_services(host, "compute", findings)
 
 
 @pytest.mark.check("SVC-004", tier=15, roles=("controller",))
-def test_controller_services_running(host: Remote) -> None:
+def test_controller_services_running(host: Remote, findings: Findings) -> None:
     """keystone, placement, glance, neutron, nova and cinder control services run."""
-    assert_role_services(host, "controller")
+    assert_role_services(host, "controller", findings)
 
 
 @pytest.mark.check("SVC-005", tier=4, roles=("block-storage",))
-def test_block_storage_services_running(host: Remote) -> None:
+def test_block_storage_services_running(host: Remote, findings: Findings) -> None:
     """cinder-volume runs on every block-storage host."""
-    assert_role_services(host, "block-storage")
+    assert_role_services(host, "block-storage", findings)
 
 
 @pytest.mark.check("SVC-006", tier=2, roles=("ceph",))
-def test_ceph_daemons_running(host: Remote) -> None:
+def test_ceph_daemons_running(host: Remote, findings: Findings) -> None:
     """The Ceph monitor and OSD daemons run on every Ceph host."""
-    assert_role_services(host, "ceph")
+    assert_role_services(host, "ceph", findings)
 
 
 @pytest.mark.check("SVC-007", tier=2, roles=("object-storage",))
-def test_object_storage_services_running(host: Remote) -> None:
+def test_object_storage_services_running(host: Remote, findings: Findings) -> None:
     """Swift account/container/object servers, replicators, auditors, updaters, rsync run."""
-    assert_role_services(host, "object-storage")
+    assert_role_services(host, "object-storage", findings)
 
 
 @pytest.mark.check("SVC-008", tier=2, roles=("object-storage-proxy",))
-def test_object_storage_proxy_running(host: Remote) -> None:
+def test_object_storage_proxy_running(host: Remote, findings: Findings) -> None:
     """swift-proxy-server and memcached run on every proxy host."""
-    assert_role_services(host, "object-storage-proxy")
+    assert_role_services(host, "object-storage-proxy", findings)
 
 
 @pytest.mark.check("SVC-009", tier=3, roles=("network",))
-def test_network_agents_running(host: Remote) -> None:
+def test_network_agents_running(host: Remote, findings: Findings) -> None:
     """The neutron DHCP, L3 and metadata agents run on every network host."""
-    assert_role_services(host, "network")
+    assert_role_services(host, "network", findings)
 
 
 @pytest.mark.check("SVC-010", tier=100, roles=("dashboard",))
-def test_dashboard_running(host: Remote) -> None:
+def test_dashboard_running(host: Remote, findings: Findings) -> None:
     """The dashboard's web server runs on every dashboard host."""
-    assert_role_services(host, "dashboard")
+    assert_role_services(host, "dashboard", findings)

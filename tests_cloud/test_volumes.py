@@ -14,6 +14,7 @@ from fixtures.discovery import short_name
 from fixtures.errors import CouldNotRun
 from fixtures.hypervisor import domain_xml
 from fixtures.liveness import report_time
+from plugins.findings import Findings
 
 STUCK_STATES = ("attaching", "detaching", "reserved")
 STUCK_AFTER_S = 600
@@ -30,7 +31,9 @@ def _remote_for(connections: Connections, compute_host: str | None) -> Any:
 
 
 @pytest.mark.check("CINDER-004", tier=5, roles=("compute", "block-storage"))
-def test_volumes_attached_three_ways(cloud: Any, connections: Connections) -> None:
+def test_volumes_attached_three_ways(
+    cloud: Any, connections: Connections, findings: Findings
+) -> None:
     """Every in-use volume is attached in cinder, in nova, and on the hypervisor."""
     problems: list[str] = []
     unverified: list[str] = []
@@ -39,6 +42,7 @@ def test_volumes_attached_three_ways(cloud: Any, connections: Connections) -> No
             changed = report_time(vol.updated_at) or 0
             if time.time() - changed > STUCK_AFTER_S:
                 problems.append(f"volume {vol.id} stuck {vol.status} since {vol.updated_at}")
+                findings.add(vol.id, expected="settled", actual=vol.status, volume=vol.id)
             continue
         for att in vol.attachments or []:
             server_id = att.get("server_id")
@@ -52,12 +56,30 @@ def test_volumes_attached_three_ways(cloud: Any, connections: Connections) -> No
                 problems.append(
                     f"volume {vol.id} attached in cinder to deleted instance {server_id} ({device})"
                 )
+                findings.add(
+                    vol.id,
+                    expected="attached to a live instance",
+                    actual="deleted",
+                    volume=vol.id,
+                    uuid=server_id or "",
+                    device=device or "",
+                    attachment=att.get("attachment_id") or att.get("id") or "",
+                )
                 continue
             bdms = {a.volume_id for a in cloud.compute.volume_attachments(server)}
             if vol.id not in bdms:
                 problems.append(
                     f"volume {vol.id} attached in cinder to {server.id} ({device}) "
                     "but nova has no block device mapping for it"
+                )
+                findings.add(
+                    vol.id,
+                    host=server.compute_host or "",
+                    expected="nova BDM",
+                    actual="none",
+                    volume=vol.id,
+                    uuid=server.id,
+                    device=device or "",
                 )
                 continue
             remote = _remote_for(connections, server.compute_host)
@@ -74,10 +96,28 @@ def test_volumes_attached_three_ways(cloud: Any, connections: Connections) -> No
                     f"volume {vol.id}: domain {server.instance_name} of {server.id} "
                     f"is not defined on {remote.name}"
                 )
+                findings.add(
+                    vol.id,
+                    host=remote.name,
+                    expected="domain defined",
+                    actual="no domain",
+                    volume=vol.id,
+                    uuid=server.id,
+                    device=device or "",
+                )
             elif vol.id not in xml:
                 problems.append(
                     f"volume {vol.id} attached to {server.id} as {device} in cinder "
                     f"and nova, but the domain on {remote.name} has no such disk"
+                )
+                findings.add(
+                    vol.id,
+                    host=remote.name,
+                    expected="disk in domain XML",
+                    actual="absent",
+                    volume=vol.id,
+                    uuid=server.id,
+                    device=device or "",
                 )
     assert not problems, "; ".join(problems)
     if unverified:
