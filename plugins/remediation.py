@@ -140,7 +140,15 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
         message.splitlines()[0][:500] if message else "",
         findings=tuple(found),
     )
-    text = procedure_text(proc, check.id, found)
+    if entry.outcome == COULD_NOT_RUN:
+        # Not the cloud's fault (yet): the remediation is to let the check look.
+        text = (
+            f"{check.id} could not run: {entry.message}\n"
+            "Fix what the line names (reach the host, credentials, --timeout), then run "
+            "again; the check's procedure applies once it can look."
+        )
+    else:
+        text = procedure_text(proc, check.id, found)
     report.sections.append(("Remediation", text))
     for props in (report.user_properties, item.user_properties):  # JUnit reads teardown's
         props.append(("remediation", text))

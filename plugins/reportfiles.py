@@ -82,9 +82,18 @@ class Group:
         return [e for e in self.entries if e.outcome != BLOCKED]
 
     @property
+    def failed(self) -> list[Entry]:
+        """The entries that say the cloud is wrong (the procedure applies to these)."""
+        return [e for e in self.entries if e.outcome == FAILED]
+
+    @property
+    def unrun(self) -> list[Entry]:
+        return [e for e in self.entries if e.outcome == COULD_NOT_RUN]
+
+    @property
     def findings(self) -> list[Finding]:
         seen: dict[str, Finding] = {}
-        for e in self.broken:
+        for e in self.failed:
             for f in e.findings:
                 seen.setdefault(json.dumps(f.to_dict(), sort_keys=True), f)
         return list(seen.values())
@@ -112,13 +121,14 @@ def summary_lines(entries: Sequence[Entry], procs: Mapping[str, Procedure]) -> l
             tier = g.tier
             mark = "  <== start here" if tier == first else ""
             lines.append(f"--- {tier_label(tier)}{mark}")
-        if g.broken:
-            outcomes = sorted({e.outcome for e in g.broken})
-            lines.append(f"[{'/'.join(outcomes)}] x{len(g.broken)}")
+        if g.failed:
+            lines.append(f"[failed] x{len(g.failed)}")
             lines.extend(
                 "    " + line
                 for line in procedure_text(procs.get(g.check), g.check, g.findings).splitlines()
             )
+        for e in g.unrun:
+            lines.append(f"  {e.check} {e.nodeid}: {e.message or 'could not run'}")
         for e in g.entries:
             if e.outcome == BLOCKED:
                 lines.append(f"  {e.check} {e.nodeid}: blocked by {e.blocked_by}")
@@ -180,7 +190,11 @@ def script(
             continue
         mark = " (start here)" if g.tier == first else ""
         out.append(f"\n# ===== {g.check} [{tier_label(g.tier)}]{mark}: {proc.title}")
-        for e in g.broken:
+        for e in g.unrun:
+            out.append(f"#   could not run: {e.nodeid}: {e.message} -- fix access, run again")
+        if not g.failed:
+            continue
+        for e in g.failed:
             out.append(f"#   {e.outcome}: {e.nodeid}")
         for n, step in enumerate(render(proc, g.findings), 1):
             out.extend(f"# {n}. {t}" for t in step.text)
