@@ -142,8 +142,9 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
     )
     if entry.outcome == COULD_NOT_RUN:
         # Not the cloud's fault (yet): the remediation is to let the check look.
+        reason = entry.message.removeprefix("could not run: ")
         text = (
-            f"{check.id} could not run: {entry.message}\n"
+            f"{check.id} could not run: {reason}\n"
             "Fix what the line names (reach the host, credentials, --timeout), then run "
             "again; the check's procedure applies once it can look."
         )
