@@ -25,6 +25,8 @@ from plugins.findings import Findings
 
 # vm_states nova means to be running; task_state set means nova is working on it.
 SHOULD_RUN = ("active",)
+# libvirt's reasons for a shut-off domain that its owner did not shut down.
+DIED = ("crashed", "unknown", "failed")
 
 
 def _settled(instance: Instance) -> bool:
@@ -32,44 +34,60 @@ def _settled(instance: Instance) -> bool:
 
 
 @pytest.mark.check("NOVA-005", tier=5, roles=("compute",))
-def test_active_instances_running(
+def test_instances_running_again(
     host: Remote, instances: list[Instance], findings: Findings
 ) -> None:
-    """Every instance nova records as active on the host is running on its hypervisor."""
+    """Every instance nova records as active on the host runs on its hypervisor, and none
+    was stopped by the host going down (libvirt: shut off, reason crashed/unknown) rather
+    than by its owner."""
     by_uuid = {d.uuid: d for d in domains(host)}
-    stopped, absent = [], []
+    problems = []
     for inst in on_host(instances, host.name):
-        if inst.vm_state not in SHOULD_RUN or not _settled(inst):
+        if not _settled(inst) or inst.vm_state not in (*SHOULD_RUN, "stopped"):
             continue
         dom = by_uuid.get(inst.uuid)
-        if dom is None:
-            absent.append(inst.uuid)
+        if inst.vm_state in SHOULD_RUN and dom is None:
+            problems.append(
+                f"{inst.uuid} active in nova but has no libvirt domain on "
+                f"{host.name} (needs a hard reboot)"
+            )
             findings.add(
                 inst.uuid,
                 host=host.name,
                 expected="running",
                 actual="no domain",
                 uuid=inst.uuid,
-                reboot="reboot --hard",
+                action="reboot --hard",
             )
-        elif dom.power_state not in (RUNNING, PAUSED):  # paused: NOVA-008
-            stopped.append(f"{inst.uuid} ({dom.state}, {dom.reason or 'no reason'})")
+        elif inst.vm_state in SHOULD_RUN and dom and dom.power_state not in (RUNNING, PAUSED):
+            # paused domains are NOVA-008's inspection leftovers
+            problems.append(
+                f"{inst.uuid} active in nova but {dom.state} on {host.name} "
+                f"({dom.reason or 'no reason'})"
+            )
             findings.add(
                 inst.uuid,
                 host=host.name,
                 expected="running",
                 actual=dom.state,
                 uuid=inst.uuid,
-                reboot="reboot",
+                action="reboot",
             )
-    problems = []
-    if stopped:
-        problems.append(f"active in nova but not running on {host.name}: {', '.join(stopped)}")
-    if absent:
-        problems.append(
-            f"active in nova but no libvirt domain on {host.name} "
-            f"(needs a hard reboot): {', '.join(absent)}"
-        )
+        elif (
+            inst.vm_state == "stopped" and dom and dom.state == "shut off" and (dom.reason in DIED)
+        ):
+            problems.append(
+                f"{inst.uuid} stopped when {host.name} went down "
+                f"(libvirt: shut off, {dom.reason}), not by its owner"
+            )
+            findings.add(
+                inst.uuid,
+                host=host.name,
+                expected="running",
+                actual=f"shut off ({dom.reason})",
+                uuid=inst.uuid,
+                action="start",
+            )
     assert not problems, "; ".join(problems)
 
 
