@@ -51,7 +51,7 @@ def test_rpc_topics_consumed(connections: Connections, inventory: Inventory) -> 
         topics += ["cinder-scheduler", "cinder-volume"]
     problems = []
     for topic in topics:
-        mine = {q: n for q, n in queues.items() if q.split("/", 1)[1] == topic}
+        mine = {q: n for q, n in queues.items() if q[1] == topic}
         if not mine:
             problems.append(f"no {topic} queue")
         elif not any(mine.values()):
@@ -63,5 +63,7 @@ def test_rpc_topics_consumed(connections: Connections, inventory: Inventory) -> 
 def test_no_runaway_queue(connections: Connections) -> None:
     """No queue holds more than 10000 ready messages."""
     ready = queue_counts(broker(connections), "messages_ready")
-    big = [f"{q} ({n})" for q, n in sorted(ready.items()) if n > RUNAWAY_MESSAGES]
+    big = [
+        f"{q[1]} on vhost {q[0]} ({n})" for q, n in sorted(ready.items()) if n > RUNAWAY_MESSAGES
+    ]
     assert not big, "queues running away: " + ", ".join(big)

@@ -36,7 +36,7 @@ def test_nova_compute_consumes_rpc(host: Remote, connections: Connections) -> No
     brokers = connections.with_role("messaging")
     if not brokers:
         pytest.skip("the inventory declares no messaging host")
-    queues: dict[str, int] | None = None
+    queues: dict[tuple[str, str], int] | None = None
     for broker in brokers:
         try:
             queues = queue_consumers(broker)
@@ -48,17 +48,13 @@ def test_nova_compute_consumes_rpc(host: Remote, connections: Connections) -> No
             "no messaging host answered rabbitmqctl", ", ".join(b.name for b in brokers)
         )
     short = short_name(host.name)
-    mine = {
-        q: n
-        for q, n in queues.items()
-        if q.split("/", 1)[1] in (f"compute.{host.name}", f"compute.{short}")
-    }
+    mine = {q: n for q, n in queues.items() if q[1] in (f"compute.{host.name}", f"compute.{short}")}
     assert mine, (
         f"RabbitMQ has no compute.{short} queue: nova-compute on {host.name} never connected"
     )
     assert any(n > 0 for n in mine.values()), (
         f"nova-compute on {host.name} is not consuming its queue "
-        + ", ".join(f"{q} ({n} consumers)" for q, n in mine.items())
+        + ", ".join(f"{q[1]} on vhost {q[0]} ({n} consumers)" for q, n in mine.items())
     )
 
 
