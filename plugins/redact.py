@@ -20,7 +20,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # password = ..., admin_password: ..., "password": "..."
     (
         re.compile(
-            r"(?im)((?:\b|_)(?:pass(?:word|wd)?|secret|api_key|token|credential)s?\b"
+            # not a URL path segment (".../auth/tokens: HTTPConnectionPool(...)")
+            r"(?im)(?<!/)((?:\b|_)(?:pass(?:word|wd)?|secret|api_key|token|credential)s?\b"
             r"[\"']?\s*[=:]\s*[\"']?)([^\s\"',;}]+)"
         ),
         rf"\g<1>{MASK}",

@@ -159,3 +159,11 @@ def test_placeholder_default_applies_only_when_the_finding_lacks_the_value() -> 
         "server reboot u1"
     )
     assert fill("{device}", {}) == "<device>"
+
+
+def test_url_paths_named_like_secrets_are_not_masked() -> None:
+    from plugins.redact import redact
+
+    msg = "Unable to establish connection to http://10.0.0.1:5000/v3/auth/tokens: Pool(host='x')"
+    assert redact(msg) == msg
+    assert redact("tokens: gAAAAAsecretvalue") == "tokens: ***"
