@@ -30,8 +30,9 @@ def pytest_runtest_makereport(
     return report
 
 
-def could_not_run(report: pytest.TestReport) -> bool:
-    return any(k == "outcome" and v == COULD_NOT_RUN for k, v in report.user_properties)
+def could_not_run(report: pytest.TestReport | pytest.CollectReport) -> bool:
+    props = getattr(report, "user_properties", ())  # a CollectReport has none
+    return any(k == "outcome" and v == COULD_NOT_RUN for k, v in props)
 
 
 def pytest_report_teststatus(

@@ -164,3 +164,11 @@ def test_missing_id_with_xdist_is_one_line_too(suite: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: tests_cloud/test_x.py::test_no_id: check has no ID*"])
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_collection_error_is_reported_not_crashed(suite: pytest.Pytester) -> None:
+    suite.makepyfile(**{"tests_cloud/test_x.py": "import nowhere_to_be_found\n"})
+    result = suite.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(["*ModuleNotFoundError*nowhere_to_be_found*"])

@@ -1,0 +1,84 @@
+"""`python -m lab VERB`: up, down, status, reboot HOST, fault ..., run, exec."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .lab import Lab
+from .shell import LabError
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m lab")
+    ap.add_argument("--state", help="state dir (default lab/.state or $AFTERBOOT_LAB_STATE)")
+    sub = ap.add_subparsers(dest="verb", required=True)
+    sub.add_parser("up")
+    sub.add_parser("down")
+    sub.add_parser("status")
+    rb = sub.add_parser("reboot")
+    rb.add_argument("host")
+    fl = sub.add_parser("fault")
+    fl.add_argument("action", choices=["list", "inject", "heal"])
+    fl.add_argument("name", nargs="?")
+    rn = sub.add_parser("run")
+    rn.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    ex = sub.add_parser("exec")
+    ex.add_argument("cmd", nargs=argparse.REMAINDER)
+    a = ap.parse_args(argv)
+    lab = Lab(a.state)
+    t0 = time.monotonic()
+    try:
+        if a.verb == "up":
+            lab.up()
+        elif a.verb == "down":
+            lab.down()
+            print(f"[lab] down: {time.monotonic() - t0:.1f}s")
+        elif a.verb == "status":
+            ok = True
+            for host, st in lab.status().items():
+                procs = st["processes"]
+                assert isinstance(procs, dict)
+                down = [n for n, alive in procs.items() if not alive]
+                ok = ok and bool(st["reachable"]) and not down
+                print(
+                    f"{host:11} {'up' if st['up'] else 'DOWN':4} "
+                    f"ssh={'ok' if st['reachable'] else 'NO'} "
+                    f"processes {len(procs) - len(down)}/{len(procs)}"
+                    + (f" down: {', '.join(down)}" if down else "")
+                )
+            return 0 if ok else 1
+        elif a.verb == "reboot":
+            lab.reboot(a.host)
+            print(f"[lab] reboot {a.host}: {time.monotonic() - t0:.1f}s")
+        elif a.verb == "fault":
+            from . import faults
+
+            if a.action == "list":
+                for name, f in sorted(faults.REGISTRY.items()):
+                    print(f"{name:32} {f.description}")
+            elif not a.name:
+                ap.error("fault inject|heal needs a NAME")
+            elif a.action == "inject":
+                lab.inject(a.name)
+            else:
+                lab.heal(a.name)
+        elif a.verb == "run":
+            if not lab.any_up():
+                lab.up()
+            args = a.pytest_args[1:] if a.pytest_args[:1] == ["--"] else a.pytest_args
+            return lab.pytest(args)
+        elif a.verb == "exec":
+            cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
+            if not cmd:
+                ap.error("exec needs a command")
+            return lab.operator_run(cmd, check=False, capture=False, timeout=86400).returncode
+    except LabError as exc:
+        print(f"[lab] error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Static facts of the lab: hosts, addresses, paths."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+LAB_DIR = Path(__file__).resolve().parent
+SUBNET = "10.77.0"
+PREFIX = 24
+BRIDGE_NS = "lab-br"
+OPERATOR_NS = "lab-operator"
+OPERATOR_IP = f"{SUBNET}.5"
+CONTROLLER_IP = f"{SUBNET}.10"
+CLOUD_NAME = "afterboot-lab"
+REGION = "RegionOne"
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    name: str
+    ip: str
+    roles: tuple[str, ...]
+
+    @property
+    def netns(self) -> str:
+        return f"lab-{self.name}"
+
+
+HOSTS: dict[str, HostSpec] = {
+    h.name: h
+    for h in (
+        HostSpec(
+            "controller",
+            CONTROLLER_IP,
+            ("controller", "database", "messaging", "object-storage-proxy"),
+        ),
+        HostSpec("compute1", f"{SUBNET}.21", ("compute",)),
+        HostSpec("compute2", f"{SUBNET}.22", ("compute",)),
+        HostSpec("storage1", f"{SUBNET}.31", ("object-storage", "block-storage", "ceph")),
+        HostSpec("storage2", f"{SUBNET}.32", ("object-storage",)),
+    )
+}
+COMPUTE_HOSTS = ("compute1", "compute2")
+STORAGE_HOSTS = ("storage1", "storage2")
+CEPH_HOST = "storage1"
+OVERLAID_DIRS = ("etc", "var", "srv", "root")
+
+
+def state_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    if override:
+        return Path(override).resolve()
+    env = os.environ.get("AFTERBOOT_LAB_STATE")
+    return Path(env).resolve() if env else LAB_DIR / ".state"
+
+
+def suite_python() -> str:
+    return sys.executable

@@ -1,0 +1,1 @@
+"""Scripts run with the services' venv python (openstacksdk available there)."""

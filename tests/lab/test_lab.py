@@ -1,0 +1,166 @@
+"""The lab is a real small OpenStack: hosts, services, servers, volumes, swift."""
+
+from __future__ import annotations
+
+import re
+import stat
+
+import yaml
+
+from lab.config import HOSTS
+
+from .conftest import LabClient
+
+PS_NAMES = {
+    "controller": [
+        "keystone",
+        "placement-api",
+        "glance-api",
+        "neutron-server",
+        "nova-api",
+        "nova-conductor",
+        "nova-scheduler",
+        "cinder-api",
+        "cinder-scheduler",
+        "swift-proxy-server",
+        "mariadbd",
+        "beam.smp",
+        "memcached",
+        "sshd",
+    ],
+    "compute1": ["nova-compute", "libvirtd", "dbus-daemon --system", "qemu-system-x86_64"],
+    "compute2": ["nova-compute", "libvirtd", "dbus-daemon --system", "qemu-system-x86_64"],
+    "storage1": [
+        "ceph-mon",
+        "ceph-osd",
+        "cinder-volume",
+        "swift-account-server",
+        "swift-container-server",
+        "swift-object-server",
+        "swift-object-replicator",
+        "swift-container-updater",
+        "swift-account-auditor",
+        "rsync --daemon",
+    ],
+    "storage2": [
+        "swift-account-server",
+        "swift-container-server",
+        "swift-object-server",
+        "swift-object-updater",
+        "rsync --daemon",
+    ],
+}
+
+# daemons that run on one kind of host only: no other host may see them in its `ps`
+FOREIGN = [
+    "mariadbd",
+    "beam.smp",
+    "nova-conductor",
+    "libvirtd",
+    "nova-compute",
+    "ceph-mon",
+    "cinder-volume",
+    "swift-object-server",
+]
+
+
+def test_state_outputs(lab: LabClient) -> None:
+    state = lab.lab.state
+    inv = yaml.safe_load((state / "inventory.yaml").read_text())
+    assert inv["defaults"]["connection"] == "ssh"
+    assert inv["defaults"]["service_manager"] == "process"
+    assert {h: v["address"] for h, v in inv["hosts"].items()} == {h: s.ip for h, s in HOSTS.items()}
+    for name in ("ssh_config", "clouds.yaml", "id_ed25519", "secrets.json"):
+        mode = stat.S_IMODE((state / name).stat().st_mode)
+        assert mode == 0o600, f"{name} has mode {mode:o}"
+
+
+def test_host_reachable_with_own_hostname(lab: LabClient, hostname: str) -> None:
+    out = lab.ssh(hostname, "hostname; cat /proc/1/cmdline | tr '\\0' ' '").stdout.split("\n")
+    assert out[0] == hostname
+    assert "tini" in out[1], f"PID 1 on {hostname} is {out[1]!r}"
+
+
+def test_host_has_own_process_table(lab: LabClient, hostname: str) -> None:
+    ps = lab.ssh(hostname, "ps -eo args").stdout
+    missing = [n for n in PS_NAMES[hostname] if n not in ps]
+    assert not missing, f"{hostname}: not in ps: {missing}"
+    foreign = [n for n in FOREIGN if n not in " ".join(PS_NAMES[hostname])]
+    seen = sorted(n for n in foreign if n in ps)
+    assert not seen, f"{hostname} sees processes of other hosts: {seen}"
+
+
+def test_configs_at_real_paths(lab: LabClient) -> None:
+    conf = lab.ssh(
+        "controller",
+        "grep -h '^connection = ' /etc/nova/nova.conf "
+        "/etc/keystone/keystone.conf /etc/glance/glance-api.conf "
+        "/etc/cinder/cinder.conf /etc/placement/placement.conf "
+        "/etc/neutron/neutron.conf",
+    ).stdout
+    assert conf.count("mysql+pymysql://") >= 7
+    lab.ssh(
+        "compute1",
+        "test -s /var/log/nova/nova-compute.log && "
+        "test -s /var/log/libvirt/libvirtd.log && test -d /var/lib/nova/instances",
+    )
+    lab.ssh("storage1", "ls /etc/swift/object.ring.gz /etc/swift/swift.conf")
+
+
+def test_servers_active_and_running_on_their_host(lab: LabClient) -> None:
+    servers = lab.servers()
+    assert {s["Host"] for s in servers} >= {"compute1", "compute2"}
+    for s in servers:
+        assert s["Status"] == "ACTIVE", s
+        detail = lab.openstack("server", "show", s["ID"])
+        dom = detail["OS-EXT-SRV-ATTR:instance_name"]
+        assert lab.domain_state(s["Host"], dom) == "running", (s["Name"], dom)
+
+
+def test_volume_in_use_and_in_domain_xml(lab: LabClient) -> None:
+    vols = [
+        v
+        for v in lab.openstack("volume", "list", "--all-projects", "--long")
+        if v["Status"] == "in-use"
+    ]
+    assert vols, "no volume in-use"
+    for v in vols:
+        detail = lab.openstack("volume", "show", v["ID"])
+        server_id = detail["attachments"][0]["server_id"]
+        srv = lab.openstack("server", "show", server_id)
+        xml = lab.ssh(
+            srv["OS-EXT-SRV-ATTR:host"], f"virsh dumpxml {srv['OS-EXT-SRV-ATTR:instance_name']}"
+        ).stdout
+        assert re.search(rf"protocol='rbd' name='volumes/volume-{v['ID']}'", xml), xml
+
+
+def test_swift_stat_and_objects(lab: LabClient) -> None:
+    clouds = yaml.safe_load((lab.lab.state / "clouds.yaml").read_text())
+    auth = clouds["clouds"]["afterboot-lab"]["auth"]
+    proc = lab.lab.operator_run(
+        [
+            "env",
+            f"OS_AUTH_URL={auth['auth_url']}",
+            f"OS_USERNAME={auth['username']}",
+            f"OS_PASSWORD={auth['password']}",
+            f"OS_PROJECT_NAME={auth['project_name']}",
+            "OS_USER_DOMAIN_NAME=Default",
+            "OS_PROJECT_DOMAIN_NAME=Default",
+            "OS_IDENTITY_API_VERSION=3",
+            str(lab.lab.venv / "bin/swift"),
+            "stat",
+            "afterboot",
+        ],
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"Objects: +[1-9]", proc.stdout), proc.stdout
+
+
+def test_status_all_green(lab: LabClient) -> None:
+    bad = {
+        h: st
+        for h, st in lab.lab.status().items()
+        if not st["reachable"] or not all(st["processes"].values())
+    }  # type: ignore[union-attr]
+    assert not bad
