@@ -241,3 +241,96 @@ register(
         _config_changed_heal,
     )
 )
+
+
+# ---- nova's database behind the hypervisor's back ------------------------------------------
+def _sql(lab: Lab, statement: str) -> None:
+    lab.hosts.exec("controller", "mariadb --socket=/run/mysqld/mysqld.sock -uroot", input=statement)
+
+
+def _set_instance(column: str, value: str, back: str) -> tuple[Action, Action]:
+    def change(to: str) -> Action:
+        def act(lab: Lab) -> None:
+            uuid = _by_name(lab)
+            _sql(lab, f"UPDATE nova.instances SET {column} = '{to}' WHERE uuid = '{uuid}';")
+
+        return act
+
+    return change(value), change(back)
+
+
+def _by_name(lab: Lab) -> str:
+    found = [s for s in servers(lab) if s["name"] == "ab-fw-compute1"]
+    if not found:
+        raise LabError("no ab-fw-compute1 server")
+    return str(found[0]["id"])
+
+
+_wrong_host = _set_instance("host", "compute2", "compute1")
+register(
+    Fault(
+        "instance-wrong-host",
+        "nova's DB records ab-fw-compute1 on compute2 while it runs on compute1",
+        *_wrong_host,
+    )
+)
+_error = _set_instance("vm_state", "error", "active")
+register(Fault("instance-error", "ab-fw-compute1 forced into ERROR in nova's DB", *_error))
+
+_ORPHAN = """<domain type='qemu'><name>orphan-afterboot</name><memory unit='MiB'>32</memory>
+<uuid>0a0b0c0d-1111-4222-8333-444455556666</uuid><os><type arch='x86_64'>hvm</type></os>
+</domain>"""
+
+
+def _orphan_inject(lab: Lab) -> None:
+    lab.hosts.write("compute1", "/tmp/orphan.xml", _ORPHAN)
+    lab.host_exec("compute1", "virsh define /tmp/orphan.xml")
+
+
+def _orphan_heal(lab: Lab) -> None:
+    lab.host_exec("compute1", "virsh undefine orphan-afterboot || true")
+
+
+register(
+    Fault(
+        "orphan-domain@compute1",
+        "a libvirt domain nova does not know, on compute1",
+        _orphan_inject,
+        _orphan_heal,
+    )
+)
+
+
+# ---- databases ---------------------------------------------------------------------------------
+_GLANCE_CONF = "/etc/glance/glance-api.conf"
+_BACKUP = "/var/lib/afterboot-lab/glance-api.conf.orig"
+
+
+def _password_inject(lab: Lab) -> None:
+    lab.host_exec(
+        "controller",
+        f"cp -p {_GLANCE_CONF} {_BACKUP} && sed -i "
+        f"'s#^\\(connection = mysql+pymysql://[^:]*:\\)[^@]*@#\\1wrong@#' {_GLANCE_CONF}",
+    )
+
+
+def _password_heal(lab: Lab) -> None:
+    lab.host_exec("controller", f"[ -f {_BACKUP} ] && mv {_BACKUP} {_GLANCE_CONF} || true")
+
+
+register(
+    Fault(
+        "database-password-wrong@glance",
+        "glance-api.conf on the controller has a wrong database password",
+        _password_inject,
+        _password_heal,
+    )
+)
+register(
+    Fault(
+        "database-table-missing",
+        "neutron.ports renamed away (a damaged restore)",
+        lambda lab: _sql(lab, "RENAME TABLE neutron.ports TO neutron.ports_lost;"),
+        lambda lab: _sql(lab, "RENAME TABLE neutron.ports_lost TO neutron.ports;"),
+    )
+)

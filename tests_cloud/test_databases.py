@@ -10,6 +10,7 @@ from fixtures.connections import Remote
 from fixtures.database import DSN, SERVICE_CONFIGS, Databases, parse_service_config
 from fixtures.errors import CouldNotRun, InputError
 from fixtures.inventory import Inventory
+from plugins.findings import Findings
 from plugins.options import settings
 
 # Tables the checks (and an operator's recovery) rely on, per database.
@@ -25,7 +26,9 @@ TABLES = {
 
 
 @pytest.mark.check("DB-001", tier=10, roles=("controller",))
-def test_service_databases_reachable(host: Remote, pytestconfig: pytest.Config) -> None:
+def test_service_databases_reachable(
+    host: Remote, pytestconfig: pytest.Config, findings: Findings
+) -> None:
     """Each service's ``[database] connection`` on the host opens a session."""
     timeout = settings(pytestconfig).timeout.value
     checked, broken = [], []
@@ -46,13 +49,24 @@ def test_service_databases_reachable(host: Remote, pytestconfig: pytest.Config) 
             dsn.connect(timeout).close()
         except CouldNotRun as exc:
             broken.append(f"{service} ({path} [{section}]): {exc.reason} connecting to {dsn}")
+            findings.add(
+                service,
+                host=host.name,
+                expected="session",
+                actual=exc.reason,
+                service=service,
+                config=path,
+                reason=exc.reason,
+                db_host=dsn.host,
+                db_user=dsn.user,
+            )
     if not checked and not broken:
         pytest.skip(f"no service database configuration on {host.name}")
     assert not broken, f"database connections failing on {host.name}: " + "; ".join(broken)
 
 
 @pytest.mark.check("DB-002", tier=10, roles=("database",), phases=("post-restore", "post-upgrade"))
-def test_tables_intact(db: Databases) -> None:
+def test_tables_intact(db: Databases, findings: Findings) -> None:
     """The tables the checks rely on exist and pass ``CHECK TABLE`` after a restore."""
     problems = []
     for service, tables in TABLES.items():
@@ -68,6 +82,14 @@ def test_tables_intact(db: Databases) -> None:
                     rows = cur.fetchall()
                 except Exception as exc:  # noqa: BLE001 - e.g. 1146 no such table
                     problems.append(f"{service}.{table}: {exc.args[-1] if exc.args else exc}")
+                    findings.add(
+                        f"{service}.{table}",
+                        expected="intact",
+                        actual="missing",
+                        table=f"{service}.{table}",
+                        database=service,
+                        table_name=table,
+                    )
                     continue
                 bad = [
                     r
@@ -76,6 +98,15 @@ def test_tables_intact(db: Databases) -> None:
                     or (r.get("Msg_type") == "status" and r.get("Msg_text") != "OK")
                 ]
                 problems.extend(f"{service}.{table}: {r.get('Msg_text')}" for r in bad)
+                for r in bad:
+                    findings.add(
+                        f"{service}.{table}",
+                        expected="OK",
+                        actual=str(r.get("Msg_text")),
+                        table=f"{service}.{table}",
+                        database=service,
+                        table_name=table,
+                    )
     assert not problems, "tables damaged or missing: " + "; ".join(problems)
 
 

@@ -1,0 +1,154 @@
+"""The fault matrix: inject a real fault into the lab, run the suite, read what it said.
+
+A run of the suite is a subprocess in the lab's operator namespace (exactly what an
+operator runs), reading back ``reports/summary.json`` for the failed, could-not-run and
+blocked checks, their hosts and the remediation steps rendered for them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the suite must say about one injected fault."""
+
+    fault: str
+    fails: tuple[str, ...]  # "CHECK-ID" or "CHECK-ID@host": must fail (the cloud is wrong)
+    root: str  # the check the summary must name where to start (lowest broken tier)
+    remedy: tuple[str, ...]  # texts the root's rendered remediation must contain
+    may_fail: tuple[str, ...] = ()  # consequences allowed to fail too (timing-dependent)
+    footprint: tuple[str, ...] = ()  # what the fault touches; faults sharing none run together
+    phase: str = "post-reboot"
+    settle_s: float = 0.0  # wait after injecting before the suite runs
+    alone: bool = False  # its blast radius (keystone, database, queue) would hide others
+
+
+@dataclass
+class Outcome:
+    """One run of the suite, as its summary.json tells it."""
+
+    exit_code: int
+    failed: set[str] = field(default_factory=set)  # "CHECK@host" (host "" when cloud-wide)
+    could_not_run: set[str] = field(default_factory=set)
+    blocked: set[str] = field(default_factory=set)
+    start_here: set[str] = field(default_factory=set)  # checks of the lowest broken tier
+    remediation: dict[str, str] = field(default_factory=dict)  # check -> rendered commands
+    seconds: float = 0.0
+    output: str = ""
+
+    def failed_checks(self) -> set[str]:
+        return {k.split("@", 1)[0] for k in self.failed}
+
+    def matches(self, spec: str, pool: set[str]) -> bool:
+        if "@" in spec:
+            return spec in pool
+        return any(k.split("@", 1)[0] == spec for k in pool)
+
+
+def run_suite(
+    reports: Path, phase: str = "post-reboot", extra: Sequence[str] = (), timeout: float = 900
+) -> Outcome:
+    """Run the suite against the lab (bringing nothing up), return what it reported."""
+    reports.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "lab",
+        "run",
+        "--",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--reports-dir={reports}",
+        f"--phase={phase}",
+        f"--junitxml={reports}/junit.xml",
+        *extra,
+    ]
+    started = time.monotonic()
+    proc = subprocess.run(
+        argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    outcome = Outcome(
+        proc.returncode,
+        seconds=time.monotonic() - started,
+        output=proc.stdout[-20000:] + proc.stderr[-5000:],
+    )
+    summary = reports / "summary.json"
+    if not summary.exists():
+        return outcome
+    data = json.loads(summary.read_text())
+    for check in data.get("checks", []):
+        cid = check["check"]
+        for result in check.get("results", []):
+            key = f"{cid}@{result.get('host') or ''}"
+            {
+                "failed": outcome.failed,
+                "could-not-run": outcome.could_not_run,
+                "blocked": outcome.blocked,
+            }.get(result.get("outcome", ""), set()).add(key)
+        if check.get("start_here"):
+            outcome.start_here.add(cid)
+        outcome.remediation[cid] = "\n".join(
+            line
+            for step in check.get("steps", [])
+            for part in ("text", "commands")
+            for line in step.get(part, ())
+        )
+    return outcome
+
+
+def batches(expectations: Iterable[Expect]) -> list[list[Expect]]:
+    """Group faults whose footprints and expected checks do not overlap (greedy, in order)."""
+    groups: list[tuple[list[Expect], set[str]]] = []
+    for exp in expectations:
+        touched = set(exp.footprint) | {f"check:{c}" for c in (*exp.fails, *exp.may_fail)}
+        touched |= {f"check:{exp.root}"}
+        for members, used in groups:
+            if exp.alone or members[0].alone:
+                continue
+            if not (touched & used) and members[0].phase == exp.phase:
+                members.append(exp)
+                used |= touched
+                break
+        else:
+            groups.append(([exp], touched))
+    return [members for members, _ in groups]
+
+
+def verdict(batch: Sequence[Expect], outcome: Outcome) -> dict[str, list[str]]:
+    """Problems per fault of the batch (empty lists: the suite said exactly the right thing)."""
+    allowed = {s for e in batch for s in (*e.fails, *e.may_fail, e.root)}
+    problems: dict[str, list[str]] = {e.fault: [] for e in batch}
+    for exp in batch:
+        for spec in exp.fails:
+            if not outcome.matches(spec, outcome.failed):
+                problems[exp.fault].append(f"{spec} did not fail")
+        if not outcome.matches(exp.root, outcome.failed):
+            problems[exp.fault].append(f"root {exp.root} did not fail")
+        if len(batch) == 1 and exp.root not in outcome.start_here:
+            problems[exp.fault].append(
+                f"summary starts at {sorted(outcome.start_here)}, not {exp.root}"
+            )
+        text = outcome.remediation.get(exp.root.split("@", 1)[0], "")
+        problems[exp.fault].extend(
+            f"remediation of {exp.root} lacks {want!r}" for want in exp.remedy if want not in text
+        )
+    unexpected = sorted(
+        k
+        for k in outcome.failed | outcome.could_not_run
+        if not any(k == s or k.split("@", 1)[0] == s for s in allowed)
+    )
+    if unexpected:
+        for exp in batch:
+            problems[exp.fault].append(f"unrelated failures: {', '.join(unexpected)}")
+    return problems

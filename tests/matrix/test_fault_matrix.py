@@ -1,0 +1,78 @@
+"""The fault matrix: healthy lab -> no failure; each fault -> the right check fails, names
+the offender, prescribes the right procedure, and nothing unrelated fails; healed -> green.
+
+Independent faults are injected together (one suite run per batch) to keep CI short.
+The matrix is printed at the end of the session.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.matrix.expectations import EXPECTATIONS
+from tests.matrix.harness import Expect, Outcome, batches, run_suite, verdict
+
+pytestmark = pytest.mark.lab
+
+ROWS: list[str] = []
+BATCHES = batches(EXPECTATIONS)
+
+
+def _healthy(lab: Any, reports: Path) -> Outcome:
+    outcome = run_suite(reports)
+    broken = sorted(outcome.failed | outcome.could_not_run)
+    assert not broken, f"healthy lab, yet: {', '.join(broken)}\n{outcome.output[-4000:]}"
+    return outcome
+
+
+def test_healthy_lab_has_no_failure(lab: Any, tmp_path: Path) -> None:
+    outcome = _healthy(lab, tmp_path / "healthy")
+    ROWS.append(f"healthy (before)  -> 0 failures in {outcome.seconds:.0f}s  PASS")
+
+
+@pytest.mark.parametrize("batch", BATCHES, ids=["+".join(e.fault for e in b) for b in BATCHES])
+def test_fault_batch(lab: Any, tmp_path: Path, batch: list[Expect]) -> None:
+    injected: list[Expect] = []
+    try:
+        for exp in batch:
+            lab.inject(exp.fault)
+            injected.append(exp)
+        time.sleep(max((e.settle_s for e in batch), default=0))
+        outcome = run_suite(tmp_path / "faulty", phase=batch[0].phase)
+    finally:
+        for exp in reversed(injected):
+            lab.heal(exp.fault)
+    problems = verdict(batch, outcome)
+    for exp in batch:
+        failed = sorted(
+            k
+            for k in outcome.failed
+            if k.split("@")[0] in {*(s.split("@")[0] for s in exp.fails), exp.root}
+        )
+        status = "FAIL: " + "; ".join(problems[exp.fault]) if problems[exp.fault] else "PASS"
+        remedy = outcome.remediation.get(exp.root, "").splitlines()
+        first = next((line for line in remedy if any(r in line for r in exp.remedy)), "")
+        ROWS.append(
+            f"{exp.fault:38} -> {', '.join(failed) or '-':40} root "
+            f"{','.join(sorted(outcome.start_here)) or '-':12} {first[:70]!r}  {status}"
+        )
+    assert not any(problems.values()), problems
+
+
+def test_healed_lab_is_green_again(lab: Any, tmp_path: Path) -> None:
+    outcome = _healthy(lab, tmp_path / "healed")
+    ROWS.append(f"healthy (after)   -> 0 failures in {outcome.seconds:.0f}s  PASS")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _print_matrix(request: pytest.FixtureRequest) -> Any:
+    yield
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and ROWS:
+        reporter.write_sep("=", "fault matrix")
+        for row in ROWS:
+            reporter.write_line(row)
