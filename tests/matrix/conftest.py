@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -9,8 +10,13 @@ import pytest
 
 @pytest.fixture(scope="session")
 def lab() -> Any:
-    from lab.lab import Lab
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root (namespaces, mounts)")
+    from lab import Lab
 
     cloud = Lab()
-    cloud.up()
+    if cloud.any_up():
+        cloud.wait_green(timeout=300)
+    else:
+        cloud.up()
     return cloud
