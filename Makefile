@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 REPORTS ?= reports
 
-.PHONY: check test lint venv lab-down clean
+.PHONY: check test matrix lint venv lab-down clean
 
 venv: $(VENV)/.installed
 
@@ -20,7 +20,11 @@ check: venv
 
 ## Run afterboot's own tests (unit, pytester acceptance, lab end-to-end).
 test: venv
-	$(PY) -m pytest tests $(ARGS)
+	$(PY) -m pytest tests --ignore=tests/matrix $(ARGS)
+
+## The fault matrix: every lab fault injected, the suite run, its verdict checked (slow).
+matrix: venv
+	$(PY) -m pytest tests/matrix $(ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

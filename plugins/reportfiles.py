@@ -107,7 +107,8 @@ def grouped(entries: Sequence[Entry]) -> list[Group]:
 
 
 def start_tier(groups: Sequence[Group]) -> int | None:
-    tiers = [g.tier for g in groups if g.broken]
+    """The lowest tier where the cloud is wrong (could-not-run results are listed apart)."""
+    tiers = [g.tier for g in groups if g.failed] or [g.tier for g in groups if g.broken]
     return min(tiers) if tiers else None
 
 

@@ -32,12 +32,14 @@ def answer(
 
 
 @pytest.mark.check("KEYSTONE-001", tier=15, roles=("controller",))
-def test_identity_api_answers(cloud: Any, record_property: Callable[[str, object], None]) -> None:
+def test_identity_api_answers(
+    identity: Any, record_property: Callable[[str, object], None]
+) -> None:
     """The identity API issues a token and lists projects."""
     answer(
         record_property,
         "identity",
-        lambda: [cloud.authorize(), *itertools.islice(cloud.identity.projects(), 1)],
+        lambda: [identity.authorize(), *itertools.islice(identity.identity.projects(), 1)],
     )
 
 

@@ -4,6 +4,7 @@ changes, the same as a reviewed baseline. Secrets are compared by digest, never 
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from fixtures.config import ROLE_CONFIGS, effective, host_config, is_secret, show
 from fixtures.connections import Connections
 from fixtures.errors import CouldNotRun
+from plugins.findings import Findings
 
 
 @pytest.mark.check(
@@ -19,7 +21,7 @@ from fixtures.errors import CouldNotRun
     roles=("compute", "controller", "block-storage", "object-storage", "object-storage-proxy"),
 )
 @pytest.mark.parametrize("role", sorted(ROLE_CONFIGS))
-def test_role_config_consistent(role: str, connections: Connections) -> None:
+def test_role_config_consistent(role: str, connections: Connections, findings: Findings) -> None:
     """Every host of a role has the same effective configuration (host-specific options
     such as ``host`` and ``my_ip`` excluded)."""
     configs = {}
@@ -40,6 +42,17 @@ def test_role_config_consistent(role: str, connections: Connections) -> None:
             fname, section, name = opt
             shown = ", ".join(f"{h}={show(v)}" for h, v in sorted(values.items()))
             diffs.append(f"{fname} [{section}] {name}: {shown}")
+            # the hosts that differ from the majority; on a tie every host is named
+            common = Counter(values.values()).most_common()
+            tie = common[0][1] == common[1][1]
+            odd = sorted(h for h, v in values.items() if tie or v != common[0][0])
+            for h in odd:
+                findings.add(
+                    f"{fname} [{section}] {name}",
+                    host=h,
+                    actual=show(values[h]),
+                    option=f"{fname} [{section}] {name}",
+                )
     assert not diffs, (
         f"{role} hosts differ: "
         + "; ".join(diffs[:20])
