@@ -63,7 +63,10 @@ def service_stopped(service: str, host: str, label: str | None = None) -> Fault:
         t0 = time.monotonic()
         lab.start(lab.service(host, service))
         if service in ("libvirtd", "dbus-daemon"):
-            # nova-compute lost its hypervisor connection: restart it, as an operator would
+            # the guide's chain, bottom up: d-bus, then libvirtd (which dies without d-bus;
+            # start() does nothing if it still runs), then nova-compute, which lost its
+            # hypervisor connection
+            lab.start(lab.service(host, "libvirtd"))
             lab.stop(lab.service(host, "nova-compute"))
             lab.start(lab.service(host, "nova-compute"))
         lab.wait_green(since=t0)
