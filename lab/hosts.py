@@ -21,6 +21,16 @@ from .shell import LabError, run, wait_for
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NSENTER_FLAGS = ("--net", "--uts", "--mount", "--pid", "--ipc", "--time")
 
+
+def _tmp_mount(state: Path) -> str:
+    """A private /tmp per host, unless the lab itself lives under /tmp (a clone there):
+    a tmpfs over /tmp would hide the venv and state the host's services run from."""
+    paths = (state.resolve(), Path(__file__).resolve())
+    if any(p == Path("/tmp") or Path("/tmp") in p.parents for p in paths):
+        return ": shared /tmp: the lab lives under it"
+    return "mount -t tmpfs -o mode=1777 tmpfs /tmp"
+
+
 INIT_SH = """#!/bin/sh
 set -e
 H={host}
@@ -31,7 +41,7 @@ for d in {dirs}; do
   mount -t overlay "overlay-$d" -o "lowerdir=/$d,upperdir=$U/upper/$d,workdir=$U/work/$d" "/$d"
 done
 mount -t tmpfs -o mode=755 tmpfs /run
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+{tmp_mount}
 mkdir -p /run/sshd /run/lab /run/lock
 chmod 700 /run/lab
 : > /run/lab/ready
@@ -175,7 +185,12 @@ class Hosts:
         (root / ".bashrc").write_text(BASHRC.format(path=HOST_PATH, venv_bin=self.venv_bin))
         (root / ".profile").write_text(". ~/.bashrc\n")
         (hd / "init.sh").write_text(
-            INIT_SH.format(host=spec.name, upper=shlex.quote(str(hd)), dirs=" ".join(OVERLAID_DIRS))
+            INIT_SH.format(
+                host=spec.name,
+                upper=shlex.quote(str(hd)),
+                dirs=" ".join(OVERLAID_DIRS),
+                tmp_mount=_tmp_mount(hd),
+            )
         )
 
     def host_key(self, name: str) -> str:
