@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from plugins.dependencies import blocker, depth, root_of
+from plugins.hosts import host_of
 from plugins.identity import check_key
 from plugins.reportfiles import BLOCKED, ENTRY_PROPERTY, Entry
 from plugins.runbook import Procedure
@@ -107,18 +108,12 @@ def _broken(config: pytest.Config) -> dict[str, set[str]]:
     return broken
 
 
-def _host(item: pytest.Item) -> str:
-    callspec = getattr(item, "callspec", None)
-    value = callspec.params.get("host") if callspec is not None else None
-    return str(value) if value else ""
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     check = item.stash.get(check_key, None)
     if check is None or not enabled(item.config):
         return
-    procs, host, broken = _procs(item.config), _host(item), _broken(item.config)
+    procs, host, broken = _procs(item.config), host_of(item), _broken(item.config)
     if blocker(procs.get(check.id), host, broken):
         cause = root_of(check.id, host, procs, broken)
         _mark_broken(item.config, check.id, host)  # its own dependents are blocked too
@@ -142,7 +137,7 @@ def pytest_runtest_makereport(
     report = yield
     check = item.stash.get(check_key, None)
     if check is not None and report.failed and report.when in ("setup", "call"):
-        _mark_broken(item.config, check.id, _host(item))
+        _mark_broken(item.config, check.id, host_of(item))
     return report
 
 

@@ -95,7 +95,8 @@ def pytest_runtest_makereport(
     check = item.stash.get(check_key, None)
     if check is None or not report.failed or report.when != "call" or could_not_run(report):
         return report
-    from plugins.remediation import host_of, procedures
+    from plugins.hosts import host_of
+    from plugins.remediation import procedures
 
     proc = procedures(item.config).get(check.id)
     if proc is None:

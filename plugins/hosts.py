@@ -12,6 +12,13 @@ from fixtures.inventory import scoped_inventory
 from plugins.catalog import CheckError, parse_marker
 
 
+def host_of(item: pytest.Item) -> str:
+    """The plain hostname a per-host check was parametrized with ("" if cloud-wide)."""
+    callspec = getattr(item, "callspec", None)
+    value = callspec.params.get("host") if callspec is not None else None
+    return str(value) if value else ""
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "host" not in metafunc.fixturenames:
         return

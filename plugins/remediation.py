@@ -22,6 +22,7 @@ import pytest
 from plugins.blocking import relabel
 from plugins.catalog import Check
 from plugins.findings import item_findings
+from plugins.hosts import host_of
 from plugins.identity import check_key
 from plugins.options import settings
 from plugins.outcomes import could_not_run
@@ -100,12 +101,6 @@ def pytest_configure(config: pytest.Config) -> None:
 def procedures(config: pytest.Config) -> dict[str, Procedure]:
     """The merged procedures of this run, by check ID."""
     return config.stash[procedures_key]
-
-
-def host_of(item: pytest.Item) -> str:
-    callspec = getattr(item, "callspec", None)
-    value = callspec.params.get("host") if callspec is not None else None
-    return str(value) if value else ""
 
 
 def _message(report: pytest.TestReport) -> str:
