@@ -39,6 +39,13 @@ class Step:
     run: str = ""
     at: str = "operator"  # where ``run`` is typed: the operator's shell or the host (ssh)
     historical: str = ""  # the Ops Guide's command where today's differs
+    when: tuple[tuple[str, str], ...] = ()  # only for findings with these values ("!x": not x)
+
+    def applies(self, values: Mapping[str, str]) -> bool:
+        return all(
+            values.get(k, "") != v[1:] if v.startswith("!") else values.get(k, "") == v
+            for k, v in self.when
+        )
 
 
 @dataclass(frozen=True)
@@ -133,16 +140,21 @@ def command_line(step: Step, values: Mapping[str, str]) -> str:
 
 
 def render(proc: Procedure, findings: Sequence[Finding]) -> tuple[RenderedStep, ...]:
-    """Every step filled once per finding, identical lines kept once, order kept."""
-    values = [f.values() for f in findings] or [{}]
-    return tuple(
-        RenderedStep(
-            _unique(fill(s.text, v) for v in values),
-            _unique(command_line(s, v) for v in values),
-            _unique(fill(s.historical, v) for v in values),
-        )
-        for s in proc.steps
-    )
+    """Every step filled once per finding it applies to (``when``), identical lines kept
+    once, order kept; without findings every step is shown, unfilled."""
+    values = [f.values() for f in findings]
+    out = []
+    for s in proc.steps:
+        mine = [v for v in values if s.applies(v)] if values else [{}]
+        if mine:
+            out.append(
+                RenderedStep(
+                    _unique(fill(s.text, v) for v in mine),
+                    _unique(command_line(s, v) for v in mine),
+                    _unique(fill(s.historical, v) for v in mine),
+                )
+            )
+    return tuple(out)
 
 
 def message_findings(proc: Procedure, message: str, host: str, limit: int = 50) -> list[Finding]:
@@ -171,10 +183,15 @@ def _step(raw: Any, where: str) -> Step:
     if isinstance(raw, str):
         return Step(raw.strip())
     if not isinstance(raw, Mapping) or "text" not in raw:
-        raise ProcedureError(f"{where}: a step needs 'text' (and optional run, at, historical)")
-    unknown = set(raw) - {"text", "run", "at", "historical"}
+        raise ProcedureError(
+            f"{where}: a step needs 'text' (and optional run, at, historical, when)"
+        )
+    unknown = set(raw) - {"text", "run", "at", "historical", "when"}
     if unknown:
         raise ProcedureError(f"{where}: unknown step key {sorted(unknown)[0]!r}")
+    when = raw.get("when") or {}
+    if not isinstance(when, Mapping):
+        raise ProcedureError(f"{where}: 'when' maps finding fields to values")
     at = str(raw.get("at", "operator"))
     if at not in RUN_ON:
         raise ProcedureError(f"{where}: 'at' must be one of {', '.join(RUN_ON)}")
@@ -183,6 +200,7 @@ def _step(raw: Any, where: str) -> Step:
         str(raw.get("run", "")).strip(),
         at,
         str(raw.get("historical", "")).strip(),
+        tuple((str(k), str(v)) for k, v in when.items()),
     )
 
 

@@ -82,6 +82,23 @@ def test_findings_from_message_fill_one_command_per_instance_deduplicated() -> N
     assert len(render(PROCS["NOVA-005"], found)[0].commands) == 1
 
 
+def test_steps_render_only_for_the_findings_they_apply_to() -> None:
+    vol_a, vol_b = UUID_A.replace("6f", "0a", 1), UUID_B.replace("7a", "0b", 1)
+    found = [
+        Finding(vol_a, "cmp-01", "disk in domain XML", "absent",
+                {"volume": vol_a, "uuid": UUID_A, "device": "/dev/vdb"}),
+        Finding(vol_b, "", "attached to a live instance", "deleted",
+                {"volume": vol_b, "uuid": UUID_B}),
+    ]  # fmt: skip
+    commands = [c for s in render(PROCS["CINDER-004"], found) for c in s.commands]
+    assert any(c.startswith(f"openstack server remove volume {UUID_A} {vol_a}") for c in commands)
+    assert f"openstack volume set --state available --detached {vol_b}" in commands
+    assert not any(vol_b in c and "server" in c for c in commands)
+    assert not any(vol_a in c and "--detached" in c for c in commands)
+    # without findings (a message nobody parsed) every step shows, unfilled
+    assert len(render(PROCS["CINDER-004"], [])) == len(PROCS["CINDER-004"].steps)
+
+
 def test_unknown_placeholder_stays_visible_and_is_commented_in_the_script() -> None:
     entry = Entry("NOVA-005", 5, "t::x[cmp-01]", "cmp-01", findings=(Finding(host="cmp-01"),))
     text = script([entry], PROCS, {"phase": "post-reboot"})
@@ -107,6 +124,7 @@ def test_site_procedures_merge_over_ours(tmp_path: Path) -> None:
         ("SVC-003: {severity: urgent}", "severity 'urgent'"),
         ("SVC-003: {steps: [{text: a, at: moon}]}", "'at' must be one of"),
         ("SVC-003: {colour: red}", "unknown key 'colour'"),
+        ("SVC-003: {steps: [{text: a, when: [x]}]}", "'when' maps finding fields"),
     ],
 )
 def test_bad_site_procedures_are_one_line_errors(tmp_path: Path, yaml: str, message: str) -> None:
