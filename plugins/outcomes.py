@@ -1,9 +1,10 @@
 """Two outcomes kept apart: *the cloud is wrong* (failed) and *the check could not run*.
 
 A :class:`~fixtures.errors.CouldNotRun` raised anywhere in a check (an unreachable host,
-bad credentials, a command past its deadline) ends the test as an error whose whole
-report is one line naming what to fix, tagged ``could-not-run`` for JUnit and the
-summary. Everything else keeps pytest's normal meaning.
+bad credentials, a command past its deadline), or an API erring on its side while a check
+reads the cloud through it, ends the test as an error whose whole report is one line
+naming what to fix, tagged ``could-not-run`` for JUnit and the summary. Everything else
+keeps pytest's normal meaning.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Generator
 
 import pytest
 
+from fixtures.cloud import api_unavailable
 from fixtures.errors import CouldNotRun
 
 COULD_NOT_RUN = "could-not-run"
@@ -23,9 +25,12 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     excinfo = call.excinfo
-    if excinfo is not None and isinstance(excinfo.value, CouldNotRun):
+    unrun = None if excinfo is None else excinfo.value
+    if unrun is not None and not isinstance(unrun, CouldNotRun):
+        unrun = api_unavailable(unrun)
+    if isinstance(unrun, CouldNotRun):
         report.outcome = "failed"
-        report.longrepr = f"could not run: {excinfo.value}"
+        report.longrepr = f"could not run: {unrun}"
         report.user_properties.append(("outcome", COULD_NOT_RUN))
     return report
 

@@ -29,3 +29,46 @@ def test_unknown_cloud_name_could_not_run(
         ["could not run: cloud 'prod': bad clouds.yaml or OS_* configuration (*prod*)*"]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+READER = '''
+import pytest
+import requests
+from keystoneauth1 import exceptions as ksa
+from openstack import exceptions as sdk
+
+def response(status):
+    r = requests.Response()
+    r.status_code = status
+    r.request = requests.Request("GET", "http://10.0.0.1:8774/v2.1/servers/detail").prepare()
+    return r
+
+@pytest.mark.check("NOVA-091", tier=5)
+def test_reads_through_a_broken_api():
+    """Reads instances; the compute API errs on its side."""
+    raise sdk.HttpException(message="boom", response=response(500))
+
+@pytest.mark.check("NOVA-092", tier=5)
+def test_reads_through_an_absent_api():
+    """Reads instances; nothing listens."""
+    raise ksa.ConnectFailure("Unable to establish connection to http://10.0.0.1:8774")
+
+@pytest.mark.check("NOVA-093", tier=5)
+def test_a_client_error_is_ours_to_see():
+    """A 404 is not the API being down."""
+    raise sdk.NotFoundException(message="no such server", response=response(404))
+'''
+
+
+def test_an_api_erring_while_a_check_reads_the_cloud_is_could_not_run(
+    suite: pytest.Pytester,
+) -> None:
+    suite.makepyfile(**{"tests_cloud/test_x.py": READER})
+    result = suite.runpytest()
+    result.assert_outcomes(errors=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "could not run: an API answered 500 to GET 10.0.0.1:8774/v2.1/servers/detail*",
+            "could not run: an API did not answer while the cloud was read (ConnectFailure;*",
+        ]
+    )
