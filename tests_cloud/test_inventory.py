@@ -21,6 +21,8 @@ from fixtures.discovery import (
 )
 from fixtures.errors import CouldNotRun
 from fixtures.inventory import Inventory
+from fixtures.storage import device_dirs
+from plugins.findings import Findings
 
 
 def compare(kind: str, declared: set[str], known: set[str]) -> str | None:
@@ -48,7 +50,9 @@ def test_inventory_matches_cloud(inventory: Inventory, cloud: Any) -> None:
 
 
 @pytest.mark.check("INV-002", tier=2, roles=("object-storage",))
-def test_storage_hosts_match_rings(inventory: Inventory, connections: Connections) -> None:
+def test_storage_hosts_match_rings(
+    inventory: Inventory, connections: Connections, findings: Findings
+) -> None:
     """Every object-storage host is in every ring, and every ring device is on one of them."""
     storage = connections.with_role("object-storage")
     if not storage:
@@ -70,6 +74,19 @@ def test_storage_hosts_match_rings(inventory: Inventory, connections: Connection
         in_ring = {owner[d.ip] for d in devices if d.ip in owner}
         strangers = sorted({f"{d.ip}/{d.device}" for d in devices if d.ip not in owner})
         absent = sorted(set(addresses) - in_ring)
+        port = devices[0].port if devices else "<port>"
+        for name in absent:
+            remote = connections[name]
+            findings.add(
+                f"{ring}:{name}",
+                host=name,
+                expected=f"devices in the {ring} ring",
+                actual="none",
+                ring=ring,
+                ip=remote.spec.address or sorted(addresses[name])[0],
+                port=port,
+                device=",".join(sorted(device_dirs(remote))) or "<device>",
+            )
         if absent or strangers:
             problems.append(
                 f"{ring} ring: storage hosts with no device: {', '.join(absent) or 'none'}; "

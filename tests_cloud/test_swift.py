@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from fixtures.connections import Connections, Remote
-from fixtures.discovery import RINGS, ring_devices
+from fixtures.discovery import RINGS, host_addresses, ring_devices
 from fixtures.errors import CouldNotRun
 from fixtures.hypervisor import boot_time
 from fixtures.storage import (
@@ -19,11 +19,11 @@ from fixtures.storage import (
     SWIFT_FILES,
     checksums,
     device_dirs,
-    host_ips,
     is_partition,
     mounts,
     replication_stamps,
 )
+from plugins.findings import Findings
 
 REPLICATION_MAX_AGE_S = 24 * 3600
 FIRST_PASS_GRACE_S = 3600
@@ -65,14 +65,16 @@ def test_rings_identical(connections: Connections) -> None:
 @pytest.mark.check("SWIFT-003", tier=2, roles=("object-storage",))
 def test_ring_devices_mounted(host: Remote) -> None:
     """Every ring device of the host exists, is a mount point, is XFS on a whole disk."""
-    ips = host_ips(host)
+    ips = host_addresses(host)
     wanted = sorted({d.device for ring in RINGS for d in ring_devices(host, ring) if d.ip in ips})
-    assert wanted, f"no ring has a device on {host.name} ({', '.join(sorted(ips))})"
+    if not wanted:
+        pytest.skip(f"no ring has a device on {host.name} (SWIFT-006 and INV-002 say so)")
     table = mounts(host)
     present = device_dirs(host)
+    root = host.path(DEVICES_ROOT)
     problems = []
     for device in wanted:
-        target = f"{host.path(DEVICES_ROOT)}/{device}"
+        target = f"{root}/{device}"
         mount = table.get(target)
         if device not in present:
             problems.append(f"{target} does not exist")
@@ -83,6 +85,34 @@ def test_ring_devices_mounted(host: Remote) -> None:
         elif is_partition(host, mount.source):
             problems.append(f"{target} is on partition {mount.source}, not a whole disk")
     assert not problems, f"swift devices on {host.name}: " + "; ".join(problems)
+
+
+@pytest.mark.check("SWIFT-006", tier=2, roles=("object-storage",))
+def test_mounted_devices_in_rings(host: Remote, findings: Findings) -> None:
+    """Every device mounted under the devices root is in a ring: a device (or the whole node)
+    removed from the rings for maintenance and never added back holds data nobody reads."""
+    ips = host_addresses(host)
+    devices = [d for ring in RINGS for d in ring_devices(host, ring)]
+    in_rings = {d.device for d in devices if d.ip in ips}
+    table = mounts(host)
+    root = host.path(DEVICES_ROOT)
+    unused = sorted(d for d in device_dirs(host) - in_rings if f"{root}/{d}" in table)
+    port = {d.ring: d.port for d in devices}
+    for device in unused:
+        findings.add(
+            f"{root}/{device}",
+            host=host.name,
+            expected="in a ring",
+            actual="in no ring",
+            device=device,
+            ip=host.spec.address or sorted(ips)[0],
+            port=port.get("object", "<port>"),
+        )
+    assert not unused, (
+        f"swift devices on {host.name} mounted but in no ring: "
+        + ", ".join(f"{root}/{d}" for d in unused)
+        + ("" if in_rings else f" (no ring has any device on {host.name})")
+    )
 
 
 @pytest.mark.check("SWIFT-004", tier=2, roles=("object-storage",))
