@@ -180,9 +180,7 @@ def test_tier10_failure_blocks_its_dependents(cloud: pytest.Pytester, xdist: boo
         assert out.count("SKIPPED [1] tests_cloud/test_x.py:") == 2  # the test, not the plugin
     summary = json.loads((cloud.path / "reports" / "summary.json").read_text())
     assert summary["start_here_tier"] == 10
-    outcomes = {
-        c["check"]: [r["outcome"] for r in c["results"]] for c in summary["checks"]
-    }
+    outcomes = {c["check"]: [r["outcome"] for r in c["results"]] for c in summary["checks"]}
     assert outcomes == {
         "SVC-001": ["failed"],
         "KEYSTONE-001": ["blocked"],

@@ -15,19 +15,29 @@ from fixtures.liveness import dead_services
 from fixtures.rabbitmq import queue_consumers
 
 
+def assert_alive(
+    services: list[Any], binaries: tuple[str, ...], connections: Connections, host: str = ""
+) -> None:
+    """Each binary is registered (on ``host`` if given), up, and reporting since boot."""
+    where = f" for {host}" if host else ""
+    missing = [
+        b
+        for b in binaries
+        if not any(
+            s.binary == b and (not host or short_name(s.host) == short_name(host)) for s in services
+        )
+    ]
+    assert not missing, f"no {' and no '.join(missing)} service is registered{where}"
+    dead = [d for b in binaries for d in dead_services(services, b, connections, host or None)]
+    assert not dead, "; ".join(dead)
+
+
 @pytest.mark.check("NOVA-002", tier=4, roles=("compute",))
 def test_nova_compute_reports_since_boot(
     host: Remote, compute_services: list[Any], connections: Connections
 ) -> None:
     """nova-compute of the host is up and has reported since the host booted."""
-    registered = [
-        s
-        for s in compute_services
-        if s.binary == "nova-compute" and short_name(s.host) == short_name(host.name)
-    ]
-    assert registered, f"no nova-compute service is registered for {host.name}"
-    dead = dead_services(compute_services, "nova-compute", connections, host.name)
-    assert not dead, "; ".join(dead)
+    assert_alive(compute_services, ("nova-compute",), connections, host.name)
 
 
 @pytest.mark.check("NOVA-003", tier=4, roles=("compute",))
@@ -61,35 +71,16 @@ def test_nova_compute_consumes_rpc(host: Remote, connections: Connections) -> No
 @pytest.mark.check("NOVA-004", tier=22, roles=("controller",))
 def test_nova_control_services_alive(compute_services: list[Any], connections: Connections) -> None:
     """Every nova-conductor and nova-scheduler is up and has reported since its host booted."""
-    dead = [
-        d
-        for binary in ("nova-conductor", "nova-scheduler")
-        for d in dead_services(compute_services, binary, connections)
-    ]
-    missing = [
-        b
-        for b in ("nova-conductor", "nova-scheduler")
-        if not any(s.binary == b for s in compute_services)
-    ]
-    assert not missing, f"no {' and no '.join(missing)} service is registered"
-    assert not dead, "; ".join(dead)
+    assert_alive(compute_services, ("nova-conductor", "nova-scheduler"), connections)
 
 
 @pytest.mark.check("CINDER-002", tier=4, roles=("block-storage",))
 def test_cinder_volume_alive(volume_services: list[Any], connections: Connections) -> None:
     """Every cinder-volume service is up and has reported since its host booted."""
-    assert any(s.binary == "cinder-volume" for s in volume_services), (
-        "no cinder-volume service is registered"
-    )
-    dead = dead_services(volume_services, "cinder-volume", connections)
-    assert not dead, "; ".join(dead)
+    assert_alive(volume_services, ("cinder-volume",), connections)
 
 
 @pytest.mark.check("CINDER-003", tier=20, roles=("controller",))
 def test_cinder_scheduler_alive(volume_services: list[Any], connections: Connections) -> None:
     """Every cinder-scheduler is up and has reported since its host booted."""
-    assert any(s.binary == "cinder-scheduler" for s in volume_services), (
-        "no cinder-scheduler service is registered"
-    )
-    dead = dead_services(volume_services, "cinder-scheduler", connections)
-    assert not dead, "; ".join(dead)
+    assert_alive(volume_services, ("cinder-scheduler",), connections)
