@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     rb.add_argument("host")
     fl = sub.add_parser("fault")
     fl.add_argument("action", choices=["list", "inject", "heal"])
-    fl.add_argument("name", nargs="?")
+    fl.add_argument("name", nargs="*")
     rn = sub.add_parser("run")
     rn.add_argument("pytest_args", nargs=argparse.REMAINDER)
     ex = sub.add_parser("exec")
@@ -61,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             elif not a.name:
                 ap.error("fault inject|heal needs a NAME")
             elif a.action == "inject":
-                lab.inject(a.name)
+                for name in a.name:
+                    lab.inject(name)
             else:
-                lab.heal(a.name)
+                lab.heal_all(a.name)
         elif a.verb == "run":
             if not lab.any_up():
                 lab.up()

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 
 
 FSID = "6a0d5c36-8a2e-4d3b-9b1e-a5e7b0070001"
+# A daemon's address nonce is its PID, and a host's fresh PID namespace hands out the same
+# PIDs at every boot: the mon took the restarted OSD for the old one, still "up", and its
+# placement groups never peered (I/O hung). Containers running ceph set this too.
+NONCE_ENV = "CEPH_USE_RANDOM_NONCE=1"
 MON_IP = HOSTS[HOST].ip
 EXPECTED = [f"cinder-volume@{HOST}@ceph"]
 
@@ -26,6 +30,7 @@ def services(lab: Lab) -> list[Service]:
             HOST,
             f"/usr/bin/ceph-mon -f --cluster ceph -i {HOST}",
             "/var/log/ceph/ceph-mon.out",
+            env=NONCE_ENV,
             ready=lambda: _ceph_ok(lab),
             ready_timeout=60,
         ),
@@ -34,6 +39,7 @@ def services(lab: Lab) -> list[Service]:
             HOST,
             "/usr/bin/ceph-osd -f --cluster ceph -i 0",
             "/var/log/ceph/ceph-osd.out",
+            env=NONCE_ENV,
             stop_timeout=15,
         ),
         Service(

@@ -101,7 +101,13 @@ for _svc, _host, _label in (
 
 # ---- a rebooted compute host ----------------------------------------------------------
 def _reboot_inject(host: str) -> Action:
-    return lambda lab: lab.reboot(host)
+    def inject(lab: Lab) -> None:
+        t0 = time.monotonic()
+        lab.reboot(host)
+        # the operator runs the suite once the host is back (its nova-compute reporting)
+        lab.wait_green(since=t0, only=[f"nova-compute@{host}"])
+
+    return inject
 
 
 def _reboot_heal(host: str) -> Action:
@@ -109,7 +115,8 @@ def _reboot_heal(host: str) -> Action:
         t0 = time.monotonic()
         if not lab.hosts.is_up(host):
             lab.reboot(host)
-        lab.wait_green(since=t0 - 120)
+        # its nova-compute must be back before servers can be rebooted on it
+        lab.wait_green(since=t0 - 120, only=[f"nova-compute@{host}"])
         hard_reboot(lab, host=host)
         lab.wait_green()
 
@@ -251,34 +258,37 @@ def _sql(lab: Lab, statement: str) -> None:
     lab.hosts.exec("controller", "mariadb --socket=/run/mysqld/mysqld.sock -uroot", input=statement)
 
 
-def _set_instance(column: str, value: str, back: str) -> tuple[Action, Action]:
-    def change(to: str) -> Action:
-        def act(lab: Lab) -> None:
-            uuid = _by_name(lab)
-            _sql(lab, f"UPDATE nova.instances SET {column} = '{to}' WHERE uuid = '{uuid}';")
+def _instance_sql(assignment: str) -> Action:
+    """Change ab-fw-compute1's row in nova's DB by name (no API: a heal must work while
+    the APIs are still coming back)."""
 
-        return act
+    def act(lab: Lab) -> None:
+        _sql(
+            lab,
+            f"UPDATE nova.instances SET {assignment} "
+            "WHERE display_name = 'ab-fw-compute1' AND deleted = 0;",
+        )
 
-    return change(value), change(back)
-
-
-def _by_name(lab: Lab) -> str:
-    found = [s for s in servers(lab) if s["name"] == "ab-fw-compute1"]
-    if not found:
-        raise LabError("no ab-fw-compute1 server")
-    return str(found[0]["id"])
+    return act
 
 
-_wrong_host = _set_instance("host", "compute2", "compute1")
+# healed with power_state too: meanwhile compute2's nova-compute recorded it as NOSTATE
 register(
     Fault(
         "instance-wrong-host",
         "nova's DB records ab-fw-compute1 on compute2 while it runs on compute1",
-        *_wrong_host,
+        _instance_sql("host = 'compute2'"),
+        _instance_sql("host = 'compute1', power_state = 1"),
     )
 )
-_error = _set_instance("vm_state", "error", "active")
-register(Fault("instance-error", "ab-fw-compute1 forced into ERROR in nova's DB", *_error))
+register(
+    Fault(
+        "instance-error",
+        "ab-fw-compute1 forced into ERROR in nova's DB",
+        _instance_sql("vm_state = 'error'"),
+        _instance_sql("vm_state = 'active'"),
+    )
+)
 
 _ORPHAN = """<domain type='qemu'><name>orphan-afterboot</name><memory unit='MiB'>32</memory>
 <uuid>0a0b0c0d-1111-4222-8333-444455556666</uuid><os><type arch='x86_64'>hvm</type></os>
@@ -335,5 +345,215 @@ register(
         "neutron.ports renamed away (a damaged restore)",
         lambda lab: _sql(lab, "RENAME TABLE neutron.ports TO neutron.ports_lost;"),
         lambda lab: _sql(lab, "RENAME TABLE neutron.ports_lost TO neutron.ports;"),
+    )
+)
+
+
+# ---- swift rings without a device or a node ------------------------------------------------
+_RINGS_ORIG = "/var/lib/afterboot-lab/rings.orig"
+_RING_WORK = "/var/lib/afterboot-lab/rings.work"
+
+
+def _distribute_rings(lab: Lab) -> None:
+    from .config import STORAGE_HOSTS
+
+    for kind in ("account", "container", "object"):
+        ring = (lab.hosts.root("controller") / f"etc/swift/{kind}.ring.gz").read_bytes()
+        for host in STORAGE_HOSTS:
+            (lab.hosts.root(host) / f"etc/swift/{kind}.ring.gz").write_bytes(ring)
+
+
+def _rings_without(host: str, kinds: tuple[str, ...]) -> Action:
+    """Remove ``host``'s device from ``kinds`` rings on the ring builder (a copy of the
+    builders: the originals stay to heal from), rebalance, distribute to every node."""
+
+    def inject(lab: Lab) -> None:
+        from .config import HOSTS
+        from .swift import device
+
+        rb = f"{lab.venv}/bin/swift-ring-builder"
+        cmds = [
+            "set -e",
+            f"mkdir -p {_RINGS_ORIG}",
+            f"[ -f {_RINGS_ORIG}/object.ring.gz ] || cp -p /etc/swift/*.ring.gz {_RINGS_ORIG}/",
+            f"rm -rf {_RING_WORK} && mkdir -p {_RING_WORK}",
+            f"cp /etc/swift/*.builder {_RING_WORK}/",
+            f"cd {_RING_WORK}",
+        ]
+        for kind in kinds:
+            cmds += [
+                f"{rb} {kind}.builder remove {HOSTS[host].ip}/{device(host)} --yes >/dev/null",
+                # two replicas need two devices: what is left holds one
+                f"{rb} {kind}.builder set_replicas 1 >/dev/null",
+                f"{rb} {kind}.builder rebalance >/dev/null || [ $? = 1 ]",
+                f"cp {kind}.ring.gz /etc/swift/{kind}.ring.gz",
+            ]
+        lab.hosts.exec("controller", "\n".join(cmds))
+        _distribute_rings(lab)
+
+    return inject
+
+
+def _rings_restored(lab: Lab) -> None:
+    lab.hosts.exec(
+        "controller",
+        f"if [ -d {_RINGS_ORIG} ]; then cp -p {_RINGS_ORIG}/*.ring.gz /etc/swift/ && "
+        f"rm -rf {_RINGS_ORIG} {_RING_WORK}; fi",
+    )
+    _distribute_rings(lab)
+
+
+register(
+    Fault(
+        "swift-device-removed@storage1",
+        "storage1's device removed from the object ring (rebalanced, distributed)",
+        _rings_without("storage1", ("object",)),
+        _rings_restored,
+    )
+)
+register(
+    Fault(
+        "swift-host-absent@storage2",
+        "storage2 removed from every ring (a node taken out and never added back)",
+        _rings_without("storage2", ("account", "container", "object")),
+        _rings_restored,
+    )
+)
+
+
+# ---- volumes: hypervisor and cinder behind nova's back --------------------------------------
+_DISK_XML = "/var/lib/afterboot-lab/detached-disk.xml"
+
+
+def _linux_domain(lab: Lab, host: str) -> str:
+    found = [s for s in servers(lab, host) if s["name"] == f"ab-linux-{host}"]
+    if not found:
+        raise LabError(f"no ab-linux-{host} server")
+    return str(found[0]["instance_name"])
+
+
+def _volume_detached_inject(lab: Lab) -> None:
+    import xml.etree.ElementTree as ET
+
+    dom = _linux_domain(lab, "compute2")
+    tree = ET.fromstring(lab.host_exec("compute2", f"virsh dumpxml {dom}").stdout)
+    rbd = [d for d in tree.iter("disk") if d.find("source[@protocol='rbd']") is not None]
+    if not rbd:
+        raise LabError(f"{dom} on compute2 has no rbd volume attached")
+    disk = rbd[0]
+    target = disk.find("target").get("dev")  # type: ignore[union-attr]
+    lab.hosts.write("compute2", _DISK_XML, ET.tostring(disk, encoding="unicode"))
+    lab.host_exec("compute2", f"virsh detach-device {dom} {_DISK_XML} --live")
+    deadline = time.monotonic() + 60
+    while target in lab.host_exec("compute2", f"virsh domblklist {dom}").stdout:
+        if time.monotonic() > deadline:
+            raise LabError(f"{target} of {dom} did not detach within 60s")
+        time.sleep(1)
+
+
+def _volume_detached_heal(lab: Lab) -> None:
+    dom = _linux_domain(lab, "compute2")
+    lab.host_exec(
+        "compute2",
+        f"if [ -f {_DISK_XML} ]; then virsh attach-device {dom} {_DISK_XML} --live && "
+        f"rm -f {_DISK_XML}; fi",
+    )
+
+
+register(
+    Fault(
+        "volume-detached-on-hypervisor@compute2",
+        "ab-vol-compute2 detached from its domain with virsh (cinder and nova still attached)",
+        _volume_detached_inject,
+        _volume_detached_heal,
+    )
+)
+
+_STALE_VOLUME = "ab-vol-stale"
+_DEAD_INSTANCE = "dead0000-aaaa-4bbb-8ccc-000000000001"
+
+
+def _stale_attachment_inject(lab: Lab) -> None:
+    vid = lab.venv_tool("ops.py", "volume-create", _STALE_VOLUME).stdout.strip()
+    _sql(
+        lab,
+        f"UPDATE cinder.volumes SET status='in-use', attach_status='attached' WHERE id='{vid}';"
+        "INSERT INTO cinder.volume_attachment (created_at, updated_at, deleted, id, volume_id,"
+        " attached_host, instance_uuid, mountpoint, attach_time, attach_mode, attach_status)"
+        f" VALUES (NOW(), NOW(), 0, UUID(), '{vid}', 'compute1', '{_DEAD_INSTANCE}',"
+        " '/dev/vdc', NOW(), 'rw', 'attached');",
+    )
+
+
+def _stale_attachment_heal(lab: Lab) -> None:
+    vid = lab.venv_tool("ops.py", "volume-id", _STALE_VOLUME).stdout.strip()
+    if vid:
+        _sql(
+            lab,
+            f"DELETE FROM cinder.volume_attachment WHERE volume_id='{vid}';"
+            "UPDATE cinder.volumes SET status='available', attach_status='detached'"
+            f" WHERE id='{vid}';",
+        )
+        lab.venv_tool("ops.py", "volume-delete", _STALE_VOLUME)
+
+
+register(
+    Fault(
+        "volume-attached-to-deleted-instance",
+        f"cinder holds {_STALE_VOLUME} attached to instance {_DEAD_INSTANCE}, deleted in nova",
+        _stale_attachment_inject,
+        _stale_attachment_heal,
+    )
+)
+
+
+# ---- nova-compute cut off from RabbitMQ while the broker runs -------------------------------
+_AMQP_RULE = "ipproto tcp dport 5672 prohibit"
+
+
+def _amqp_cut_inject(lab: Lab) -> None:
+    from .config import HOSTS
+    from .controlplane import RABBIT_ENV
+
+    # outgoing AMQP from compute1 refused (a firewall rule; a policy-routing rule here, as
+    # the machine's kernel has no tc actions and the lab installs no iptables)
+    lab.host_exec("compute1", f"ip rule add {_AMQP_RULE}")
+    # ... and the broker drops its side, as after a controller reboot
+    ctl = f"env {RABBIT_ENV} /usr/lib/rabbitmq/bin/rabbitmqctl"
+    lab.host_exec(
+        "controller",
+        f"{ctl} list_connections -q --no-table-headers pid peer_host | "
+        f"awk -F'\\t' '$2 == \"{HOSTS['compute1'].ip}\" {{print $1}}' | "
+        # (rabbitmqctl reads stdin: without </dev/null the first one eats the list)
+        f"while read -r c; do {ctl} close_connection \"$c\" 'afterboot lab fault' </dev/null; "
+        "done",
+    )
+
+    def peers() -> list[str]:
+        listing = f"{ctl} list_connections -q --no-table-headers peer_host"
+        return lab.host_exec("controller", listing).stdout.split()
+
+    deadline = time.monotonic() + 30
+    while HOSTS["compute1"].ip in peers():
+        if time.monotonic() > deadline:
+            raise LabError("compute1's AMQP connections still open 30s after closing them")
+        time.sleep(1)
+
+
+def _amqp_cut_heal(lab: Lab) -> None:
+    lab.host_exec("compute1", f"while ip rule del {_AMQP_RULE} 2>/dev/null; do :; done")
+    t0 = time.monotonic()
+    # the prescribed remedy: restart nova-compute on the host
+    lab.stop(lab.service("compute1", "nova-compute"))
+    lab.start(lab.service("compute1", "nova-compute"))
+    lab.wait_green(since=t0)
+
+
+register(
+    Fault(
+        "nova-compute-amqp-cut@compute1",
+        "compute1 refused AMQP and its broker connections closed (broker up)",
+        _amqp_cut_inject,
+        _amqp_cut_heal,
     )
 )

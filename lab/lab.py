@@ -26,6 +26,7 @@ class Lab:
         self.venv = self.state / "venv"
         self._pw: dict[str, str] | None = None
         self.timings: list[tuple[str, float]] = []
+        self._deferred_green: list[float] | None = None  # set while heal_all() runs
 
     # ---- small helpers ---------------------------------------------------------
     @property
@@ -165,7 +166,14 @@ class Lab:
             flush=True,
         )
 
-    def wait_green(self, since: float | None = None, timeout: float = 240) -> None:
+    def wait_green(
+        self, since: float | None = None, timeout: float = 240, only: Sequence[str] = ()
+    ) -> None:
+        """Wait until every expected service (or ``only`` these) reported after ``since``
+        (a monotonic time; default now). Inside heal_all() a full wait is deferred."""
+        if self._deferred_green is not None and not only:
+            self._deferred_green.append(since if since is not None else time.monotonic())
+            return
         started = time.time() - (time.monotonic() - since) if since is not None else time.time()
         self.venv_tool(
             "green.py",
@@ -173,7 +181,7 @@ class Lab:
             f"{started:.0f}",
             "--timeout",
             f"{timeout:.0f}",
-            *self.expected(),
+            *(["--only", *only] if only else self.expected()),
             timeout=timeout + 60,
         )
 
@@ -247,6 +255,26 @@ class Lab:
         from . import faults
 
         faults.get(name).heal(self)
+
+    def heal_all(self, names: Sequence[str]) -> None:
+        """Heal several faults, then wait once for green: one fault's heal waiting for a
+        green cloud would wait for the others, not healed yet. Every heal is tried."""
+        from . import faults
+
+        errors: list[str] = []
+        self._deferred_green = []
+        try:
+            for name in names:
+                try:
+                    faults.get(name).heal(self)
+                except LabError as exc:
+                    errors.append(f"{name}: {str(exc).splitlines()[0]}")
+        finally:
+            pending, self._deferred_green = self._deferred_green, None
+        if pending:
+            self.wait_green(since=max(pending))
+        if errors:
+            raise LabError("heal failed: " + "; ".join(errors))
 
     def pytest(self, args: Sequence[str]) -> int:
         repo = LAB_DIR.parent

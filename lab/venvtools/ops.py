@@ -1,4 +1,4 @@
-"""Operator actions used by faults: find instances, hard-reboot servers."""
+"""Operator actions used by faults: find instances, hard-reboot servers, make a volume."""
 
 from __future__ import annotations
 
@@ -11,11 +11,17 @@ import openstack
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("action", choices=["servers", "hard-reboot"])
+    ap.add_argument(
+        "action",
+        choices=["servers", "hard-reboot", "volume-create", "volume-id", "volume-delete"],
+    )
     ap.add_argument("--host")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     conn = openstack.connect(cloud="afterboot-lab")
+    if a.action.startswith("volume-"):
+        volume(conn, a.action, a.names[0])
+        return
     servers = [
         s
         for s in conn.compute.servers(all_projects=True)
@@ -50,6 +56,19 @@ def main() -> None:
         else:
             raise SystemExit(f"{s.name} did not come back ACTIVE/running")
     print("rebooted:", ", ".join(s.name for s in servers))
+
+
+def volume(conn: openstack.connection.Connection, action: str, name: str) -> None:
+    found = conn.block_storage.find_volume(name)
+    if action == "volume-create":
+        vol = found or conn.block_storage.create_volume(name=name, size=1, volume_type="ceph")
+        conn.block_storage.wait_for_status(vol, "available", wait=120)
+        print(vol.id)
+    elif action == "volume-id":
+        print(found.id if found else "")
+    elif found is not None:
+        conn.block_storage.delete_volume(found)
+        conn.block_storage.wait_for_delete(found, wait=120)
 
 
 if __name__ == "__main__":
