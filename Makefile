@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 REPORTS ?= reports
 
-.PHONY: check test matrix lint venv lab-down clean
+.PHONY: check test unit matrix lint venv lab-down clean
 
 venv: $(VENV)/.installed
 
@@ -18,17 +18,21 @@ $(VENV)/.installed: pyproject.toml
 check: venv
 	$(PY) -m lab run -- --alluredir=$(REPORTS)/allure --junitxml=$(REPORTS)/junit.xml $(ARGS)
 
-## Run afterboot's own tests (unit, pytester acceptance, lab end-to-end).
+## Run afterboot's own tests: unit, pytester acceptance, lab end-to-end, the fault matrix.
 test: venv
-	$(PY) -m pytest tests --ignore=tests/matrix $(ARGS)
+	$(PY) -m pytest tests $(ARGS)
 
-## The fault matrix: every lab fault injected, the suite run, its verdict checked (slow).
+## Only what needs no lab (unit and pytester acceptance; a minute).
+unit: venv
+	$(PY) -m pytest tests --ignore=tests/lab --ignore=tests/matrix $(ARGS)
+
+## The fault matrix alone: every lab fault injected, the suite run, its verdict checked.
 matrix: venv
 	$(PY) -m pytest tests/matrix $(ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check conftest.py fixtures plugins tests_cloud
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 lab-down: venv

@@ -20,3 +20,12 @@ def lab() -> Any:
     else:
         cloud.up()
     return cloud
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.matrix.harness import ROWS
+
+    if ROWS:
+        terminalreporter.write_sep("=", "fault matrix")
+        for row in ROWS:
+            terminalreporter.write_line(row)

@@ -19,7 +19,23 @@ NOVA_API_CONSUMERS = (
     "CINDER-004",
     "PERIODIC-001",
 )
-COMPUTE_CONSEQUENCES = ("NOVA-002", "NOVA-003", "NOVA-009", "CINDER-004", "INV-001")
+# a compute service gone: its record goes stale, its queue loses its consumer (MQ-002)
+COMPUTE_CONSEQUENCES = ("NOVA-002", "NOVA-003", "NOVA-009", "CINDER-004", "INV-001", "MQ-002")
+
+
+def controller_service(service: str, api: str = "", may_fail: tuple[str, ...] = ()) -> Expect:
+    """A control-plane service stopped: SVC-004 on the controller names it (faults of this
+    kind share that check, each must be named), its API check fails with it."""
+    return Expect(
+        f"{service}-stopped",
+        fails=("SVC-004@controller", *((api,) if api else ())),
+        root="SVC-004",
+        remedy=("controller", service),
+        may_fail=("API-001", *may_fail),
+        footprint=("controller", service),
+        shares=True,
+    )
+
 
 EXPECTATIONS: tuple[Expect, ...] = (
     # ---- issue 5: controller and compute -------------------------------------------------
@@ -83,37 +99,30 @@ EXPECTATIONS: tuple[Expect, ...] = (
         fails=("SVC-004@controller", "KEYSTONE-001"),
         root="SVC-004",
         remedy=("controller", "keystone"),
-        may_fail=("API-001",),
         footprint=("controller", "keystone"),
         alone=True,
+        blinds=True,
     ),
     Expect(
         "nova-api-stopped",
         fails=("SVC-004@controller", "NOVA-001"),
         root="SVC-004",
         remedy=("controller", "nova-api"),
-        # every check reading nova through its API fails with it (they sit in lower tiers,
-        # so they cannot be declared blocked by a tier-99 check)
-        may_fail=NOVA_API_CONSUMERS,
+        # every check reading nova through its API could not run; API-001 says it too
+        may_fail=("API-001",),
         footprint=("controller", "nova-api"),
         alone=True,
+        blinds=True,
     ),
-    Expect(
-        "glance-api-stopped",
-        fails=("SVC-004@controller", "GLANCE-001"),
-        root="SVC-004",
-        remedy=("controller", "glance-api"),
-        may_fail=("API-001",),
-        footprint=("controller", "glance-api"),
-    ),
+    controller_service("glance-api", api="GLANCE-001"),
     Expect(
         "database-stopped",
         fails=("SVC-001@controller",),
         root="SVC-001",
-        remedy=("controller",),
-        may_fail=("DB-001", "KEYSTONE-001", "SVC-004"),
+        remedy=("controller", "mariadb"),
         footprint=("controller", "database"),
         alone=True,
+        blinds=True,
     ),
     Expect(
         "instance-wrong-host",
@@ -130,13 +139,35 @@ EXPECTATIONS: tuple[Expect, ...] = (
         remedy=("compute1", "0a0b0c0d-1111-4222-8333-444455556666"),
         footprint=("compute1",),
     ),
+    Expect(
+        "nova-compute-amqp-cut@compute1",
+        fails=("NOVA-003@compute1",),
+        root="NOVA-003",
+        remedy=("compute1", "restart nova-compute"),
+        may_fail=("NOVA-002", "NOVA-009", "MQ-002", "INV-001"),
+        footprint=("compute1", "rabbitmq"),
+    ),
+    Expect(
+        "volume-detached-on-hypervisor@compute2",
+        fails=("CINDER-004",),
+        root="CINDER-004",
+        remedy=("openstack server remove volume", "--device /dev/vdb", "absent"),
+        footprint=("compute2", "volumes"),
+    ),
+    Expect(
+        "volume-attached-to-deleted-instance",
+        fails=("CINDER-004",),
+        root="CINDER-004",
+        remedy=("openstack volume set --state available --detached", "dead0000-aaaa-4bbb"),
+        footprint=("volumes", "cinder-db"),
+    ),
     # ---- issue 6: storage, queue, configuration -----------------------------------------
     Expect(
         "swift-ring-changed@storage2",
         fails=("SWIFT-002",),
         root="SWIFT-002",
         remedy=("storage2", "object.ring.gz"),
-        footprint=("storage2", "swift"),
+        footprint=("storage2", "swift", "rings"),
     ),
     Expect(
         "swift-device-unmounted@storage1",
@@ -177,5 +208,107 @@ EXPECTATIONS: tuple[Expect, ...] = (
         root="CONF-001",
         remedy=("compute2",),
         footprint=("compute2-config",),
+    ),
+    Expect(
+        "swift-device-removed@storage1",
+        fails=("INV-002",),
+        root="INV-002",
+        remedy=("storage1", "object.builder add", "10.77.0.31:6200/d1"),
+        may_fail=("SWIFT-001", "SWIFT-005"),
+        footprint=("storage1", "swift", "rings"),
+    ),
+    Expect(
+        "swift-host-absent@storage2",
+        fails=("INV-002", "SWIFT-006@storage2"),
+        root="INV-002",
+        remedy=("storage2", "10.77.0.32", "account.builder add"),
+        may_fail=("SWIFT-001", "SWIFT-005"),
+        footprint=("storage2", "swift", "rings"),
+    ),
+    Expect(
+        "database-password-wrong@glance",
+        fails=("DB-001@controller",),
+        root="DB-001",
+        remedy=("glance", "1045", "glance-api.conf"),
+        footprint=("glance-config",),
+    ),
+    Expect(
+        "database-table-missing",
+        fails=("DB-002",),
+        root="DB-002",
+        remedy=("neutron.ports", "mysqlcheck"),
+        # nova's API errs while neutron's table is gone (NOVA-001, blocked by DB-002): the
+        # checks reading through it could not run
+        may_fail=("NOVA-001",),
+        footprint=("database", "neutron-db"),
+        phase="post-restore",
+        blinds=True,
+    ),
+    Expect(
+        "instance-error",
+        fails=("PERIODIC-001",),
+        root="PERIODIC-001",
+        remedy=("openstack server set --state active", "reboot --hard"),
+        footprint=("compute1", "nova-db"),
+    ),
+    # ---- every other fault the lab can inject ------------------------------------------
+    Expect(
+        "nova-compute-stopped@compute2",
+        fails=("SVC-003@compute2",),
+        root="SVC-003",
+        remedy=("compute2", "nova-compute"),
+        may_fail=COMPUTE_CONSEQUENCES,
+        footprint=("compute2",),
+    ),
+    Expect(
+        "reboot@compute1",
+        fails=("NOVA-005@compute1",),
+        root="NOVA-005",
+        remedy=("openstack server",),
+        may_fail=(
+            "NOVA-002",
+            "NOVA-003",
+            "NOVA-006",
+            "NOVA-009",
+            "SVC-003@compute1",
+            "CINDER-004",
+            "MQ-002",
+        ),
+        footprint=("compute1",),
+    ),
+    controller_service("nova-conductor", may_fail=("NOVA-002", "NOVA-004", "MQ-002")),
+    controller_service("nova-scheduler", may_fail=("NOVA-004", "MQ-002")),
+    controller_service("placement-api", api="PLACEMENT-001"),
+    controller_service(
+        "neutron-server", api="NEUTRON-001", may_fail=("NOVA-001", *NOVA_API_CONSUMERS)
+    ),
+    controller_service(
+        "cinder-api",
+        api="CINDER-001",
+        may_fail=("CINDER-002", "CINDER-003", "CINDER-004", "INV-001"),
+    ),
+    controller_service("cinder-scheduler", may_fail=("CINDER-003", "MQ-002")),
+    Expect(
+        "memcached-stopped",
+        fails=("SVC-004@controller", "SVC-008@controller"),
+        root="SVC-008",
+        remedy=("controller", "memcached"),
+        footprint=("controller", "memcached"),
+        shares=True,
+    ),
+    Expect(
+        "cinder-volume-stopped@storage1",
+        fails=("SVC-005@storage1",),
+        root="SVC-005",
+        remedy=("storage1", "cinder-volume"),
+        may_fail=("CINDER-002", "INV-001", "MQ-002"),
+        footprint=("storage1", "cinder-volume"),
+    ),
+    Expect(
+        "ceph-osd-stopped@storage1",
+        fails=("SVC-006@storage1",),
+        root="SVC-006",
+        remedy=("storage1", "ceph-osd"),
+        footprint=("storage1", "ceph"),
     ),
 )

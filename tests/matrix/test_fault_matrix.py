@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 
 from tests.matrix.expectations import EXPECTATIONS
-from tests.matrix.harness import Expect, Outcome, batches, run_suite, verdict
+from tests.matrix.harness import ROWS, Expect, Outcome, batches, run_suite, verdict
 
 pytestmark = pytest.mark.lab
 
-ROWS: list[str] = []
 BATCHES = batches(EXPECTATIONS)
 
 
@@ -44,8 +43,9 @@ def test_fault_batch(lab: Any, tmp_path: Path, batch: list[Expect]) -> None:
         time.sleep(max((e.settle_s for e in batch), default=0))
         outcome = run_suite(tmp_path / "faulty", phase=batch[0].phase)
     finally:
-        for exp in reversed(injected):
-            lab.heal(exp.fault)
+        # a rebooted host's servers are hard-rebooted last, once the rest is healed
+        order = sorted(reversed(injected), key=lambda e: e.fault.startswith("reboot@"))
+        lab.heal_all([e.fault for e in order])
     problems = verdict(batch, outcome)
     for exp in batch:
         failed = sorted(
@@ -66,13 +66,3 @@ def test_fault_batch(lab: Any, tmp_path: Path, batch: list[Expect]) -> None:
 def test_healed_lab_is_green_again(lab: Any, tmp_path: Path) -> None:
     outcome = _healthy(lab, tmp_path / "healed")
     ROWS.append(f"healthy (after)   -> 0 failures in {outcome.seconds:.0f}s  PASS")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _print_matrix(request: pytest.FixtureRequest) -> Any:
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and ROWS:
-        reporter.write_sep("=", "fault matrix")
-        for row in ROWS:
-            reporter.write_line(row)
