@@ -1,6 +1,10 @@
 """Measure the lab: cold/warm `up`, `reboot HOST`, `down`, memory, idle CPU, cycles.
 
     python bench/lab_timings.py [--cold] [--reboot compute2] [--cycles N] [--idle 30]
+    python bench/lab_timings.py --only-cycles 10
+
+Each cycle is `down`, `up`, then the suite against the lab: a cycle is green when the
+suite reports no failed and no could-not-run check.
 
 --cold removes the hosts' state (not the venv) first, so `up` rebuilds every host
 from scratch. Figures are printed; nothing is written.
@@ -71,14 +75,56 @@ def timed(label: str, fn: object) -> float:
     return dt
 
 
+def suite_verdict(reports: Path) -> str:
+    """Run the suite against the lab; "green" or what failed."""
+    import json
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, "-m", "lab", "run", "--", "-q", "-p", "no:cacheprovider",
+         f"--reports-dir={reports}"],
+        cwd=Path(__file__).resolve().parent.parent, capture_output=True, check=False,
+        timeout=900,
+    )  # fmt: skip
+    try:
+        data = json.loads((reports / "summary.json").read_text())
+    except (OSError, ValueError):
+        return "no summary"
+    bad = sorted(
+        f"{c['check']}@{r.get('host') or ''}"
+        for c in data.get("checks", [])
+        for r in c.get("results", [])
+        if r.get("outcome") in ("failed", "could-not-run")
+    )
+    return "green" if not bad else "RED: " + ", ".join(bad)
+
+
+def cycles(lab: Lab, n: int) -> int:
+    import tempfile
+
+    green = 0
+    for i in range(n):
+        timed(f"cycle {i + 1}: down", lab.down)
+        timed(f"cycle {i + 1}: up", lab.up)
+        t0 = time.monotonic()
+        verdict = suite_verdict(Path(tempfile.mkdtemp(prefix="afterboot-cycle-")))
+        green += verdict == "green"
+        print(f"{f'cycle {i + 1}: suite':28} {time.monotonic() - t0:7.1f} s  {verdict}", flush=True)
+    print(f"{'cycles green':28} {green:4d} of {n}")
+    return 0 if green == n else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cold", action="store_true", help="remove host state first")
     ap.add_argument("--reboot", default="compute2")
     ap.add_argument("--idle", type=float, default=30)
     ap.add_argument("--cycles", type=int, default=0)
+    ap.add_argument("--only-cycles", type=int, default=0, help="just N down/up/suite cycles")
     a = ap.parse_args()
     lab = Lab()
+    if a.only_cycles:
+        return cycles(lab, a.only_cycles)
     if a.cold:
         timed("down (before cold up)", lab.down)
         shutil.rmtree(lab.state / "hosts", ignore_errors=True)
@@ -97,12 +143,10 @@ def main() -> int:
     pids = lab_pids(lab)
     busy = (cpu_ticks(pids) - c0) / CLK / (time.monotonic() - t0)
     print(f"{f'idle CPU over {a.idle:.0f} s':28} {busy * 100:7.1f} % of one core")
-    for i in range(a.cycles):
-        timed(f"cycle {i + 1}: down", lab.down)
-        timed(f"cycle {i + 1}: up", lab.up)
+    rc = cycles(lab, a.cycles) if a.cycles else 0
     timed("down", lab.down)
     timed("up after down (warm disks)", lab.up)
-    return 0
+    return rc
 
 
 if __name__ == "__main__":
