@@ -7,6 +7,7 @@ pytest_plugins = [
     "fixtures.cloud",
     "fixtures.database",
     "fixtures.nova",
+    "fixtures.placement",
     "plugins.identity",
     "plugins.outcomes",
     "plugins.hosts",

@@ -102,10 +102,10 @@ for _svc, _host, _label in (
 # ---- a rebooted compute host ----------------------------------------------------------
 def _reboot_inject(host: str) -> Action:
     def inject(lab: Lab) -> None:
-        t0 = time.monotonic()
         lab.reboot(host)
-        # the operator runs the suite once the host is back (its nova-compute reporting)
-        lab.wait_green(since=t0, only=[f"nova-compute@{host}"])
+        # the operator runs the suite once the host is back: its new nova-compute reported
+        # (green allows 5 s of clock slack, which the old one's last report could fill)
+        lab.wait_green(since=time.monotonic() + 5, only=[f"nova-compute@{host}"])
 
     return inject
 
@@ -555,5 +555,50 @@ register(
         "compute1 refused AMQP and its broker connections closed (broker up)",
         _amqp_cut_inject,
         _amqp_cut_heal,
+    )
+)
+
+
+# ---- accounts ---------------------------------------------------------------------------------
+def _departed_inject(lab: Lab) -> None:
+    lab.venv_tool("ops.py", "user-departed", "ab-departed")
+
+
+def _departed_heal(lab: Lab) -> None:
+    lab.venv_tool("ops.py", "user-delete", "ab-departed")
+
+
+register(
+    Fault(
+        "account-disabled-with-roles",
+        "user ab-departed disabled while keeping its member role on the admin project",
+        _departed_inject,
+        _departed_heal,
+    )
+)
+
+
+# ---- placement and capacity -------------------------------------------------------------------
+def _ops(*args: str) -> Action:
+    def act(lab: Lab) -> None:
+        lab.venv_tool("ops.py", *args)
+
+    return act
+
+
+register(
+    Fault(
+        "placement-allocations-leaked@compute2",
+        "consumers nova does not know hold all the free memory of compute2 in placement",
+        _ops("leak-allocations", "--host", "compute2"),
+        _ops("free-allocations"),
+    )
+)
+register(
+    Fault(
+        "compute-disabled@compute2",
+        "nova-compute on compute2 left disabled (after a maintenance)",
+        _ops("compute-disable", "--host", "compute2"),
+        _ops("compute-enable", "--host", "compute2"),
     )
 )

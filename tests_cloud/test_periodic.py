@@ -1,5 +1,6 @@
 """Periodic checks (Ops Guide: "daily, weekly, monthly" tasks): instances in a failed or
-stuck state, disk space, quotas near their limit, images stuck, floating-IP pools."""
+stuck state, disk space, quotas near their limit, images stuck, floating-IP pools,
+accounts to review."""
 
 from __future__ import annotations
 
@@ -118,3 +119,25 @@ def test_floating_ip_pools(cloud: Any) -> None:
         if size and used * 100 > size * (100 - 10):
             tight.append(f"{net.name} {used}/{size}")
     assert not tight, "floating-IP pools nearly exhausted: " + ", ".join(tight)
+
+
+@pytest.mark.check("PERIODIC-006", tier=15, phases=("periodic",))
+def test_accounts_to_review(cloud: Any, findings: Findings) -> None:
+    """No disabled account still holds a role, and no enabled account holds none (a
+    leftover nobody can use): the guide's monthly review of user accounts."""
+    holders: set[str] = set()
+    for assignment in cloud.identity.role_assignments(effective=True):
+        user = (getattr(assignment, "user", None) or {}).get("id")
+        if user:
+            holders.add(user)
+    problems = []
+    for user in cloud.identity.users():
+        if not user.is_enabled and user.id in holders:
+            state, what = "disabled", "disabled but still holds roles"
+        elif user.is_enabled and user.id not in holders:
+            state, what = "unused", "enabled but holds no role"
+        else:
+            continue
+        problems.append(f"{user.name} ({user.id}) {what}")
+        findings.add(user.id, expected="reviewed", actual=state, user=user.name, uuid=user.id)
+    assert not problems, "accounts to review: " + "; ".join(problems)

@@ -13,7 +13,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument(
         "action",
-        choices=["servers", "hard-reboot", "volume-create", "volume-id", "volume-delete"],
+        choices=[
+            "servers",
+            "hard-reboot",
+            "volume-create",
+            "volume-id",
+            "volume-delete",
+            "user-departed",
+            "user-delete",
+            "leak-allocations",
+            "free-allocations",
+            "compute-disable",
+            "compute-enable",
+        ],
     )
     ap.add_argument("--host")
     ap.add_argument("names", nargs="*")
@@ -21,6 +33,21 @@ def main() -> None:
     conn = openstack.connect(cloud="afterboot-lab")
     if a.action.startswith("volume-"):
         volume(conn, a.action, a.names[0])
+        return
+    if a.action.startswith("user-"):
+        user(conn, a.action, a.names[0])
+        return
+    if a.action.endswith("-allocations"):
+        allocations(conn, a.action, a.host or "")
+        return
+    if a.action.startswith("compute-"):
+        svc = next(
+            s for s in conn.compute.services() if s.binary == "nova-compute" and s.host == a.host
+        )
+        if a.action == "compute-disable":
+            conn.compute.disable_service(svc, a.host, "nova-compute", "afterboot lab fault")
+        else:
+            conn.compute.enable_service(svc, a.host, "nova-compute")
         return
     servers = [
         s
@@ -69,6 +96,51 @@ def volume(conn: openstack.connection.Connection, action: str, name: str) -> Non
     elif found is not None:
         conn.block_storage.delete_volume(found)
         conn.block_storage.wait_for_delete(found, wait=120)
+
+
+LEAKS = [f"1eaced00-0000-4000-8000-00000000000{i}" for i in range(8)]
+PLACEMENT = {"microversion": "1.28"}
+
+
+def allocations(conn: openstack.connection.Connection, action: str, host: str) -> None:
+    """Consumers nova does not know holding all the free memory of a host's provider (as
+    an instance evacuated or deleted while its host was away leaves behind)."""
+    if action == "free-allocations":
+        for consumer in LEAKS:
+            conn.placement.delete(f"/allocations/{consumer}", **PLACEMENT)
+        return
+    rp = next(r for r in conn.placement.resource_providers() if r.name == host)
+    project, user_id = conn.current_project_id, conn.current_user_id
+    for consumer in LEAKS:
+        inv = conn.placement.get_resource_provider_inventory("MEMORY_MB", resource_provider=rp)
+        used = (conn.placement.fetch_resource_provider_usages(rp).usages or {}).get("MEMORY_MB", 0)
+        free = int((inv.total - inv.reserved) * inv.allocation_ratio) - used
+        if free <= 0:
+            return
+        body = {
+            "allocations": {rp.id: {"resources": {"MEMORY_MB": min(free, inv.max_unit)}}},
+            "project_id": project,
+            "user_id": user_id,
+            "consumer_generation": None,
+        }
+        conn.placement.put(f"/allocations/{consumer}", json=body, **PLACEMENT).raise_for_status()
+    raise SystemExit(f"{host}: memory still free after {len(LEAKS)} leaked allocations")
+
+
+def user(conn: openstack.connection.Connection, action: str, name: str) -> None:
+    """A departed colleague: member of the admin project, then disabled, roles kept."""
+    import secrets
+
+    found = conn.identity.find_user(name)
+    if action == "user-delete":
+        if found is not None:
+            conn.identity.delete_user(found)
+        return
+    account = found or conn.identity.create_user(name=name, password=secrets.token_hex(16))
+    role = conn.identity.find_role("member")
+    conn.identity.assign_project_role_to_user(conn.current_project_id, account, role)
+    conn.identity.update_user(account, is_enabled=False)
+    print(account.id)
 
 
 if __name__ == "__main__":

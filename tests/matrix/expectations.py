@@ -16,8 +16,10 @@ NOVA_API_CONSUMERS = (
     "NOVA-002",
     "NOVA-004",
     "NOVA-009",
+    "NOVA-010",
     "CINDER-004",
     "PERIODIC-001",
+    "PERIODIC-007",
 )
 # a compute service gone: its record goes stale, its queue loses its consumer (MQ-002)
 COMPUTE_CONSEQUENCES = ("NOVA-002", "NOVA-003", "NOVA-009", "CINDER-004", "INV-001", "MQ-002")
@@ -129,7 +131,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
         fails=("NOVA-006@compute1",),
         root="NOVA-006",
         remedy=("openstack server show",),
-        may_fail=("NOVA-005@compute2", "NOVA-007", "CINDER-004"),
+        # its allocation stays on compute1's provider, held by an instance "on compute2"
+        may_fail=("NOVA-005@compute2", "NOVA-007", "CINDER-004", "NOVA-010"),
         footprint=("compute1", "compute2", "nova-db"),
     ),
     Expect(
@@ -278,7 +281,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
     ),
     controller_service("nova-conductor", may_fail=("NOVA-002", "NOVA-004", "MQ-002")),
     controller_service("nova-scheduler", may_fail=("NOVA-004", "MQ-002")),
-    controller_service("placement-api", api="PLACEMENT-001"),
+    # the placement readers (NOVA-010, PERIODIC-007) could not run
+    controller_service("placement-api", api="PLACEMENT-001", may_fail=("NOVA-010", "PERIODIC-007")),
     controller_service(
         "neutron-server", api="NEUTRON-001", may_fail=("NOVA-001", *NOVA_API_CONSUMERS)
     ),
@@ -310,5 +314,30 @@ EXPECTATIONS: tuple[Expect, ...] = (
         root="SVC-006",
         remedy=("storage1", "ceph-osd"),
         footprint=("storage1", "ceph"),
+    ),
+    Expect(
+        "account-disabled-with-roles",
+        fails=("PERIODIC-006",),
+        root="PERIODIC-006",
+        remedy=("ab-departed", "openstack role remove --user"),
+        footprint=("keystone-users",),
+        phase="periodic",
+    ),
+    Expect(
+        "placement-allocations-leaked@compute2",
+        fails=("NOVA-010@compute2",),
+        root="NOVA-010",
+        remedy=("nova-manage placement audit", "1eaced00-0000-4000-8000-000000000000"),
+        may_fail=("PERIODIC-007",),  # blocked by NOVA-010: compute1 has nowhere to go
+        footprint=("placement", "compute2"),
+        phase="periodic",
+    ),
+    Expect(
+        "compute-disabled@compute2",
+        fails=("PERIODIC-007@compute1",),
+        root="PERIODIC-007",
+        remedy=("openstack compute service set --enable compute2 nova-compute",),
+        footprint=("placement", "compute2"),
+        phase="periodic",
     ),
 )
