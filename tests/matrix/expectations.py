@@ -25,6 +25,39 @@ NOVA_API_CONSUMERS = (
 COMPUTE_CONSEQUENCES = ("NOVA-002", "NOVA-003", "NOVA-009", "CINDER-004", "INV-001", "MQ-002")
 
 
+def compute_service(service: str, host: str) -> Expect:
+    """A compute host's service stopped (nova-compute, libvirtd, d-bus): SVC-003 on that
+    host names it; the host's records and queue follow."""
+    return Expect(
+        f"{service}-stopped@{host}",
+        fails=(f"SVC-003@{host}",),
+        root="SVC-003",
+        remedy=(host, service),
+        may_fail=COMPUTE_CONSEQUENCES,
+        footprint=(host,),
+    )
+
+
+def rebooted(host: str) -> Expect:
+    """A compute host rebooted: its instances are not running again (NOVA-005)."""
+    return Expect(
+        f"reboot@{host}",
+        fails=(f"NOVA-005@{host}",),
+        root="NOVA-005",
+        remedy=("openstack server",),
+        may_fail=(
+            "NOVA-002",
+            "NOVA-003",
+            "NOVA-006",
+            "NOVA-009",
+            f"SVC-003@{host}",
+            "CINDER-004",
+            "MQ-002",
+        ),
+        footprint=(host,),
+    )
+
+
 def controller_service(service: str, api: str = "", may_fail: tuple[str, ...] = ()) -> Expect:
     """A control-plane service stopped: SVC-004 on the controller names it (faults of this
     kind share that check, each must be named), its API check fails with it."""
@@ -41,30 +74,9 @@ def controller_service(service: str, api: str = "", may_fail: tuple[str, ...] = 
 
 EXPECTATIONS: tuple[Expect, ...] = (
     # ---- issue 5: controller and compute -------------------------------------------------
-    Expect(
-        "nova-compute-stopped@compute1",
-        fails=("SVC-003@compute1",),
-        root="SVC-003",
-        remedy=("compute1", "nova-compute"),
-        may_fail=COMPUTE_CONSEQUENCES,
-        footprint=("compute1",),
-    ),
-    Expect(
-        "libvirtd-stopped@compute1",
-        fails=("SVC-003@compute1",),
-        root="SVC-003",
-        remedy=("compute1", "libvirtd"),
-        may_fail=COMPUTE_CONSEQUENCES,
-        footprint=("compute1",),
-    ),
-    Expect(
-        "dbus-stopped@compute1",
-        fails=("SVC-003@compute1",),
-        root="SVC-003",
-        remedy=("compute1", "dbus"),
-        may_fail=COMPUTE_CONSEQUENCES,
-        footprint=("compute1",),
-    ),
+    compute_service("nova-compute", "compute1"),
+    compute_service("libvirtd", "compute1"),
+    compute_service("dbus", "compute1"),
     Expect(
         "domain-paused",
         fails=("NOVA-008@compute1",),
@@ -80,22 +92,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         may_fail=("CINDER-004",),
         footprint=("compute1",),
     ),
-    Expect(
-        "reboot@compute2",
-        fails=("NOVA-005@compute2",),
-        root="NOVA-005",
-        remedy=("openstack server",),
-        may_fail=(
-            "NOVA-002",
-            "NOVA-003",
-            "NOVA-006",
-            "NOVA-009",
-            "SVC-003@compute2",
-            "CINDER-004",
-            "MQ-002",
-        ),
-        footprint=("compute2",),
-    ),
+    rebooted("compute2"),
     Expect(
         "keystone-stopped",
         fails=("SVC-004@controller", "KEYSTONE-001"),
@@ -255,30 +252,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
         footprint=("compute1", "nova-db"),
     ),
     # ---- every other fault the lab can inject ------------------------------------------
-    Expect(
-        "nova-compute-stopped@compute2",
-        fails=("SVC-003@compute2",),
-        root="SVC-003",
-        remedy=("compute2", "nova-compute"),
-        may_fail=COMPUTE_CONSEQUENCES,
-        footprint=("compute2",),
-    ),
-    Expect(
-        "reboot@compute1",
-        fails=("NOVA-005@compute1",),
-        root="NOVA-005",
-        remedy=("openstack server",),
-        may_fail=(
-            "NOVA-002",
-            "NOVA-003",
-            "NOVA-006",
-            "NOVA-009",
-            "SVC-003@compute1",
-            "CINDER-004",
-            "MQ-002",
-        ),
-        footprint=("compute1",),
-    ),
+    compute_service("nova-compute", "compute2"),
+    rebooted("compute1"),
     controller_service("nova-conductor", may_fail=("NOVA-002", "NOVA-004", "MQ-002")),
     controller_service("nova-scheduler", may_fail=("NOVA-004", "MQ-002")),
     # the placement readers (NOVA-010, PERIODIC-007) could not run
