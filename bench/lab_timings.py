@@ -16,6 +16,7 @@ import argparse
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import contextlib
 
 from lab import Lab
 from lab.config import HOSTS
+from tests.matrix.harness import run_suite
 
 CLK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -75,39 +77,21 @@ def timed(label: str, fn: object) -> float:
     return dt
 
 
-def suite_verdict(reports: Path) -> str:
-    """Run the suite against the lab; "green" or what failed."""
-    import json
-    import subprocess
-
-    subprocess.run(
-        [sys.executable, "-m", "lab", "run", "--", "-q", "-p", "no:cacheprovider",
-         f"--reports-dir={reports}"],
-        cwd=Path(__file__).resolve().parent.parent, capture_output=True, check=False,
-        timeout=900,
-    )  # fmt: skip
-    try:
-        data = json.loads((reports / "summary.json").read_text())
-    except (OSError, ValueError):
-        return "no summary"
-    bad = sorted(
-        f"{c['check']}@{r.get('host') or ''}"
-        for c in data.get("checks", [])
-        for r in c.get("results", [])
-        if r.get("outcome") in ("failed", "could-not-run")
-    )
+def suite_verdict() -> str:
+    """Run the suite against the lab (as the fault matrix does); "green" or what failed."""
+    with tempfile.TemporaryDirectory(prefix="afterboot-cycle-") as tmp:
+        outcome = run_suite(Path(tmp))
+    bad = sorted(outcome.failed | outcome.could_not_run)
     return "green" if not bad else "RED: " + ", ".join(bad)
 
 
 def cycles(lab: Lab, n: int) -> int:
-    import tempfile
-
     green = 0
     for i in range(n):
         timed(f"cycle {i + 1}: down", lab.down)
         timed(f"cycle {i + 1}: up", lab.up)
         t0 = time.monotonic()
-        verdict = suite_verdict(Path(tempfile.mkdtemp(prefix="afterboot-cycle-")))
+        verdict = suite_verdict()
         green += verdict == "green"
         print(f"{f'cycle {i + 1}: suite':28} {time.monotonic() - t0:7.1f} s  {verdict}", flush=True)
     print(f"{'cycles green':28} {green:4d} of {n}")

@@ -52,6 +52,28 @@ def hard_reboot(lab: Lab, *, host: str | None = None, names: tuple[str, ...] = (
     lab.venv_tool("ops.py", "hard-reboot", *(["--host", host] if host else []), *names, timeout=400)
 
 
+def domain_of(lab: Lab, name: str) -> str:
+    """The libvirt domain of a server `up` creates (ab-fw-<host>, ab-linux-<host>)."""
+    found = [s for s in servers(lab) if s["name"] == name]
+    if not found:
+        raise LabError(f"no workload server {name}")
+    return str(found[0]["instance_name"])
+
+
+def _ops(*args: str) -> Action:
+    """An operator action of lab/venvtools/ops.py (openstacksdk, in the operator ns)."""
+
+    def act(lab: Lab) -> None:
+        lab.venv_tool("ops.py", *args)
+
+    return act
+
+
+def _restart(lab: Lab, host: str, service: str) -> None:
+    lab.stop(lab.service(host, service))
+    lab.start(lab.service(host, service))
+
+
 # ---- stopped services ----------------------------------------------------------------
 def service_stopped(service: str, host: str, label: str | None = None) -> Fault:
     name = f"{label or service}-stopped" + ("" if host == "controller" else f"@{host}")
@@ -67,8 +89,7 @@ def service_stopped(service: str, host: str, label: str | None = None) -> Fault:
             # start() does nothing if it still runs), then nova-compute, which lost its
             # hypervisor connection
             lab.start(lab.service(host, "libvirtd"))
-            lab.stop(lab.service(host, "nova-compute"))
-            lab.start(lab.service(host, "nova-compute"))
+            _restart(lab, host, "nova-compute")
         lab.wait_green(since=t0)
 
     return register(Fault(name, f"stop {service} on {host} (by PID)", inject, heal))
@@ -135,35 +156,24 @@ for _h in ("compute1", "compute2"):
 
 
 # ---- libvirt domains behind nova's back -------------------------------------------------
-def _fw_server(lab: Lab, host: str) -> dict[str, object]:
-    found = [s for s in servers(lab, host) if str(s["name"]).startswith("ab-fw-")]
-    if not found:
-        raise LabError(f"no firmware-only workload server on {host}")
-    return found[0]
-
-
 def _domain_paused_inject(lab: Lab) -> None:
-    s = _fw_server(lab, "compute1")
-    lab.host_exec("compute1", f"virsh suspend {s['instance_name']}")
+    lab.host_exec("compute1", f"virsh suspend {domain_of(lab, 'ab-fw-compute1')}")
 
 
 def _domain_paused_heal(lab: Lab) -> None:
-    s = _fw_server(lab, "compute1")
+    dom = domain_of(lab, "ab-fw-compute1")
     lab.host_exec(
-        "compute1",
-        f"virsh domstate {s['instance_name']} | grep -q paused && "
-        f"virsh resume {s['instance_name']} || true",
+        "compute1", f"virsh domstate {dom} | grep -q paused && virsh resume {dom} || true"
     )
 
 
 def _domain_undefined_inject(lab: Lab) -> None:
-    s = _fw_server(lab, "compute1")
-    dom = s["instance_name"]
+    dom = domain_of(lab, "ab-fw-compute1")
     lab.host_exec("compute1", f"virsh destroy {dom} >/dev/null 2>&1; virsh undefine {dom}")
 
 
 def _domain_undefined_heal(lab: Lab) -> None:
-    hard_reboot(lab, names=(str(_fw_server(lab, "compute1")["name"]),))
+    hard_reboot(lab, names=("ab-fw-compute1",))
 
 
 register(
@@ -425,17 +435,10 @@ register(
 _DISK_XML = "/var/lib/afterboot-lab/detached-disk.xml"
 
 
-def _linux_domain(lab: Lab, host: str) -> str:
-    found = [s for s in servers(lab, host) if s["name"] == f"ab-linux-{host}"]
-    if not found:
-        raise LabError(f"no ab-linux-{host} server")
-    return str(found[0]["instance_name"])
-
-
 def _volume_detached_inject(lab: Lab) -> None:
     import xml.etree.ElementTree as ET
 
-    dom = _linux_domain(lab, "compute2")
+    dom = domain_of(lab, "ab-linux-compute2")
     tree = ET.fromstring(lab.host_exec("compute2", f"virsh dumpxml {dom}").stdout)
     rbd = [d for d in tree.iter("disk") if d.find("source[@protocol='rbd']") is not None]
     if not rbd:
@@ -452,7 +455,7 @@ def _volume_detached_inject(lab: Lab) -> None:
 
 
 def _volume_detached_heal(lab: Lab) -> None:
-    dom = _linux_domain(lab, "compute2")
+    dom = domain_of(lab, "ab-linux-compute2")
     lab.host_exec(
         "compute2",
         f"if [ -f {_DISK_XML} ]; then virsh attach-device {dom} {_DISK_XML} --live && "
@@ -543,9 +546,7 @@ def _amqp_cut_inject(lab: Lab) -> None:
 def _amqp_cut_heal(lab: Lab) -> None:
     lab.host_exec("compute1", f"while ip rule del {_AMQP_RULE} 2>/dev/null; do :; done")
     t0 = time.monotonic()
-    # the prescribed remedy: restart nova-compute on the host
-    lab.stop(lab.service("compute1", "nova-compute"))
-    lab.start(lab.service("compute1", "nova-compute"))
+    _restart(lab, "compute1", "nova-compute")  # the prescribed remedy
     lab.wait_green(since=t0)
 
 
@@ -560,32 +561,17 @@ register(
 
 
 # ---- accounts ---------------------------------------------------------------------------------
-def _departed_inject(lab: Lab) -> None:
-    lab.venv_tool("ops.py", "user-departed", "ab-departed")
-
-
-def _departed_heal(lab: Lab) -> None:
-    lab.venv_tool("ops.py", "user-delete", "ab-departed")
-
-
 register(
     Fault(
         "account-disabled-with-roles",
         "user ab-departed disabled while keeping its member role on the admin project",
-        _departed_inject,
-        _departed_heal,
+        _ops("user-departed", "ab-departed"),
+        _ops("user-delete", "ab-departed"),
     )
 )
 
 
 # ---- placement and capacity -------------------------------------------------------------------
-def _ops(*args: str) -> Action:
-    def act(lab: Lab) -> None:
-        lab.venv_tool("ops.py", *args)
-
-    return act
-
-
 register(
     Fault(
         "placement-allocations-leaked@compute2",

@@ -60,6 +60,7 @@ def test_storage_hosts_match_rings(
     readers = connections.with_role("object-storage-proxy") + storage
     addresses = {remote.name: host_addresses(remote) for remote in storage}
     owner = {ip: name for name, ips in addresses.items() for ip in ips}
+    dirs: dict[str, str] = {}  # a host's devices, listed once even if absent from every ring
     problems = []
     for ring in RINGS:
         devices = None
@@ -77,6 +78,8 @@ def test_storage_hosts_match_rings(
         port = devices[0].port if devices else "<port>"
         for name in absent:
             remote = connections[name]
+            if name not in dirs:
+                dirs[name] = ",".join(sorted(device_dirs(remote))) or "<device>"
             findings.add(
                 f"{ring}:{name}",
                 host=name,
@@ -85,7 +88,7 @@ def test_storage_hosts_match_rings(
                 ring=ring,
                 ip=remote.spec.address or sorted(addresses[name])[0],
                 port=port,
-                device=",".join(sorted(device_dirs(remote))) or "<device>",
+                device=dirs[name],
             )
         if absent or strangers:
             problems.append(

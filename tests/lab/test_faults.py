@@ -17,8 +17,7 @@ def test_every_fault_is_described() -> None:
 
 
 def _fw_domain(lab: LabClient, host: str) -> str:
-    s = faults._fw_server(lab.lab, host)
-    return str(s["instance_name"])
+    return faults.domain_of(lab.lab, f"ab-fw-{host}")
 
 
 def test_reboot_compute2_then_heal(lab: LabClient) -> None:
