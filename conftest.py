@@ -4,6 +4,7 @@ pytest_plugins = [
     "plugins.options",
     "fixtures.inventory",
     "fixtures.connections",
+    "fixtures.collection",
     "fixtures.cloud",
     "fixtures.database",
     "fixtures.nova",

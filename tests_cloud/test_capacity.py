@@ -15,6 +15,7 @@ from plugins.findings import Findings
 
 
 @pytest.mark.check("NOVA-010", tier=4, roles=("compute",))
+@pytest.mark.reads("providers")
 def test_allocations_belong_to_instances(
     host: Remote, cloud: Any, providers: dict[str, Provider], findings: Findings
 ) -> None:
@@ -49,6 +50,7 @@ def test_allocations_belong_to_instances(
 @pytest.mark.check(
     "PERIODIC-007", tier=5, roles=("compute",), phases=("periodic", "pre-maintenance")
 )
+@pytest.mark.reads("providers", "compute_services")
 def test_room_to_evacuate(
     host: Remote,
     cloud: Any,

@@ -13,6 +13,7 @@ from plugins.findings import Findings
 
 
 @pytest.mark.check("NOVA-009", tier=4, roles=("compute",))
+@pytest.mark.reads("compute_services", "instances")
 def test_no_instances_on_dead_compute_hosts(
     compute_services: list[Any], instances: list[Instance], findings: Findings
 ) -> None:

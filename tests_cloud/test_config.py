@@ -20,6 +20,7 @@ from plugins.findings import Findings
     tier=4,
     roles=("compute", "controller", "block-storage", "object-storage", "object-storage-proxy"),
 )
+@pytest.mark.reads("configs")
 @pytest.mark.parametrize("role", sorted(ROLE_CONFIGS))
 def test_role_config_consistent(role: str, connections: Connections, findings: Findings) -> None:
     """Every host of a role has the same effective configuration (host-specific options
@@ -66,6 +67,7 @@ def test_role_config_consistent(role: str, connections: Connections, findings: F
     roles=("compute", "controller", "block-storage", "object-storage", "object-storage-proxy"),
     phases=("config-gate",),
 )
+@pytest.mark.reads("configs")
 @pytest.mark.parametrize("role", sorted(ROLE_CONFIGS))
 def test_config_matches_baseline(
     role: str, connections: Connections, pytestconfig: pytest.Config

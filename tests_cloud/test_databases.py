@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from fixtures.config import config_text
 from fixtures.connections import Remote
 from fixtures.database import DSN, SERVICE_CONFIGS, Databases, parse_service_config
 from fixtures.errors import CouldNotRun, InputError
@@ -26,6 +27,7 @@ TABLES = {
 
 
 @pytest.mark.check("DB-001", tier=10, roles=("controller",))
+@pytest.mark.reads("configs")
 def test_service_databases_reachable(
     host: Remote, pytestconfig: pytest.Config, findings: Findings
 ) -> None:
@@ -33,10 +35,10 @@ def test_service_databases_reachable(
     timeout = settings(pytestconfig).timeout.value
     checked, broken = [], []
     for service, (path, section, option) in SERVICE_CONFIGS.items():
-        f = host.file(host.path(path))
-        if not f.exists:
+        text = config_text(host, path)
+        if text is None:
             continue
-        value = parse_service_config(f.content_string, section, option)
+        value = parse_service_config(text, section, option)
         if not value:
             continue
         try:

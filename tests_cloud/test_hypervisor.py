@@ -34,6 +34,7 @@ def _settled(instance: Instance) -> bool:
 
 
 @pytest.mark.check("NOVA-005", tier=5, roles=("compute",))
+@pytest.mark.reads("instances", "domains")
 def test_instances_running_again(
     host: Remote, instances: list[Instance], findings: Findings
 ) -> None:
@@ -92,6 +93,7 @@ def test_instances_running_again(
 
 
 @pytest.mark.check("NOVA-006", tier=5, roles=("compute",))
+@pytest.mark.reads("instances", "domains")
 def test_hypervisor_matches_database(
     host: Remote, instances: list[Instance], findings: Findings
 ) -> None:
@@ -139,6 +141,7 @@ def test_hypervisor_matches_database(
 
 
 @pytest.mark.check("NOVA-007", tier=5, roles=("compute",))
+@pytest.mark.reads("instances", "instance_dirs", "backing_files")
 def test_instance_directories_match(
     host: Remote, instances: list[Instance], findings: Findings
 ) -> None:
@@ -160,6 +163,7 @@ def test_instance_directories_match(
 
 
 @pytest.mark.check("NOVA-008", tier=5, roles=("compute",))
+@pytest.mark.reads("instances", "domains", "nbd")
 def test_no_inspection_leftovers(
     host: Remote, instances: list[Instance], findings: Findings
 ) -> None:

@@ -50,6 +50,7 @@ def test_inventory_matches_cloud(inventory: Inventory, cloud: Any) -> None:
 
 
 @pytest.mark.check("INV-002", tier=2, roles=("object-storage",))
+@pytest.mark.reads("addresses", "swift_rings@object-storage-proxy", "swift_rings", "swift_devices")
 def test_storage_hosts_match_rings(
     inventory: Inventory, connections: Connections, findings: Findings
 ) -> None:

@@ -15,6 +15,7 @@ from plugins.findings import Findings
 
 
 @pytest.mark.check("MAINT-001", tier=5, roles=("compute",), phases=("pre-maintenance",))
+@pytest.mark.reads("instances")
 def test_host_drained(host: Remote, instances: list[Instance], findings: Findings) -> None:
     """The compute host about to be rebooted runs no instance (limit with --host)."""
     left = sorted(i.uuid for i in on_host(instances, host.name))
@@ -26,6 +27,7 @@ def test_host_drained(host: Remote, instances: list[Instance], findings: Finding
 @pytest.mark.check(
     "MAINT-002", tier=4, roles=("compute",), phases=("pre-maintenance", "post-upgrade")
 )
+@pytest.mark.reads("cpu")
 def test_compute_cpus_alike(connections: Connections) -> None:
     """Every compute host has the CPU model and flags most compute hosts have."""
     signatures = {}

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from fixtures.connections import Remote
+from fixtures.hostreads import PART
 from fixtures.liveness import report_time
 from plugins.findings import Findings
 
@@ -54,11 +55,11 @@ def test_no_failed_or_stuck_instances(cloud: Any, findings: Findings) -> None:
 
 
 @pytest.mark.check("PERIODIC-002", tier=2)
+@pytest.mark.reads("df")
 def test_disk_space(host: Remote) -> None:
     """No local filesystem of the host is over 90 % full (blocks or inodes)."""
-    blocks = host.run("df -P -T").stdout.splitlines()[1:]
-    inodes = host.run("df -P -T -i").stdout.splitlines()[1:]
-    out = [*blocks, "---", *inodes]
+    blocks, _, inodes = host.read("df").stdout.partition(f"{PART} inodes\n")
+    out = [*blocks.splitlines()[1:], "---", *inodes.splitlines()[1:]]
     full, kind = [], "blocks"
     for line in out:
         if line == "---":

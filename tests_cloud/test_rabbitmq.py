@@ -3,38 +3,31 @@ services need has consumers, and no queue runs away."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from fixtures.connections import Connections, Remote
+from fixtures.connections import Connections
 from fixtures.errors import CouldNotRun
 from fixtures.inventory import Inventory
-from fixtures.rabbitmq import queue_consumers, queue_counts, rabbitmqctl
+from fixtures.rabbitmq import Broker
+from fixtures.rabbitmq import broker as first_broker
 
 RUNAWAY_MESSAGES = 10000
 
 
-def broker(connections: Connections) -> Remote:
-    hosts = connections.with_role("messaging")
-    if not hosts:
+def broker(connections: Connections) -> Broker:
+    if not connections.with_role("messaging"):
         pytest.skip("the inventory declares no messaging host")
-    errors = []
-    for remote in hosts:
-        try:
-            rabbitmqctl(remote, "status")
-            return remote
-        except CouldNotRun as exc:
-            errors.append(str(exc))
-    pytest.fail("RabbitMQ answers on no messaging host: " + "; ".join(errors), pytrace=False)
+    try:
+        return first_broker(connections)
+    except CouldNotRun as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.mark.check("MQ-001", tier=10, roles=("messaging",))
+@pytest.mark.reads("rabbitmq")
 def test_cluster_members(connections: Connections, inventory: Inventory) -> None:
     """RabbitMQ runs, with every messaging host of the inventory a running cluster node."""
-    remote = broker(connections)
-    status = json.loads(rabbitmqctl(remote, "cluster_status --formatter json"))
-    running = status.get("running_nodes", [])
+    running = broker(connections).cluster_status.get("running_nodes", [])
     expected = len(inventory.with_role("messaging"))
     assert len(running) == expected, (
         f"RabbitMQ cluster runs {len(running)} node(s) ({', '.join(running)}), "
@@ -43,9 +36,10 @@ def test_cluster_members(connections: Connections, inventory: Inventory) -> None
 
 
 @pytest.mark.check("MQ-002", tier=10, roles=("messaging",))
+@pytest.mark.reads("rabbitmq")
 def test_rpc_topics_consumed(connections: Connections, inventory: Inventory) -> None:
     """The conductor, scheduler and cinder RPC queues exist and have consumers."""
-    queues = queue_consumers(broker(connections))
+    queues = broker(connections).consumers
     topics = ["conductor", "scheduler"]
     if inventory.with_role("block-storage"):
         topics += ["cinder-scheduler", "cinder-volume"]
@@ -60,9 +54,10 @@ def test_rpc_topics_consumed(connections: Connections, inventory: Inventory) -> 
 
 
 @pytest.mark.check("MQ-003", tier=10, roles=("messaging",))
+@pytest.mark.reads("rabbitmq")
 def test_no_runaway_queue(connections: Connections) -> None:
     """No queue holds more than 10000 ready messages."""
-    ready = queue_counts(broker(connections), "messages_ready")
+    ready = broker(connections).ready
     big = [
         f"{q[1]} on vhost {q[0]} ({n})" for q, n in sorted(ready.items()) if n > RUNAWAY_MESSAGES
     ]

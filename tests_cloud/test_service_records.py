@@ -10,9 +10,8 @@ import pytest
 
 from fixtures.connections import Connections, Remote
 from fixtures.discovery import short_name
-from fixtures.errors import CouldNotRun
 from fixtures.liveness import dead_services
-from fixtures.rabbitmq import queue_consumers
+from fixtures.rabbitmq import broker
 
 
 def assert_alive(
@@ -33,6 +32,7 @@ def assert_alive(
 
 
 @pytest.mark.check("NOVA-002", tier=4, roles=("compute",))
+@pytest.mark.reads("compute_services")
 def test_nova_compute_reports_since_boot(
     host: Remote, compute_services: list[Any], connections: Connections
 ) -> None:
@@ -41,22 +41,12 @@ def test_nova_compute_reports_since_boot(
 
 
 @pytest.mark.check("NOVA-003", tier=4, roles=("compute",))
+@pytest.mark.reads("rabbitmq@messaging")
 def test_nova_compute_consumes_rpc(host: Remote, connections: Connections) -> None:
     """RabbitMQ has a consumer on the host's compute queue (nova-compute is connected)."""
-    brokers = connections.with_role("messaging")
-    if not brokers:
+    if not connections.with_role("messaging"):
         pytest.skip("the inventory declares no messaging host")
-    queues: dict[tuple[str, str], int] | None = None
-    for broker in brokers:
-        try:
-            queues = queue_consumers(broker)
-            break
-        except CouldNotRun:
-            continue
-    if queues is None:
-        raise CouldNotRun(
-            "no messaging host answered rabbitmqctl", ", ".join(b.name for b in brokers)
-        )
+    queues = broker(connections).consumers
     short = short_name(host.name)
     mine = {q: n for q, n in queues.items() if q[1] in (f"compute.{host.name}", f"compute.{short}")}
     assert mine, (
@@ -69,18 +59,21 @@ def test_nova_compute_consumes_rpc(host: Remote, connections: Connections) -> No
 
 
 @pytest.mark.check("NOVA-004", tier=22, roles=("controller",))
+@pytest.mark.reads("compute_services")
 def test_nova_control_services_alive(compute_services: list[Any], connections: Connections) -> None:
     """Every nova-conductor and nova-scheduler is up and has reported since its host booted."""
     assert_alive(compute_services, ("nova-conductor", "nova-scheduler"), connections)
 
 
 @pytest.mark.check("CINDER-002", tier=4, roles=("block-storage",))
+@pytest.mark.reads("volume_services")
 def test_cinder_volume_alive(volume_services: list[Any], connections: Connections) -> None:
     """Every cinder-volume service is up and has reported since its host booted."""
     assert_alive(volume_services, ("cinder-volume",), connections)
 
 
 @pytest.mark.check("CINDER-003", tier=20, roles=("controller",))
+@pytest.mark.reads("volume_services")
 def test_cinder_scheduler_alive(volume_services: list[Any], connections: Connections) -> None:
     """Every cinder-scheduler is up and has reported since its host booted."""
     assert_alive(volume_services, ("cinder-scheduler",), connections)

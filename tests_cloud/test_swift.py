@@ -30,6 +30,7 @@ FIRST_PASS_GRACE_S = 3600
 
 
 @pytest.mark.check("SWIFT-002", tier=2, roles=("object-storage", "object-storage-proxy"))
+@pytest.mark.reads("swift_checksums")
 def test_rings_identical(connections: Connections) -> None:
     """Ring files and swift.conf have the same checksum on every storage node and proxy.
 
@@ -63,6 +64,7 @@ def test_rings_identical(connections: Connections) -> None:
 
 
 @pytest.mark.check("SWIFT-003", tier=2, roles=("object-storage",))
+@pytest.mark.reads("addresses", "swift_rings", "mounts", "swift_devices", "partitions")
 def test_ring_devices_mounted(host: Remote) -> None:
     """Every ring device of the host exists, is a mount point, is XFS on a whole disk."""
     ips = host_addresses(host)
@@ -88,6 +90,7 @@ def test_ring_devices_mounted(host: Remote) -> None:
 
 
 @pytest.mark.check("SWIFT-006", tier=2, roles=("object-storage",))
+@pytest.mark.reads("addresses", "swift_rings", "mounts", "swift_devices")
 def test_mounted_devices_in_rings(host: Remote, findings: Findings) -> None:
     """Every device mounted under the devices root is in a ring: a device (or the whole node)
     removed from the rings for maintenance and never added back holds data nobody reads."""
@@ -116,6 +119,7 @@ def test_mounted_devices_in_rings(host: Remote, findings: Findings) -> None:
 
 
 @pytest.mark.check("SWIFT-004", tier=2, roles=("object-storage",))
+@pytest.mark.reads("swift_recon")
 def test_replication_recent(host: Remote) -> None:
     """Account, container and object replication completed a pass in the last 24 h (a host
     up for less than an hour may not have finished its first pass yet)."""

@@ -31,6 +31,7 @@ def _remote_for(connections: Connections, compute_host: str | None) -> Any:
 
 
 @pytest.mark.check("CINDER-004", tier=5, roles=("compute", "block-storage"))
+@pytest.mark.reads("domain_xmls@compute")
 def test_volumes_attached_three_ways(
     cloud: Any, connections: Connections, findings: Findings
 ) -> None:
