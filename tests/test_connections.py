@@ -133,7 +133,7 @@ def test_unreachable_host_could_not_run_while_others_pass(
     result.stdout.fnmatch_lines(
         [
             "*could not run (fix access, then run again)*",
-            "could not run: host hung unreachable (no answer within 2s)  [[]2 checks]",
+            "could not run: host hung unreachable (*)  [[]2 checks]",
             "could not run: host gone unreachable (*Connection refused*)  [[]2 checks]",
         ]
     )

@@ -1,0 +1,132 @@
+"""Time to verdict as the inventory grows, and what silent hosts cost.
+
+    python bench/scale.py [N ...] [--unreachable 20] [--timeout 2]
+
+The lab must be up. For each N (default 5 25 100) it writes an N-host inventory: the
+lab's five hosts, then aliases of them until N (``storage1-a007`` ...), each alias its
+own ssh_config block pointing at the real host, so every alias is a host of its own to
+the suite (its own connection, its own reads). Aliases carry their host's roles except
+those whose checks look a host up by name in the cloud's own records (compute,
+block-storage, messaging, database): an alias is not in nova's service list. Prints the
+whole run's wall time, the collection pass, round trips per host and ssh masters.
+
+``--unreachable K`` adds K hosts at lab addresses nobody answers (inside the lab's own
+network namespace, so no packet leaves it) and runs at ``--timeout``: they must cost
+about one timeout in all, not one each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / "lab" / ".state"
+NAMEBOUND = {"compute", "block-storage", "messaging", "database"}
+
+
+def ssh_blocks() -> dict[str, str]:
+    text = (STATE / "ssh_config").read_text()
+    blocks = {}
+    for block in re.split(r"\n(?=Host )", text.strip()):
+        name = block.split("\n", 1)[0].split()[1]
+        blocks[name] = block
+    return blocks
+
+
+def write(tmp: Path, total: int, unreachable: int) -> Path:
+    lab = yaml.safe_load((STATE / "inventory.yaml").read_text())
+    blocks = ssh_blocks()
+    real = list(lab["hosts"].items())
+    hosts = dict(real)
+    config = list(blocks.values())
+    i = 0
+    while len(hosts) < total:
+        name, spec = real[i % len(real)]
+        alias = f"{name}-a{i:03d}"
+        roles = [r for r in spec.get("roles", []) if r not in NAMEBOUND]
+        hosts[alias] = {"address": spec["address"], "roles": roles}
+        config.append(re.sub(r"^Host \S+", f"Host {alias}", blocks[name]))
+        i += 1
+    for k in range(unreachable):
+        name = f"silent-{k:02d}"
+        hosts[name] = {"address": f"10.77.0.{200 + k}", "roles": []}
+        config.append(
+            re.sub(r"HostName \S+", f"HostName 10.77.0.{200 + k}", blocks[real[0][0]]).replace(
+                f"Host {real[0][0]}", f"Host {name}", 1
+            )
+        )
+    (tmp / "ssh_config").write_text("\n\n".join(config) + "\n")
+    lab["defaults"]["ssh_config"] = str(tmp / "ssh_config")
+    lab["hosts"] = hosts
+    path = tmp / f"inventory-{total}-{unreachable}.yaml"
+    path.write_text(yaml.safe_dump(lab, sort_keys=False))
+    return path
+
+
+def run(inventory: Path, reports: Path, timeout: float | None) -> tuple[float, str, dict]:
+    argv = [
+        sys.executable,
+        "-m",
+        "lab",
+        "run",
+        "--",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--inventory={inventory}",
+        f"--reports-dir={reports}",
+        *([f"--timeout={timeout:g}"] if timeout else []),
+    ]
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    seconds = time.monotonic() - started
+    tail = proc.stdout.strip().splitlines()[-1:] or ["(no output)"]
+    snap = json.loads((reports / "snapshot.json").read_text())
+    return seconds, tail[0], snap
+
+
+def report(label: str, seconds: float, tail: str, snap: dict) -> None:
+    hosts = snap["hosts"]
+    commands = sorted({v["commands"] for v in hosts.values()})
+    silent = sum(1 for v in hosts.values() if v["unreachable"])
+    print(
+        f"{label}: {seconds:.1f}s whole run, collection pass {snap['seconds']:.1f}s; "
+        f"{len(hosts)} hosts ({silent} unreachable), round trips per host {commands}, "
+        f"ssh masters {snap['ssh_masters']}; pytest: {tail}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[5, 25, 100])
+    parser.add_argument("--unreachable", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=2.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ab-scale-") as tmp_name:
+        tmp = Path(tmp_name)
+        for n in args.sizes:
+            inv = write(tmp, n, 0)
+            report(f"N={n}", *run(inv, tmp / f"r{n}", None))
+        if args.unreachable:
+            inv = write(tmp, 5, args.unreachable)
+            seconds, tail, snap = run(inv, tmp / "silent", args.timeout)
+            report(
+                f"5 hosts + {args.unreachable} silent at --timeout={args.timeout:g}",
+                seconds,
+                tail,
+                snap,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Time to verdict on the lab, side by side with an Ansible playbook reading the same state.
+
+    python bench/verdict.py [--runs 5] [--ansible DIR] [--xdist 2]
+
+The lab must be up (``python -m lab up``). Each round runs, one after the other (so the
+machine's noise hits both alike): the suite (post-reboot profile, whole process, as an
+operator runs it: ``python -m lab run -- -q``), the Ansible baseline (``DIR/run.sh``, the
+playbook that reads what the checks read; facts off, pipelining on), and with ``--xdist``
+the suite under ``-n N``. Prints min/median/max of each, the ratio of medians, and from
+the suite's ``snapshot.json``: round trips per host, reads made after the collection
+pass, and ssh masters opened. Machines here are noisy: read the ratios and medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(argv: list[str]) -> tuple[float, int, str]:
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    return time.monotonic() - started, proc.returncode, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def suite(reports: Path, extra: list[str]) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "lab",
+        "run",
+        "--",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--reports-dir={reports}",
+        *extra,
+    ]
+
+
+def figures(name: str, values: list[float]) -> str:
+    return (
+        f"{name:<24} median {statistics.median(values):6.2f}s  "
+        f"min {min(values):6.2f}s  max {max(values):6.2f}s  (n={len(values)})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--ansible", default=str(ROOT.parent / "shared/bench/ansible-baseline"))
+    parser.add_argument("--xdist", type=int, default=0, help="also time the suite under -n N")
+    args = parser.parse_args()
+    run_sh = Path(args.ansible) / "run.sh"
+    times: dict[str, list[float]] = {
+        "afterboot": [],
+        "ansible": [],
+        f"afterboot -n {args.xdist}": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="ab-verdict-") as tmp:
+        reports = Path(tmp) / "reports"
+        if run_sh.exists():  # the first Ansible run installs ansible-core: not timed
+            subprocess.run(["bash", str(run_sh), str(ROOT)], cwd=ROOT, capture_output=True)
+        for n in range(args.runs):
+            seconds, rc, out = timed(suite(reports, []))
+            times["afterboot"].append(seconds)
+            print(f"round {n + 1}: afterboot {seconds:.2f}s (exit {rc})", flush=True)
+            if rc != 0:
+                print(out)
+            if run_sh.exists():
+                seconds, rc, out = timed(["bash", str(run_sh), str(ROOT)])
+                times["ansible"].append(seconds)
+                print(f"round {n + 1}: ansible   {seconds:.2f}s (exit {rc})", flush=True)
+            if args.xdist:
+                seconds, rc, _ = timed(suite(Path(tmp) / "xd", ["-n", str(args.xdist)]))
+                times[f"afterboot -n {args.xdist}"].append(seconds)
+                print(f"round {n + 1}: -n {args.xdist}     {seconds:.2f}s (exit {rc})", flush=True)
+        snap = json.loads((reports / "snapshot.json").read_text())
+    print()
+    for name, values in times.items():
+        if values:
+            print(figures(name, values))
+    if times["ansible"]:
+        ratio = statistics.median(times["ansible"]) / statistics.median(times["afterboot"])
+        print(f"ansible / afterboot (medians): {ratio:.1f}x")
+    hosts = snap["hosts"]
+    print(
+        f"collection pass: {snap['seconds']:.2f}s; ssh masters: {snap['ssh_masters']} for "
+        f"{len(hosts)} hosts; round trips per host: "
+        + ", ".join(f"{h}={v['commands']}" for h, v in sorted(hosts.items()))
+    )
+    late = {h: v["late_reads"] for h, v in hosts.items() if v["late_reads"]}
+    print(f"reads after the pass: {late or 'none'}")
+    slowest = max(hosts.items(), key=lambda kv: kv[1]["seconds"])
+    print(f"slowest host read: {slowest[0]} {slowest[1]['seconds']:.2f}s")
+    print(
+        "cloud reads: "
+        + ", ".join(f"{k} {v['seconds']:.2f}s" for k, v in sorted(snap["cloud"].items()))
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""The collection pass: composed host scripts really run (a local shell, and ssh to a
+loopback sshd), split back exactly, reads bounded by their deadline, every host read once,
+the snapshot saved redacted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from fixtures import hostreads
+from fixtures.collection import compose, deadline, needs, read_host, split
+from fixtures.connections import Remote
+from fixtures.errors import CouldNotRun
+from fixtures.hostreads import HostRead, parts
+from fixtures.inventory import HostSpec, Inventory
+
+from . import sshd as sshd_mod
+
+
+@pytest.fixture
+def local() -> Iterator[Remote]:
+    control = tempfile.mkdtemp(prefix="ab-c-")
+    yield Remote(HostSpec("here", connection="local", service_manager="process"), 3.0, control)
+    shutil.rmtree(control, ignore_errors=True)
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, HostRead]:
+    """Test reads beside the real ones (the registry is data: extend it for the test)."""
+    extra = {
+        "noisy": HostRead("noisy", "", lambda s: "echo out; echo err >&2; exit 3"),
+        "tricky": HostRead(
+            "tricky", "", lambda s: "printf 'begin x\\nend y 0\\n@@ab-0 end noisy 1'"
+        ),
+        "sleepy": HostRead("sleepy", "", lambda s: "sleep 30"),
+        "slow": HostRead("slow", "", lambda s: "sleep 1; echo late", slow=True),
+        "slow2": HostRead("slow2", "", lambda s: "sleep 1; echo also; echo e2 >&2", slow=True),
+    }
+    monkeypatch.setattr(hostreads, "READS", {**hostreads.READS, **extra})
+    import fixtures.collection as collection
+
+    monkeypatch.setattr(collection, "READS", hostreads.READS)
+    return extra
+
+
+def test_script_splits_back_exactly(local: Remote, reads: dict[str, HostRead]) -> None:
+    snap = read_host(local, ["noisy", "tricky", "processes", "slow", "slow2"], 3.0)
+    assert snap.unreachable is None
+    assert snap.commands == 1
+    got = snap.reads
+    assert (got["noisy"].rc, got["noisy"].stdout, got["noisy"].stderr) == (3, "out\n", "err")
+    # lines that look like frames, without the run's nonce, are content
+    assert got["tricky"].stdout == "begin x\nend y 0\n@@ab-0 end noisy 1"
+    assert got["tricky"].rc == 0
+    assert "ps -eo" in got["processes"].stdout  # the script itself is in the table
+    assert (got["slow"].stdout, got["slow2"].stdout, got["slow2"].stderr) == (
+        "late\n",
+        "also\n",
+        "e2",
+    )
+    # the slow reads ran beside each other and the rest: about one second, not two
+    assert snap.seconds < 1.9, snap.seconds
+    now, uptime = (float(x) for x in got["clock"].stdout.split())
+    assert abs(now - time.time()) < 5 and uptime > 0
+
+
+def test_a_read_past_its_deadline_is_could_not_run(
+    local: Remote, reads: dict[str, HostRead]
+) -> None:
+    started = time.monotonic()
+    snap = read_host(local, ["sleepy", "noisy"], 1.0)
+    assert time.monotonic() - started < deadline(1.0)
+    assert snap.unreachable is None
+    assert snap.reads["noisy"].stdout == "out\n"  # the others are still read
+    with pytest.raises(CouldNotRun, match="read 'sleepy' did not finish in time"):
+        snap.reads["sleepy"].require("here")
+
+
+def test_slow_reads_run_in_turn_without_a_temp_dir(
+    local: Remote, reads: dict[str, HostRead], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", "/nonexistent/afterboot")
+    snap = read_host(local, ["slow", "slow2", "noisy"], 3.0)
+    assert snap.reads["slow"].stdout == "late\n"
+    assert (snap.reads["slow2"].stdout, snap.reads["slow2"].stderr) == ("also\n", "e2")
+
+
+def test_compose_quotes_host_paths() -> None:
+    class Fake:
+        spec = HostSpec("h", paths={"/etc/swift": "/etc/kolla/swift dir"})
+
+    script = compose([hostreads.READS["swift_checksums"]], Fake(), "@@ab-1", 5)  # type: ignore[arg-type]
+    assert "/etc/kolla/swift dir" in script
+    out, err = (
+        "@@ab-1 begin swift_checksums\nabc  /x/account.ring.gz\n\n@@ab-1 end swift_checksums 0\n",
+        "",
+    )
+    assert split(out, err, "@@ab-1")["swift_checksums"].stdout == "abc  /x/account.ring.gz\n"
+
+
+def test_parts_keep_each_file() -> None:
+    text = "@@afterboot-part /a\nx = 1\n\n@@afterboot-part /b\ny\n"
+    assert parts(text) == {"/a": "x = 1", "/b": "y"}
+
+
+def test_needs_follow_markers_roles_and_hosts(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        **{
+            "tests_cloud/test_x.py": """
+import pytest
+
+@pytest.mark.check("HOST-011", tier=1, roles=("compute",))
+@pytest.mark.reads("domains", "services", "instances")
+def test_per_host(host):
+    '''Per host.'''
+
+@pytest.mark.check("HOST-012", tier=2, roles=("object-storage",))
+@pytest.mark.reads("swift_checksums", "rabbitmq@messaging")
+def test_cloud_wide():
+    '''Cloud-wide.'''
+"""
+        }
+    )
+    items, _ = suite.inline_genitems("tests_cloud")
+    inv = Inventory(
+        {
+            "c1": HostSpec("c1", roles=("compute",), service_manager="systemd"),
+            "s1": HostSpec("s1", roles=("object-storage",)),
+            "m1": HostSpec("m1", roles=("messaging",), service_manager="container"),
+        },
+        "test",
+    )
+    per_host, cloud = needs(items, inv)
+    assert per_host == {
+        "c1": {"domains", "units"},
+        "s1": {"swift_checksums"},
+        "m1": {"rabbitmq_status", "rabbitmq_vhosts", "rabbitmq_root_queues"},
+    }
+    assert cloud == {"instances"}
+
+
+def test_unknown_read_is_one_line(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        **{
+            "tests_cloud/test_x.py": """
+import pytest
+
+@pytest.mark.check("HOST-011", tier=1)
+@pytest.mark.reads("procesess")
+def test_x():
+    '''Typo.'''
+"""
+        }
+    )
+    result = suite.runpytest()
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*tests_cloud/test_x.py::test_x: unknown read 'procesess'*"])
+
+
+CHECKS = """
+import pytest
+from fixtures.config import config_text
+from fixtures.services import service_states
+
+@pytest.mark.check("HOST-013", tier=1)
+@pytest.mark.reads("processes", "configs", "df")
+def test_reads(host):
+    '''The host's reads come from the pass.'''
+    assert service_states(host, ["sshd"])["sshd"].running
+    assert "connection" in (config_text(host, "/etc/nova/nova.conf") or "")
+
+@pytest.mark.check("HOST-014", tier=1)
+@pytest.mark.reads("processes")
+def test_again(host):
+    '''A second check reads the same snapshot.'''
+    assert host.read("processes").stdout
+"""
+
+
+@pytest.mark.skipif(bool(sshd_mod.available()), reason=str(sshd_mod.available()))
+def test_each_host_read_once_over_ssh(
+    suite: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two inventory names for one sshd: two hosts, one command each, one master each;
+    the saved snapshot holds the configuration's option names, never its password."""
+    etc = tmp_path_factory.mktemp("etc")
+    (etc / "nova.conf").write_text(
+        "[database]\nconnection = mysql+pymysql://nova:Sup3rS3cret@db/nova\n[DEFAULT]\nx = 1\n"
+    )
+    suite.makepyfile(**{"tests_cloud/test_x.py": CHECKS})
+    with sshd_mod.sshd(tmp_path_factory.mktemp("sshd")) as server:
+        hosts = "".join(
+            f"  {name}:\n    address: 127.0.0.1\n    port: {server.port}\n"
+            f"    paths: {{/etc/nova: {etc}}}\n"
+            for name in ("one", "two")
+        )
+        (suite.path / "inv.yaml").write_text(
+            f"defaults:\n  user: root\n  key: {server.key}\n  ssh_config: {server.ssh_config}\n"
+            f"  service_manager: process\nhosts:\n{hosts}"
+        )
+        result = suite.runpytest("--inventory=inv.yaml", "--reports-dir=out", "-p", "no:randomly")
+    result.assert_outcomes(passed=4)
+    snap = json.loads((suite.path / "out" / "snapshot.json").read_text())
+    assert snap["schema"] == 1
+    assert snap["ssh_masters"] == 2
+    for name in ("one", "two"):
+        host = snap["hosts"][name]
+        assert host["commands"] == 1 and host["late_reads"] == []
+        assert set(host["reads"]) == {"clock", "processes", "configs", "df"}
+        conf = host["reads"]["configs"]["data"][f"{etc}/nova.conf"]
+        assert conf["[DEFAULT] x"] == "1"
+        assert conf["[database] connection"].startswith("sha256:")
+    assert "Sup3rS3cret" not in (suite.path / "out" / "snapshot.json").read_text()
