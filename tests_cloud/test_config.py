@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.config import ROLE_CONFIGS, effective, host_config, is_secret, show
-from fixtures.connections import Connections
-from fixtures.errors import CouldNotRun
+from fixtures.connections import Connections, each_answer
 from plugins.findings import Findings
 
 
@@ -25,14 +24,7 @@ from plugins.findings import Findings
 def test_role_config_consistent(role: str, connections: Connections, findings: Findings) -> None:
     """Every host of a role has the same effective configuration (host-specific options
     such as ``host`` and ``my_ip`` excluded)."""
-    configs = {}
-    for remote in connections.with_role(role):
-        try:
-            cfg = host_config(remote, role)
-        except CouldNotRun:
-            continue
-        if cfg is not None:
-            configs[remote.name] = cfg
+    configs = each_answer(connections.with_role(role), lambda remote: host_config(remote, role))
     if len(configs) < 2:
         pytest.skip(f"fewer than two {role} hosts with its configuration answered")
     options = sorted(set().union(*configs.values()))

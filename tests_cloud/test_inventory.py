@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.connections import Connections
+from fixtures.connections import Connections, first_answer
 from fixtures.discovery import (
     RINGS,
     host_addresses,
@@ -19,7 +19,6 @@ from fixtures.discovery import (
     service_hosts,
     short_name,
 )
-from fixtures.errors import CouldNotRun
 from fixtures.inventory import Inventory
 from fixtures.storage import device_dirs
 from plugins.findings import Findings
@@ -64,15 +63,9 @@ def test_storage_hosts_match_rings(
     dirs: dict[str, str] = {}  # a host's devices, listed once even if absent from every ring
     problems = []
     for ring in RINGS:
-        devices = None
-        for remote in readers:
-            try:
-                devices = ring_devices(remote, ring)
-                break
-            except CouldNotRun:
-                continue
-        if devices is None:
-            raise CouldNotRun(f"{ring} ring readable on no host", "/etc/swift/*.ring.gz")
+        devices = first_answer(
+            readers, lambda remote, ring=ring: ring_devices(remote, ring), f"the {ring} ring"
+        )
         in_ring = {owner[d.ip] for d in devices if d.ip in owner}
         strangers = sorted({f"{d.ip}/{d.device}" for d in devices if d.ip not in owner})
         absent = sorted(set(addresses) - in_ring)

@@ -7,8 +7,7 @@ from collections import Counter
 
 import pytest
 
-from fixtures.connections import Connections, Remote
-from fixtures.errors import CouldNotRun
+from fixtures.connections import Connections, Remote, each_answer
 from fixtures.hypervisor import cpu_signature
 from fixtures.nova import Instance, on_host
 from plugins.findings import Findings
@@ -30,12 +29,7 @@ def test_host_drained(host: Remote, instances: list[Instance], findings: Finding
 @pytest.mark.reads("cpu")
 def test_compute_cpus_alike(connections: Connections) -> None:
     """Every compute host has the CPU model and flags most compute hosts have."""
-    signatures = {}
-    for remote in connections.with_role("compute"):
-        try:
-            signatures[remote.name] = cpu_signature(remote)
-        except CouldNotRun:
-            continue
+    signatures = each_answer(connections.with_role("compute"), cpu_signature)
     if len(signatures) < 2:
         pytest.skip("fewer than two compute hosts answered")
     common, _ = Counter(signatures.values()).most_common(1)[0]

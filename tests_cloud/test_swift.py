@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.connections import Connections, Remote
+from fixtures.connections import Connections, Remote, each_answer
 from fixtures.discovery import RINGS, host_addresses, ring_devices
 from fixtures.errors import CouldNotRun
 from fixtures.hypervisor import boot_time
@@ -39,12 +39,7 @@ def test_rings_identical(connections: Connections) -> None:
     hosts = {r.name: r for r in connections.with_role("object-storage-proxy", "object-storage")}
     if not hosts:
         pytest.skip("the inventory declares no swift host")
-    sums: dict[str, dict[str, str]] = {}
-    for name, remote in hosts.items():
-        try:
-            sums[name] = checksums(remote)
-        except CouldNotRun:
-            continue
+    sums = each_answer(hosts.values(), checksums)
     if not sums:
         raise CouldNotRun("no swift host answered", ", ".join(hosts))
     proxies = [r.name for r in connections.with_role("object-storage-proxy") if r.name in sums]
