@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _pytest.config import create_terminal_writer
 
 from fixtures.inventory import HostSpec, Inventory, loaded_inventory
-from plugins.options import settings
 
 _DEFAULT_PORTS = {"ssh": "22", "paramiko": "22"}
 
@@ -57,30 +57,20 @@ def format_hosts(inventory: Inventory) -> list[str]:
     ]
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_configure(config: pytest.Config) -> None:
-    if settings(config).list_hosts and loaded_inventory(config) is None:
-        raise pytest.UsageError("--list-hosts needs an inventory (--inventory=FILE)")
-
-
-def pytest_runtestloop(session: pytest.Session) -> bool | None:
-    config = session.config
-    inventory = loaded_inventory(config)
-    if not settings(config).list_hosts or inventory is None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    # Like pytest's own --markers: configure, print, unconfigure. No session starts, so
+    # nothing is collected, no xdist worker is started and no check can run.
+    if not config.getoption("afterboot_list_hosts"):
         return None
-    tr = config.pluginmanager.get_plugin("terminalreporter")
-    for line in [f"inventory: {inventory.source}", *format_hosts(inventory)]:
-        if tr is not None:
-            tr.write_line(line)
-        else:
-            print(line)
-    return True
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    # Listing is the whole run: no collected checks is not an error here.
-    if settings(session.config).list_hosts and session.exitstatus in (
-        pytest.ExitCode.NO_TESTS_COLLECTED,
-    ):
-        session.exitstatus = pytest.ExitCode.OK
+    config._do_configure()
+    try:
+        inventory = loaded_inventory(config)
+        if inventory is None:
+            raise pytest.UsageError("--list-hosts needs an inventory (--inventory=FILE)")
+        tw = create_terminal_writer(config)
+        for line in [f"inventory: {inventory.source}", *format_hosts(inventory)]:
+            tw.line(line)
+    finally:
+        config._ensure_unconfigure()
+    return 0
