@@ -222,3 +222,26 @@ def test_simple_templates_resolve_from_host_vars(tmp_path: Path, without_ansible
         tmp_path, '[compute]\nc1 ansible_host="{{ mgmt }}" mgmt="{{ inventory_hostname }}.mgmt"\n'
     )
     assert inv.hosts["c1"].address == "c1.mgmt"
+
+
+def test_group_vars_value_is_the_rest_of_the_line(tmp_path: Path, without_ansible: None) -> None:
+    inv = hand(
+        tmp_path,
+        "[c]\nh1\n[c:vars]\nansible_ssh_common_args=-o ProxyJump=ops@b -o X=1\n"
+        'ansible_user = "kolla"\n',
+    )
+    assert inv.hosts["h1"].ssh_args == ("-o", "ProxyJump=ops@b", "-o", "X=1")
+    assert (inv.hosts["h1"].jump, inv.hosts["h1"].user) == ("ops@b", "kolla")
+
+
+def test_directory_inventory_listed_with_its_vars_files(
+    suite: pytest.Pytester, with_ansible: str
+) -> None:
+    result = suite.runpytest(f"--inventory={SAMPLES / 'ansible-dir'}", "--list-hosts")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "ctl01 * 10.0.0.11 * 2200 * kolla * ssh * controller *"
+            "address: host_vars/ctl01.yml (ansible_host); port: group_vars/all.yml (ansible_port)*",
+        ]
+    )
