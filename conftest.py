@@ -10,6 +10,7 @@ pytest_plugins = [
     "fixtures.nova",
     "fixtures.placement",
     "plugins.identity",
+    "plugins.hostlist",
     "plugins.outcomes",
     "plugins.hosts",
     "plugins.findings",

@@ -54,6 +54,7 @@ class Settings:
     hosts: Setting
     timeout: Setting
     list_checks: bool = False
+    list_hosts: bool = False
 
     def header(self) -> list[str]:
         def show(s: Setting) -> str:
@@ -163,6 +164,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="print the check catalog (ID, tier, roles, phases, title) and exit; touches no cloud",
     )
+    group.addoption(
+        "--list-hosts",
+        dest="afterboot_list_hosts",
+        action="store_true",
+        default=False,
+        help="print every host of --inventory (address, port, user, connection, roles and "
+        "where each came from) and exit; touches no host",
+    )
     parser.addini(
         "afterboot_baseline",
         help="directory of reviewed configuration (<role>/etc/...) for the config-gate phase",
@@ -208,8 +217,8 @@ def _check_inventory(s: Setting, config: pytest.Config) -> Setting:
         from_ini = s.source.startswith("ini ") and config.inipath is not None
         base = config.inipath.parent if from_ini and config.inipath else Path.cwd()
         path = base / path
-    if not path.is_file():
-        raise _usage(s, "inventory", f"{path}: no such file")
+    if not path.exists():  # a file, a directory (group_vars/...) or a dynamic inventory
+        raise _usage(s, "inventory", f"{path}: no such file or directory")
     return Setting(str(path), s.source)
 
 
@@ -256,7 +265,11 @@ def resolve_settings(config: pytest.Config) -> Settings:
         setting = _resolve(config, opt)
         checker = _CHECKERS.get(opt.dest)
         values[opt.dest] = checker(setting, config) if checker else setting
-    return Settings(list_checks=bool(config.getoption("afterboot_list_checks")), **values)
+    return Settings(
+        list_checks=bool(config.getoption("afterboot_list_checks")),
+        list_hosts=bool(config.getoption("afterboot_list_hosts")),
+        **values,
+    )
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -86,7 +86,7 @@ def test_roles_and_hosts_accept_commas_and_repeats(suite: pytest.Pytester) -> No
         (["--role", "kitchen"], "ERROR: role (from --role): unknown role 'kitchen'*"),
         (
             ["--inventory=nowhere.yaml"],
-            "ERROR: inventory (from --inventory): */nowhere.yaml: no such file",
+            "ERROR: inventory (from --inventory): */nowhere.yaml: no such file or directory",
         ),
     ],
 )
