@@ -57,7 +57,7 @@ def test_script_splits_back_exactly(local: Remote, reads: dict[str, HostRead]) -
     # lines that look like frames, without the run's nonce, are content
     assert got["tricky"].stdout == "begin x\nend y 0\n@@ab-0 end noisy 1"
     assert got["tricky"].rc == 0
-    assert "ps -eo" in got["processes"].stdout  # the script itself is in the table
+    assert "ps -ww -eo" in got["processes"].stdout  # the script itself is in the table
     assert (got["slow"].stdout, got["slow2"].stdout, got["slow2"].stderr) == (
         "late\n",
         "also\n",
@@ -218,3 +218,18 @@ def test_each_host_read_once_over_ssh(
         assert conf["[DEFAULT] x"] == "1"
         assert conf["[database] connection"].startswith("sha256:")
     assert "Sup3rS3cret" not in (suite.path / "out" / "snapshot.json").read_text()
+
+
+def test_the_process_table_leaves_out_the_reading_script(
+    local: Remote, reads: dict[str, HostRead]
+) -> None:
+    """A service named only in the script's own text (a config path, a slow read running
+    beside) is not taken for a running service."""
+    from fixtures.services import process_table
+
+    snap = read_host(local, ["slow", "processes", "configs"], 3.0)
+    table = process_table(snap.reads["processes"].stdout)
+    assert table, "the host's other processes are kept"
+    assert not [a for _, _, a in table if "@@ab-" in a or "keystone.conf" in a or "sleep 1" in a]
+    raw = snap.reads["processes"].stdout
+    assert "keystone.conf" in raw  # it was there to leave out

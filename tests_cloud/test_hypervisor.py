@@ -42,18 +42,15 @@ def test_instances_running_again(
     was stopped by the host going down (libvirt: shut off, reason crashed/unknown) rather
     than by its owner."""
     by_uuid = {d.uuid: d for d in domains(host)}
-    problems = []
     for inst in on_host(instances, host.name):
         if not _settled(inst) or inst.vm_state not in (*SHOULD_RUN, "stopped"):
             continue
         dom = by_uuid.get(inst.uuid)
         if inst.vm_state in SHOULD_RUN and dom is None:
-            problems.append(
-                f"{inst.uuid} active in nova but has no libvirt domain on "
-                f"{host.name} (needs a hard reboot)"
-            )
             findings.add(
                 inst.uuid,
+                said=f"{inst.uuid} active in nova but has no libvirt domain on "
+                f"{host.name} (needs a hard reboot)",
                 host=host.name,
                 expected="running",
                 actual="no domain",
@@ -62,12 +59,10 @@ def test_instances_running_again(
             )
         elif inst.vm_state in SHOULD_RUN and dom and dom.power_state not in (RUNNING, PAUSED):
             # paused domains are NOVA-008's inspection leftovers
-            problems.append(
-                f"{inst.uuid} active in nova but {dom.state} on {host.name} "
-                f"({dom.reason or 'no reason'})"
-            )
             findings.add(
                 inst.uuid,
+                said=f"{inst.uuid} active in nova but {dom.state} on {host.name} "
+                f"({dom.reason or 'no reason'})",
                 host=host.name,
                 expected="running",
                 actual=dom.state,
@@ -77,19 +72,17 @@ def test_instances_running_again(
         elif (
             inst.vm_state == "stopped" and dom and dom.state == "shut off" and (dom.reason in DIED)
         ):
-            problems.append(
-                f"{inst.uuid} stopped when {host.name} went down "
-                f"(libvirt: shut off, {dom.reason}), not by its owner"
-            )
             findings.add(
                 inst.uuid,
+                said=f"{inst.uuid} stopped when {host.name} went down "
+                f"(libvirt: shut off, {dom.reason}), not by its owner",
                 host=host.name,
                 expected="running",
                 actual=f"shut off ({dom.reason})",
                 uuid=inst.uuid,
                 action="start",
             )
-    assert not problems, "; ".join(problems)
+    findings.assert_none()
 
 
 @pytest.mark.check("NOVA-006", tier=5, roles=("compute",))
@@ -101,25 +94,22 @@ def test_hypervisor_matches_database(
     host, no power state nova has wrong."""
     mine = {i.uuid: i for i in on_host(instances, host.name)}
     everywhere = {i.uuid: i for i in instances}
-    problems = []
     for dom in domains(host):
         inst = mine.get(dom.uuid)
         other = everywhere.get(dom.uuid)
         if inst is None and other is not None:
-            problems.append(f"{dom.uuid} runs on {host.name} but nova records host {other.host}")
             findings.add(
                 dom.uuid,
+                said=f"{dom.uuid} runs on {host.name} but nova records host {other.host}",
                 host=host.name,
                 expected=f"on {other.host}",
                 actual=f"domain on {host.name}",
                 uuid=dom.uuid,
             )
         elif inst is None:
-            problems.append(
-                f"domain nova does not know on {host.name}: {dom.name} ({dom.uuid}, {dom.state})"
-            )
             findings.add(
                 dom.uuid,
+                said=f"domain nova does not know on {host.name}: {dom.name} ({dom.uuid}, {dom.state})",
                 host=host.name,
                 expected="no domain",
                 actual=dom.state,
@@ -132,12 +122,16 @@ def test_hypervisor_matches_database(
             and inst.power_state != dom.power_state
         ):
             said = POWER_NAMES.get(inst.power_state, "?")
-            problems.append(
-                f"power state of {inst.uuid} on {host.name}: nova says {said} "
-                f"({inst.vm_state}), libvirt says {dom.state}"
+            findings.add(
+                inst.uuid,
+                host=host.name,
+                expected=said,
+                actual=dom.state,
+                uuid=inst.uuid,
+                said=f"power state of {inst.uuid} on {host.name}: nova says {said} "
+                f"({inst.vm_state}), libvirt says {dom.state}",
             )
-            findings.add(inst.uuid, host=host.name, expected=said, actual=dom.state, uuid=inst.uuid)
-    assert not problems, " | ".join(problems)
+    findings.assert_none(sep=" | ")
 
 
 @pytest.mark.check("NOVA-007", tier=5, roles=("compute",))
@@ -149,17 +143,34 @@ def test_instance_directories_match(
     others, and every disk's _base backing file exists."""
     dirs = instance_dirs(host)
     mine = {i.uuid for i in on_host(instances, host.name)}
-    problems = []
     for uuid in sorted(dirs - mine):
-        problems.append(f"directory without a live instance on {host.name}: {uuid}")
-        findings.add(uuid, host=host.name, expected="no directory", actual="directory", uuid=uuid)
+        findings.add(
+            uuid,
+            host=host.name,
+            expected="no directory",
+            actual="directory",
+            uuid=uuid,
+            said=f"directory without a live instance on {host.name}: {uuid}",
+        )
     for uuid in sorted(mine - dirs):
-        problems.append(f"instance without its directory on {host.name}: {uuid}")
-        findings.add(uuid, host=host.name, expected="directory", actual="missing", uuid=uuid)
+        findings.add(
+            uuid,
+            host=host.name,
+            expected="directory",
+            actual="missing",
+            uuid=uuid,
+            said=f"instance without its directory on {host.name}: {uuid}",
+        )
     for uuid, backing in missing_backing_files(host, sorted(mine & dirs)).items():
-        problems.append(f"backing file of {uuid} gone on {host.name}: {backing}")
-        findings.add(uuid, host=host.name, expected=backing, actual="missing", uuid=uuid)
-    assert not problems, " | ".join(problems)
+        findings.add(
+            uuid,
+            host=host.name,
+            expected=backing,
+            actual="missing",
+            uuid=uuid,
+            said=f"backing file of {uuid} gone on {host.name}: {backing}",
+        )
+    findings.assert_none(sep=" | ")
 
 
 @pytest.mark.check("NOVA-008", tier=5, roles=("compute",))
@@ -170,14 +181,11 @@ def test_no_inspection_leftovers(
     """No domain is paused behind nova's back and no /dev/nbd* is connected or mounted
     (the guide's qemu-nbd steps 4-6 were done)."""
     mine = {i.uuid: i for i in on_host(instances, host.name)}
-    problems = []
     for dom in domains(host):
         if dom.power_state == PAUSED and dom.uuid in mine and mine[dom.uuid].vm_state in SHOULD_RUN:
-            problems.append(
-                f"paused on {host.name} while nova thinks it active: {dom.uuid} ({dom.name})"
-            )
             findings.add(
                 dom.uuid,
+                said=f"paused on {host.name} while nova thinks it active: {dom.uuid} ({dom.name})",
                 host=host.name,
                 expected="running",
                 actual="paused",
@@ -186,6 +194,12 @@ def test_no_inspection_leftovers(
             )
     for line in nbd_in_use(host):
         device = next((w for w in line.split() if w.startswith("/dev/nbd")), line)
-        problems.append(f"nbd device in use on {host.name}: {line}")
-        findings.add(device, host=host.name, expected="disconnected", actual=line, device=device)
-    assert not problems, " | ".join(problems)
+        findings.add(
+            device,
+            host=host.name,
+            expected="disconnected",
+            actual=line,
+            device=device,
+            said=f"nbd device in use on {host.name}: {line}",
+        )
+    findings.assert_none(sep=" | ")
