@@ -12,6 +12,7 @@ pytest_plugins = [
     "plugins.outcomes",
     "plugins.hosts",
     "plugins.findings",
+    "plugins.procedure_book",  # before the plugins that import it
     "plugins.evidence",
     "plugins.blocking",
     "plugins.remediation",

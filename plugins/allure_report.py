@@ -20,6 +20,7 @@ import pytest
 
 from plugins.identity import check_key
 from plugins.options import settings
+from plugins.procedure_book import procedures
 from plugins.redact import redact, redact_tree
 from plugins.reportfiles import tier_label
 
@@ -54,8 +55,6 @@ def _labels(item: pytest.Item) -> None:
     check = item.stash.get(check_key, None)
     if check is None:
         return
-    from plugins.remediation import procedures
-
     proc = procedures(item.config).get(check.id)
     allure.dynamic.epic(tier_label(check.tier))
     allure.dynamic.feature(check.component)

@@ -26,6 +26,7 @@ from plugins.hosts import host_of
 from plugins.identity import check_key
 from plugins.options import settings
 from plugins.outcomes import could_not_run
+from plugins.procedure_book import procedures
 from plugins.redact import redact_obj, redact_tree
 from plugins.reportfiles import (
     BLOCKED,
@@ -38,9 +39,8 @@ from plugins.reportfiles import (
     summary_data,
     summary_lines,
 )
-from plugins.runbook import Finding, Procedure, ProcedureError, load, message_findings
+from plugins.runbook import Finding, Procedure, message_findings
 
-procedures_key = pytest.StashKey[dict[str, Procedure]]()
 reports_dir_key = pytest.StashKey[Path]()
 
 
@@ -54,19 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where summary.json and remediation.sh go "
         "[env AFTERBOOT_REPORTS_DIR, ini afterboot_reports_dir, default reports]",
     )
-    group.addoption(
-        "--procedures",
-        dest="afterboot_procedures",
-        action="append",
-        default=None,
-        metavar="DIR",
-        help="site procedure directories merged over ours, repeatable "
-        "[env AFTERBOOT_PROCEDURES (os.pathsep-separated), ini afterboot_procedures]",
-    )
     parser.addini("afterboot_reports_dir", "directory for summary.json and remediation.sh")
-    parser.addini(
-        "afterboot_procedures", "site procedure directories (YAML) merged over ours", type="paths"
-    )
 
 
 def _reports_dir(config: pytest.Config) -> Path:
@@ -80,27 +68,13 @@ def _reports_dir(config: pytest.Config) -> Path:
     return path if path.is_absolute() else config.rootpath / path
 
 
-def _site_dirs(config: pytest.Config) -> list[Path]:
-    cli = config.getoption("afterboot_procedures")
-    if cli:
-        return [Path(p).resolve() for p in cli]
-    env = os.environ.get("AFTERBOOT_PROCEDURES")
-    if env:
-        return [Path(p).resolve() for p in env.split(os.pathsep) if p]
-    return [Path(p) for p in config.getini("afterboot_procedures")]
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    try:
-        config.stash[procedures_key] = load(_site_dirs(config))
-    except ProcedureError as exc:
-        raise pytest.UsageError(f"procedures: {exc}") from None
     config.stash[reports_dir_key] = _reports_dir(config)
 
 
-def procedures(config: pytest.Config) -> dict[str, Procedure]:
-    """The merged procedures of this run, by check ID."""
-    return config.stash[procedures_key]
+def reports_dir(config: pytest.Config) -> Path:
+    """Where summary.json, remediation.sh (and the other report files) go."""
+    return config.stash.get(reports_dir_key, None) or _reports_dir(config)
 
 
 def _message(report: pytest.TestReport) -> str:
