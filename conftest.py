@@ -17,4 +17,6 @@ pytest_plugins = [
     "plugins.blocking",
     "plugins.remediation",
     "plugins.allure_report",
+    "plugins.waivers",
+    "plugins.exitstatus",
 ]

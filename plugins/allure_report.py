@@ -20,20 +20,34 @@ import pytest
 
 from plugins.identity import check_key
 from plugins.options import settings
+from plugins.outcomes import COULD_NOT_RUN, WAIVED, outcome_of
 from plugins.procedure_book import procedures
 from plugins.redact import redact, redact_tree
 from plugins.reportfiles import tier_label
+from plugins.waiverfile import WAIVER_PROPERTY, WaiverUse, book
 
 SEVERITY = {"blocker": "blocker", "critical": "critical", "normal": "normal", "minor": "minor"}
 
+# Allure gives a result the first category whose statuses and regexes it matches (the
+# regexes must match the whole message, hence "(?s)" and ".*").
 CATEGORIES = [
     {
         "name": "Blocked by a root cause (fix the check it names first)",
         "matchedStatuses": ["skipped"],
-        "messageRegex": ".*blocked by.*",
+        "messageRegex": "(?s).*blocked by.*",
+    },
+    {
+        "name": "Waived (accepted by the site until the waiver expires)",
+        "matchedStatuses": ["skipped"],
+        "messageRegex": "(?s)waived: .*",
     },
     {
         "name": "Check could not run (fix access, credentials or the inventory)",
+        "matchedStatuses": ["broken"],
+        "messageRegex": "(?s)could not run: .*",
+    },
+    {
+        "name": "Bug in a check (an unexpected exception: fix the check, not the cloud)",
         "matchedStatuses": ["broken"],
     },
     {"name": "Cloud is broken (follow the remediation)", "matchedStatuses": ["failed"]},
@@ -80,14 +94,45 @@ def pytest_runtest_makereport(
         _labels(item)
     if report.when == "teardown":
         return report
+    _status_message(item.config, report)
     for key, value in report.user_properties:
-        if key == "remediation" and report.failed:
+        if key == WAIVER_PROPERTY:
+            allure.attach(
+                redact(WaiverUse.from_json(str(value)).description),
+                name="Waiver" if report.skipped else "Waiver expired",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+        elif key == "remediation" and report.failed:
             allure.attach(
                 redact(str(value)), name="Remediation", attachment_type=allure.attachment_type.TEXT
             )
         elif key == "blocked_by":
             allure.dynamic.label("blocked_by", redact(str(value)))
     return report
+
+
+def _status_message(config: pytest.Config, report: pytest.TestReport) -> None:
+    """Allure's message for a result that could not run or was waived starts with saying so,
+    so that its category tells it from a bug in the check (both are exceptions to Allure)."""
+    outcome = outcome_of(report)
+    if outcome not in (COULD_NOT_RUN, WAIVED):
+        return
+    listener = config.pluginmanager.get_plugin("allure_listener")
+    logger = getattr(listener, "allure_logger", None)
+    result = logger.get_test(None) if logger is not None else None
+    if result is None:
+        return
+    longrepr = report.longrepr
+    text = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    details = getattr(result, "statusDetails", None)
+    if details is None:
+        result.statusDetails = _allure_commons_model().StatusDetails(message=redact(text))
+    else:
+        details.message = redact(text)
+
+
+def _allure_commons_model() -> Any:
+    return importlib.import_module("allure_commons.model2")
 
 
 def _write(directory: Path, config: pytest.Config) -> None:
@@ -102,6 +147,9 @@ def _write(directory: Path, config: pytest.Config) -> None:
         "python": platform.python_version(),
         "pytest": pytest.__version__,
     }
+    waivers = book(config)
+    if waivers.waivers:
+        env["waivers"] = f"{waivers.source} ({len(waivers.waivers)})"
     (directory / "environment.properties").write_text(
         "".join(f"{k} = {redact(str(v))}\n" for k, v in env.items())
     )

@@ -25,14 +25,16 @@ from plugins.findings import item_findings
 from plugins.hosts import host_of
 from plugins.identity import check_key
 from plugins.options import settings
-from plugins.outcomes import could_not_run
+from plugins.outcomes import broken, could_not_run
 from plugins.procedure_book import procedures
 from plugins.redact import redact_obj, redact_tree
 from plugins.reportfiles import (
     BLOCKED,
+    BROKEN,
     COULD_NOT_RUN,
     ENTRY_PROPERTY,
     FAILED,
+    WAIVED,
     Entry,
     procedure_text,
     script,
@@ -40,6 +42,7 @@ from plugins.reportfiles import (
     summary_lines,
 )
 from plugins.runbook import Finding, Procedure, message_findings
+from plugins.waiverfile import WAIVER_PROPERTY, WaiverUse, book
 
 reports_dir_key = pytest.StashKey[Path]()
 
@@ -94,6 +97,14 @@ def _findings(item: pytest.Item, proc: Procedure | None, host: str, message: str
     return derived or [Finding(host=host)]
 
 
+def findings_of(item: pytest.Item, report: pytest.TestReport) -> list[Finding]:
+    """What a failed check names: its findings, else those its procedure reads from the
+    assertion message, else its host."""
+    check = item.stash.get(check_key, None)
+    proc = procedures(item.config).get(check.id) if check else None
+    return _findings(item, proc, host_of(item), _message(report))
+
+
 def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> None:
     procs = procedures(item.config)
     proc = procs.get(check.id)
@@ -105,9 +116,14 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
         check.tier,
         report.nodeid,
         host,
-        COULD_NOT_RUN if could_not_run(report) else FAILED,
+        COULD_NOT_RUN if could_not_run(report) else BROKEN if broken(report) else FAILED,
         message.splitlines()[0][:500] if message else "",
         findings=tuple(found),
+        waiver="; ".join(
+            WaiverUse.from_json(str(v)).description
+            for k, v in report.user_properties
+            if k == WAIVER_PROPERTY
+        ),
     )
     if entry.outcome == COULD_NOT_RUN:
         # Not the cloud's fault (yet): the remediation is to let the check look.
@@ -116,6 +132,12 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
             f"{check.id} could not run: {reason}\n"
             "Fix what the line names (reach the host, credentials, --timeout), then run "
             "again; the check's procedure applies once it can look."
+        )
+    elif entry.outcome == BROKEN:
+        text = (
+            f"{check.id} raised an unexpected exception: a bug in the check, which has not "
+            f"judged the cloud.\nReport it with the traceback above; {check.id}'s procedure "
+            "applies only once the check gives a verdict."
         )
     else:
         text = procedure_text(proc, check.id, found)
@@ -153,7 +175,7 @@ def _entry_of(report: pytest.TestReport) -> Entry | None:
     if ENTRY_PROPERTY not in props or not (report.failed or report.skipped):
         return None
     entry = Entry.from_json(str(props[ENTRY_PROPERTY]))
-    return entry if report.failed or entry.outcome == BLOCKED else None
+    return entry if report.failed or entry.outcome in (BLOCKED, WAIVED) else None
 
 
 class _Collector:
@@ -192,20 +214,24 @@ def entries(config: pytest.Config) -> list[Entry]:
 
 def meta(config: pytest.Config) -> dict[str, Any]:
     s = settings(config)
-    return {
+    info: dict[str, Any] = {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "phase": s.phase.value,
         "cloud": s.os_cloud.value,
         "inventory": s.inventory.value,
     }
+    waivers = book(config)
+    if waivers.waivers:
+        info["waivers"] = waivers.rows()
+    return info
 
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
     found = entries(config)
-    if not found:
-        return
+    if all(e.outcome == WAIVED for e in found):
+        return  # nothing to do; the waivers section lists what was waived
     terminalreporter.write_sep("=", "remediation (lowest tier first: start there)", red=True)
     for line in summary_lines(found, procedures(config)):
         terminalreporter.write_line(line)

@@ -57,11 +57,14 @@ def test_plugins_import_each_other_without_a_circle_or_deferred_import() -> None
 
 
 def test_procedures_are_loaded_in_one_module() -> None:
-    loaders = [
+    loaders = sorted(
         p.name
         for p in PLUGINS.glob("*.py")
-        if "load(" in p.read_text() and "runbook import" in p.read_text()
-    ]
+        for node in ast.walk(ast.parse(p.read_text()))
+        if isinstance(node, ast.ImportFrom)
+        and node.module == "plugins.runbook"
+        and any(alias.name == "load" for alias in node.names)
+    )
     assert loaders == ["procedure_book.py"]
     for name in ("blocking", "evidence", "remediation", "allure_report"):
         assert "from plugins.procedure_book import" in (PLUGINS / f"{name}.py").read_text()
