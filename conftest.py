@@ -19,4 +19,5 @@ pytest_plugins = [
     "plugins.allure_report",
     "plugins.waivers",
     "plugins.exitstatus",
+    "plugins.prometheus",
 ]
