@@ -1,7 +1,8 @@
 """Allure: tier as epic, component as feature, check as story, severity, the check ID as
 Allure id; the remediation attached with a link to its procedure; and, once per run on the
 controller, ``categories.json`` (cloud broken / check could not run / blocked),
-``environment.properties`` and ``executor.json``, then a redaction pass over the directory.
+``environment.properties`` and ``executor.json``, the previous HTML report's ``history/``
+(``reports/allure-html``, see :mod:`plugins.allure_html`), then a redaction pass.
 
 Labels are set in the worker through ``allure.dynamic`` while allure-pytest still holds the
 test open; nothing happens when ``--alluredir`` is not given.
@@ -18,11 +19,13 @@ from typing import Any
 
 import pytest
 
+from plugins.allure_html import HTML, carry_history
 from plugins.identity import check_key
 from plugins.options import settings
 from plugins.outcomes import COULD_NOT_RUN, WAIVED, outcome_of
 from plugins.procedure_book import procedures
 from plugins.redact import redact, redact_tree
+from plugins.remediation import reports_dir
 from plugins.reportfiles import tier_label
 from plugins.waiverfile import WAIVER_PROPERTY, WaiverUse, book
 
@@ -170,6 +173,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     try:
         _write(directory, config)
+        carry_history(reports_dir(config) / HTML, directory)
     except OSError as exc:
         config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)
     redact_tree([directory])
