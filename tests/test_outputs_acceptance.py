@@ -9,6 +9,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+import yaml
 
 from plugins.exitstatus import Status, verdict
 
@@ -25,6 +26,7 @@ hosts:
 CHECKS = f'''
 import os
 import pytest
+import yaml
 from fixtures.errors import CouldNotRun
 
 FAIL = set(os.environ.get("FAIL", "").split(","))
@@ -231,3 +233,16 @@ def test_allure_categories_tell_a_bug_from_could_not_run(
     assert unrun["status"] == bug["status"] == "broken"
     assert category(unrun).startswith("Check could not run")
     assert category(bug).startswith("Bug in a check")
+
+
+def test_readme_waiver_example_is_accepted() -> None:
+    from plugins.waiverfile import parse
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("# site/waivers.yaml", 1)[1].split("\n", 1)[1].split("```", 1)[0]
+    waivers = parse(yaml.safe_load(block), "README")
+    assert [(w.check, w.host, str(w.expires)) for w in waivers] == [
+        ("NOVA-005", "cmp-03", "2027-01-31"),
+        ("PERIODIC-003", "", "2027-01-15"),
+    ]
