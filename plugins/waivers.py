@@ -5,7 +5,8 @@ worker (or the only process) a failed check whose every finding a waiver in forc
 becomes a skipped report tagged ``waived`` (``w``/``WAIVED`` in the terminal, ``<skipped>``
 in JUnit, *skipped* with a "waived:" message in Allure), keeping the original failure as a
 section; a matching waiver past its date leaves the failure failed and says so. On the
-controller every waiver is listed with what it did, in the terminal and summary.json.
+controller every waiver is listed with what it did: in the terminal, summary.json and as
+JUnit testsuite properties.
 Could-not-run results are never waived: they say nothing about the cloud.
 """
 
@@ -134,3 +135,17 @@ def pytest_terminal_summary(
     terminalreporter.write_sep("=", f"waivers ({waivers.source})", yellow=True)
     for line in ledger_lines(waivers.rows(), dt.date.today()):
         terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The ledger as JUnit testsuite properties, before the JUnit writer writes its file."""
+    config = session.config
+    waivers = book(config)
+    if not waivers.waivers or hasattr(config, "workerinput"):
+        return
+    writers = [p for p in config.pluginmanager.get_plugins() if hasattr(p, "add_global_property")]
+    lines = ledger_lines(waivers.rows(), dt.date.today())
+    for writer in writers:
+        for w, line in zip(waivers.waivers, lines, strict=True):
+            writer.add_global_property(f"waiver {w.key}", line)

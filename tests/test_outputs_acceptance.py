@@ -144,6 +144,11 @@ def test_waived_failure_is_waived_in_every_report(
     assert str(skipped.get("message")).startswith("waived: NOVA-005 on cmp-01")
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert "forensic review" in str(props["waiver"])
+    suite = next(ET.parse(site.path / "junit.xml").getroot().iter("testsuite"))
+    found = suite.find("properties")
+    assert found is not None
+    ledger = {p.get("name"): p.get("value") for p in found}
+    assert str(ledger[f"waiver NOVA-005@cmp-01/{UUID}"]).startswith("NOVA-005 on cmp-01")
 
     summary = json.loads((site.path / "reports" / "summary.json").read_text())
     assert summary["counts"] == {"waived": 1, "failed": 1}
