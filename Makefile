@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 REPORTS ?= reports
 
-.PHONY: check test unit matrix lint venv lab-down clean
+.PHONY: check test unit matrix lint venv lab-down clean report
 
 venv: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ unit: venv
 ## The fault matrix alone: every lab fault injected, the suite run, its verdict checked.
 matrix: venv
 	$(PY) -m pytest tests/matrix $(ARGS)
+
+## Render reports/allure as HTML (reports/allure-html, history kept) if Allure 2 is installed;
+## says so in one line and succeeds when it is not.
+report:
+	@$(PYTHON) -m plugins.allure_html $(REPORTS) || [ $$? -eq 1 ]
 
 lint: venv
 	$(VENV)/bin/ruff check .

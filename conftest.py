@@ -14,8 +14,12 @@ pytest_plugins = [
     "plugins.outcomes",
     "plugins.hosts",
     "plugins.findings",
+    "plugins.procedure_book",  # before the plugins that import it
     "plugins.evidence",
     "plugins.blocking",
     "plugins.remediation",
     "plugins.allure_report",
+    "plugins.waivers",
+    "plugins.exitstatus",
+    "plugins.prometheus",
 ]

@@ -1,7 +1,8 @@
 """Allure: tier as epic, component as feature, check as story, severity, the check ID as
 Allure id; the remediation attached with a link to its procedure; and, once per run on the
 controller, ``categories.json`` (cloud broken / check could not run / blocked),
-``environment.properties`` and ``executor.json``, then a redaction pass over the directory.
+``environment.properties`` and ``executor.json``, the previous HTML report's ``history/``
+(``reports/allure-html``, see :mod:`plugins.allure_html`), then a redaction pass.
 
 Labels are set in the worker through ``allure.dynamic`` while allure-pytest still holds the
 test open; nothing happens when ``--alluredir`` is not given.
@@ -18,21 +19,38 @@ from typing import Any
 
 import pytest
 
+from plugins.allure_html import HTML, carry_history
 from plugins.identity import check_key
 from plugins.options import settings
+from plugins.outcomes import COULD_NOT_RUN, WAIVED, outcome_of
+from plugins.procedure_book import procedures
 from plugins.redact import redact, redact_tree
+from plugins.remediation import reports_dir
 from plugins.reportfiles import tier_label
+from plugins.waiverfile import WAIVER_PROPERTY, WaiverUse, book
 
 SEVERITY = {"blocker": "blocker", "critical": "critical", "normal": "normal", "minor": "minor"}
 
+# Allure gives a result the first category whose statuses and regexes it matches (the
+# regexes must match the whole message, hence "(?s)" and ".*").
 CATEGORIES = [
     {
         "name": "Blocked by a root cause (fix the check it names first)",
         "matchedStatuses": ["skipped"],
-        "messageRegex": ".*blocked by.*",
+        "messageRegex": "(?s).*blocked by.*",
+    },
+    {
+        "name": "Waived (accepted by the site until the waiver expires)",
+        "matchedStatuses": ["skipped"],
+        "messageRegex": "(?s)waived: .*",
     },
     {
         "name": "Check could not run (fix access, credentials or the inventory)",
+        "matchedStatuses": ["broken"],
+        "messageRegex": "(?s)could not run: .*",
+    },
+    {
+        "name": "Bug in a check (an unexpected exception: fix the check, not the cloud)",
         "matchedStatuses": ["broken"],
     },
     {"name": "Cloud is broken (follow the remediation)", "matchedStatuses": ["failed"]},
@@ -54,8 +72,6 @@ def _labels(item: pytest.Item) -> None:
     check = item.stash.get(check_key, None)
     if check is None:
         return
-    from plugins.remediation import procedures
-
     proc = procedures(item.config).get(check.id)
     allure.dynamic.epic(tier_label(check.tier))
     allure.dynamic.feature(check.component)
@@ -81,14 +97,45 @@ def pytest_runtest_makereport(
         _labels(item)
     if report.when == "teardown":
         return report
+    _status_message(item.config, report)
     for key, value in report.user_properties:
-        if key == "remediation" and report.failed:
+        if key == WAIVER_PROPERTY:
+            allure.attach(
+                redact(WaiverUse.from_json(str(value)).description),
+                name="Waiver" if report.skipped else "Waiver expired",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+        elif key == "remediation" and report.failed:
             allure.attach(
                 redact(str(value)), name="Remediation", attachment_type=allure.attachment_type.TEXT
             )
         elif key == "blocked_by":
             allure.dynamic.label("blocked_by", redact(str(value)))
     return report
+
+
+def _status_message(config: pytest.Config, report: pytest.TestReport) -> None:
+    """Allure's message for a result that could not run or was waived starts with saying so,
+    so that its category tells it from a bug in the check (both are exceptions to Allure)."""
+    outcome = outcome_of(report)
+    if outcome not in (COULD_NOT_RUN, WAIVED):
+        return
+    listener = config.pluginmanager.get_plugin("allure_listener")
+    logger = getattr(listener, "allure_logger", None)
+    result = logger.get_test(None) if logger is not None else None
+    if result is None:
+        return
+    longrepr = report.longrepr
+    text = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    details = getattr(result, "statusDetails", None)
+    if details is None:
+        result.statusDetails = _allure_commons_model().StatusDetails(message=redact(text))
+    else:
+        details.message = redact(text)
+
+
+def _allure_commons_model() -> Any:
+    return importlib.import_module("allure_commons.model2")
 
 
 def _write(directory: Path, config: pytest.Config) -> None:
@@ -103,6 +150,9 @@ def _write(directory: Path, config: pytest.Config) -> None:
         "python": platform.python_version(),
         "pytest": pytest.__version__,
     }
+    waivers = book(config)
+    if waivers.waivers:
+        env["waivers"] = f"{waivers.source} ({len(waivers.waivers)})"
     (directory / "environment.properties").write_text(
         "".join(f"{k} = {redact(str(v))}\n" for k, v in env.items())
     )
@@ -123,6 +173,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     try:
         _write(directory, config)
+        carry_history(reports_dir(config) / HTML, directory)
     except OSError as exc:
         config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)
     redact_tree([directory])

@@ -28,6 +28,7 @@ import pytest
 from plugins.dependencies import blocker, depth, root_of
 from plugins.hosts import host_of
 from plugins.identity import check_key
+from plugins.procedure_book import procedures
 from plugins.reportfiles import BLOCKED, ENTRY_PROPERTY, Entry
 from plugins.runbook import Procedure
 
@@ -81,15 +82,9 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput["afterboot_broken_dir"] = node.config.stash.get(_dir_key, "")
 
 
-def _procs(config: pytest.Config) -> dict[str, Procedure]:
-    from plugins.remediation import procedures
-
-    return procedures(config)
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # After identity's tier sort (tryfirst): a dependency before its dependents in a tier.
-    procs = _procs(config)
+    procs = procedures(config)
 
     def key(item: pytest.Item) -> tuple[int, int]:
         check = item.stash.get(check_key, None)
@@ -113,7 +108,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     check = item.stash.get(check_key, None)
     if check is None or not enabled(item.config):
         return
-    procs, host, broken = _procs(item.config), host_of(item), _broken(item.config)
+    procs, host, broken = procedures(item.config), host_of(item), _broken(item.config)
     if blocker(procs.get(check.id), host, broken):
         cause = root_of(check.id, host, procs, broken)
         _mark_broken(item.config, check.id, host)  # its own dependents are blocked too

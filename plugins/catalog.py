@@ -72,6 +72,19 @@ def _tuple(value: object, what: str, where: str) -> tuple[str, ...]:
     raise CheckError(f"{where}: {what} must be a list of names, got {value!r}")
 
 
+# A sentence ends at ".", "!" or "?" followed by a capital letter, unless the word before the
+# stop is an abbreviation ("e.g. Nova", "i.e. The").
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)[.!?](?=\s+[A-Z])")
+
+
+def first_sentence(doc: str) -> str:
+    """The docstring's first sentence, across line breaks, whitespace made single spaces."""
+    paragraph = doc.strip().split("\n\n", 1)[0]
+    text = " ".join(paragraph.split())
+    end = _SENTENCE_END.search(text)
+    return text[: end.end()] if end else text
+
+
 def parse_marker(marker: pytest.Mark, where: str, doc: str | None) -> Check:
     """Turn one ``@pytest.mark.check(...)`` into a :class:`Check`, or raise CheckError."""
     if len(marker.args) != 1 or not isinstance(marker.args[0], str):
@@ -102,9 +115,7 @@ def parse_marker(marker: pytest.Mark, where: str, doc: str | None) -> Check:
     bad_phases = [p for p in phases if p not in PHASES]
     if bad_phases:
         raise CheckError(f"{where}: check {check_id}: unknown phase {bad_phases[0]!r}")
-    title = marker.kwargs.get("title") or (doc or "").strip().splitlines()[0:1]
-    if isinstance(title, list):
-        title = title[0].strip() if title else ""
+    title = marker.kwargs.get("title") or first_sentence(doc or "")
     if not title:
         raise CheckError(f"{where}: check {check_id}: needs a title (a docstring or title=...)")
     return Check(check_id, int(tier), str(title), roles, phases, where)

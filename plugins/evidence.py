@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from plugins.hosts import host_of
 from plugins.identity import check_key
 from plugins.outcomes import could_not_run
+from plugins.procedure_book import procedures
 from plugins.redact import redact
 from plugins.runbook import data_file, fill
 
@@ -95,9 +97,6 @@ def pytest_runtest_makereport(
     check = item.stash.get(check_key, None)
     if check is None or not report.failed or report.when != "call" or could_not_run(report):
         return report
-    from plugins.hosts import host_of
-    from plugins.remediation import procedures
-
     proc = procedures(item.config).get(check.id)
     if proc is None:
         return report

@@ -53,6 +53,8 @@ class Settings:
     roles: Setting
     hosts: Setting
     timeout: Setting
+    waivers: Setting = Setting(None, "default")
+    prometheus: Setting = Setting(None, "default")
     list_checks: bool = False
     list_hosts: bool = False
 
@@ -78,6 +80,8 @@ class Settings:
                     ("role", "roles"),
                     ("host", "hosts"),
                     ("timeout", "timeout"),
+                    ("waivers", "waivers"),
+                    ("prometheus", "prometheus"),
                 )
             )
         ]
@@ -141,7 +145,25 @@ _OPTIONS = (
         "seconds any remote call may take (connect, command, API, database)",
         "10",
     ),
+    _Option(
+        "waivers",
+        "--waivers",
+        "AFTERBOOT_WAIVERS",
+        "afterboot_waivers",
+        "YAML file of accepted failures: check ID (+ host, offender) -> justification, "
+        "owner, expires",
+    ),
+    _Option(
+        "prometheus",
+        "--prometheus",
+        "AFTERBOOT_PROMETHEUS",
+        "afterboot_prometheus",
+        "write a node_exporter textfile (*.prom) of every check's outcome to this file",
+    ),
 )
+
+
+_FILES = ("waivers", "prometheus")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -153,7 +175,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             dest=f"afterboot_{opt.dest}",
             action="append" if repeatable else "store",
             default=None,
-            metavar=opt.dest.rstrip("s").upper(),
+            metavar="FILE" if opt.dest in _FILES else opt.dest.rstrip("s").upper(),
             help=f"{opt.help} [env {opt.env}, ini {opt.ini}]",
         )
         parser.addini(opt.ini, help=opt.help)
@@ -209,14 +231,19 @@ def _usage(setting: Setting, name: str, problem: str) -> pytest.UsageError:
     return pytest.UsageError(f"{name} (from {setting.source}): {problem}")
 
 
-def _check_inventory(s: Setting, config: pytest.Config) -> Setting:
-    if s.value is None:
-        return s
+def _path(s: Setting, config: pytest.Config) -> Path:
     path = Path(os.path.expanduser(str(s.value)))
     if not path.is_absolute():
         from_ini = s.source.startswith("ini ") and config.inipath is not None
         base = config.inipath.parent if from_ini and config.inipath else Path.cwd()
         path = base / path
+    return path
+
+
+def _check_inventory(s: Setting, config: pytest.Config) -> Setting:
+    if s.value is None:
+        return s
+    path = _path(s, config)
     if not path.exists():  # a file, a directory (group_vars/...) or a dynamic inventory
         raise _usage(s, "inventory", f"{path}: no such file or directory")
     return Setting(str(path), s.source)
@@ -250,12 +277,32 @@ def _check_timeout(s: Setting, _: pytest.Config) -> Setting:
     return Setting(value, s.source)
 
 
+def _check_waivers(s: Setting, config: pytest.Config) -> Setting:
+    if s.value is None:
+        return s
+    path = _path(s, config)
+    if not path.is_file():
+        raise _usage(s, "waivers", f"{path}: no such file")
+    return Setting(str(path), s.source)
+
+
+def _check_prometheus(s: Setting, config: pytest.Config) -> Setting:
+    if s.value is None:
+        return s
+    path = _path(s, config)
+    if not path.parent.is_dir():
+        raise _usage(s, "prometheus", f"{path.parent}: no such directory")
+    return Setting(str(path), s.source)
+
+
 _CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
     "inventory": _check_inventory,
     "phase": _check_phase,
     "roles": _check_roles,
     "hosts": _check_hosts,
     "timeout": _check_timeout,
+    "waivers": _check_waivers,
+    "prometheus": _check_prometheus,
 }
 
 

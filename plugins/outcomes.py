@@ -17,6 +17,8 @@ from fixtures.cloud import api_unavailable
 from fixtures.errors import CouldNotRun
 
 COULD_NOT_RUN = "could-not-run"
+BROKEN = "broken"  # an unexpected exception: a bug in the check, not a verdict on the cloud
+WAIVED = "waived"  # a failure a site waiver accepts until its expiry (plugins/waivers.py)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -32,7 +34,19 @@ def pytest_runtest_makereport(
         report.outcome = "failed"
         report.longrepr = f"could not run: {unrun}"
         report.user_properties.append(("outcome", COULD_NOT_RUN))
+    elif report.failed and excinfo is not None and not _verdict(excinfo.value):
+        report.user_properties.append(("outcome", BROKEN))
     return report
+
+
+def _verdict(exc: BaseException) -> bool:
+    """An assertion (or ``pytest.fail``) is the check's verdict; anything else is a bug."""
+    return isinstance(exc, (AssertionError, pytest.fail.Exception))
+
+
+def broken(report: pytest.TestReport) -> bool:
+    """The check itself failed (an unexpected exception), whatever the cloud's state."""
+    return report.failed and any(k == "outcome" and v == BROKEN for k, v in report.user_properties)
 
 
 def could_not_run(report: pytest.TestReport | pytest.CollectReport) -> bool:
@@ -40,11 +54,31 @@ def could_not_run(report: pytest.TestReport | pytest.CollectReport) -> bool:
     return any(k == "outcome" and v == COULD_NOT_RUN for k, v in props)
 
 
+def waived(report: pytest.TestReport | pytest.CollectReport) -> bool:
+    props = getattr(report, "user_properties", ())
+    return report.skipped and any(k == "outcome" and v == WAIVED for k, v in props)
+
+
+def outcome_of(report: pytest.TestReport) -> str:
+    """passed, failed, broken, could-not-run, waived, blocked or skipped: what a phase report
+    says."""
+    if report.failed:
+        return COULD_NOT_RUN if could_not_run(report) else BROKEN if broken(report) else "failed"
+    if report.skipped:
+        if waived(report):
+            return WAIVED
+        blocked = any(k == "blocked_by" for k, _ in report.user_properties)
+        return "blocked" if blocked else "skipped"
+    return "passed"
+
+
 def pytest_report_teststatus(
     report: pytest.TestReport, config: pytest.Config
 ) -> tuple[str, str, str] | None:
     if report.failed and could_not_run(report):
         return "error", "N", "COULD NOT RUN"
+    if waived(report):
+        return WAIVED, "w", "WAIVED"
     return None
 
 

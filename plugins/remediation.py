@@ -25,22 +25,25 @@ from plugins.findings import item_findings
 from plugins.hosts import host_of
 from plugins.identity import check_key
 from plugins.options import settings
-from plugins.outcomes import could_not_run
+from plugins.outcomes import broken, could_not_run
+from plugins.procedure_book import procedures
 from plugins.redact import redact_obj, redact_tree
 from plugins.reportfiles import (
     BLOCKED,
+    BROKEN,
     COULD_NOT_RUN,
     ENTRY_PROPERTY,
     FAILED,
+    WAIVED,
     Entry,
     procedure_text,
     script,
     summary_data,
     summary_lines,
 )
-from plugins.runbook import Finding, Procedure, ProcedureError, load, message_findings
+from plugins.runbook import Finding, Procedure, message_findings
+from plugins.waiverfile import WAIVER_PROPERTY, WaiverUse, book
 
-procedures_key = pytest.StashKey[dict[str, Procedure]]()
 reports_dir_key = pytest.StashKey[Path]()
 
 
@@ -54,19 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where summary.json and remediation.sh go "
         "[env AFTERBOOT_REPORTS_DIR, ini afterboot_reports_dir, default reports]",
     )
-    group.addoption(
-        "--procedures",
-        dest="afterboot_procedures",
-        action="append",
-        default=None,
-        metavar="DIR",
-        help="site procedure directories merged over ours, repeatable "
-        "[env AFTERBOOT_PROCEDURES (os.pathsep-separated), ini afterboot_procedures]",
-    )
     parser.addini("afterboot_reports_dir", "directory for summary.json and remediation.sh")
-    parser.addini(
-        "afterboot_procedures", "site procedure directories (YAML) merged over ours", type="paths"
-    )
 
 
 def _reports_dir(config: pytest.Config) -> Path:
@@ -80,27 +71,13 @@ def _reports_dir(config: pytest.Config) -> Path:
     return path if path.is_absolute() else config.rootpath / path
 
 
-def _site_dirs(config: pytest.Config) -> list[Path]:
-    cli = config.getoption("afterboot_procedures")
-    if cli:
-        return [Path(p).resolve() for p in cli]
-    env = os.environ.get("AFTERBOOT_PROCEDURES")
-    if env:
-        return [Path(p).resolve() for p in env.split(os.pathsep) if p]
-    return [Path(p) for p in config.getini("afterboot_procedures")]
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    try:
-        config.stash[procedures_key] = load(_site_dirs(config))
-    except ProcedureError as exc:
-        raise pytest.UsageError(f"procedures: {exc}") from None
     config.stash[reports_dir_key] = _reports_dir(config)
 
 
-def procedures(config: pytest.Config) -> dict[str, Procedure]:
-    """The merged procedures of this run, by check ID."""
-    return config.stash[procedures_key]
+def reports_dir(config: pytest.Config) -> Path:
+    """Where summary.json, remediation.sh (and the other report files) go."""
+    return config.stash.get(reports_dir_key, None) or _reports_dir(config)
 
 
 def _message(report: pytest.TestReport) -> str:
@@ -120,6 +97,14 @@ def _findings(item: pytest.Item, proc: Procedure | None, host: str, message: str
     return derived or [Finding(host=host)]
 
 
+def findings_of(item: pytest.Item, report: pytest.TestReport) -> list[Finding]:
+    """What a failed check names: its findings, else those its procedure reads from the
+    assertion message, else its host."""
+    check = item.stash.get(check_key, None)
+    proc = procedures(item.config).get(check.id) if check else None
+    return _findings(item, proc, host_of(item), _message(report))
+
+
 def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> None:
     procs = procedures(item.config)
     proc = procs.get(check.id)
@@ -131,9 +116,14 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
         check.tier,
         report.nodeid,
         host,
-        COULD_NOT_RUN if could_not_run(report) else FAILED,
+        COULD_NOT_RUN if could_not_run(report) else BROKEN if broken(report) else FAILED,
         message.splitlines()[0][:500] if message else "",
         findings=tuple(found),
+        waiver="; ".join(
+            WaiverUse.from_json(str(v)).description
+            for k, v in report.user_properties
+            if k == WAIVER_PROPERTY
+        ),
     )
     if entry.outcome == COULD_NOT_RUN:
         # Not the cloud's fault (yet): the remediation is to let the check look.
@@ -142,6 +132,12 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
             f"{check.id} could not run: {reason}\n"
             "Fix what the line names (reach the host, credentials, --timeout), then run "
             "again; the check's procedure applies once it can look."
+        )
+    elif entry.outcome == BROKEN:
+        text = (
+            f"{check.id} raised an unexpected exception: a bug in the check, which has not "
+            f"judged the cloud.\nReport it with the traceback above; {check.id}'s procedure "
+            "applies only once the check gives a verdict."
         )
     else:
         text = procedure_text(proc, check.id, found)
@@ -179,7 +175,7 @@ def _entry_of(report: pytest.TestReport) -> Entry | None:
     if ENTRY_PROPERTY not in props or not (report.failed or report.skipped):
         return None
     entry = Entry.from_json(str(props[ENTRY_PROPERTY]))
-    return entry if report.failed or entry.outcome == BLOCKED else None
+    return entry if report.failed or entry.outcome in (BLOCKED, WAIVED) else None
 
 
 class _Collector:
@@ -218,20 +214,24 @@ def entries(config: pytest.Config) -> list[Entry]:
 
 def meta(config: pytest.Config) -> dict[str, Any]:
     s = settings(config)
-    return {
+    info: dict[str, Any] = {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "phase": s.phase.value,
         "cloud": s.os_cloud.value,
         "inventory": s.inventory.value,
     }
+    waivers = book(config)
+    if waivers.waivers:
+        info["waivers"] = waivers.rows()
+    return info
 
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
     found = entries(config)
-    if not found:
-        return
+    if all(e.outcome == WAIVED for e in found):
+        return  # nothing to do; the waivers section lists what was waived
     terminalreporter.write_sep("=", "remediation (lowest tier first: start there)", red=True)
     for line in summary_lines(found, procedures(config)):
         terminalreporter.write_line(line)

@@ -17,7 +17,8 @@ from plugins.catalog import TIERS
 from plugins.redact import redact, redact_obj
 from plugins.runbook import Finding, Procedure, render
 
-FAILED, COULD_NOT_RUN, BLOCKED = "failed", "could-not-run", "blocked"
+FAILED, COULD_NOT_RUN, BLOCKED, WAIVED = "failed", "could-not-run", "blocked", "waived"
+BROKEN = "broken"  # the check raised an unexpected exception: a bug in it
 ENTRY_PROPERTY = "afterboot"  # the user property carrying an Entry as JSON
 
 
@@ -31,6 +32,7 @@ class Entry:
     message: str = ""
     blocked_by: str = ""
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    waiver: str = ""  # waived: the waiver(s) applied; failed: the waiver(s) that expired
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -79,7 +81,7 @@ class Group:
 
     @property
     def broken(self) -> list[Entry]:
-        return [e for e in self.entries if e.outcome != BLOCKED]
+        return [e for e in self.entries if e.outcome not in (BLOCKED, WAIVED)]
 
     @property
     def failed(self) -> list[Entry]:
@@ -128,11 +130,23 @@ def summary_lines(entries: Sequence[Entry], procs: Mapping[str, Procedure]) -> l
                 "    " + line
                 for line in procedure_text(procs.get(g.check), g.check, g.findings).splitlines()
             )
+        lines.extend(
+            f"    {e.nodeid}: waiver expired, failing again: {e.waiver}"
+            for e in g.failed
+            if e.waiver
+        )
         for e in g.unrun:
             lines.append(f"  {e.check} {e.nodeid}: {e.message or 'could not run'}")
+        lines.extend(
+            f"  {e.check} {e.nodeid}: bug in the check: {e.message}"
+            for e in g.entries
+            if e.outcome == BROKEN
+        )
         for e in g.entries:
             if e.outcome == BLOCKED:
                 lines.append(f"  {e.check} {e.nodeid}: blocked by {e.blocked_by}")
+            elif e.outcome == WAIVED:
+                lines.append(f"  {e.check} {e.nodeid}: {e.waiver}")
     return [redact(line) for line in lines]
 
 

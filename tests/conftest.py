@@ -33,6 +33,8 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         "AFTERBOOT_REPORTS_DIR",
         "AFTERBOOT_PROCEDURES",
         "AFTERBOOT_NO_BLOCKING",
+        "AFTERBOOT_WAIVERS",
+        "AFTERBOOT_PROMETHEUS",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))

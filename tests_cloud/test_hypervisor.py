@@ -109,7 +109,8 @@ def test_hypervisor_matches_database(
         elif inst is None:
             findings.add(
                 dom.uuid,
-                said=f"domain nova does not know on {host.name}: {dom.name} ({dom.uuid}, {dom.state})",
+                said=f"domain nova does not know on {host.name}: "
+                f"{dom.name} ({dom.uuid}, {dom.state})",
                 host=host.name,
                 expected="no domain",
                 actual=dom.state,

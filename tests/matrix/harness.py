@@ -96,6 +96,7 @@ def run_suite(
             key = f"{cid}@{result.get('host') or ''}"
             {
                 "failed": outcome.failed,
+                "broken": outcome.failed,  # a bug in a check is no less an alarm
                 "could-not-run": outcome.could_not_run,
                 "blocked": outcome.blocked,
             }.get(result.get("outcome", ""), set()).add(key)

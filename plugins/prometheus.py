@@ -1,0 +1,100 @@
+"""``--prometheus=FILE``: every check's outcome per host as a node_exporter textfile.
+
+Hooks only (the format is :mod:`plugins.textfile`). Meant for the ``periodic`` phase run
+from cron or a timer, with FILE in node_exporter's ``--collector.textfile.directory``. In
+the worker each report carries its host (a ``host`` property); on the controller the
+reports are folded into one result per check and host, and the file is written once at the
+end of the session, atomically, keeping each failing check's last success from the file
+it replaces.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+from plugins.hosts import host_of
+from plugins.identity import check_key
+from plugins.options import settings
+from plugins.outcomes import outcome_of
+from plugins.procedure_book import severity
+from plugins.textfile import Result, last_successes, render, write_atomically
+
+# The worst outcome of a check's setup, call and teardown is its outcome.
+_RANK = ("passed", "skipped", "blocked", "waived", "could_not_run", "failed", "broken")
+
+
+def _target(config: pytest.Config) -> Path | None:
+    value = settings(config).prometheus.value
+    return Path(str(value)) if value else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if _target(item.config) is not None and item.stash.get(check_key, None) is not None:
+        report.user_properties.append(("host", host_of(item)))
+    return report
+
+
+class _Results:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.rows: dict[str, Result] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = {str(k): str(v) for k, v in report.user_properties}
+        check = props.get("check_id")
+        if not check:
+            return
+        outcome = outcome_of(report).replace("-", "_")
+        old = self.rows.get(report.nodeid)
+        if old is not None:
+            if _RANK.index(old.outcome) > _RANK.index(outcome):
+                outcome = old.outcome
+            seconds = old.seconds + report.duration
+        else:
+            seconds = report.duration
+        self.rows[report.nodeid] = Result(
+            check,
+            props.get("host", old.host if old else ""),
+            props.get("tier", ""),
+            severity(self.config, check),
+            outcome,
+            seconds,
+        )
+
+
+_results_key = pytest.StashKey[_Results]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or _target(config) is None:
+        return
+    results = _Results(config)
+    config.stash[_results_key] = results
+    config.pluginmanager.register(results, "afterboot-prometheus")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    results = config.stash.get(_results_key, None)
+    target = _target(config)
+    if results is None or target is None or not results.rows:
+        return
+    try:
+        previous = last_successes(target.read_text()) if target.is_file() else {}
+        rows, phase = list(results.rows.values()), settings(config).phase.value
+        text = render(rows, phase, time.time(), previous)
+        write_atomically(target, text)
+    except OSError as exc:
+        config.issue_config_time_warning(
+            pytest.PytestWarning(f"afterboot: prometheus textfile {target}: {exc}"), stacklevel=2
+        )
