@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "plugins.options",
+    "plugins.redact_logs",
     "fixtures.inventory",
     "fixtures.connections",
     "fixtures.cloud",
