@@ -2,7 +2,7 @@
 
 pytest_plugins = [
     "plugins.options",
-    "plugins.redact_logs",
+    "plugins.redaction",
     "fixtures.inventory",
     "fixtures.connections",
     "fixtures.cloud",

@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
 MIN_LITERAL = 6  # shorter values would mask ordinary words
@@ -45,7 +45,8 @@ def remember(secret: str | None) -> None:
     global _literal_re
     if not secret or len(secret.strip()) < MIN_LITERAL or MASK in secret:
         return
-    new = {secret, secret.strip(), quote(secret, safe=""), quote_plus(secret)} - _literals
+    plain = unquote(secret)
+    new = {secret, secret.strip(), plain, quote(plain, safe=""), quote_plus(plain)} - _literals
     if new:
         _literals.update(new)
         ordered = sorted(_literals, key=len, reverse=True)
@@ -61,6 +62,11 @@ def remember_option(name: str, value: str | None) -> None:
             remember(password)
     elif is_secret_name(name, value):
         remember(value.strip().strip("'\""))
+
+
+def learned() -> list[str]:
+    """The literal values learned so far (handed from xdist workers to the controller)."""
+    return sorted(_literals)
 
 
 def forget_all() -> None:
@@ -89,19 +95,24 @@ def _split_authority(rest: str) -> tuple[str, str]:
     return rest[:end], rest[end:]
 
 
+_ENTRY = re.compile(r"(.*?)@([^@,/?\s]*)(,|$)", re.S)
+
+
 def _hosts(authority: str) -> list[tuple[str, str | None, str]]:
-    """Each ``user[:password]@host`` entry of a (multi-host) authority, in order."""
-    parts = authority.split("@")
+    """Each ``user[:password]@host`` entry of a (multi-host) authority, in order; a
+    userinfo runs to the last ``@`` before its host."""
     entries: list[tuple[str, str | None, str]] = []
-    userinfo = parts[0]
-    for segment in parts[1:]:
-        host, comma, next_userinfo = segment.partition(",")
-        user, colon, password = userinfo.partition(":")
-        entries.append((user, password if colon else None, host + comma))
-        userinfo = next_userinfo
-    if userinfo and entries:
-        user, _, host = entries[-1]
-        entries[-1] = (user, _, host + userinfo)
+    pos = 0
+    while pos < len(authority):
+        m = _ENTRY.match(authority, pos)
+        if m is None:
+            break
+        user, colon, password = m.group(1).partition(":")
+        entries.append((user, password if colon else None, m.group(2) + m.group(3)))
+        pos = m.end()
+    if pos < len(authority) and entries:
+        user, password, host = entries[-1]
+        entries[-1] = (user, password, host + authority[pos:])
     return entries
 
 
