@@ -184,8 +184,10 @@ def is_secret_name(name: str, value: str = "") -> bool:
     segments = _segments(name)
     if _SECRET_SEGMENTS & set(segments):
         return True
-    if segments and segments[-1] == "key":  # key, fixed_key, memcache_secret_key, ceph key
-        bare = value.strip().strip("'\"")
+    bare = value.strip().strip("'\"")
+    if segments == ["key"]:  # ceph keyring "key = AQ...==", not "key=value" in prose
+        return re.match(r"[A-Za-z0-9+/]{16,}={0,2}(?:\s|$)", bare) is not None
+    if segments and segments[-1] == "key":  # fixed_key, memcache_secret_key, encryption_key
         return not bare.startswith(("/", "~", "$", "%")) and not bare.endswith(
             (".pem", ".key", ".crt")
         )

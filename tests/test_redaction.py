@@ -28,7 +28,6 @@ SECRET_OPTIONS = (
     "encryption_key",
     "passphrase",
     "fixed_key",
-    "key",
     "api_key",
     "admin_token",
     "auth_token",
@@ -58,7 +57,8 @@ LINES = [
     "secret_key = ZQ1;ZQ2,ZQ3}ZQ4",
     "{'admin_password': 'ZQ1;ZQ2', 'host': 'ctl-01'}",
     '{"password": "ZQ1,ZQ2}ZQ3", "user": "admin"}',
-    "key = AQZQ1ZQ2ZQ3ZQ4ZQ5ZQ6ZQ7ZQ8ZQ9==",
+    "key = AQZQ1ZQ2ZQ3ZQ4ZQ5ZQ6ZQ7ZQ8ZQ9==",  # ceph keyring
+    "\tkey = AQDZQ1ZQ2ZQ3ZQ4ZQ5ZQ6ZQ7ZQ8ZQ9ZQ0+/ZQ1==",
     "user_admin_admin = ZQ1 .admin .reseller_admin",
     "user_test_tester = ZQ1",
     # command lines
@@ -112,6 +112,7 @@ def test_every_secret_option_name_is_masked_and_stays_visible(name: str, sep: st
         "[keystone_authtoken] memcache_security_strategy = ENCRYPT",
         "tests_cloud/test_x.py::test_password_rules[ctl-01] PASSED",
         "token_expiration = 3600",
+        "[compute:vars] expects key=value, got 'x'",
     ],
 )
 def test_what_the_operator_needs_stays_visible(text: str) -> None:
