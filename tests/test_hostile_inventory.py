@@ -124,3 +124,19 @@ def test_timeout_has_a_minimum(suite: pytest.Pytester, value: str, ok: bool) -> 
         return
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: timeout (from --timeout): {value} is out of range*"])
+
+
+def test_alias_bomb_run_ends_in_one_line(suite: pytest.Pytester) -> None:
+    suite.makepyfile(**{"tests_cloud/test_x.py": CHECK})
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    (suite.path / "inv.yaml").write_text("\n".join(lines) + "\nhosts: {ctl: {roles: *a9}}\n")
+    started = time.monotonic()
+    result = suite.runpytest_subprocess("--inventory=inv.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.strip()]
+    assert errors == [
+        f"ERROR: inventory: {suite.path / 'inv.yaml'}:1: YAML expands to more than 100000 "
+        "nodes (aliases?); refused"
+    ]
+    assert time.monotonic() - started < 10  # a whole pytest start-up, not 50 s and 3 GB
