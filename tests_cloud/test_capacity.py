@@ -15,22 +15,30 @@ from plugins.findings import Findings
 
 
 @pytest.mark.check("NOVA-010", tier=4, roles=("compute",))
-@pytest.mark.reads("providers")
+@pytest.mark.reads("providers", "servers", "migrations")
 def test_allocations_belong_to_instances(
-    host: Remote, cloud: Any, providers: dict[str, Provider], findings: Findings
+    host: Remote,
+    providers: dict[str, Provider],
+    servers: list[Any],
+    migrations: list[Any],
+    findings: Findings,
 ) -> None:
     """Every allocation against the host's resource provider is held by an instance nova
     places on it, or a migration through it (a leaked allocation takes room no instance
     uses: ``nova-manage placement audit``)."""
     rp = providers.get(short_name(host.name))
     assert rp is not None, f"placement has no compute resource provider for {host.name}"
-    known = {s.id for s in cloud.compute.servers(all_projects=True, compute_host=host.name)}
-    known |= {m.uuid for m in cloud.compute.migrations(host=host.name) if m.uuid}
-    for allocation in cloud.placement.resource_provider_allocations(rp.id):
-        consumer = allocation.consumer_id
+    me = short_name(host.name)
+    known = {s.id for s in servers if short_name(s.compute_host or "") == me}
+    known |= {
+        m.uuid
+        for m in migrations
+        if m.uuid and me in {short_name(m.source_compute or ""), short_name(m.dest_compute or "")}
+    }
+    for consumer, resources in rp.allocations.items():
         if consumer in known:
             continue
-        held = ", ".join(f"{k}={v}" for k, v in sorted((allocation.resources or {}).items()))
+        held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items()))
         findings.add(
             consumer,
             host=host.name,
@@ -48,12 +56,12 @@ def test_allocations_belong_to_instances(
 @pytest.mark.check(
     "PERIODIC-007", tier=5, roles=("compute",), phases=("periodic", "pre-maintenance")
 )
-@pytest.mark.reads("providers", "compute_services")
+@pytest.mark.reads("providers", "compute_services", "servers")
 def test_room_to_evacuate(
     host: Remote,
-    cloud: Any,
     providers: dict[str, Provider],
     compute_services: list[Any],
+    servers: list[Any],
     findings: Findings,
 ) -> None:
     """The host's instances would fit on the other enabled compute hosts, the largest one
@@ -72,7 +80,7 @@ def test_room_to_evacuate(
     unusable = sorted(n for n in providers if n != me and n not in usable)
     need = dict.fromkeys(CLASSES, 0.0)
     largest: tuple[str, dict[str, float]] | None = None
-    for server in cloud.compute.servers(all_projects=True, compute_host=host.name):
+    for server in (s for s in servers if short_name(s.compute_host or "") == me):
         flavor = server.flavor or {}
         size = {"VCPU": float(flavor.get("vcpus", 0)), "MEMORY_MB": float(flavor.get("ram", 0))}
         for rc in CLASSES:

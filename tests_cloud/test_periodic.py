@@ -22,11 +22,12 @@ IGNORED_FS = ("tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "nsfs
 
 
 @pytest.mark.check("PERIODIC-001", tier=5)
-def test_no_failed_or_stuck_instances(cloud: Any, findings: Findings) -> None:
+@pytest.mark.reads("servers")
+def test_no_failed_or_stuck_instances(servers: list[Any], findings: Findings) -> None:
     """No instance is in ERROR, and none has kept a task state for over an hour."""
     now = time.time()
     errors, stuck = [], []
-    for server in cloud.compute.servers(all_projects=True, details=True):
+    for server in servers:
         if server.status == "ERROR":
             errors.append(f"{server.id} ({server.compute_host or 'no host'})")
             findings.add(

@@ -31,13 +31,14 @@ def _remote_for(connections: Connections, compute_host: str | None) -> Any:
 
 
 @pytest.mark.check("CINDER-004", tier=5, roles=("compute", "block-storage"))
-@pytest.mark.reads("domain_xmls@compute")
+@pytest.mark.reads("volumes", "servers", "domain_xmls@compute")
 def test_volumes_attached_three_ways(
-    cloud: Any, connections: Connections, findings: Findings
+    volumes: list[Any], servers: list[Any], connections: Connections, findings: Findings
 ) -> None:
     """Every in-use volume is attached in cinder, in nova, and on the hypervisor."""
     unverified: list[str] = []
-    for vol in cloud.block_storage.volumes(all_projects=True, details=True):
+    by_id = {s.id: s for s in servers}
+    for vol in volumes:
         if vol.status in STUCK_STATES:
             changed = report_time(vol.updated_at) or 0
             if time.time() - changed > STUCK_AFTER_S:
@@ -52,11 +53,7 @@ def test_volumes_attached_three_ways(
         for att in vol.attachments or []:
             server_id = att.get("server_id")
             device = att.get("device")
-            server = (
-                cloud.compute.find_server(server_id, ignore_missing=True, all_projects=True)
-                if server_id
-                else None
-            )
+            server = by_id.get(server_id) if server_id else None
             if server is None or server.status in ("DELETED", "SOFT_DELETED"):
                 findings.add(
                     vol.id,
@@ -70,7 +67,7 @@ def test_volumes_attached_three_ways(
                     attachment=att.get("attachment_id") or att.get("id") or "",
                 )
                 continue
-            bdms = {a.volume_id for a in cloud.compute.volume_attachments(server)}
+            bdms = {v.get("id") for v in server.attached_volumes or []}  # nova's BDMs
             if vol.id not in bdms:
                 findings.add(
                     vol.id,
