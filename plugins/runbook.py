@@ -26,7 +26,10 @@ _FIELDS = {
     "title", "severity", "tier", "why", "guide", "steps", "depends_on", "logs",
     "from_message", "runbook", "contact",
 }  # fmt: skip
-_PLACEHOLDER = re.compile(r"\{(\w+)(?:\|([^{}]*))?\}")
+# {name}, {name|default}; {name*} (or {name*|default}) is a list: separate shell words.
+_PLACEHOLDER = re.compile(r"\{(\w+)(\*)?(?:\|([^{}]*))?\}")
+_LIST_SEP = re.compile(r"[\s,]+")
+_STEP_KEYS = {"text", "run", "at", "historical", "when", "guard", "verified_by", "cause"}
 
 
 class ProcedureError(ValueError):
@@ -40,6 +43,9 @@ class Step:
     at: str = "operator"  # where ``run`` is typed: the operator's shell or the host (ssh)
     historical: str = ""  # the Ops Guide's command where today's differs
     when: tuple[tuple[str, str], ...] = ()  # only for findings with these values ("!x": not x)
+    guard: str = ""  # what must be true before ``run`` is safe (destructive/disruptive steps)
+    verified_by: tuple[str, ...] = ()  # the checks that establish the guard, where there are
+    cause: str = ""  # only when the evidence names this cause (plugins/procedures/_signatures)
 
     def applies(self, values: Mapping[str, str]) -> bool:
         return all(
@@ -113,15 +119,42 @@ class RenderedStep:
     text: tuple[str, ...]
     commands: tuple[str, ...]
     historical: tuple[str, ...]
+    guard: tuple[str, ...] = ()
+    verified_by: tuple[str, ...] = ()
+    cause: str = ""
+
+    def guard_line(self) -> str:
+        """The precondition as one line (``""`` for a step without one)."""
+        if not self.guard:
+            return ""
+        checked = f" (verified by {', '.join(self.verified_by)})" if self.verified_by else ""
+        return " ".join(" ".join(self.guard).split()) + checked
 
 
-def fill(template: str, values: Mapping[str, str]) -> str:
+def words(value: str) -> list[str]:
+    """A list value (``"storage1, storage2"``) as its items."""
+    return [w for w in _LIST_SEP.split(value) if w]
+
+
+def fill(template: str, values: Mapping[str, str], quote: bool = False) -> str:
     """``{host}`` and friends filled; ``{name|default}`` falls back to its default; an
-    unknown placeholder without one stays visible as ``<name>``."""
+    unknown placeholder without one stays visible as ``<name>``.
+
+    With ``quote`` (a ``run`` command) every filled-in value is one shell word
+    (:func:`shlex.quote`), and a list placeholder ``{name*}`` gives each item of the value
+    (split on commas and blanks) as a word of its own. Defaults and ``<name>`` are the
+    template's own text and stay as written."""
 
     def one(m: re.Match[str]) -> str:
-        default = m.group(2)
-        return values.get(m.group(1)) or (default if default is not None else f"<{m.group(1)}>")
+        name, is_list, default = m.group(1), m.group(2), m.group(3)
+        value = values.get(name)
+        if not value:
+            return default if default is not None else f"<{name}>"
+        if not quote:
+            return value
+        if is_list:
+            return " ".join(shlex.quote(w) for w in words(value)) or "''"
+        return shlex.quote(value)
 
     return _PLACEHOLDER.sub(one, template)
 
@@ -133,18 +166,26 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 def command_line(step: Step, values: Mapping[str, str]) -> str:
     if not step.run:
         return ""
-    cmd = fill(step.run, values)
-    return (
-        f"ssh {values.get('host') or '<host>'} -- {shlex.quote(cmd)}" if step.at == "host" else cmd
-    )
+    cmd = fill(step.run, values, quote=True)
+    if step.at != "host":
+        return cmd
+    host = values.get("host")
+    return f"ssh {shlex.quote(host) if host else '<host>'} -- {shlex.quote(cmd)}"
 
 
-def render(proc: Procedure, findings: Sequence[Finding]) -> tuple[RenderedStep, ...]:
+def render(
+    proc: Procedure, findings: Sequence[Finding], causes: Sequence[str] = ()
+) -> tuple[RenderedStep, ...]:
     """Every step filled once per finding it applies to (``when``), identical lines kept
-    once, order kept; without findings every step is shown, unfilled."""
+    once, order kept; without findings every step is shown, unfilled.
+
+    A step with a ``cause`` shows only when the evidence named that cause (``causes``,
+    signature IDs), and then comes first: the fitting remedy before the generic chain."""
     values = [f.values() for f in findings]
+    fitting = [s for s in proc.steps if s.cause and s.cause in causes]
+    generic = [s for s in proc.steps if not s.cause]
     out = []
-    for s in proc.steps:
+    for s in (*fitting, *generic):
         mine = [v for v in values if s.applies(v)] if values else [{}]
         if mine:
             out.append(
@@ -152,6 +193,9 @@ def render(proc: Procedure, findings: Sequence[Finding]) -> tuple[RenderedStep, 
                     _unique(fill(s.text, v) for v in mine),
                     _unique(command_line(s, v) for v in mine),
                     _unique(fill(s.historical, v) for v in mine),
+                    _unique(fill(s.guard, v) for v in mine),
+                    s.verified_by,
+                    s.cause,
                 )
             )
     return tuple(out)
@@ -184,9 +228,10 @@ def _step(raw: Any, where: str) -> Step:
         return Step(raw.strip())
     if not isinstance(raw, Mapping) or "text" not in raw:
         raise ProcedureError(
-            f"{where}: a step needs 'text' (and optional run, at, historical, when)"
+            f"{where}: a step needs 'text' (and optional run, at, historical, when, guard, "
+            "verified_by, cause)"
         )
-    unknown = set(raw) - {"text", "run", "at", "historical", "when"}
+    unknown = set(raw) - _STEP_KEYS
     if unknown:
         raise ProcedureError(f"{where}: unknown step key {sorted(unknown)[0]!r}")
     when = raw.get("when") or {}
@@ -195,12 +240,22 @@ def _step(raw: Any, where: str) -> Step:
     at = str(raw.get("at", "operator"))
     if at not in RUN_ON:
         raise ProcedureError(f"{where}: 'at' must be one of {', '.join(RUN_ON)}")
+    verified = raw.get("verified_by") or ()
+    if isinstance(verified, str):
+        verified = (verified,)
+    if not isinstance(verified, Sequence) or not all(isinstance(v, str) for v in verified):
+        raise ProcedureError(f"{where}: 'verified_by' is a check ID or a list of them")
+    if verified and not raw.get("guard"):
+        raise ProcedureError(f"{where}: 'verified_by' needs the 'guard' it verifies")
     return Step(
         str(raw["text"]).strip(),
         str(raw.get("run", "")).strip(),
         at,
         str(raw.get("historical", "")).strip(),
         tuple((str(k), str(v)) for k, v in when.items()),
+        " ".join(str(raw.get("guard", "")).split()),
+        tuple(verified),
+        str(raw.get("cause", "")).strip(),
     )
 
 
@@ -276,7 +331,15 @@ def load(site_dirs: Sequence[Path] = ()) -> dict[str, Procedure]:
                     raise ProcedureError(f"{path}: {check_id}: must be a mapping")
                 raw.setdefault(str(check_id), {}).update(entry)
                 sources[str(check_id)] = str(path)
-    return {cid: parse(cid, data, sources[cid]) for cid, data in raw.items()}
+    book = {cid: parse(cid, data, sources[cid]) for cid, data in raw.items()}
+    for proc in book.values():
+        for step in proc.steps:
+            unknown = [c for c in step.verified_by if c not in book]
+            if unknown:
+                raise ProcedureError(
+                    f"{proc.source}: {proc.id}: verified_by names unknown check {unknown[0]!r}"
+                )
+    return book
 
 
 def data_file(name: str) -> dict[str, Any]:
