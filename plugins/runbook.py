@@ -29,7 +29,9 @@ _FIELDS = {
 # {name}, {name|default}; {name*} (or {name*|default}) is a list: separate shell words.
 _PLACEHOLDER = re.compile(r"\{(\w+)(\*)?(?:\|([^{}]*))?\}")
 _LIST_SEP = re.compile(r"[\s,]+")
-_STEP_KEYS = {"text", "run", "at", "historical", "when", "guard", "verified_by", "cause"}
+_STEP_KEYS = {
+    "text", "run", "at", "host_from", "historical", "when", "guard", "verified_by", "cause",
+}  # fmt: skip
 
 
 class ProcedureError(ValueError):
@@ -46,6 +48,7 @@ class Step:
     guard: str = ""  # what must be true before ``run`` is safe (destructive/disruptive steps)
     verified_by: tuple[str, ...] = ()  # the checks that establish the guard, where there are
     cause: str = ""  # only when the evidence names this cause (plugins/procedures/_signatures)
+    host_from: str = "host"  # at: host -- the finding field naming the host to ssh to
 
     def applies(self, values: Mapping[str, str]) -> bool:
         return all(
@@ -169,8 +172,8 @@ def command_line(step: Step, values: Mapping[str, str]) -> str:
     cmd = fill(step.run, values, quote=True)
     if step.at != "host":
         return cmd
-    host = values.get("host")
-    return f"ssh {shlex.quote(host) if host else '<host>'} -- {shlex.quote(cmd)}"
+    host = values.get(step.host_from)
+    return f"ssh {shlex.quote(host) if host else f'<{step.host_from}>'} -- {shlex.quote(cmd)}"
 
 
 def render(
@@ -240,6 +243,8 @@ def _step(raw: Any, where: str) -> Step:
     at = str(raw.get("at", "operator"))
     if at not in RUN_ON:
         raise ProcedureError(f"{where}: 'at' must be one of {', '.join(RUN_ON)}")
+    if "host_from" in raw and (at != "host" or not re.fullmatch(r"\w+", str(raw["host_from"]))):
+        raise ProcedureError(f"{where}: 'host_from' names the host field of an 'at: host' step")
     verified = raw.get("verified_by") or ()
     if isinstance(verified, str):
         verified = (verified,)
@@ -256,6 +261,7 @@ def _step(raw: Any, where: str) -> Step:
         " ".join(str(raw.get("guard", "")).split()),
         tuple(verified),
         str(raw.get("cause", "")).strip(),
+        str(raw.get("host_from", "host")).strip(),
     )
 
 
