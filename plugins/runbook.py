@@ -29,6 +29,7 @@ _FIELDS = {
 # {name}, {name|default}; {name*} (or {name*|default}) is a list: separate shell words.
 _PLACEHOLDER = re.compile(r"\{(\w+)(\*)?(?:\|([^{}]*))?\}")
 _LIST_SEP = re.compile(r"[\s,]+")
+_LONG_OPTION = re.compile(r"--[a-z][a-z-]*")  # a word of a list may be a plain long option
 _STEP_KEYS = {
     "text", "run", "at", "host_from", "historical", "when", "guard", "verified_by", "cause",
 }  # fmt: skip
@@ -139,14 +140,22 @@ def words(value: str) -> list[str]:
     return [w for w in _LIST_SEP.split(value) if w]
 
 
+def word(name: str, value: str) -> str:
+    """``value`` as one shell word; one that starts with ``-`` would be read as an option,
+    so it is left for a human to fill (``<name: starts with a dash>``)."""
+    return f"<{name}: starts with a dash>" if value.startswith("-") else shlex.quote(value)
+
+
 def fill(template: str, values: Mapping[str, str], quote: bool = False) -> str:
     """``{host}`` and friends filled; ``{name|default}`` falls back to its default; an
     unknown placeholder without one stays visible as ``<name>``.
 
     With ``quote`` (a ``run`` command) every filled-in value is one shell word
     (:func:`shlex.quote`), and a list placeholder ``{name*}`` gives each item of the value
-    (split on commas and blanks) as a word of its own. Defaults and ``<name>`` are the
-    template's own text and stay as written."""
+    (split on commas and blanks) as a word of its own (a plain ``--long-option`` is kept).
+    Defaults and ``<name>`` are the template's own text and stay as written. A value that
+    starts with ``-`` would be read as an option: it shows as ``<name: starts with a
+    dash>``, to be filled by hand."""
 
     def one(m: re.Match[str]) -> str:
         name, is_list, default = m.group(1), m.group(2), m.group(3)
@@ -156,8 +165,8 @@ def fill(template: str, values: Mapping[str, str], quote: bool = False) -> str:
         if not quote:
             return value
         if is_list:
-            return " ".join(shlex.quote(w) for w in words(value)) or "''"
-        return shlex.quote(value)
+            return " ".join(w if _LONG_OPTION.fullmatch(w) else word(name, w) for w in words(value))
+        return word(name, value)
 
     return _PLACEHOLDER.sub(one, template)
 
@@ -173,7 +182,8 @@ def command_line(step: Step, values: Mapping[str, str]) -> str:
     if step.at != "host":
         return cmd
     host = values.get(step.host_from)
-    return f"ssh {shlex.quote(host) if host else f'<{step.host_from}>'} -- {shlex.quote(cmd)}"
+    target = word(step.host_from, host) if host else f"<{step.host_from}>"
+    return f"ssh {target} -- {shlex.quote(cmd)}"
 
 
 def render(
