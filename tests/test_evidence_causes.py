@@ -233,7 +233,10 @@ def test_a_failing_check_names_the_cause_everywhere(suite: pytest.Pytester, xdis
     suite.mkdir("site")
     (suite.path / "site" / "compute.yaml").write_text(f"SVC-003:\n  logs: [{log}]\n")
     suite.makepyfile(**{"tests_cloud/test_x.py": CHECK})
-    args = ["--junitxml=junit.xml", "-p", "xdist", *(["-n", "2"] if xdist else [])]
+    args = [
+        "--junitxml=junit.xml", "--alluredir=allure", "-p", "xdist",
+        *(["-n", "2"] if xdist else []),
+    ]  # fmt: skip
     result = suite.runpytest_subprocess(*args)
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
@@ -249,3 +252,11 @@ def test_a_failing_check_names_the_cause_everywhere(suite: pytest.Pytester, xdis
     assert check["steps"][0]["cause"] == "amqp-access-refused"
     plan = (suite.path / "reports" / "remediation.sh").read_text()
     assert plan.index("transport_url") < plan.index("dbus")
+    (result_file,) = (suite.path / "allure").glob("*-result.json")
+    attached = {
+        a["name"]: (suite.path / "allure" / a["source"]).read_text()
+        for a in json.loads(result_file.read_text())["attachments"]
+    }
+    assert attached["Evidence"].startswith("cause: RabbitMQ refused")
+    assert "Cause: RabbitMQ refused" in attached["Remediation"]
+    assert "guard: only after d-bus runs" in attached["Remediation"]
