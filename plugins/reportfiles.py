@@ -255,7 +255,9 @@ def script(
             elif step.guard:
                 out.extend(_comment(f"GUARD: {step.guard_line()}"))
             for cmd in step.commands:
-                if "<" in cmd and ">" in cmd:
+                if redact(cmd) != cmd:  # masking a secret could cut a quoted word short
+                    out.extend(_comment(redact(cmd), "# a secret was masked, fill in: "))
+                elif "<" in cmd and ">" in cmd:
                     out.extend(_comment(cmd, "# fill in, then uncomment: "))
                 else:
                     out.append(cmd)
@@ -268,4 +270,4 @@ def script(
             out.extend(
                 _comment(f"blocked by it: {', '.join(shlex.quote(e.nodeid) for e in blocked)}")
             )
-    return redact("\n".join(out) + "\n")
+    return "\n".join(redact(item) for item in out) + "\n"  # item by item: see above

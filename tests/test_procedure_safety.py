@@ -132,6 +132,8 @@ HOSTILE = [
     f"x\necho {MARK}3 > {MARK}3",
     "-oProxyCommand=sh",
     "{uuid}",
+    "Authorization: Bearer a'b",  # a secret masked in a quoted word
+    "password=x'y",
 ]
 
 
