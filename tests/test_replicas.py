@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fixtures.replicas import (
     ABSENT,
     AGREE,
@@ -98,3 +100,50 @@ def test_findings_carry_the_fields_the_procedure_selects_by() -> None:
     }
     conf = choose_reference({"proxy1": A, "storage1": B, "storage2": B}, PROXY)
     assert conf.findings("swift.conf", {"proxy1": A})[0]["ring"] == ""
+
+
+def _swift002(sums: dict[str, str | None], versions: dict[str, int] | None = None) -> str:
+    """SWIFT-002's rendered commands for the verdict on ``object.ring.gz``."""
+    from plugins.runbook import Finding, load, render
+
+    verdict = choose_reference(sums, PROXY, versions)
+    found = []
+    for fields in verdict.findings("object.ring.gz", sums):
+        f = dict(fields)
+        found.append(
+            Finding(f.pop("subject"), f.pop("host"), f.pop("expected"), f.pop("actual"), f)
+        )
+    steps = render(load()["SWIFT-002"], found)
+    return "\n".join(c for s in steps for c in s.commands)
+
+
+def test_swift002_copies_from_the_majority_only_when_a_node_is_odd() -> None:
+    cmds = _swift002({"proxy1": A, "storage1": A, "storage2": B})
+    assert "scp -3 proxy1:/etc/swift/object.ring.gz storage2:/tmp/object.ring.gz" in cmds
+    assert f"ssh storage2 -- 'md5sum /tmp/object.ring.gz | grep -q {A} && sudo install -b" in cmds
+
+
+def test_swift002_inspects_an_odd_builder_and_copies_nothing_to_the_nodes() -> None:
+    cmds = _swift002({"proxy1": B, "storage1": A, "storage2": A})
+    assert "scp" not in cmds
+    assert "ssh proxy1 -- 'cd /etc/swift && sudo swift-ring-builder object.builder" in cmds
+    assert "storage1:" not in cmds
+    assert "storage2:" not in cmds
+
+
+@pytest.mark.parametrize(
+    ("sums", "versions"),
+    [
+        ({"storage1": A, "storage2": B}, None),
+        ({"proxy1": A, "storage1": A, "storage2": A, "storage3": B}, {"storage3": 9, "proxy1": 8}),
+        ({"storage1": None, "storage2": "missing"}, None),
+    ],
+    ids=["tie", "stale-majority", "absent"],
+)
+def test_swift002_copies_nothing_on_a_tie_a_newer_minority_or_no_copy(
+    sums: dict[str, str | None], versions: dict[str, int] | None
+) -> None:
+    cmds = _swift002(sums, versions)
+    assert cmds
+    assert "scp" not in cmds
+    assert "install" not in cmds
