@@ -48,7 +48,7 @@ class Step:
     when: tuple[tuple[str, str], ...] = ()  # only for findings with these values ("!x": not x)
     guard: str = ""  # what must be true before ``run`` is safe (destructive/disruptive steps)
     verified_by: tuple[str, ...] = ()  # the checks that establish the guard, where there are
-    cause: str = ""  # only when the evidence names this cause (plugins/procedures/_signatures)
+    cause: tuple[str, ...] = ()  # only when the evidence names one of these causes (signature IDs)
     host_from: str = "host"  # at: host -- the finding field naming the host to ssh to
 
     def applies(self, values: Mapping[str, str]) -> bool:
@@ -195,7 +195,7 @@ def render(
     A step with a ``cause`` shows only when the evidence named that cause (``causes``,
     signature IDs), and then comes first: the fitting remedy before the generic chain."""
     values = [f.values() for f in findings]
-    fitting = [s for s in proc.steps if s.cause and s.cause in causes]
+    fitting = [s for s in proc.steps if set(s.cause) & set(causes)]
     generic = [s for s in proc.steps if not s.cause]
     out = []
     for s in (*fitting, *generic):
@@ -208,7 +208,7 @@ def render(
                     _unique(fill(s.historical, v) for v in mine),
                     _unique(fill(s.guard, v) for v in mine),
                     s.verified_by,
-                    s.cause,
+                    next((c for c in causes if c in s.cause), ""),
                 )
             )
     return tuple(out)
@@ -236,6 +236,16 @@ def _text(data: Mapping[str, Any], key: str, where: str, required: bool = True) 
     return str(value).strip()
 
 
+def _ids(raw: Any, key: str, where: str) -> tuple[str, ...]:
+    """An ID or a list of IDs (``verified_by``, ``cause``)."""
+    if not raw:
+        return ()
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, Sequence) or not all(isinstance(v, str) for v in items):
+        raise ProcedureError(f"{where}: {key!r} is an ID or a list of them")
+    return tuple(str(v).strip() for v in items)
+
+
 def _step(raw: Any, where: str) -> Step:
     if isinstance(raw, str):
         return Step(raw.strip())
@@ -255,11 +265,7 @@ def _step(raw: Any, where: str) -> Step:
         raise ProcedureError(f"{where}: 'at' must be one of {', '.join(RUN_ON)}")
     if "host_from" in raw and (at != "host" or not re.fullmatch(r"\w+", str(raw["host_from"]))):
         raise ProcedureError(f"{where}: 'host_from' names the host field of an 'at: host' step")
-    verified = raw.get("verified_by") or ()
-    if isinstance(verified, str):
-        verified = (verified,)
-    if not isinstance(verified, Sequence) or not all(isinstance(v, str) for v in verified):
-        raise ProcedureError(f"{where}: 'verified_by' is a check ID or a list of them")
+    verified = _ids(raw.get("verified_by"), "verified_by", where)
     if verified and not raw.get("guard"):
         raise ProcedureError(f"{where}: 'verified_by' needs the 'guard' it verifies")
     return Step(
@@ -269,8 +275,8 @@ def _step(raw: Any, where: str) -> Step:
         str(raw.get("historical", "")).strip(),
         tuple((str(k), str(v)) for k, v in when.items()),
         " ".join(str(raw.get("guard", "")).split()),
-        tuple(verified),
-        str(raw.get("cause", "")).strip(),
+        verified,
+        _ids(raw.get("cause"), "cause", where),
         str(raw.get("host_from", "host")).strip(),
     )
 

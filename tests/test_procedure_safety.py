@@ -30,8 +30,8 @@ DESTRUCTIVE = [
     r"--force\b|\bforce_boot\b",
     r"\b(?:scp|rsync|cp|mv|install|dd|tee)\s",  # a file copied over another (rings!)
     r"\bupdate\s+\w+\s+set\b",  # SQL
-    r"\b(?:restart|stop|reload)\b.*\b(?:mariadb|mysql|galera|rabbitmq|memcached|ceph|apache2"
-    r"|httpd|haproxy|keepalived|openvswitch|libvirt|\{service)",
+    r"\b(?:restart|stop|reload)\b.*(?:\b(?:mariadb|mysql|galera|rabbitmq|memcached|ceph|apache2"
+    r"|httpd|haproxy|keepalived|openvswitch|libvirt)|\{service)",  # a shared service, or any
     r"\bceph\.target\b|\bgalera_new_cluster\b|\brabbitmqctl\s+(?:stop_app|reset|forget)",
     r"\bswift-init\s+(?:all|\w+-server)\s+(?:start|restart)",
     r"\breboot\b|\{action",  # an instance (or host) rebooted, hard or soft
@@ -44,7 +44,10 @@ DESTRUCTIVE = [
     r"sudo\s+-u\s+\w+\s+-H\s+\S+",  # a second copy of a daemon in the foreground
 ]
 # The same in a step's prose, where the command is left to the operator.
-DESTRUCTIVE_TEXT = [r"\bevacuat", r"\bre-?attach", r"\bdelete\b", r"\brelease\b", r"\bformat"]
+DESTRUCTIVE_TEXT = [
+    r"\bevacuat", r"\bre-?attach", r"\bdelete\b", r"\bremove\b", r"\brelease\b", r"\bformat",
+    r"\bunmount", r"\bdestroy",
+]  # fmt: skip
 
 
 def _hits(step: Step) -> list[str]:
@@ -59,9 +62,25 @@ def _steps() -> list[tuple[str, int, Step]]:
 
 
 def test_the_destructive_patterns_find_the_known_dangerous_steps() -> None:
-    found = {(cid, n) for cid, n, s in _steps() if _hits(s)}
-    for known in [("NOVA-009", 1), ("SWIFT-003", 2), ("DB-003", 2), ("CINDER-004", 2)]:
-        assert known in found
+    def hit(run: str) -> bool:
+        return bool(_hits(Step("t", run)))
+
+    for run in [
+        "openstack server evacuate x",
+        "sudo mkfs.xfs /dev/sdb",
+        "sudo umount -l /srv/node/d1",
+        "cinder reset-state --state available v",
+        "scp /etc/swift/object.ring.gz st-01:/etc/swift/",
+        "sudo systemctl restart rabbitmq-server",
+        "sudo systemctl restart {service}",
+        "openstack server reboot --hard u",
+        "sudo rabbitmqctl stop_app",
+        "nova-manage placement audit --delete",
+        "sudo -u nova -H nova-compute",
+    ]:
+        assert hit(run), run
+    for run in ["sudo systemctl restart nova-api", "swift-recon --md5", "openstack server show u"]:
+        assert not hit(run), run
 
 
 def test_every_destructive_or_disruptive_step_has_a_guard() -> None:
