@@ -251,8 +251,8 @@ def _step(raw: Any, where: str) -> Step:
         return Step(raw.strip())
     if not isinstance(raw, Mapping) or "text" not in raw:
         raise ProcedureError(
-            f"{where}: a step needs 'text' (and optional run, at, historical, when, guard, "
-            "verified_by, cause)"
+            f"{where}: a step needs 'text' (and optional run, at, host_from, historical, when, "
+            "guard, verified_by, cause)"
         )
     unknown = set(raw) - _STEP_KEYS
     if unknown:
