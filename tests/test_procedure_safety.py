@@ -284,3 +284,28 @@ def test_sourcing_the_plan_in_a_sandbox_never_runs_a_hostile_value(
     body = plan.read_text().replace("\nexit 1\n", "\n", 1)
     assert "\nexit 1\n" not in body  # the stop line is gone: every line is sourced
     assert _source_in_sandbox(body, tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("SVC-003: {steps: [{text: a, verified_by: HOST-001}]}", "'verified_by' needs the 'guard'"),
+        ("SVC-003: {steps: [{text: a, guard: only x, verified_by: {a: b}}]}", "an ID or a list"),
+        ("SVC-003: {steps: [{text: a, run: x, host_from: builder}]}", "'host_from' names"),
+        ("SVC-003: {steps: [{text: a, cause: [1]}]}", "'cause' is an ID or a list"),
+    ],
+)
+def test_bad_guards_and_selectors_are_one_line_errors(
+    tmp_path: Path, yaml_text: str, message: str
+) -> None:
+    from plugins.runbook import ProcedureError
+
+    (tmp_path / "site.yaml").write_text(yaml_text + "\n")
+    with pytest.raises(ProcedureError, match=message):
+        load([tmp_path])
+
+
+def test_host_from_sends_the_command_to_the_named_host() -> None:
+    found = [Finding(extra={"verdict": "tie", "file": "object.ring.gz", "builder": "proxy1"})]
+    cmds = [c for s in render(PROCS["SWIFT-002"], found) for c in s.commands]
+    assert cmds[0].startswith("ssh proxy1 -- 'sudo swift-ring-builder /etc/swift/object.builder")
