@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "plugins.options",
+    "plugins.redaction",
     "fixtures.inventory",
     "fixtures.connections",
     "fixtures.collection",

@@ -267,13 +267,18 @@ def _check_hosts(s: Setting, _: pytest.Config) -> Setting:
     return Setting(_split(s.value) if s.value else (), s.source)
 
 
+MIN_TIMEOUT = 0.5  # below this every host would be "unreachable"
+
+
 def _check_timeout(s: Setting, _: pytest.Config) -> Setting:
     try:
         value = float(s.value)
     except (TypeError, ValueError):
         raise _usage(s, "timeout", f"{s.value!r} is not a number of seconds") from None
-    if not 0 < value <= 3600:
-        raise _usage(s, "timeout", f"{value:g} is out of range (0 < seconds <= 3600)")
+    if not MIN_TIMEOUT <= value <= 3600:
+        raise _usage(
+            s, "timeout", f"{s.value} is out of range ({MIN_TIMEOUT:g} <= seconds <= 3600)"
+        )
     return Setting(value, s.source)
 
 

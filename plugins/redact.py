@@ -1,43 +1,295 @@
-"""One redaction layer for every output: passwords, transport URLs, tokens.
+"""One redaction layer for every output: passwords, transport URLs, tokens, command lines.
 
 Plain module. Every text afterboot writes (terminal sections, JUnit properties, Allure
-files, summary.json, remediation.sh, evidence) passes through :func:`redact`;
-:func:`redact_tree` is the last pass over report directories written by other plugins.
+files, summary.json, remediation.sh, evidence, live and file logs) passes through
+:func:`redact`; :func:`redact_tree` is the last pass over report directories written by
+other plugins.
+
+What it knows about OpenStack, beyond oslo.utils' ``mask_password`` list:
+
+- every userinfo password of a URL, multi-host ones included
+  (``rabbit://u:p1@h1:5672,u:p2@h2:5672/``), split at the last ``@`` as SQLAlchemy does;
+- options whose name marks a secret (``*password*``, ``*secret*``, ``*token*``,
+  ``passphrase``, ``*_key`` unless the value is a path, ``credential*``, ``*pwd``...), in
+  INI, YAML, JSON and ``NAME=value`` form; quoted values up to their quote, a line-leading
+  or spaced ``name = value`` up to the end of the line (multi-word values);
+- swift tempauth ``user_<account>_<user> = <key> .admin``;
+- command lines: ``--password X``, ``--os-password=X``, ``mysql -pX``, ``sshpass -p X``;
+- tokens: Keystone fernet, JWS/JWT, PKI, ``X-Auth-Token``, ``Authorization``;
+- literal values met in config files during the run (:func:`remember`).
+
+Check IDs, UUIDs, host names, file paths, URL paths (``/auth/tokens``) and option *names*
+stay visible: only values are masked.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
+MIN_LITERAL = 6  # shorter values would mask ordinary words
+
+# -- literal values learned during the run ----------------------------------------------
+
+_literals: set[str] = set()
+_literal_re: re.Pattern[str] | None = None
+
+
+def remember(secret: str | None) -> None:
+    """Mask this exact value (and its URL-encoded forms) wherever it appears later."""
+    global _literal_re
+    if not secret or len(secret.strip()) < MIN_LITERAL or MASK in secret:
+        return
+    plain = unquote(secret)
+    new = {secret, secret.strip(), plain, quote(plain, safe=""), quote_plus(plain)} - _literals
+    if new:
+        _literals.update(new)
+        ordered = sorted(_literals, key=len, reverse=True)
+        _literal_re = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def remember_option(name: str, value: str | None) -> None:
+    """Remember the secret part of a config option's value (a URL's passwords, or all)."""
+    if not value:
+        return
+    if "://" in value:
+        for password in url_passwords(value):
+            remember(password)
+    elif is_secret_name(name, value):
+        remember(value.strip().strip("'\""))
+
+
+def learned() -> list[str]:
+    """The literal values learned so far (handed from xdist workers to the controller)."""
+    return sorted(_literals)
+
+
+def forget_all() -> None:
+    """Drop the learned literals (tests)."""
+    global _literal_re
+    _literals.clear()
+    _literal_re = None
+
+
+# -- URLs ---------------------------------------------------------------------------------
+
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)(\S+)")
+_UNTIL_QUOTE = re.compile(r'(?:[^"\\]|\\.)*')
+
+
+def _split_authority(rest: str) -> tuple[str, str]:
+    """``rest`` (after ``://``) as (authority, remainder); userinfo ends at the last ``@``."""
+    last_at = rest.rfind("@")
+    if last_at < 0:
+        return "", rest
+    end = len(rest)
+    for stop in "/?":
+        i = rest.find(stop, last_at)
+        if i >= 0:
+            end = min(end, i)
+    return rest[:end], rest[end:]
+
+
+_ENTRY = re.compile(r"(.*?)@([^@,/?\s]*)(,|$)", re.S)
+
+
+def _hosts(authority: str) -> list[tuple[str, str | None, str]]:
+    """Each ``user[:password]@host`` entry of a (multi-host) authority, in order; a
+    userinfo runs to the last ``@`` before its host."""
+    entries: list[tuple[str, str | None, str]] = []
+    pos = 0
+    while pos < len(authority):
+        m = _ENTRY.match(authority, pos)
+        if m is None:
+            break
+        user, colon, password = m.group(1).partition(":")
+        entries.append((user, password if colon else None, m.group(2) + m.group(3)))
+        pos = m.end()
+    if pos < len(authority) and entries:
+        user, password, host = entries[-1]
+        entries[-1] = (user, password, host + authority[pos:])
+    return entries
+
+
+def url_passwords(text: str) -> list[str]:
+    """Every userinfo password of every URL in ``text``."""
+    found: list[str] = []
+    for m in _URL.finditer(text):
+        authority, _ = _split_authority(m.group(2))
+        found.extend(p for _, p, _ in _hosts(authority) if p)
+    return found
+
+
+def _mask_url(m: re.Match[str]) -> str:
+    token = m.group(2)
+    # Inside a JSON or quoted string the URL ends at the unescaped quote, unless the
+    # password itself holds a quote (an "@" follows it).
+    cut = _UNTIL_QUOTE.match(token)
+    if cut and cut.end() < len(token) and "@" not in token[cut.end() :]:
+        token, rest = token[: cut.end()], token[cut.end() :]
+    else:
+        rest = ""
+    authority, remainder = _split_authority(token)
+    if not authority:
+        return m.group(0)
+    out = "".join(
+        f"{user}:{MASK}@{host}" if password is not None else f"{user}@{host}"
+        for user, password, host in _hosts(authority)
+    )
+    return m.group(1) + out + remainder + rest
+
+
+# -- option names -------------------------------------------------------------------------
+
+_SECRET_WORDS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "credential",
+    "apikey",
+    "api_key",
+    "authkey",
+    "auth_key",
+    "fernet",
+    "cephx",
+    "private_key",
+    "privatekey",
+    "chappassword",
+)
+_SECRET_SEGMENTS = {"pass", "pwd", "pswd", "token", "tokens", "psk", "sas"}
+_NOT_SECRET = re.compile(
+    r"(?i)^(?:.*_(?:file|path|dir|uri|url|id|uuid|type|len|length|ttl|expiration|timeout"
+    r"|format|provider|driver|backend|name|size|enabled|flush|cache_time)|token_cache_time)$"
+)
+
+
+def _segments(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return [s for s in re.split(r"[_\-.]+", spaced.lower()) if s]
+
+
+def is_secret_name(name: str, value: str = "") -> bool:
+    """Does an option of this name hold a secret (given its value, for ``*_key``)?"""
+    low = name.lower()
+    if _NOT_SECRET.match(low) and "password" not in low:
+        return False
+    if any(word in low for word in _SECRET_WORDS):
+        return True
+    segments = _segments(name)
+    if _SECRET_SEGMENTS & set(segments):
+        return True
+    bare = value.strip().strip("'\"")
+    if segments == ["key"]:  # ceph keyring "key = AQ...==", not "key=value" in prose
+        return re.match(r"[A-Za-z0-9+/]{16,}={0,2}(?:\s|$)", bare) is not None
+    if segments and segments[-1] == "key":  # fixed_key, memcache_secret_key, encryption_key
+        return not bare.startswith(("/", "~", "$", "%")) and not bare.endswith(
+            (".pem", ".key", ".crt")
+        )
+    return False
+
+
+_NAME_SEP = re.compile(
+    r"""(?mx)
+    (?:^|(?<=[\s{(\[,;&?"']))           # start of line, or after a separator
+    (?P<q>["']?)(?P<name>[A-Za-z][\w.\-]{0,80})(?P=q)
+    (?P<sep>[ \t]*[=:][ \t]*)
+    """
+)
+_IN_STRING = re.compile(r'(?:[^"\\]|\\.)*')
+_WORD = re.compile(r'(?:[^\s"\\]|\\.)*')
+_QUOTED = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'""")
+
+
+def _value_end(text: str, start: int, name: str, sep: str, at: int) -> int:
+    """Where the value of ``name`` that begins at ``start`` ends."""
+    eol = text.find("\n", start)
+    eol = len(text) if eol < 0 else eol
+    if start < len(text) and text[start] in "\"'":
+        quoted = _QUOTED.match(text, start)
+        return quoted.end() if quoted else eol  # an unbalanced quote: the rest of the line
+    line_start = not text[text.rfind("\n", 0, at) + 1 : at].strip()
+    shell_variable = sep == "=" and name.isupper()  # PGPASSWORD=x psql ...
+    if line_start and not shell_variable:
+        return eol  # "password = correct horse battery": the rest of the line
+    if sep != sep.strip() and not shell_variable:  # mid-line: up to a closing quote
+        return _IN_STRING.match(text, start, eol).end()  # type: ignore[union-attr]
+    # NAME=value in a command or a message: up to a blank or a closing quote
+    return _WORD.match(text, start, eol).end()  # type: ignore[union-attr]
+
+
+def _mask_assignments(text: str) -> str:
+    out, pos = [], 0
+    while (m := _NAME_SEP.search(text, pos)) is not None:
+        start = m.end()
+        end = _value_end(text, start, m["name"], m["sep"], m.start())
+        value = text[start:end]
+        if not value.strip() or value.startswith(MASK) or not is_secret_name(m["name"], value):
+            out.append(text[pos:start])
+            pos = start
+            continue
+        quote_char = value[0] if value[0] in "\"'" else ""
+        closing = quote_char if len(value) > 1 and value.endswith(quote_char) else ""
+        out.append(text[pos:start] + quote_char + MASK + closing)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# -- command lines, tokens, swift tempauth -----------------------------------------------
 
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    # scheme://user:PASSWORD@host (mysql+pymysql://, rabbit://, amqp://, redis://, http://)
-    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^\s:/@'\"]*:)[^\s@'\"]+(@)"), rf"\g<1>{MASK}\g<2>"),
-    # password = ..., admin_password: ..., "password": "..."
+    # --password X, --os-password=X, --os-token X, --secret-key X
     (
         re.compile(
-            # not a URL path segment (".../auth/tokens: HTTPConnectionPool(...)")
-            r"(?im)(?<!/)((?:\b|_)(?:pass(?:word|wd)?|secret|api_key|token|credential)s?\b"
-            r"[\"']?\s*[=:]\s*[\"']?)([^\s\"',;}]+)"
+            r"(?i)(--[\w-]*(?:password|passwd|passphrase|token|secret)[\w-]*(?:=|\s+))"
+            r"(\"[^\"]*\"|'[^']*'|\S+)"
+        ),
+        rf"\g<1>{MASK}",
+    ),
+    # mysql -pSECRET, mysqldump -p'SECRET', sshpass -p SECRET
+    (
+        re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b[^\n]*?\s-p)(\"[^\"]*\"|'[^']*'|[^\s\"']+)"),
+        rf"\g<1>{MASK}",
+    ),
+    (re.compile(r"(\bsshpass\s+-p\s*)(\S+)"), rf"\g<1>{MASK}"),
+    # swift tempauth: user_<account>_<user> = <key> [.admin ...]
+    (
+        re.compile(
+            r"(?m)^([ \t]*user_(?!domain|project|id\b|name\b)[A-Za-z0-9]\w*[ \t]*=[ \t]*)(\S+)"
         ),
         rf"\g<1>{MASK}",
     ),
     # HTTP headers carrying credentials
-    (re.compile(r"(?i)(x-(?:auth|subject)-token\s*[:=]\s*)\S+"), rf"\g<1>{MASK}"),
-    (re.compile(r"(?i)(authorization\s*[:=]\s*(?:bearer|basic|token)?\s*)\S+"), rf"\g<1>{MASK}"),
-    # fernet tokens (gAAAAA...), anywhere
+    (
+        re.compile(r"(?i)(x-(?:auth|subject|service)-token[\"']?\s*[:=,]\s*[\"']?)[^\s\"',]+"),
+        rf"\g<1>{MASK}",
+    ),
+    (
+        re.compile(
+            r"(?i)(authorization[\"']?\s*[:=,]\s*[\"']?(?:bearer|basic|token|negotiate)?\s*)[^\s\"',]+"
+        ),
+        rf"\g<1>{MASK}",
+    ),
+    # fernet tokens (gAAAAA...), JWS/JWT (eyJ...), PKI tokens (MII...): anywhere
     (re.compile(r"gAAAAA[A-Za-z0-9_\-=]{20,}"), MASK),
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), MASK),
+    (re.compile(r"\bMII[A-Za-z0-9+/=]{100,}"), MASK),
 )
 
 
 def redact(text: str) -> str:
+    if _literal_re is not None:
+        text = _literal_re.sub(MASK, text)
+    text = _URL.sub(_mask_url, text)
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
-    return text
+    return _mask_assignments(text)
 
 
 def redact_obj(obj: Any) -> Any:
@@ -49,6 +301,25 @@ def redact_obj(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return type(obj)(redact_obj(v) for v in obj)
     return obj
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts each record's message and traceback before output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string must not lose the record
+            message = str(record.msg)
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
 
 
 TEXT_SUFFIXES = (".json", ".txt", ".xml", ".properties", ".log", ".sh", ".html", ".csv", ".uri")

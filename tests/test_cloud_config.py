@@ -72,3 +72,19 @@ def test_an_api_erring_while_a_check_reads_the_cloud_is_could_not_run(
             "could not run: an API did not answer while the cloud was read (ConnectFailure;*",
         ]
     )
+
+
+def test_broken_clouds_yaml_says_so(
+    suite: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text("clouds:\n  prod:\n    auth: {auth_url: [\n")
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    suite.makepyfile(**{"tests_cloud/test_x.py": CHECK})
+    result = suite.runpytest("--os-cloud", "prod")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [f"could not run: cloud 'prod': clouds.yaml is broken ({clouds}:4: invalid YAML (*))*"]
+    )
+    assert "not found" not in result.stdout.str()
+    assert "Traceback" not in result.stdout.str()

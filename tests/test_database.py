@@ -37,3 +37,53 @@ def test_password_never_shown() -> None:
 def test_non_mysql_dsn_is_refused() -> None:
     with pytest.raises(InputError, match="only MySQL/MariaDB"):
         DSN.parse("postgresql://u:p@h/db")
+
+
+@pytest.mark.parametrize(
+    ("url", "user", "password", "hostname", "port", "database"),
+    [
+        ("mysql+pymysql://nova:4711/SECRET@db/nova", "nova", "4711/SECRET", "db", 3306, "nova"),
+        ("mysql+pymysql://nova:p@ss:w@rd@db:3307/nova", "nova", "p@ss:w@rd", "db", 3307, "nova"),
+        ("mysql+pymysql://nova:a[b]c@db/nova", "nova", "a[b]c", "db", 3306, "nova"),
+        (
+            "mysql+pymysql://nova:a%20b%27c@[fd00::1]:3306/nova",
+            "nova",
+            "a b'c",
+            "fd00::1",
+            3306,
+            "nova",
+        ),
+        ("mysql://r%40x:pw@db/", "r@x", "pw", "db", 3306, ""),
+        ("mysql+pymysql://nova@db/nova", "nova", "", "db", 3306, "nova"),
+    ],
+)
+def test_dsn_is_parsed_as_sqlalchemy_parses_it(
+    url: str, user: str, password: str, hostname: str, port: int, database: str
+) -> None:
+    dsn = DSN.parse(url)
+    assert (dsn.user, dsn.password, dsn.host, dsn.port, dsn.database) == (
+        user,
+        password,
+        hostname,
+        port,
+        database,
+    )
+    assert password not in str(dsn) or not password
+
+
+def test_dsn_keeps_query_and_tls() -> None:
+    dsn = DSN.parse(
+        "mysql+pymysql://nova:pw@db/nova?charset=utf8&ssl_ca=/etc/ssl/ca.pem"
+        "&ssl_cert=/etc/ssl/c.pem&ssl_key=/etc/ssl/k.pem&ssl_verify_cert=true"
+    )
+    assert ("charset", "utf8") in dsn.query
+    assert dsn.tls() == {
+        "ssl": {"ca": "/etc/ssl/ca.pem", "cert": "/etc/ssl/c.pem", "key": "/etc/ssl/k.pem"},
+        "ssl_verify_cert": True,
+    }
+
+
+@pytest.mark.parametrize("url", ["mysql+pymysql://u:p@db:99999/x", "mysql+pymysql://u:p@db:x/y"])
+def test_bad_port_is_one_line(url: str) -> None:
+    with pytest.raises(InputError, match="bad port"):
+        DSN.parse(url)

@@ -26,13 +26,11 @@ def test_allocations_belong_to_instances(
     assert rp is not None, f"placement has no compute resource provider for {host.name}"
     known = {s.id for s in cloud.compute.servers(all_projects=True, compute_host=host.name)}
     known |= {m.uuid for m in cloud.compute.migrations(host=host.name) if m.uuid}
-    leaked = []
     for allocation in cloud.placement.resource_provider_allocations(rp.id):
         consumer = allocation.consumer_id
         if consumer in known:
             continue
         held = ", ".join(f"{k}={v}" for k, v in sorted((allocation.resources or {}).items()))
-        leaked.append(f"{consumer} ({held})")
         findings.add(
             consumer,
             host=host.name,
@@ -40,10 +38,10 @@ def test_allocations_belong_to_instances(
             actual="unknown",
             consumer=consumer,
             provider=rp.id,
+            said=f"{consumer} ({held})",
         )
-    assert not leaked, (
+    findings.assert_none(
         f"allocations on {host.name}'s resource provider {rp.id} held by no instance: "
-        + "; ".join(leaked)
     )
 
 

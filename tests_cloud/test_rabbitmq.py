@@ -10,6 +10,7 @@ from fixtures.errors import CouldNotRun
 from fixtures.inventory import Inventory
 from fixtures.rabbitmq import Broker
 from fixtures.rabbitmq import broker as first_broker
+from plugins.findings import Findings
 
 RUNAWAY_MESSAGES = 10000
 
@@ -37,20 +38,29 @@ def test_cluster_members(connections: Connections, inventory: Inventory) -> None
 
 @pytest.mark.check("MQ-002", tier=10, roles=("messaging",))
 @pytest.mark.reads("rabbitmq")
-def test_rpc_topics_consumed(connections: Connections, inventory: Inventory) -> None:
+def test_rpc_topics_consumed(
+    connections: Connections, inventory: Inventory, findings: Findings
+) -> None:
     """The conductor, scheduler and cinder RPC queues exist and have consumers."""
     queues = broker(connections).consumers
     topics = ["conductor", "scheduler"]
     if inventory.with_role("block-storage"):
         topics += ["cinder-scheduler", "cinder-volume"]
-    problems = []
     for topic in topics:
         mine = {q: n for q, n in queues.items() if q[1] == topic}
         if not mine:
-            problems.append(f"no {topic} queue")
+            findings.add(
+                topic, expected="a queue", actual="none", service=topic, said=f"no {topic} queue"
+            )
         elif not any(mine.values()):
-            problems.append(f"{topic} has no consumer")
-    assert not problems, "RPC topics: " + "; ".join(problems)
+            findings.add(
+                topic,
+                expected="consumers",
+                actual="0",
+                service=topic,
+                said=f"{topic} has no consumer",
+            )
+    findings.assert_none("RPC topics: ")
 
 
 @pytest.mark.check("MQ-003", tier=10, roles=("messaging",))

@@ -18,12 +18,17 @@ def assert_role_services(host: Remote, role: str, findings: Findings) -> None:
     __tracebackhide__ = True
     wanted = expected_services(host, role)
     states = service_states(host, wanted)
-    down = {name: s.detail for name, s in states.items() if not s.running}
-    for name, detail in down.items():
-        findings.add(name, host=host.name, expected="running", actual=detail, service=name)
-    assert not down, f"{role} services not running on {host.name}: " + ", ".join(
-        f"{name} ({detail})" for name, detail in down.items()
-    )
+    for name, state in states.items():
+        if not state.running:
+            findings.add(
+                name,
+                host=host.name,
+                expected="running",
+                actual=state.detail,
+                service=name,
+                said=f"{name} ({state.detail})",
+            )
+    findings.assert_none(f"{role} services not running on {host.name}: ", sep=", ")
 
 
 @pytest.mark.check("SVC-001", tier=10, roles=("database",))

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.cloud import read_object
 from fixtures.connections import Connections, Remote, each_answer
 from fixtures.discovery import RINGS, host_addresses, ring_devices
 from fixtures.errors import CouldNotRun
@@ -24,6 +25,7 @@ from fixtures.storage import (
     replication_stamps,
 )
 from plugins.findings import Findings
+from plugins.options import settings
 
 REPLICATION_MAX_AGE_S = 24 * 3600
 FIRST_PASS_GRACE_S = 3600
@@ -60,7 +62,7 @@ def test_rings_identical(connections: Connections) -> None:
 
 @pytest.mark.check("SWIFT-003", tier=2, roles=("object-storage",))
 @pytest.mark.reads("addresses", "swift_rings", "mounts", "swift_devices", "partitions")
-def test_ring_devices_mounted(host: Remote) -> None:
+def test_ring_devices_mounted(host: Remote, findings: Findings) -> None:
     """Every ring device of the host exists, is a mount point, is XFS on a whole disk."""
     ips = host_addresses(host)
     wanted = sorted({d.device for ring in RINGS for d in ring_devices(host, ring) if d.ip in ips})
@@ -69,19 +71,29 @@ def test_ring_devices_mounted(host: Remote) -> None:
     table = mounts(host)
     present = device_dirs(host)
     root = host.path(DEVICES_ROOT)
-    problems = []
     for device in wanted:
         target = f"{root}/{device}"
         mount = table.get(target)
         if device not in present:
-            problems.append(f"{target} does not exist")
+            state = "does not exist"
         elif mount is None:
-            problems.append(f"{target} is not mounted")
+            state = "is not mounted"
         elif mount.fstype != "xfs":
-            problems.append(f"{target} is {mount.fstype}, not xfs ({mount.source})")
+            state = f"is {mount.fstype}, not xfs ({mount.source})"
         elif is_partition(host, mount.source):
-            problems.append(f"{target} is on partition {mount.source}, not a whole disk")
-    assert not problems, f"swift devices on {host.name}: " + "; ".join(problems)
+            state = f"is on partition {mount.source}, not a whole disk"
+        else:
+            continue
+        findings.add(
+            target,
+            host=host.name,
+            expected="a whole XFS disk mounted",
+            actual=state,
+            mount=target,
+            device=device,
+            said=f"{target} {state}",
+        )
+    findings.assert_none(f"swift devices on {host.name}: ")
 
 
 @pytest.mark.check("SWIFT-006", tier=2, roles=("object-storage",))
@@ -105,12 +117,10 @@ def test_mounted_devices_in_rings(host: Remote, findings: Findings) -> None:
             device=device,
             ip=host.spec.address or sorted(ips)[0],
             port=port.get("object", "<port>"),
+            said=f"{root}/{device}",
         )
-    assert not unused, (
-        f"swift devices on {host.name} mounted but in no ring: "
-        + ", ".join(f"{root}/{d}" for d in unused)
-        + ("" if in_rings else f" (no ring has any device on {host.name})")
-    )
+    note = "" if in_rings else f" (no ring has any device on {host.name})"
+    findings.assert_none(f"swift devices on {host.name} mounted but in no ring{note}: ", ", ")
 
 
 @pytest.mark.check("SWIFT-004", tier=2, roles=("object-storage",))
@@ -137,14 +147,16 @@ def test_replication_recent(host: Remote) -> None:
 
 
 @pytest.mark.check("SWIFT-005", tier=2, roles=("object-storage-proxy",))
-def test_proxy_serves_a_read(swift: Any) -> None:
-    """The proxy reads back an object of the account (read-only: the first one it lists)."""
+def test_proxy_serves_a_read(swift: Any, pytestconfig: pytest.Config) -> None:
+    """The proxy reads back an object of the account (read-only: the first one it lists;
+    streamed, at most 1 MiB, within --timeout)."""
+    timeout = settings(pytestconfig).timeout.value
     _, containers = swift.get_account(limit=20)
     for container in containers:
         if container.get("count"):
             _, objects = swift.get_container(container["name"], limit=1)
             if objects:
-                headers, _ = swift.get_object(container["name"], objects[0]["name"])
+                headers, _ = read_object(swift, container["name"], objects[0]["name"], timeout)
                 assert "etag" in headers, (
                     f"GET {container['name']}/{objects[0]['name']} gave no etag"
                 )

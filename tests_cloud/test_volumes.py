@@ -36,14 +36,18 @@ def test_volumes_attached_three_ways(
     cloud: Any, connections: Connections, findings: Findings
 ) -> None:
     """Every in-use volume is attached in cinder, in nova, and on the hypervisor."""
-    problems: list[str] = []
     unverified: list[str] = []
     for vol in cloud.block_storage.volumes(all_projects=True, details=True):
         if vol.status in STUCK_STATES:
             changed = report_time(vol.updated_at) or 0
             if time.time() - changed > STUCK_AFTER_S:
-                problems.append(f"volume {vol.id} stuck {vol.status} since {vol.updated_at}")
-                findings.add(vol.id, expected="settled", actual=vol.status, volume=vol.id)
+                findings.add(
+                    vol.id,
+                    expected="settled",
+                    actual=vol.status,
+                    volume=vol.id,
+                    said=f"volume {vol.id} stuck {vol.status} since {vol.updated_at}",
+                )
             continue
         for att in vol.attachments or []:
             server_id = att.get("server_id")
@@ -54,11 +58,10 @@ def test_volumes_attached_three_ways(
                 else None
             )
             if server is None or server.status in ("DELETED", "SOFT_DELETED"):
-                problems.append(
-                    f"volume {vol.id} attached in cinder to deleted instance {server_id} ({device})"
-                )
                 findings.add(
                     vol.id,
+                    said=f"volume {vol.id} attached in cinder to deleted instance "
+                    f"{server_id} ({device})",
                     expected="attached to a live instance",
                     actual="deleted",
                     volume=vol.id,
@@ -69,12 +72,10 @@ def test_volumes_attached_three_ways(
                 continue
             bdms = {a.volume_id for a in cloud.compute.volume_attachments(server)}
             if vol.id not in bdms:
-                problems.append(
-                    f"volume {vol.id} attached in cinder to {server.id} ({device}) "
-                    "but nova has no block device mapping for it"
-                )
                 findings.add(
                     vol.id,
+                    said=f"volume {vol.id} attached in cinder to {server.id} ({device}) "
+                    "but nova has no block device mapping for it",
                     host=server.compute_host or "",
                     expected="nova BDM",
                     actual="none",
@@ -93,12 +94,10 @@ def test_volumes_attached_three_ways(
                 unverified.append(f"{vol.id} ({exc})")
                 continue
             if not xml:
-                problems.append(
-                    f"volume {vol.id}: domain {server.instance_name} of {server.id} "
-                    f"is not defined on {remote.name}"
-                )
                 findings.add(
                     vol.id,
+                    said=f"volume {vol.id}: domain {server.instance_name} of {server.id} "
+                    f"is not defined on {remote.name}",
                     host=remote.name,
                     expected="domain defined",
                     actual="no domain",
@@ -107,12 +106,10 @@ def test_volumes_attached_three_ways(
                     device=device or "",
                 )
             elif vol.id not in xml:
-                problems.append(
-                    f"volume {vol.id} attached to {server.id} as {device} in cinder "
-                    f"and nova, but the domain on {remote.name} has no such disk"
-                )
                 findings.add(
                     vol.id,
+                    said=f"volume {vol.id} attached to {server.id} as {device} in cinder "
+                    f"and nova, but the domain on {remote.name} has no such disk",
                     host=remote.name,
                     expected="disk in domain XML",
                     actual="absent",
@@ -120,6 +117,6 @@ def test_volumes_attached_three_ways(
                     uuid=server.id,
                     device=device or "",
                 )
-    assert not problems, "; ".join(problems)
+    findings.assert_none()
     if unverified:
         raise CouldNotRun("hypervisor side of attachments not verified", "; ".join(unverified))
