@@ -86,6 +86,7 @@ def test_findings_carry_the_fields_the_procedure_selects_by() -> None:
     sums = {"proxy1": A, "storage1": A, "storage2": B}
     (f,) = choose_reference(sums, PROXY).findings("object.ring.gz", sums)
     assert f == {
+        "said": "object.ring.gz on storage2 (node-odd: bbbbbbbb, reference aaaaaaaa from proxy1)",
         "subject": "/etc/swift/object.ring.gz",
         "host": "storage2",
         "expected": A,
