@@ -4,6 +4,11 @@ The host's connection comes from the session's ``connections`` pool (the check's
 fixture, or the host of its findings); the read is bounded (bytes, lines, logs) and runs
 under the connection's deadline; the known noise of a healthy cloud is dropped (regexes in
 ``procedures/_evidence.yaml``). Evidence that cannot be fetched is noted, never a failure.
+
+A log signature (:mod:`plugins.signatures`) that matches a log names the cause: one
+``cause:`` line above that log's tail, and the first cause found as the ``cause`` and
+``cause_id`` properties (JUnit), which the remediation plugin carries into the entry (the
+fitting procedure step first, ``summary.json``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from plugins.outcomes import could_not_run
 from plugins.procedure_book import procedures
 from plugins.redact import redact
 from plugins.runbook import data_file, fill
+from plugins.signatures import CAUSE_ID_PROPERTY, CAUSE_PROPERTY, Cause, Signature, find_cause
+from plugins.signatures import load as load_signatures
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,7 @@ class Limits:
     bytes: int
     logs: int
     noise: tuple[re.Pattern[str], ...]
+    signatures: tuple[Signature, ...] = ()
 
 
 _limits_key = pytest.StashKey[Limits]()
@@ -42,13 +50,29 @@ def pytest_configure(config: pytest.Config) -> None:
         int(raw.get("bytes", 65536)),
         int(raw.get("logs", 3)),
         tuple(re.compile(p) for p in data.get("noise") or ()),
+        load_signatures(),
     )
+
+
+def denoised(text: str, limits: Limits) -> list[str]:
+    return [line for line in text.splitlines() if not any(p.search(line) for p in limits.noise)]
 
 
 def filtered(text: str, limits: Limits) -> str:
     """Noise dropped, the last ``limits.lines`` lines kept."""
-    keep = [line for line in text.splitlines() if not any(p.search(line) for p in limits.noise)]
-    return "\n".join(keep[-limits.lines :])
+    return "\n".join(denoised(text, limits)[-limits.lines :])
+
+
+def section(title: str, text: str, limits: Limits) -> tuple[str, Cause | None]:
+    """One log's evidence: the cause its signature names (over the whole tail read, noise
+    removed) as one line above the last ``limits.lines`` lines."""
+    keep = denoised(text, limits)
+    if not keep:
+        return "", None
+    cause = find_cause("\n".join(keep), limits.signatures)
+    head = f"{cause.headline()}\n" if cause else ""
+    tail = "\n".join(keep[-limits.lines :])
+    return f"{head}{title} (last {limits.lines} lines, noise removed)\n{tail}", cause
 
 
 def _remote(item: pytest.Item, host: str) -> Any:
@@ -66,11 +90,18 @@ def _remote(item: pytest.Item, host: str) -> Any:
 
 
 def collect(item: pytest.Item, logs: tuple[str, ...], host: str, limits: Limits) -> list[str]:
-    """``[(title, text)]`` rendered as sections; never raises."""
+    """The evidence sections; never raises."""
+    return [text for text, _ in collect_causes(item, logs, host, limits)]
+
+
+def collect_causes(
+    item: pytest.Item, logs: tuple[str, ...], host: str, limits: Limits
+) -> list[tuple[str, Cause | None]]:
+    """Each log's section and the cause it names; never raises."""
     remote = _remote(item, host)
     if remote is None or not logs:
         return []
-    out: list[str] = []
+    out: list[tuple[str, Cause | None]] = []
     for log in logs[: limits.logs]:
         path = fill(log, {"host": host or getattr(remote, "name", "")})
         try:
@@ -78,14 +109,12 @@ def collect(item: pytest.Item, logs: tuple[str, ...], host: str, limits: Limits)
             result = remote.run("test -r %s && tail -c %s %s", mapped, str(limits.bytes), mapped)
             if getattr(result, "rc", 1) != 0:
                 continue
-            text = filtered(str(result.stdout), limits)
+            text, cause = section(f"{path} on {remote.name}", str(result.stdout), limits)
         except Exception as exc:  # noqa: BLE001 - evidence is best effort
-            out.append(f"{path} on {remote.name}: not fetched ({type(exc).__name__})")
+            out.append((f"{path} on {remote.name}: not fetched ({type(exc).__name__})", None))
             continue
         if text:
-            out.append(
-                f"{path} on {remote.name} (last {limits.lines} lines, noise removed)\n{text}"
-            )
+            out.append((text, cause))
     return out
 
 
@@ -100,10 +129,18 @@ def pytest_runtest_makereport(
     proc = procedures(item.config).get(check.id)
     if proc is None:
         return report
-    for text in collect(item, proc.logs, host_of(item), item.config.stash[_limits_key]):
+    first: Cause | None = None
+    for text, cause in collect_causes(
+        item, proc.logs, host_of(item), item.config.stash[_limits_key]
+    ):
         clean = redact(text)
         report.sections.append(("Evidence", clean))
         _attach(clean)
+        first = first or cause
+    if first is not None:
+        for props in (report.user_properties, item.user_properties):  # JUnit reads teardown's
+            props.append((CAUSE_PROPERTY, redact(first.label())))
+            props.append((CAUSE_ID_PROPERTY, first.id))
     return report
 
 

@@ -42,6 +42,7 @@ from plugins.reportfiles import (
     summary_lines,
 )
 from plugins.runbook import Finding, Procedure, message_findings
+from plugins.signatures import CAUSE_PROPERTY
 from plugins.waiverfile import WAIVER_PROPERTY, WaiverUse, book
 
 reports_dir_key = pytest.StashKey[Path]()
@@ -124,6 +125,7 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
             for k, v in report.user_properties
             if k == WAIVER_PROPERTY
         ),
+        cause=next((str(v) for k, v in report.user_properties if k == CAUSE_PROPERTY), ""),
     )
     if entry.outcome == COULD_NOT_RUN:
         # Not the cloud's fault (yet): the remediation is to let the check look.
@@ -140,7 +142,7 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
             "applies only once the check gives a verdict."
         )
     else:
-        text = procedure_text(proc, check.id, found)
+        text = procedure_text(proc, check.id, found, [entry.cause])
     report.sections.append(("Remediation", text))
     for props in (report.user_properties, item.user_properties):  # JUnit reads teardown's
         props.append(("remediation", text))

@@ -33,6 +33,7 @@ class Entry:
     blocked_by: str = ""
     findings: tuple[Finding, ...] = field(default_factory=tuple)
     waiver: str = ""  # waived: the waiver(s) applied; failed: the waiver(s) that expired
+    cause: str = ""  # the cause a log signature named (plugins/signatures.py): "id: text"
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -50,8 +51,16 @@ def tier_label(tier: int) -> str:
     return f"tier {tier}: {TIERS.get(tier, '?')}"
 
 
-def procedure_text(proc: Procedure | None, check: str, findings: Sequence[Finding]) -> str:
-    """The filled-in procedure of one check, for a section, a property or an attachment."""
+def cause_ids(causes: Sequence[str]) -> tuple[str, ...]:
+    """The signature IDs of ``"id: text"`` causes."""
+    return tuple(dict.fromkeys(c.split(":", 1)[0].strip() for c in causes if c))
+
+
+def procedure_text(
+    proc: Procedure | None, check: str, findings: Sequence[Finding], causes: Sequence[str] = ()
+) -> str:
+    """The filled-in procedure of one check, for a section, a property or an attachment;
+    ``causes`` (``"id: text"``) put the steps that fit them first."""
     if proc is None:
         return redact(f"{check}: no remediation procedure is defined (add one under procedures/)")
     lines = [
@@ -61,8 +70,11 @@ def procedure_text(proc: Procedure | None, check: str, findings: Sequence[Findin
     hosts = sorted({f.host for f in findings if f.host})
     if hosts:
         lines.append(f"Where: {', '.join(hosts)}")
-    for n, step in enumerate(render(proc, findings), 1):
+    lines.extend(f"Cause: {c.split(':', 1)[-1].strip()}" for c in dict.fromkeys(causes) if c)
+    for n, step in enumerate(render(proc, findings, cause_ids(causes)), 1):
         lines.extend(f"{'  ' if i else f'{n:>2}. '}{t}" for i, t in enumerate(step.text))
+        if step.guard:
+            lines.append(f"      guard: {step.guard_line()}")
         lines.extend(f"      $ {c}" for c in step.commands)
         lines.extend(f"      (Ops Guide, historical: {h})" for h in step.historical)
     lines.append(f"Guide: {proc.guide}")
@@ -91,6 +103,11 @@ class Group:
     @property
     def unrun(self) -> list[Entry]:
         return [e for e in self.entries if e.outcome == COULD_NOT_RUN]
+
+    @property
+    def causes(self) -> list[str]:
+        """What the evidence of the failed entries named (``"id: text"``), once each."""
+        return list(dict.fromkeys(e.cause for e in self.failed if e.cause))
 
     @property
     def findings(self) -> list[Finding]:
@@ -128,7 +145,9 @@ def summary_lines(entries: Sequence[Entry], procs: Mapping[str, Procedure]) -> l
             lines.append(f"[failed] x{len(g.failed)}")
             lines.extend(
                 "    " + line
-                for line in procedure_text(procs.get(g.check), g.check, g.findings).splitlines()
+                for line in procedure_text(
+                    procs.get(g.check), g.check, g.findings, g.causes
+                ).splitlines()
             )
         lines.extend(
             f"    {e.nodeid}: waiver expired, failing again: {e.waiver}"
@@ -158,7 +177,14 @@ def summary_data(
     checks = []
     for g in groups:
         proc = procs.get(g.check)
-        steps = [asdict(s) for s in render(proc, g.findings)] if proc else []
+        steps = (
+            [
+                {**asdict(s), "guard": s.guard_line()}
+                for s in render(proc, g.findings, cause_ids(g.causes))
+            ]
+            if proc
+            else []
+        )
         checks.append(
             {
                 "check": g.check,
@@ -171,6 +197,7 @@ def summary_data(
                 "procedure": proc.source if proc else "",
                 "runbook": proc.runbook if proc else "",
                 "contact": proc.contact if proc else "",
+                "causes": g.causes,
                 "results": [json.loads(e.to_json()) for e in g.entries],
                 "steps": steps,
             }
@@ -193,6 +220,11 @@ exit 1
 """
 
 
+def _comment(text: str, prefix: str = "# ") -> list[str]:
+    """``text`` as comment lines: a value holding a newline never starts a command."""
+    return [prefix + line for line in str(text).splitlines() or [""]]
+
+
 def script(
     entries: Sequence[Entry], procs: Mapping[str, Procedure], meta: Mapping[str, Any]
 ) -> str:
@@ -206,22 +238,36 @@ def script(
         mark = " (start here)" if g.tier == first else ""
         out.append(f"\n# ===== {g.check} [{tier_label(g.tier)}]{mark}: {proc.title}")
         for e in g.unrun:
-            out.append(f"#   could not run: {e.nodeid}: {e.message} -- fix access, run again")
+            out.extend(
+                _comment(f"  could not run: {e.nodeid}: {e.message} -- fix access, run again")
+            )
         if not g.failed:
             continue
         for e in g.failed:
-            out.append(f"#   {e.outcome}: {e.nodeid}")
-        for n, step in enumerate(render(proc, g.findings), 1):
-            out.extend(f"# {n}. {t}" for t in step.text)
+            out.extend(_comment(f"  {e.outcome}: {e.nodeid}"))
+        for c in g.causes:
+            out.extend(_comment(f"cause (from the logs): {c.split(':', 1)[-1].strip()}"))
+        for n, step in enumerate(render(proc, g.findings, cause_ids(g.causes)), 1):
+            for t in step.text:
+                out.extend(_comment(f"{n}. {t}"))
+            if step.guard and step.commands:
+                out.extend(_comment(f"GUARD, before the command below: {step.guard_line()}"))
+            elif step.guard:
+                out.extend(_comment(f"GUARD: {step.guard_line()}"))
             for cmd in step.commands:
-                if "<" in cmd and ">" in cmd:
-                    out.append(f"# fill in, then uncomment: {cmd}")
+                if redact(cmd) != cmd:  # masking a secret could cut a quoted word short
+                    out.extend(_comment(redact(cmd), "# a secret was masked, fill in: "))
+                elif "<" in cmd and ">" in cmd:
+                    out.extend(_comment(cmd, "# fill in, then uncomment: "))
                 else:
                     out.append(cmd)
-            out.extend(f"#    (Ops Guide: {h})" for h in step.historical)
+            for h in step.historical:
+                out.extend(_comment(f"   (Ops Guide: {h})"))
         blocked = [
             e for e in entries if e.outcome == BLOCKED and e.blocked_by.split(" ")[0] == g.check
         ]
         if blocked:
-            out.append(f"# blocked by it: {', '.join(shlex.quote(e.nodeid) for e in blocked)}")
-    return redact("\n".join(out) + "\n")
+            out.extend(
+                _comment(f"blocked by it: {', '.join(shlex.quote(e.nodeid) for e in blocked)}")
+            )
+    return "\n".join(redact(item) for item in out) + "\n"  # item by item: see above

@@ -26,7 +26,13 @@ _FIELDS = {
     "title", "severity", "tier", "why", "guide", "steps", "depends_on", "logs",
     "from_message", "runbook", "contact",
 }  # fmt: skip
-_PLACEHOLDER = re.compile(r"\{(\w+)(?:\|([^{}]*))?\}")
+# {name}, {name|default}; {name*} (or {name*|default}) is a list: separate shell words.
+_PLACEHOLDER = re.compile(r"\{(\w+)(\*)?(?:\|([^{}]*))?\}")
+_LIST_SEP = re.compile(r"[\s,]+")
+_LONG_OPTION = re.compile(r"--[a-z][a-z-]*")  # a word of a list may be a plain long option
+_STEP_KEYS = {
+    "text", "run", "at", "host_from", "historical", "when", "guard", "verified_by", "cause",
+}  # fmt: skip
 
 
 class ProcedureError(ValueError):
@@ -40,6 +46,10 @@ class Step:
     at: str = "operator"  # where ``run`` is typed: the operator's shell or the host (ssh)
     historical: str = ""  # the Ops Guide's command where today's differs
     when: tuple[tuple[str, str], ...] = ()  # only for findings with these values ("!x": not x)
+    guard: str = ""  # what must be true before ``run`` is safe (destructive/disruptive steps)
+    verified_by: tuple[str, ...] = ()  # the checks that establish the guard, where there are
+    cause: tuple[str, ...] = ()  # only when the evidence names one of these causes (signature IDs)
+    host_from: str = "host"  # at: host -- the finding field naming the host to ssh to
 
     def applies(self, values: Mapping[str, str]) -> bool:
         return all(
@@ -113,15 +123,50 @@ class RenderedStep:
     text: tuple[str, ...]
     commands: tuple[str, ...]
     historical: tuple[str, ...]
+    guard: tuple[str, ...] = ()
+    verified_by: tuple[str, ...] = ()
+    cause: str = ""
+
+    def guard_line(self) -> str:
+        """The precondition as one line (``""`` for a step without one)."""
+        if not self.guard:
+            return ""
+        checked = f" (verified by {', '.join(self.verified_by)})" if self.verified_by else ""
+        return " ".join(" ".join(self.guard).split()) + checked
 
 
-def fill(template: str, values: Mapping[str, str]) -> str:
+def words(value: str) -> list[str]:
+    """A list value (``"storage1, storage2"``) as its items."""
+    return [w for w in _LIST_SEP.split(value) if w]
+
+
+def word(name: str, value: str) -> str:
+    """``value`` as one shell word; one that starts with ``-`` would be read as an option,
+    so it is left for a human to fill (``<name: starts with a dash>``)."""
+    return f"<{name}: starts with a dash>" if value.startswith("-") else shlex.quote(value)
+
+
+def fill(template: str, values: Mapping[str, str], quote: bool = False) -> str:
     """``{host}`` and friends filled; ``{name|default}`` falls back to its default; an
-    unknown placeholder without one stays visible as ``<name>``."""
+    unknown placeholder without one stays visible as ``<name>``.
+
+    With ``quote`` (a ``run`` command) every filled-in value is one shell word
+    (:func:`shlex.quote`), and a list placeholder ``{name*}`` gives each item of the value
+    (split on commas and blanks) as a word of its own (a plain ``--long-option`` is kept).
+    Defaults and ``<name>`` are the template's own text and stay as written. A value that
+    starts with ``-`` would be read as an option: it shows as ``<name: starts with a
+    dash>``, to be filled by hand."""
 
     def one(m: re.Match[str]) -> str:
-        default = m.group(2)
-        return values.get(m.group(1)) or (default if default is not None else f"<{m.group(1)}>")
+        name, is_list, default = m.group(1), m.group(2), m.group(3)
+        value = values.get(name)
+        if not value:
+            return default if default is not None else f"<{name}>"
+        if not quote:
+            return value
+        if is_list:
+            return " ".join(w if _LONG_OPTION.fullmatch(w) else word(name, w) for w in words(value))
+        return word(name, value)
 
     return _PLACEHOLDER.sub(one, template)
 
@@ -133,18 +178,27 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 def command_line(step: Step, values: Mapping[str, str]) -> str:
     if not step.run:
         return ""
-    cmd = fill(step.run, values)
-    return (
-        f"ssh {values.get('host') or '<host>'} -- {shlex.quote(cmd)}" if step.at == "host" else cmd
-    )
+    cmd = fill(step.run, values, quote=True)
+    if step.at != "host":
+        return cmd
+    host = values.get(step.host_from)
+    target = word(step.host_from, host) if host else f"<{step.host_from}>"
+    return f"ssh {target} -- {shlex.quote(cmd)}"
 
 
-def render(proc: Procedure, findings: Sequence[Finding]) -> tuple[RenderedStep, ...]:
+def render(
+    proc: Procedure, findings: Sequence[Finding], causes: Sequence[str] = ()
+) -> tuple[RenderedStep, ...]:
     """Every step filled once per finding it applies to (``when``), identical lines kept
-    once, order kept; without findings every step is shown, unfilled."""
+    once, order kept; without findings every step is shown, unfilled.
+
+    A step with a ``cause`` shows only when the evidence named that cause (``causes``,
+    signature IDs), and then comes first: the fitting remedy before the generic chain."""
     values = [f.values() for f in findings]
+    fitting = [s for s in proc.steps if set(s.cause) & set(causes)]
+    generic = [s for s in proc.steps if not s.cause]
     out = []
-    for s in proc.steps:
+    for s in (*fitting, *generic):
         mine = [v for v in values if s.applies(v)] if values else [{}]
         if mine:
             out.append(
@@ -152,6 +206,9 @@ def render(proc: Procedure, findings: Sequence[Finding]) -> tuple[RenderedStep, 
                     _unique(fill(s.text, v) for v in mine),
                     _unique(command_line(s, v) for v in mine),
                     _unique(fill(s.historical, v) for v in mine),
+                    _unique(fill(s.guard, v) for v in mine),
+                    s.verified_by,
+                    next((c for c in causes if c in s.cause), ""),
                 )
             )
     return tuple(out)
@@ -179,14 +236,25 @@ def _text(data: Mapping[str, Any], key: str, where: str, required: bool = True) 
     return str(value).strip()
 
 
+def _ids(raw: Any, key: str, where: str) -> tuple[str, ...]:
+    """An ID or a list of IDs (``verified_by``, ``cause``)."""
+    if not raw:
+        return ()
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, Sequence) or not all(isinstance(v, str) for v in items):
+        raise ProcedureError(f"{where}: {key!r} is an ID or a list of them")
+    return tuple(str(v).strip() for v in items)
+
+
 def _step(raw: Any, where: str) -> Step:
     if isinstance(raw, str):
         return Step(raw.strip())
     if not isinstance(raw, Mapping) or "text" not in raw:
         raise ProcedureError(
-            f"{where}: a step needs 'text' (and optional run, at, historical, when)"
+            f"{where}: a step needs 'text' (and optional run, at, host_from, historical, when, "
+            "guard, verified_by, cause)"
         )
-    unknown = set(raw) - {"text", "run", "at", "historical", "when"}
+    unknown = set(raw) - _STEP_KEYS
     if unknown:
         raise ProcedureError(f"{where}: unknown step key {sorted(unknown)[0]!r}")
     when = raw.get("when") or {}
@@ -195,12 +263,21 @@ def _step(raw: Any, where: str) -> Step:
     at = str(raw.get("at", "operator"))
     if at not in RUN_ON:
         raise ProcedureError(f"{where}: 'at' must be one of {', '.join(RUN_ON)}")
+    if "host_from" in raw and (at != "host" or not re.fullmatch(r"\w+", str(raw["host_from"]))):
+        raise ProcedureError(f"{where}: 'host_from' names the host field of an 'at: host' step")
+    verified = _ids(raw.get("verified_by"), "verified_by", where)
+    if verified and not raw.get("guard"):
+        raise ProcedureError(f"{where}: 'verified_by' needs the 'guard' it verifies")
     return Step(
         str(raw["text"]).strip(),
         str(raw.get("run", "")).strip(),
         at,
         str(raw.get("historical", "")).strip(),
         tuple((str(k), str(v)) for k, v in when.items()),
+        " ".join(str(raw.get("guard", "")).split()),
+        verified,
+        _ids(raw.get("cause"), "cause", where),
+        str(raw.get("host_from", "host")).strip(),
     )
 
 
@@ -276,7 +353,15 @@ def load(site_dirs: Sequence[Path] = ()) -> dict[str, Procedure]:
                     raise ProcedureError(f"{path}: {check_id}: must be a mapping")
                 raw.setdefault(str(check_id), {}).update(entry)
                 sources[str(check_id)] = str(path)
-    return {cid: parse(cid, data, sources[cid]) for cid, data in raw.items()}
+    book = {cid: parse(cid, data, sources[cid]) for cid, data in raw.items()}
+    for proc in book.values():
+        for step in proc.steps:
+            unknown = [c for c in step.verified_by if c not in book]
+            if unknown:
+                raise ProcedureError(
+                    f"{proc.source}: {proc.id}: verified_by names unknown check {unknown[0]!r}"
+                )
+    return book
 
 
 def data_file(name: str) -> dict[str, Any]:

@@ -1,0 +1,262 @@
+"""Evidence that names the cause: log signatures (procedures/_signatures.yaml), the
+``cause:`` line above the tail, the fitting procedure step first, and the cause in JUnit,
+summary.json and remediation.sh."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from plugins.evidence import Limits, section
+from plugins.reportfiles import Entry, procedure_text, script, summary_data
+from plugins.runbook import Finding, ProcedureError, load, render
+from plugins.signatures import find_cause, parse
+from plugins.signatures import load as load_signatures
+
+PROCS = load()
+SIGS = load_signatures()
+LIMITS = Limits(60, 65536, 3, (re.compile(r"\bDEBUG\b"),), SIGS)
+
+# A nova-compute that cannot log in to RabbitMQ: the generic retry noise, the 60-line
+# traceback, and the cause in its last line.
+_TRACE = [
+    '  File "/usr/lib/python3/dist-packages/oslo_messaging/_drivers/impl_rabbit.py", '
+    f"line {400 + n}, in ensure_connection\n    self._connection.ensure_connection("
+    for n in range(28)
+]
+ACCESS_REFUSED_LOG = "\n".join(
+    [
+        "2026-11-29 02:10:01.001 2211 INFO nova.service [-] Starting compute node (version 29.0.1)",
+        "2026-11-29 02:10:01.120 2211 DEBUG oslo_concurrency.lockutils [-] Lock acquired",
+        "2026-11-29 02:10:02.300 2211 ERROR oslo.messaging._drivers.impl_rabbit [-] "
+        "Connection failed: [Errno 111] ECONNREFUSED (retrying in 1.0 seconds)",
+        "2026-11-29 02:10:04.411 2211 CRITICAL nova [-] Unhandled error: "
+        "amqp.exceptions.AccessRefused: (0, 0): (403) ACCESS_REFUSED - Login was refused "
+        "using authentication mechanism PLAIN. For details see the broker logfile.",
+        "2026-11-29 02:10:04.411 2211 ERROR nova Traceback (most recent call last):",
+        *[
+            f"2026-11-29 02:10:04.411 2211 ERROR nova {line}"
+            for t in _TRACE
+            for line in t.split("\n")
+        ],
+        "2026-11-29 02:10:04.412 2211 ERROR nova amqp.exceptions.AccessRefused: (0, 0): (403) "
+        "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details "
+        "see the broker logfile.",
+    ]
+)
+
+XFS_LOG = "\n".join(
+    [
+        "Nov 29 02:01:10 st-01 kernel: blk_update_request: I/O error, dev sdc, sector 19535",
+        'Nov 29 02:01:10 st-01 kernel: XFS (sdc): metadata I/O error in "xfs_buf_ioend+0x1b2"'
+        " at daddr 0x74706d00 len 8 error 5",
+        "Nov 29 02:01:10 st-01 kernel: XFS (sdc): Log I/O Error Detected. Shutting down filesystem",
+        "Nov 29 02:01:10 st-01 kernel: XFS (sdc): Please unmount the filesystem and rectify the"
+        " problem(s)",
+        "Nov 29 02:01:41 st-01 object-server: ERROR __call__ error with PUT /sdc/1021/AUTH_x/c/o"
+        " : [Errno 5] Input/output error",
+    ]
+)
+
+
+EXAMPLES = [
+    (
+        "ERROR oslo.messaging._drivers.impl_rabbit AMQPConnectionError: "
+        "(0, 0): (403) ACCESS_REFUSED",
+        "amqp-access-refused",
+    ),
+    (
+        "ERROR keystone sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) "
+        "(1045, \"Access denied for user 'keystone'@'10.0.0.11' (using password: YES)\")",
+        "db-access-denied",
+    ),
+    ("ERROR glance OSError: [Errno 28] No space left on device", "no-space"),
+    ("2026-11-29 rabbit: disk resource limit alarm set on node rabbit@ctl-01", "no-space"),
+    ("kernel: XFS (sdb): Filesystem has been shut down due to log error", "xfs-shutdown"),
+    ("kernel: blk_update_request: I/O error, dev sdb, sector 2048", "io-error"),
+    (
+        "ERROR nova keystoneauth1.exceptions.connection.SSLError: SSL exception connecting "
+        "to https://ctl:5000/v3/auth/tokens: [SSL: CERTIFICATE_VERIFY_FAILED] certificate "
+        "verify failed: certificate has expired",
+        "certificate",
+    ),
+    (
+        "error : virDBusGetSystemBus:109 : internal error: Failed to connect to socket "
+        "/var/run/dbus/system_bus_socket: No such file or directory",
+        "dbus-down",
+    ),
+    (
+        "libvirt.libvirtError: Failed to connect socket to "
+        "'/var/run/libvirt/libvirt-sock': No such file or directory",
+        "libvirt-down",
+    ),
+    (
+        "ERROR oslo.messaging._drivers.impl_rabbit [-] AMQP server on 10.0.0.11:5672 is "
+        "unreachable: [Errno 111] ECONNREFUSED. Trying again in 1 seconds.",
+        "amqp-unreachable",
+    ),
+    (
+        "ERROR nova pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server "
+        "on '10.0.0.12' ([Errno 111] Connection refused)\")",
+        "db-unreachable",
+    ),
+    (
+        "ERROR nova keystoneauth1.exceptions.connection.ConnectFailure: Unable to establish "
+        "connection to http://ctl-01:5000/v3/auth/tokens: HTTPConnectionPool(host='ctl-01', "
+        "port=5000): Max retries exceeded ([Errno 111] Connection refused)",
+        "connection-refused",
+    ),
+    ("kernel: Out of memory: Killed process 2211 (nova-compute) total-vm:2GB", "out-of-memory"),
+]
+
+
+@pytest.mark.parametrize(("line", "cause"), EXAMPLES)
+def test_each_signature_names_its_cause(line: str, cause: str) -> None:
+    found = find_cause(f"INFO something healthy\n{line}\nINFO after", SIGS)
+    assert found is not None
+    assert found.id == cause
+
+
+def test_every_signature_has_an_example_above() -> None:
+    assert {cause for _, cause in EXAMPLES} == {s.id for s in SIGS}
+
+
+def test_cause_text_takes_the_named_groups() -> None:
+    line = "(1045, \"Access denied for user 'nova'@'10.0.0.5' (using password: YES)\")"
+    found = find_cause(line, SIGS)
+    assert found is not None
+    assert "login of nova" in found.text
+    xfs = find_cause(XFS_LOG, SIGS)
+    assert xfs is not None
+    assert (xfs.id, "sdc" in xfs.text) == ("xfs-shutdown", True)  # before the generic EIO
+
+
+def test_a_60_line_traceback_gets_one_cause_line_above_its_tail() -> None:
+    assert len(ACCESS_REFUSED_LOG.splitlines()) >= 60
+    text, cause = section("/var/log/nova/nova-compute.log on cmp-01", ACCESS_REFUSED_LOG, LIMITS)
+    assert cause is not None
+    assert cause.id == "amqp-access-refused"
+    first, second = text.splitlines()[:2]
+    assert first.startswith("cause: RabbitMQ refused the service's login (ACCESS_REFUSED)")
+    assert "ACCESS_REFUSED - Login was refused" in first
+    assert second.startswith("/var/log/nova/nova-compute.log on cmp-01 (last 60 lines")
+    assert "DEBUG" not in text
+    assert text.count("\ncause:") == 0  # one cause line, at the top
+
+
+def test_a_log_without_signature_gets_no_cause_line() -> None:
+    text, cause = section("x.log on h", "INFO all good\nWARNING slow request\n", LIMITS)
+    assert cause is None
+    assert not text.startswith("cause:")
+
+
+def test_the_fitting_step_comes_first_instead_of_the_generic_chain() -> None:
+    found = [Finding(host="cmp-01")]
+    generic = render(PROCS["SVC-003"], found)
+    assert "dbus" in generic[0].commands[0]
+    assert not any("transport_url" in c for s in generic for c in s.commands)
+    fitting = render(PROCS["SVC-003"], found, ["amqp-access-refused"])
+    assert "transport_url" in fitting[0].commands[0]
+    assert fitting[0].cause == "amqp-access-refused"
+    assert "dbus" in fitting[2].commands[0]  # the chain still follows, after
+
+
+def test_steps_name_known_causes_only() -> None:
+    known = {s.id for s in SIGS}
+    for proc in PROCS.values():
+        for step in proc.steps:
+            assert set(step.cause) <= known, (proc.id, step.cause)
+
+
+def test_the_cause_is_in_the_text_the_plan_and_the_summary() -> None:
+    cause = "amqp-access-refused: RabbitMQ refused the service's login (ACCESS_REFUSED)"
+    entry = Entry(
+        "SVC-003", 4, "t::svc[cmp-01]", "cmp-01", findings=(Finding(host="cmp-01"),), cause=cause
+    )
+    text = procedure_text(PROCS["SVC-003"], "SVC-003", entry.findings, [cause])
+    assert "Cause: RabbitMQ refused the service's login (ACCESS_REFUSED)" in text
+    assert text.index("transport_url") < text.index("dbus")
+    plan = script([entry], PROCS, {})
+    assert "# cause (from the logs): RabbitMQ refused" in plan
+    assert plan.index("transport_url") < plan.index("dbus")
+    data = summary_data([entry], PROCS, {})
+    (check,) = data["checks"]
+    assert check["causes"] == [cause]
+    assert check["results"][0]["cause"] == cause
+    assert check["steps"][0]["cause"] == "amqp-access-refused"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ({"signatures": []}, "must be a list"),
+        ({"signatures": [{"id": "x"}]}, "needs id, match and cause"),
+        ({"signatures": [{"id": "x", "match": "(", "cause": "c"}]}, "bad regex"),
+        ({"signatures": [{"id": "Bad Id", "match": "a", "cause": "c"}]}, "lower-case"),
+    ],
+)
+def test_bad_signatures_are_one_line_errors(yaml_text: dict, message: str) -> None:
+    with pytest.raises(ProcedureError, match=message):
+        parse(yaml_text)
+
+
+INVENTORY = """\
+defaults:
+  connection: local
+hosts:
+  cmp-01: {roles: [compute]}
+"""
+
+CHECK = '''
+import pytest
+
+@pytest.mark.check("SVC-003", tier=4, roles=("compute",))
+def test_compute_services(host):
+    """d-bus, libvirtd and nova-compute run."""
+    assert False, f"compute services not running on {host.name}: nova-compute (inactive)"
+'''
+
+
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "n2"])
+def test_a_failing_check_names_the_cause_everywhere(suite: pytest.Pytester, xdist: bool) -> None:
+    log = suite.path / "nova-compute.log"
+    log.write_text(ACCESS_REFUSED_LOG + "\n")
+    suite.makefile(".yaml", inventory=INVENTORY)
+    suite.makeini(
+        "[pytest]\naddopts = -p no:testinfra -p no:cacheprovider\n"
+        "afterboot_check_paths = tests_cloud\nafterboot_inventory = inventory.yaml\n"
+        "afterboot_procedures = site\n"
+    )
+    suite.mkdir("site")
+    (suite.path / "site" / "compute.yaml").write_text(f"SVC-003:\n  logs: [{log}]\n")
+    suite.makepyfile(**{"tests_cloud/test_x.py": CHECK})
+    args = [
+        "--junitxml=junit.xml", "--alluredir=allure", "-p", "xdist",
+        *(["-n", "2"] if xdist else []),
+    ]  # fmt: skip
+    result = suite.runpytest_subprocess(*args)
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert re.search(r"- Evidence -+\ncause: RabbitMQ refused the service's login", out)
+    assert "Cause: RabbitMQ refused" in out
+    root = ET.parse(suite.path / "junit.xml").getroot()
+    props = {p.get("name"): p.get("value") for p in root.iter("property")}
+    assert props["cause_id"] == "amqp-access-refused"
+    assert str(props["cause"]).startswith("amqp-access-refused: RabbitMQ refused")
+    summary = json.loads((suite.path / "reports" / "summary.json").read_text())
+    (check,) = [c for c in summary["checks"] if c["check"] == "SVC-003"]
+    assert check["causes"][0].startswith("amqp-access-refused:")
+    assert check["steps"][0]["cause"] == "amqp-access-refused"
+    plan = (suite.path / "reports" / "remediation.sh").read_text()
+    assert plan.index("transport_url") < plan.index("dbus")
+    (result_file,) = (suite.path / "allure").glob("*-result.json")
+    attached = {
+        a["name"]: (suite.path / "allure" / a["source"]).read_text()
+        for a in json.loads(result_file.read_text())["attachments"]
+    }
+    assert attached["Evidence"].startswith("cause: RabbitMQ refused")
+    assert "Cause: RabbitMQ refused" in attached["Remediation"]
+    assert "guard: only after d-bus runs" in attached["Remediation"]
