@@ -118,12 +118,28 @@ def _entry(proc: Procedure, findings: list[Finding]) -> Entry:
 def test_the_guard_is_written_above_its_command_in_remediation_sh() -> None:
     proc = PROCS["NOVA-009"]
     uuid = "6f0c1d2e-1111-2222-3333-444455556666"
-    text = script([_entry(proc, [Finding(uuid, "cmp-01", extra={"uuid": uuid})])], PROCS, {})
+    fenced = Finding(uuid, "cmp-01", extra={"uuid": uuid, "fenced": "yes"})
+    text = script([_entry(proc, [fenced])], PROCS, {})
     lines = text.splitlines()
     at = lines.index(f"openstack server evacuate {uuid}")
     assert lines[at - 1].startswith("# GUARD, before the command below: only when ")
     assert "fenced" in lines[at - 1]
     assert "(verified by " in lines[at - 1]
+
+
+def test_an_instance_still_running_is_never_evacuated() -> None:
+    """NOVA-009 on a host whose hypervisor still runs the instance (nova-compute hung):
+    restart nova-compute, no evacuate command at all."""
+    proc = PROCS["NOVA-009"]
+    uuid = "6f0c1d2e-1111-2222-3333-444455556666"
+    running = Finding(
+        uuid,
+        "cmp-01",
+        extra={"uuid": uuid, "fenced": "no", "state": "its domain instance-1 is running"},
+    )
+    text = script([_entry(proc, [running])], PROCS, {})
+    assert "evacuate" not in text.replace("do not evacuate", "")
+    assert "systemctl restart nova-compute" in text
 
 
 def test_the_guard_is_in_the_terminal_text_and_summary_json() -> None:

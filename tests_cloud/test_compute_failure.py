@@ -7,17 +7,28 @@ from typing import Any
 
 import pytest
 
+from fixtures.connections import Connections
 from fixtures.discovery import short_name
+from fixtures.errors import CouldNotRun, HostUnreachable
+from fixtures.hypervisor import PAUSED, RUNNING, domains
 from fixtures.nova import Instance
 from plugins.findings import Findings
 
 
 @pytest.mark.check("NOVA-009", tier=4, roles=("compute",))
-@pytest.mark.reads("compute_services", "instances")
+@pytest.mark.reads("compute_services", "instances", "domains")
 def test_no_instances_on_dead_compute_hosts(
-    compute_services: list[Any], instances: list[Instance], findings: Findings
+    compute_services: list[Any],
+    instances: list[Instance],
+    connections: Connections,
+    findings: Findings,
 ) -> None:
-    """No instance is recorded on a compute host whose nova-compute is down."""
+    """No instance is recorded on a compute host whose nova-compute is down.
+
+    Each one says whether its host is fenced: evacuating is for an instance whose host is
+    unreachable or whose hypervisor does not run it. An instance that still runs where nova
+    lost its nova-compute (hung, stopped, cut off) is not evacuated: a second copy would
+    start on the same shared disk."""
     dead = {
         short_name(s.host)
         for s in compute_services
@@ -25,12 +36,44 @@ def test_no_instances_on_dead_compute_hosts(
     }
     stranded: dict[str, list[str]] = {}
     for inst in instances:
-        if inst.host and short_name(inst.host) in dead:
-            stranded.setdefault(inst.host, []).append(inst.uuid)
-            findings.add(
-                inst.uuid, host=inst.host, expected="host up", actual="host down", uuid=inst.uuid
-            )
+        if not inst.host or short_name(inst.host) not in dead:
+            continue
+        fenced, state = _fencing(connections, inst)
+        stranded.setdefault(inst.host, []).append(inst.uuid)
+        findings.add(
+            inst.uuid,
+            host=inst.host,
+            expected="host up",
+            actual="host down",
+            uuid=inst.uuid,
+            fenced=fenced,
+            state=state,
+        )
     assert not stranded, "; ".join(
         f"{len(uuids)} instance(s) on down compute host {host}: {', '.join(sorted(uuids))}"
         for host, uuids in sorted(stranded.items())
     )
+
+
+def _fencing(connections: Connections, inst: Instance) -> tuple[str, str]:
+    """("yes"|"no", what the hypervisor says) for an instance of a host nova lost."""
+    remote = next(
+        (
+            connections[h]
+            for h in (connections.inventory.hosts if connections.inventory else {})
+            if short_name(h) == short_name(inst.host or "")
+        ),
+        None,
+    )
+    if remote is None:
+        return "no", f"{inst.host} is not in the inventory: its hypervisor was not asked"
+    try:
+        running = {d.uuid: d for d in domains(remote)}
+    except HostUnreachable as exc:
+        return "yes", f"{remote.name} does not answer ({exc.reason})"
+    except CouldNotRun as exc:
+        return "no", f"{remote.name} answers but its hypervisor could not be asked ({exc})"
+    dom = running.get(inst.uuid)
+    if dom is not None and dom.power_state in (RUNNING, PAUSED):
+        return "no", f"its domain {dom.name} is {dom.state} on {remote.name}"
+    return "yes", f"{remote.name} answers and runs no domain of it"

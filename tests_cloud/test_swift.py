@@ -5,7 +5,6 @@ running, the proxy serving reads."""
 from __future__ import annotations
 
 import time
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from fixtures.connections import Connections, Remote, each_answer
 from fixtures.discovery import RINGS, host_addresses, ring_devices
 from fixtures.errors import CouldNotRun
 from fixtures.hypervisor import boot_time
+from fixtures.replicas import MISSING, choose_reference
 from fixtures.storage import (
     DEVICES_ROOT,
     SWIFT_FILES,
@@ -33,10 +33,13 @@ FIRST_PASS_GRACE_S = 3600
 
 @pytest.mark.check("SWIFT-002", tier=2, roles=("object-storage", "object-storage-proxy"))
 @pytest.mark.reads("swift_checksums")
-def test_rings_identical(connections: Connections) -> None:
+def test_rings_identical(connections: Connections, findings: Findings) -> None:
     """Ring files and swift.conf have the same checksum on every storage node and proxy.
 
     Compared here, never trusted from ``swift-recon --md5``, which exits 0 on a mismatch.
+    Which copy is right is decided by the majority and the ring-builder (proxy) hosts'
+    place in it, never assumed: a builder that differs from every node is inspected, not
+    copied (:func:`fixtures.replicas.choose_reference`).
     """
     hosts = {r.name: r for r in connections.with_role("object-storage-proxy", "object-storage")}
     if not hosts:
@@ -44,20 +47,12 @@ def test_rings_identical(connections: Connections) -> None:
     sums = each_answer(hosts.values(), checksums)
     if not sums:
         raise CouldNotRun("no swift host answered", ", ".join(hosts))
-    proxies = [r.name for r in connections.with_role("object-storage-proxy") if r.name in sums]
-    problems = []
+    builders = [r.name for r in connections.with_role("object-storage-proxy")]
     for fname in SWIFT_FILES:
-        values = {host: s.get(fname, "missing") for host, s in sums.items()}
-        reference = values[proxies[0]] if proxies else Counter(values.values()).most_common(1)[0][0]
-        odd = sorted(h for h, v in values.items() if v != reference)
-        if odd:
-            problems.append(
-                f"{fname} differs on {', '.join(odd)} (md5 "
-                + ", ".join(f"{h}={values[h][:8]}" for h in odd)
-                + f"; reference {reference[:8]}"
-                + (f" from {proxies[0]})" if proxies else " held by most hosts)")
-            )
-    assert not problems, "; ".join(problems)
+        values = {host: s.get(fname, MISSING) for host, s in sums.items()}
+        for fields in choose_reference(values, builders).findings(fname, values):
+            findings.add(**fields)
+    findings.assert_none()
 
 
 @pytest.mark.check("SWIFT-003", tier=2, roles=("object-storage",))
