@@ -24,6 +24,7 @@ stay visible: only values are masked.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -51,6 +52,7 @@ def remember(secret: str | None) -> None:
         _literals.update(new)
         ordered = sorted(_literals, key=len, reverse=True)
         _literal_re = re.compile("|".join(re.escape(s) for s in ordered))
+        _cached.cache_clear()
 
 
 def remember_option(name: str, value: str | None) -> None:
@@ -74,6 +76,7 @@ def forget_all() -> None:
     global _literal_re
     _literals.clear()
     _literal_re = None
+    _cached.cache_clear()
 
 
 # -- URLs ---------------------------------------------------------------------------------
@@ -284,6 +287,20 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def redact(text: str) -> str:
+    """The text with every secret masked (short texts remembered: reports repeat them;
+    the memory is dropped whenever a new secret is learned)."""
+    return _cached(text) if len(text) <= CACHED_LEN else _redact(text)
+
+
+CACHED_LEN = 4096
+
+
+@functools.lru_cache(maxsize=16384)
+def _cached(text: str) -> str:
+    return _redact(text)
+
+
+def _redact(text: str) -> str:
     if _literal_re is not None:
         text = _literal_re.sub(MASK, text)
     text = _URL.sub(_mask_url, text)

@@ -12,7 +12,6 @@ from fixtures.database import DSN, SERVICE_CONFIGS, Databases, parse_service_con
 from fixtures.errors import CouldNotRun, InputError
 from fixtures.inventory import Inventory
 from plugins.findings import Findings
-from plugins.options import settings
 
 # Tables the checks (and an operator's recovery) rely on, per database.
 TABLES = {
@@ -28,11 +27,8 @@ TABLES = {
 
 @pytest.mark.check("DB-001", tier=10, roles=("controller",))
 @pytest.mark.reads("configs")
-def test_service_databases_reachable(
-    host: Remote, pytestconfig: pytest.Config, findings: Findings
-) -> None:
+def test_service_databases_reachable(host: Remote, db: Databases, findings: Findings) -> None:
     """Each service's ``[database] connection`` on the host opens a session."""
-    timeout = settings(pytestconfig).timeout.value
     checked, broken = [], []
     for service, (path, section, option) in SERVICE_CONFIGS.items():
         text = config_text(host, path)
@@ -47,9 +43,8 @@ def test_service_databases_reachable(
             broken.append(f"{service}: {exc}")
             continue
         checked.append(service)
-        try:
-            dsn.connect(timeout).close()
-        except CouldNotRun as exc:
+        exc = db.refusal(dsn)
+        if exc is not None:
             broken.append(f"{service} ({path} [{section}]): {exc.reason} connecting to {dsn}")
             findings.add(
                 service,
