@@ -92,10 +92,8 @@ def test_slow_reads_run_in_turn_without_a_temp_dir(
 
 
 def test_compose_quotes_host_paths() -> None:
-    class Fake:
-        spec = HostSpec("h", paths={"/etc/swift": "/etc/kolla/swift dir"})
-
-    script = compose([hostreads.READS["swift_checksums"]], Fake(), "@@ab-1", 5)  # type: ignore[arg-type]
+    spec = HostSpec("h", paths={"/etc/swift": "/etc/kolla/swift dir"})
+    script = compose([hostreads.READS["swift_checksums"]], spec, "@@ab-1", 5)
     assert "/etc/kolla/swift dir" in script
     out, err = (
         "@@ab-1 begin swift_checksums\nabc  /x/account.ring.gz\n\n@@ab-1 end swift_checksums 0\n",
@@ -234,3 +232,32 @@ def test_the_process_table_leaves_out_the_reading_script(
     assert not [a for _, _, a in table if any(mark in a for mark in ours)]
     raw = snap.reads["processes"].stdout
     assert "keystone.conf" in raw  # it was there to leave out
+
+
+def test_paths_the_configuration_moves_are_read_there(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """nova's instances_path set elsewhere: the instance directories are listed there, in
+    a second command; a host on the defaults costs one."""
+    root = tmp_path_factory.mktemp("moved")
+    (root / "etc").mkdir()
+    instances = root / "data" / "instances"
+    (instances / "0b6b0c4e-0000-4000-8000-000000000001").mkdir(parents=True)
+    (root / "etc" / "nova.conf").write_text(f"[DEFAULT]\ninstances_path = {instances}\n")
+    control = tempfile.mkdtemp(prefix="ab-c-")
+    try:
+        spec = HostSpec("here", connection="local", paths={"/etc/nova": str(root / "etc")})
+        remote = Remote(spec, 3.0, control)
+        snap = read_host(remote, ["instance_dirs"], 3.0)
+        assert snap.commands == 2
+        assert snap.paths == {"/var/lib/nova/instances": str(instances)}
+        remote.adopt(snap)
+        from fixtures.hypervisor import instance_dirs
+
+        assert instance_dirs(remote) == {"0b6b0c4e-0000-4000-8000-000000000001"}
+        (root / "etc" / "nova.conf").write_text("[DEFAULT]\ndebug = true\n")
+        plain = read_host(Remote(spec, 3.0, control), ["instance_dirs"], 3.0)
+        assert plain.commands == 1
+        assert plain.paths == {}
+    finally:
+        shutil.rmtree(control, ignore_errors=True)
