@@ -261,3 +261,17 @@ def test_paths_the_configuration_moves_are_read_there(
         assert plain.paths == {}
     finally:
         shutil.rmtree(control, ignore_errors=True)
+
+
+def test_become_runs_the_reads_through_sudo(local: Remote) -> None:
+    """ansible_become: the host's one script runs under ``sudo -n`` (here root to root)."""
+    if shutil.which("sudo") is None:
+        pytest.skip("sudo is not installed here")
+    from dataclasses import replace
+
+    local.spec = replace(local.spec, become=True)
+    assert local.become() == "sudo -n -u root -- "
+    snap = read_host(local, ["processes"], 3.0)
+    assert snap.unreachable is None
+    table = snap.reads["processes"].stdout
+    assert "sudo -n -u root -- sh -c" in table  # the script ran under sudo
