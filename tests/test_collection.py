@@ -229,7 +229,7 @@ def test_the_process_table_leaves_out_the_reading_script(
     table = process_table(snap.reads["processes"].stdout)
     assert table, "the host's other processes are kept"
     ours = ("@@ab-", "keystone.conf", "ab-slow-read")
-    assert not [a for _, _, a in table if any(mark in a for mark in ours)]
+    assert not [p.args for p in table if any(mark in p.args for mark in ours)]
     raw = snap.reads["processes"].stdout
     assert "keystone.conf" in raw  # it was there to leave out
 
@@ -275,3 +275,21 @@ def test_become_runs_the_reads_through_sudo(local: Remote) -> None:
     assert snap.unreachable is None
     table = snap.reads["processes"].stdout
     assert "sudo -n -u root -- sh -c" in table  # the script ran under sudo
+
+
+def test_a_stopped_or_zombie_service_is_not_running() -> None:
+    """A SIGSTOPped nova-compute still matches ``pgrep``: it is not running for afterboot."""
+    from fixtures.services import SERVICES, _by_process, process_table
+
+    table = process_table(
+        "top 1\n"
+        "  10   1  500 Tl   /usr/bin/python3 /usr/bin/nova-compute --config-file x\n"
+        "  11   1  500 Ssl  /usr/sbin/libvirtd\n"
+        "  12   1  500 Z    [nova-conductor] <defunct>\n"
+    )
+    compute = _by_process(table, SERVICES["nova-compute"])
+    assert not compute.running
+    assert "stopped" in compute.detail
+    assert "10" in compute.detail
+    assert _by_process(table, SERVICES["libvirtd"]).running
+    assert not _by_process(table, SERVICES["nova-conductor"]).running
