@@ -29,6 +29,10 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.matrix.harness import suite_argv  # noqa: E402
+
 STATE = ROOT / "lab" / ".state"
 NAMEBOUND = {"compute", "block-storage", "messaging", "database"}
 
@@ -73,19 +77,9 @@ def write(tmp: Path, total: int, unreachable: int) -> Path:
 
 
 def run(inventory: Path, reports: Path, timeout: float | None) -> tuple[float, str, dict]:
-    argv = [
-        sys.executable,
-        "-m",
-        "lab",
-        "run",
-        "--",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        f"--inventory={inventory}",
-        f"--reports-dir={reports}",
-        *([f"--timeout={timeout:g}"] if timeout else []),
-    ]
+    argv = suite_argv(
+        reports, f"--inventory={inventory}", *([f"--timeout={timeout:g}"] if timeout else [])
+    )
     started = time.monotonic()
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started

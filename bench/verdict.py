@@ -23,27 +23,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.matrix.harness import suite_argv  # noqa: E402
 
 
 def timed(argv: list[str]) -> tuple[float, int, str]:
     started = time.monotonic()
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
     return time.monotonic() - started, proc.returncode, proc.stdout[-2000:] + proc.stderr[-2000:]
-
-
-def suite(reports: Path, extra: list[str]) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "lab",
-        "run",
-        "--",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        f"--reports-dir={reports}",
-        *extra,
-    ]
 
 
 def figures(name: str, values: list[float]) -> str:
@@ -70,7 +58,7 @@ def main() -> None:
         if run_sh.exists():  # the first Ansible run installs ansible-core: not timed
             subprocess.run(["bash", str(run_sh), str(ROOT)], cwd=ROOT, capture_output=True)
         for n in range(args.runs):
-            seconds, rc, out = timed(suite(reports, []))
+            seconds, rc, out = timed(suite_argv(reports))
             times["afterboot"].append(seconds)
             print(f"round {n + 1}: afterboot {seconds:.2f}s (exit {rc})", flush=True)
             if rc != 0:
@@ -80,7 +68,7 @@ def main() -> None:
                 times["ansible"].append(seconds)
                 print(f"round {n + 1}: ansible   {seconds:.2f}s (exit {rc})", flush=True)
             if args.xdist:
-                seconds, rc, _ = timed(suite(Path(tmp) / "xd", ["-n", str(args.xdist)]))
+                seconds, rc, _ = timed(suite_argv(Path(tmp) / "xd", "-n", str(args.xdist)))
                 times[f"afterboot -n {args.xdist}"].append(seconds)
                 print(f"round {n + 1}: -n {args.xdist}     {seconds:.2f}s (exit {rc})", flush=True)
         snap = json.loads((reports / "snapshot.json").read_text())

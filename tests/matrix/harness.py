@@ -58,12 +58,9 @@ class Outcome:
         return any(k.split("@", 1)[0] == spec for k in pool)
 
 
-def run_suite(
-    reports: Path, phase: str = "post-reboot", extra: Sequence[str] = (), timeout: float = 900
-) -> Outcome:
-    """Run the suite against the lab (bringing nothing up), return what it reported."""
-    reports.mkdir(parents=True, exist_ok=True)
-    argv = [
+def suite_argv(reports: Path, *extra: str) -> list[str]:
+    """The suite against the lab, as an operator runs it (``python -m lab run -- -q``)."""
+    return [
         sys.executable,
         "-m",
         "lab",
@@ -73,10 +70,16 @@ def run_suite(
         "-p",
         "no:cacheprovider",
         f"--reports-dir={reports}",
-        f"--phase={phase}",
-        f"--junitxml={reports}/junit.xml",
         *extra,
     ]
+
+
+def run_suite(
+    reports: Path, phase: str = "post-reboot", extra: Sequence[str] = (), timeout: float = 900
+) -> Outcome:
+    """Run the suite against the lab (bringing nothing up), return what it reported."""
+    reports.mkdir(parents=True, exist_ok=True)
+    argv = suite_argv(reports, f"--phase={phase}", f"--junitxml={reports}/junit.xml", *extra)
     started = time.monotonic()
     proc = subprocess.run(
         argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
