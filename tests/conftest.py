@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from . import sshd as sshd_mod
 
 pytest_plugins = ["pytester"]
 
@@ -45,3 +50,18 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     )
     pytester.mkdir("tests_cloud")
     return pytester
+
+
+@pytest.fixture
+def control_dir() -> Iterator[str]:
+    """ssh control sockets need a short path (108 bytes at most)."""
+    path = tempfile.mkdtemp(prefix="ab-t-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sshd_mod.Sshd]:
+    """A real sshd on loopback, one per test module."""
+    with sshd_mod.sshd(tmp_path_factory.mktemp("sshd")) as s:
+        yield s

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from fixtures.inventory import HostSpec
+
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 
@@ -103,3 +105,19 @@ def silent_listener() -> Iterator[int]:
         for conn in held:
             conn.close()
         server.close()
+
+
+def host_spec(server: Sshd, connection: str = "ssh", **kw: object) -> HostSpec:
+    """A host of the inventory reaching this sshd (``kw`` overrides any field)."""
+    fields: dict[str, object] = dict(
+        name="good",
+        address="127.0.0.1",
+        port=server.port,
+        user="root",
+        key=str(server.key),
+        ssh_config=str(server.ssh_config),
+        connection=connection,
+        service_manager="process",
+    )
+    fields.update(kw)
+    return HostSpec(**fields)  # type: ignore[arg-type]

@@ -3,10 +3,7 @@ not answer ending as *could not run* within --timeout while the other host passe
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -33,40 +30,11 @@ def test_second(host):
 '''
 
 
-@pytest.fixture
-def control_dir() -> Iterator[str]:
-    """ssh control sockets need a short path (108 bytes at most)."""
-    path = tempfile.mkdtemp(prefix="ab-t-")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sshd_mod.Sshd]:
-    with sshd_mod.sshd(tmp_path_factory.mktemp("sshd")) as s:
-        yield s
-
-
-def spec(server: sshd_mod.Sshd, connection: str = "ssh", **kw: object) -> HostSpec:
-    fields: dict[str, object] = dict(
-        name="good",
-        address="127.0.0.1",
-        port=server.port,
-        user="root",
-        key=str(server.key),
-        ssh_config=str(server.ssh_config),
-        connection=connection,
-        service_manager="process",
-    )
-    fields.update(kw)
-    return HostSpec(**fields)  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize("connection", ["ssh", "paramiko"])
 def test_commands_run_and_connection_is_reused(
     server: sshd_mod.Sshd, control_dir: str, connection: str
 ) -> None:
-    remote = Remote(spec(server, connection), timeout=5, control_dir=control_dir)
+    remote = Remote(sshd_mod.host_spec(server, connection), timeout=5, control_dir=control_dir)
     try:
         assert remote.run("echo %s", "a b").stdout == "a b\n"
         assert remote.file("/etc/hostname").exists
@@ -83,7 +51,7 @@ def test_commands_run_and_connection_is_reused(
 def test_command_past_deadline_is_could_not_run(
     server: sshd_mod.Sshd, control_dir: str, connection: str
 ) -> None:
-    remote = Remote(spec(server, connection), timeout=1.5, control_dir=control_dir)
+    remote = Remote(sshd_mod.host_spec(server, connection), timeout=1.5, control_dir=control_dir)
     try:
         remote.probe()
         started = time.monotonic()

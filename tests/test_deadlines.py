@@ -3,10 +3,7 @@ on loopback; and ssh started from an argv list, so no value becomes a local comm
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,45 +11,17 @@ import pytest
 from fixtures import transports
 from fixtures.connections import Remote
 from fixtures.errors import CommandTimeout, CouldNotRun
-from fixtures.inventory import HostSpec
 
 from . import sshd as sshd_mod
 
 pytestmark = pytest.mark.skipif(bool(sshd_mod.available()), reason=str(sshd_mod.available()))
 
 
-@pytest.fixture
-def control_dir() -> Iterator[str]:
-    path = tempfile.mkdtemp(prefix="ab-t-")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sshd_mod.Sshd]:
-    with sshd_mod.sshd(tmp_path_factory.mktemp("sshd")) as s:
-        yield s
-
-
-def spec(server: sshd_mod.Sshd, connection: str = "ssh", **kw: object) -> HostSpec:
-    fields: dict[str, object] = dict(
-        name="good",
-        address="127.0.0.1",
-        port=server.port,
-        user="root",
-        key=str(server.key),
-        ssh_config=str(server.ssh_config),
-        connection=connection,
-    )
-    fields.update(kw)
-    return HostSpec(**fields)  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize("connection", ["ssh", "paramiko", "local"])
 def test_a_trickling_command_ends_at_the_deadline(
     server: sshd_mod.Sshd, control_dir: str, connection: str
 ) -> None:
-    remote = Remote(spec(server, connection), timeout=1.5, control_dir=control_dir)
+    remote = Remote(sshd_mod.host_spec(server, connection), timeout=1.5, control_dir=control_dir)
     try:
         remote.probe()
         started = time.monotonic()
@@ -68,7 +37,7 @@ def test_output_is_capped_to_its_tail(
     server: sshd_mod.Sshd, control_dir: str, connection: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(transports, "OUTPUT_CAP", 1 << 20)
-    remote = Remote(spec(server, connection), timeout=20, control_dir=control_dir)
+    remote = Remote(sshd_mod.host_spec(server, connection), timeout=20, control_dir=control_dir)
     try:
         result = remote.run("head -c 30000000 /dev/zero | tr '\\0' x; echo END")
         assert result.rc == 0
@@ -86,7 +55,9 @@ def test_ssh_never_runs_a_value_locally(
     """Even a HostSpec made without the inventory's validation cannot inject options."""
     marker = tmp_path / "pwned"
     hostile = f"-oProxyCommand=touch {marker}"
-    remote = Remote(spec(server, **{field: hostile}), timeout=3, control_dir=control_dir)
+    remote = Remote(
+        sshd_mod.host_spec(server, **{field: hostile}), timeout=3, control_dir=control_dir
+    )
     try:
         with pytest.raises(CouldNotRun):
             remote.probe()
