@@ -21,6 +21,7 @@ pytest_plugins = [
     "plugins.remediation",
     "plugins.allure_report",
     "plugins.waivers",
+    "plugins.compare",  # after waivers: a waived failure is no failure to mark new
     "plugins.exitstatus",
     "plugins.prometheus",
 ]

@@ -26,7 +26,7 @@ from plugins.outcomes import COULD_NOT_RUN, WAIVED, outcome_of
 from plugins.procedure_book import procedures
 from plugins.redact import redact, redact_tree
 from plugins.remediation import reports_dir
-from plugins.reportfiles import tier_label
+from plugins.reportfiles import ALREADY_FAILING, NEW_PROPERTY, tier_label
 from plugins.waiverfile import WAIVER_PROPERTY, WaiverUse, book
 
 SEVERITY = {"blocker": "blocker", "critical": "critical", "normal": "normal", "minor": "minor"}
@@ -111,6 +111,9 @@ def pytest_runtest_makereport(
             )
         elif key == "blocked_by":
             allure.dynamic.label("blocked_by", redact(str(value)))
+        elif key == NEW_PROPERTY and report.failed:  # --compare (plugins/compare.py)
+            allure.dynamic.label("new", str(value))
+            allure.dynamic.tag("new failure" if value == "true" else ALREADY_FAILING)
     return report
 
 

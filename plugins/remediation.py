@@ -14,6 +14,7 @@ import json
 import os
 import time
 from collections.abc import Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from plugins.reportfiles import (
     COULD_NOT_RUN,
     ENTRY_PROPERTY,
     FAILED,
+    NEW_PROPERTY,
     WAIVED,
     Entry,
     procedure_text,
@@ -177,6 +179,8 @@ def _entry_of(report: pytest.TestReport) -> Entry | None:
     if ENTRY_PROPERTY not in props or not (report.failed or report.skipped):
         return None
     entry = Entry.from_json(str(props[ENTRY_PROPERTY]))
+    if NEW_PROPERTY in props:  # --compare: plugins/compare.py said whether it failed before
+        entry = replace(entry, new=str(props[NEW_PROPERTY]) == "true")
     return entry if report.failed or entry.outcome in (BLOCKED, WAIVED) else None
 
 

@@ -20,6 +20,8 @@ from plugins.runbook import Finding, Procedure, render
 FAILED, COULD_NOT_RUN, BLOCKED, WAIVED = "failed", "could-not-run", "blocked", "waived"
 BROKEN = "broken"  # the check raised an unexpected exception: a bug in it
 ENTRY_PROPERTY = "afterboot"  # the user property carrying an Entry as JSON
+NEW_PROPERTY = "new"  # "true"/"false": failing, or not, in the compared run (--compare)
+ALREADY_FAILING = "already failing before the maintenance"
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,13 @@ class Entry:
     findings: tuple[Finding, ...] = field(default_factory=tuple)
     waiver: str = ""  # waived: the waiver(s) applied; failed: the waiver(s) that expired
     cause: str = ""  # the cause a log signature named (plugins/signatures.py): "id: text"
+    new: bool | None = None  # --compare: not failing in the compared run (None: no compare)
 
     def to_json(self) -> str:
         data = asdict(self)
         data["findings"] = [f.to_dict() for f in self.findings]
+        if self.new is None:
+            del data["new"]
         return redact(json.dumps(data, sort_keys=True))
 
     @classmethod
@@ -131,7 +136,26 @@ def start_tier(groups: Sequence[Group]) -> int | None:
     return min(tiers) if tiers else None
 
 
+def fresh(entries: Sequence[Entry]) -> list[Entry]:
+    """The entries that were not already failing in the compared run (all without one)."""
+    return [e for e in entries if e.new is not False]
+
+
+def already_failing_lines(entries: Sequence[Entry]) -> list[str]:
+    """The failures the compared run had too, listed apart from the new ones."""
+    old = [e for e in entries if e.new is False]
+    if not old:
+        return []
+    lines = [f"--- {ALREADY_FAILING}"]
+    for e in sorted(old, key=lambda e: (e.tier, e.check, e.nodeid)):
+        names = ", ".join(dict.fromkeys(f.subject for f in e.findings if f.subject))
+        lines.append(f"  {e.check} {e.nodeid}: {e.outcome}" + (f" ({names})" if names else ""))
+    return [redact(line) for line in lines]
+
+
 def summary_lines(entries: Sequence[Entry], procs: Mapping[str, Procedure]) -> list[str]:
+    old = already_failing_lines(entries)
+    entries = fresh(entries)
     groups = grouped(entries)
     first = start_tier(groups)
     lines: list[str] = []
@@ -166,14 +190,14 @@ def summary_lines(entries: Sequence[Entry], procs: Mapping[str, Procedure]) -> l
                 lines.append(f"  {e.check} {e.nodeid}: blocked by {e.blocked_by}")
             elif e.outcome == WAIVED:
                 lines.append(f"  {e.check} {e.nodeid}: {e.waiver}")
-    return [redact(line) for line in lines]
+    return [redact(line) for line in lines] + old
 
 
 def summary_data(
     entries: Sequence[Entry], procs: Mapping[str, Procedure], meta: Mapping[str, Any]
 ) -> dict[str, Any]:
     groups = grouped(entries)
-    first = start_tier(groups)
+    first = start_tier(grouped(fresh(entries)))  # where to start: the new failures
     checks = []
     for g in groups:
         proc = procs.get(g.check)
@@ -206,6 +230,12 @@ def summary_data(
     for e in entries:
         counts[e.outcome] = counts.get(e.outcome, 0) + 1
     data = {**meta, "start_here_tier": first, "counts": counts, "checks": checks}
+    old = [e for e in entries if e.new is False]
+    if old:
+        data[ALREADY_FAILING.replace(" ", "_")] = [
+            {"check": e.check, "nodeid": e.nodeid, "host": e.host, "outcome": e.outcome}
+            for e in old
+        ]
     result: dict[str, Any] = redact_obj(data)
     return result
 
