@@ -4,7 +4,9 @@ Plain module (no hooks). A snapshot document is ``reports/snapshot.json`` of an 
 run; at the end of every run the controller adds to it the cloud's identity (clouds.yaml
 name, auth_url, region; the inventory's host names) and the run's results (each failed,
 broken, could-not-run or waived check with its host and offenders), so that a later run
-tells the cloud apart and marks each failure ``new`` or already failing before.
+tells the cloud apart and marks each failure ``new`` or already failing before. Which
+checks the run judged is kept too (``judged``): a failure of a check the compared run did
+not judge (another phase, ``--host``) is neither new nor old, and is not marked.
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ class Baseline:
 
     def failed_before(self) -> set[Key]:
         return result_keys(self.doc.get("results") or [])
+
+    def judged(self) -> set[tuple[str, str]] | None:
+        """(check, host) of every check the compared run judged (None: not recorded)."""
+        rows = self.doc.get("judged")
+        if not isinstance(rows, list):
+            return None
+        return {(str(r[0]), str(r[1])) for r in rows if isinstance(r, list) and len(r) == 2}
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -49,7 +49,9 @@ baseline_key = pytest.StashKey[Baseline]()
 _after_key = pytest.StashKey[Baseline]()
 _started_key = pytest.StashKey[float]()
 _before_keys = pytest.StashKey[set[tuple[str, str, str]]]()
+_judged_key = pytest.StashKey[set[tuple[str, str]]]()
 PRE_MAINTENANCE = "pre-maintenance"
+JUDGED_PROPERTY = "afterboot_judged"  # the host of a check that gave a verdict
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -150,6 +152,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Another cloud's snapshot stops the run before any worker starts or host is read."""
     config = session.config
     config.stash[_started_key] = time.time()
+    if not hasattr(config, "workerinput"):
+        config.stash[_judged_key] = set()
+        config.pluginmanager.register(_Judged(config.stash[_judged_key]), "afterboot-judged")
     base = config.stash.get(baseline_key, None)
     if base is None or _after_key in config.stash or hasattr(config, "workerinput"):
         return
@@ -256,6 +261,9 @@ def pytest_runtest_makereport(
     report = yield
     base = item.config.stash.get(baseline_key, None)
     check = item.stash.get(check_key, None)
+    if check is not None and (report.when == "call" or (report.when == "setup" and report.failed)):
+        # it gave a verdict (only this report carries it: not a JUnit property)
+        report.user_properties.append((JUDGED_PROPERTY, host_of(item)))
     if (
         base is None
         or not base.has_results
@@ -264,6 +272,9 @@ def pytest_runtest_makereport(
         or not report.failed
     ):
         return report
+    judged = base.judged()
+    if judged is not None and (check.id, host_of(item)) not in judged:
+        return report  # the compared run did not judge it: neither new nor old
     new = is_new(
         check.id, host_of(item), findings_of(item, report), item.config.stash[_before_keys]
     )
@@ -274,6 +285,20 @@ def pytest_runtest_makereport(
 
 
 # -- what the next run compares with --------------------------------------------------
+
+
+class _Judged:
+    """On the controller: (check, host) of every check that gave a verdict, as the reports
+    arrive (from xdist workers too); a blocked or deselected check gave none."""
+
+    def __init__(self, judged: set[tuple[str, str]]) -> None:
+        self.judged = judged
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when in ("setup", "call"):
+            props = {str(k): str(v) for k, v in report.user_properties}
+            if "check_id" in props and JUDGED_PROPERTY in props:
+                self.judged.add((props["check_id"], props[JUDGED_PROPERTY]))
 
 
 @pytest.hookimpl(trylast=True)
@@ -294,6 +319,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     doc["phase"] = settings(config).phase.value
     doc["identity"] = current_identity(config)
     doc["results"] = rows_of(entries(config))
+    doc["judged"] = sorted([list(k) for k in config.stash.get(_judged_key, set())])
     tmp = path.with_suffix(".tmp")
     try:
         tmp.write_text(json.dumps(redact_obj(doc), indent=1, sort_keys=True) + "\n")
