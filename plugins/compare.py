@@ -41,6 +41,7 @@ from plugins.findings import Findings
 from plugins.hosts import host_of
 from plugins.identity import check_key
 from plugins.options import settings
+from plugins.outcomes import could_not_run
 from plugins.redact import redact, redact_obj
 from plugins.remediation import entries, findings_of, reports_dir
 from plugins.reportfiles import NEW_PROPERTY
@@ -264,20 +265,21 @@ def pytest_runtest_makereport(
     if check is not None and (report.when == "call" or (report.when == "setup" and report.failed)):
         # it gave a verdict (only this report carries it: not a JUnit property)
         report.user_properties.append((JUDGED_PROPERTY, host_of(item)))
-    if (
-        base is None
-        or not base.has_results
-        or check is None
-        or report.when not in ("setup", "call")
-        or not report.failed
-    ):
+    if base is None or check is None or report.when not in ("setup", "call") or not report.failed:
         return report
     judged = base.judged()
-    if judged is not None and (check.id, host_of(item)) not in judged:
+    if _before_after(item):
+        if could_not_run(report):
+            return report  # no comparison made: nothing to call new
+        new = True  # a difference since the snapshot is new by definition
+    elif not base.has_results:
+        return report  # a snapshot without results (taken before they were kept)
+    elif judged is not None and (check.id, host_of(item)) not in judged:
         return report  # the compared run did not judge it: neither new nor old
-    new = is_new(
-        check.id, host_of(item), findings_of(item, report), item.config.stash[_before_keys]
-    )
+    else:
+        new = is_new(
+            check.id, host_of(item), findings_of(item, report), item.config.stash[_before_keys]
+        )
     prop = (NEW_PROPERTY, "true" if new else "false")
     report.user_properties.append(prop)
     item.user_properties.append(prop)  # JUnit writes the teardown report's properties

@@ -145,9 +145,11 @@ def test_offline_comparison_names_each_difference(diffsuite: pytest.Pytester) ->
     summary = json.loads((diffsuite.path / "reports" / "summary.json").read_text())
     (check,) = summary["checks"]
     assert check["check"] == "DIFF-007"
-    assert [(f["subject"], f["host"]) for f in check["results"][0]["findings"]] == [
+    (result,) = check["results"]
+    assert [(f["subject"], f["host"]) for f in result["findings"]] == [
         ("/etc/nova/nova.conf", "compute2")
     ]
+    assert result["new"] is True  # a difference since the snapshot is new by definition
 
 
 def test_an_instance_stopped_since_is_named_with_its_remedy(diffsuite: pytest.Pytester) -> None:

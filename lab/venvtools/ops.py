@@ -1,4 +1,5 @@
-"""Operator actions used by faults: find instances, hard-reboot servers, make a volume."""
+"""Operator actions used by faults: find instances, hard-reboot, stop or start servers (as
+their owner would), make a volume."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def main() -> None:
             "free-allocations",
             "compute-disable",
             "compute-enable",
+            "server-stop",
+            "server-start",
         ],
     )
     ap.add_argument("--host")
@@ -70,6 +73,16 @@ def main() -> None:
                 ]
             )
         )
+        return
+    if a.action in ("server-stop", "server-start"):
+        # as its owner would: nova stops it (SHUTOFF), or starts it again (ACTIVE)
+        stop = a.action == "server-stop"
+        for s in servers:
+            if (s.status == "ACTIVE") == stop:
+                (conn.compute.stop_server if stop else conn.compute.start_server)(s)
+        for s in servers:
+            conn.compute.wait_for_server(s, status="SHUTOFF" if stop else "ACTIVE", wait=120)
+        print(f"{a.action.split('-')[1]}:", ", ".join(s.name for s in servers))
         return
     for s in servers:
         conn.compute.reboot_server(s, "HARD")

@@ -1,0 +1,158 @@
+"""Before and after on the lab (issue 11): a snapshot taken before the "maintenance", then a
+real change, then the compared run names exactly the differences.
+
+Rows (each a few suite runs of ~6 s, plus injecting and healing):
+
+- the healthy lab compared with its own pre-maintenance snapshot gives no difference, run
+  after run (no false alarm from times, counters, pids or order);
+- compute1 rebooted: DIFF-001 names each of its instances (they stayed off);
+- an instance shut off by its owner between the runs: the plain run says nothing (the
+  cloud is healthy), the compared run's DIFF-001 names it, and nothing else fails;
+- a swift device unmounted: DIFF-005 names it;
+- a fault that was there before the first run is marked ``new: false`` when it still fails.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.matrix.expectations import rebooted
+from tests.matrix.harness import ROWS, Outcome, run_suite
+
+pytestmark = pytest.mark.lab
+
+REPEAT = 2  # healthy compared runs in a row (the issue's CI proof asks 5: raise it there)
+OWNER_STOPPED = "ab-fw-compute1"  # a server without a volume: nothing else depends on it
+DIFF_CHECKS = {f"DIFF-00{n}" for n in range(1, 8)}
+
+
+def _results(reports: Path) -> dict[str, list[dict[str, Any]]]:
+    """check -> its results in summary.json (outcome, host, findings, new)."""
+    summary = json.loads((reports / "summary.json").read_text())
+    return {c["check"]: c["results"] for c in summary.get("checks", [])}
+
+
+def _subjects(reports: Path, check: str) -> set[tuple[str, str]]:
+    return {
+        (f["subject"], f["host"])
+        for r in _results(reports).get(check, [])
+        for f in r.get("findings", [])
+    }
+
+
+def _compared(reports: Path, before: Path, *extra: str) -> Outcome:
+    return run_suite(reports, extra=[f"--compare={before}", *extra])
+
+
+@pytest.fixture(scope="module")
+def before(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The healthy lab's pre-maintenance snapshot (MAINT-001 fails there: the compute hosts
+    run instances; that is the pre-maintenance check's business, not this module's)."""
+    reports = tmp_path_factory.mktemp("pre-maintenance")
+    outcome = run_suite(reports, phase="pre-maintenance")
+    assert {k.split("@")[0] for k in outcome.failed} <= {"MAINT-001"}, outcome.output[-3000:]
+    snap = json.loads((reports / "snapshot.json").read_text())
+    reads = set(snap["hosts"]["compute1"]["reads"])
+    assert {"domains", "configs", "processes"} <= reads, reads  # a whole "before"
+    assert {"instances", "volumes", "compute_services"} <= set(snap["cloud"])
+    path = tmp_path_factory.mktemp("snapshots") / "before.json"
+    shutil.copy(reports / "snapshot.json", path)
+    return path
+
+
+def test_healthy_lab_compared_gives_no_difference(lab: Any, before: Path, tmp_path: Path) -> None:
+    for n in range(REPEAT):
+        outcome = _compared(tmp_path / f"healthy-{n}", before)
+        broken = sorted(outcome.failed | outcome.could_not_run)
+        assert not broken, f"run {n + 1}: {', '.join(broken)}\n{outcome.output[-4000:]}"
+    offline = run_suite(
+        tmp_path / "offline", extra=[f"--compare={before}", f"--snapshot-file={before}"]
+    )
+    assert offline.exit_code == 0, offline.output[-3000:]
+    ROWS.append(f"{'before/after: healthy x' + str(REPEAT):38} -> 0 differences  PASS")
+
+
+def test_reboot_names_each_instance_that_ran_there(lab: Any, before: Path, tmp_path: Path) -> None:
+    from lab import faults
+
+    ran = {str(s["id"]) for s in faults.servers(lab, "compute1")}
+    assert ran, "the lab runs no instance on compute1"
+    try:
+        lab.inject("reboot@compute1")
+        outcome = _compared(tmp_path / "rebooted", before)
+    finally:
+        lab.heal_all(["reboot@compute1"])
+    reports = tmp_path / "rebooted"
+    named = _subjects(reports, "DIFF-001")
+    assert named == {(uuid, "compute1") for uuid in ran}, named
+    assert all(r.get("new") is True for r in _results(reports)["DIFF-001"])
+    row = rebooted("compute1")
+    allowed = {*row.fails, *row.may_fail, row.root, "DIFF-001"}
+    unexpected = sorted(
+        k for k in outcome.failed if not any(k == s or k.split("@")[0] == s for s in allowed)
+    )
+    assert not unexpected, unexpected
+    ROWS.append(f"{'before/after: reboot@compute1':38} -> DIFF-001 names {len(ran)}  PASS")
+
+
+def test_an_instance_its_owner_stopped_only_the_comparison_names(
+    lab: Any, before: Path, tmp_path: Path
+) -> None:
+    from lab import faults
+
+    (server,) = [s for s in faults.servers(lab) if s["name"] == OWNER_STOPPED]
+    try:
+        lab.venv_tool("ops.py", "server-stop", OWNER_STOPPED)
+        plain = run_suite(tmp_path / "plain")
+        compared = _compared(tmp_path / "compared", before)
+    finally:
+        lab.venv_tool("ops.py", "server-start", OWNER_STOPPED)
+    assert not plain.failed, f"the plain run judged a stopped instance: {sorted(plain.failed)}"
+    assert compared.failed == {"DIFF-001@"}, sorted(compared.failed)
+    (result,) = _results(tmp_path / "compared")["DIFF-001"]
+    (finding,) = result["findings"]
+    assert (finding["subject"], finding["host"]) == (server["id"], "compute1")
+    assert finding["actual"].startswith("stopped"), finding
+    ROWS.append(f"{'before/after: stopped by its owner':38} -> DIFF-001 only  PASS")
+
+
+def test_an_unmounted_device_is_named(lab: Any, before: Path, tmp_path: Path) -> None:
+    from lab.swift import device
+
+    mount = f"/srv/node/{device('storage1')}"
+    try:
+        lab.inject("swift-device-unmounted@storage1")
+        outcome = _compared(tmp_path / "unmounted", before)
+    finally:
+        lab.heal_all(["swift-device-unmounted@storage1"])
+    assert _subjects(tmp_path / "unmounted", "DIFF-005") == {(mount, "storage1")}
+    allowed = {"DIFF-005", "SWIFT-003", "SWIFT-001", "SWIFT-005"}
+    assert {k.split("@")[0] for k in outcome.failed} <= allowed, sorted(outcome.failed)
+    ROWS.append(f"{'before/after: device unmounted':38} -> DIFF-005 {mount}  PASS")
+
+
+def test_a_fault_older_than_the_snapshot_is_not_new(lab: Any, tmp_path: Path) -> None:
+    """The 'before' is a post-reboot run here: a pre-maintenance run does not judge SVC-007
+    (a failure of a check the compared run did not judge is marked neither way)."""
+    fault = "swift-object-server-stopped@storage2"
+    try:
+        lab.inject(fault)
+        first = run_suite(tmp_path / "first")
+        assert "SVC-007@storage2" in first.failed, sorted(first.failed)
+        snap = tmp_path / "first.json"
+        shutil.copy(tmp_path / "first" / "snapshot.json", snap)
+        again = _compared(tmp_path / "again", snap)
+    finally:
+        lab.heal_all([fault])
+    (svc,) = _results(tmp_path / "again")["SVC-007"]
+    assert svc["new"] is False, svc
+    summary = json.loads((tmp_path / "again" / "summary.json").read_text())
+    assert "SVC-007" in {r["check"] for r in summary["already_failing_before_the_maintenance"]}
+    # it was already stopped before: no before/after check calls it a difference
+    assert not {k.split("@")[0] for k in again.failed} & DIFF_CHECKS, sorted(again.failed)
+    ROWS.append(f"{'before/after: ' + fault:38} -> SVC-007 new: false  PASS")
