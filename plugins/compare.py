@@ -168,7 +168,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _before_after(item: pytest.Item) -> bool:
-    return "before" in getattr(item, "fixturenames", ())
+    """A before/after check: a check that asks for the compared snapshot (``before``)."""
+    return check_key in item.stash and "before" in getattr(item, "fixturenames", ())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -214,7 +214,7 @@ def summary_data(
                 "check": g.check,
                 "tier": g.tier,
                 "tier_name": TIERS.get(g.tier, ""),
-                "start_here": g.tier == first and bool(g.broken),
+                "start_here": g.tier == first and bool(fresh(g.broken)),
                 "title": proc.title if proc else "",
                 "severity": proc.severity if proc else "",
                 "guide": proc.guide if proc else "",

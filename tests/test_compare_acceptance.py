@@ -276,11 +276,14 @@ def test_without_compare_no_failure_is_marked(
     assert "new" not in _results(site)["PERIODIC-003"]
 
 
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "n2"])
 def test_the_snapshot_keeps_the_runs_results_for_the_next(
-    site: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    site: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, xdist: bool
 ) -> None:
     monkeypatch.setenv("FULL", "p-1,p-2")
-    site.runpytest_subprocess("--phase=post-upgrade")
+    site.runpytest_subprocess(
+        "--phase=post-upgrade", "-p", "xdist", *(("-n", "2") if xdist else ())
+    )
     saved = json.loads((site.path / "reports" / "snapshot.json").read_text())
     assert saved["phase"] == "post-upgrade"
     assert saved["results"] == [
