@@ -42,16 +42,21 @@ class Limits:
 _limits_key = pytest.StashKey[Limits]()
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def load_limits() -> Limits:
+    """How much log to attach and the noise to drop (``_evidence.yaml``), the signatures."""
     data = data_file("_evidence.yaml")
     raw = data.get("limits") or {}
-    config.stash[_limits_key] = Limits(
+    return Limits(
         int(raw.get("lines", 60)),
         int(raw.get("bytes", 65536)),
         int(raw.get("logs", 3)),
         tuple(re.compile(p) for p in data.get("noise") or ()),
         load_signatures(),
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_limits_key] = load_limits()
 
 
 def denoised(text: str, limits: Limits) -> list[str]:
