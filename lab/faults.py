@@ -220,6 +220,35 @@ def _unmounted_heal(lab: Lab) -> None:
     mount_device(lab, "storage1")
 
 
+def _xfs_shutdown_inject(lab: Lab) -> None:
+    from .swift import device
+
+    # what XFS does by itself after a metadata I/O error: shut down, stay mounted
+    lab.host_exec("storage2", f"xfs_io -x -c shutdown /srv/node/{device('storage2')}")
+
+
+def _xfs_shutdown_heal(lab: Lab) -> None:
+    from .swift import device, mount_device
+
+    # the prescribed remedy: stop the host's swift servers (they hold files on it), a
+    # plain umount, mount again (the log replays), start them
+    swift = [s for s in lab.services_of("storage2") if s.name.startswith("swift-")]
+    for svc in swift:
+        lab.stop(svc)
+    lab.host_exec("storage2", f"umount /srv/node/{device('storage2')}")
+    mount_device(lab, "storage2")
+    for svc in swift:
+        lab.start(svc)
+
+
+register(
+    Fault(
+        "swift-device-xfs-shutdown@storage2",
+        "the XFS of storage2's swift device shut down (as after I/O errors): mounted, EIO",
+        _xfs_shutdown_inject,
+        _xfs_shutdown_heal,
+    )
+)
 register(
     Fault(
         "swift-ring-changed@storage2",
@@ -586,5 +615,122 @@ register(
         "nova-compute on compute2 left disabled (after a maintenance)",
         _ops("compute-disable", "--host", "compute2"),
         _ops("compute-enable", "--host", "compute2"),
+    )
+)
+
+
+# ---- issue 12: faults the first matrix had not seen ------------------------------------------
+def _frozen_inject(lab: Lab) -> None:
+    pid = lab.hosts.service_pid("compute2", "nova-compute")
+    if pid is None:
+        raise LabError("nova-compute is not running on compute2")
+    # hung, not dead: the process stays in the table (state T), its record goes stale
+    lab.host_exec("compute2", f"kill -STOP {pid}")
+
+
+def _frozen_heal(lab: Lab) -> None:
+    pid = lab.hosts.service_pid("compute2", "nova-compute")
+    if pid is not None:
+        lab.host_exec("compute2", f"kill -CONT {pid}", check=False)
+    t0 = time.monotonic()
+    _restart(lab, "compute2", "nova-compute")  # the prescribed remedy
+    lab.wait_green(since=t0)
+
+
+register(
+    Fault(
+        "nova-compute-frozen@compute2",
+        "nova-compute on compute2 stopped with SIGSTOP (hung: in the process table, state T)",
+        _frozen_inject,
+        _frozen_heal,
+    )
+)
+
+
+def _builder_ring_inject(lab: Lab) -> None:
+    # the ring-builder host's object ring differs from what every storage node serves
+    # (a rebalance written, not distributed; or a builder restored from an old backup)
+    lab.host_exec(
+        "controller",
+        "cd /etc/swift && gzip -dc object.ring.gz > /tmp/r && "
+        "gzip -1 -n -c /tmp/r > object.ring.gz && rm /tmp/r",
+    )
+
+
+def _builder_ring_heal(lab: Lab) -> None:
+    ring = (lab.hosts.root("storage1") / "etc/swift/object.ring.gz").read_bytes()
+    (lab.hosts.root("controller") / "etc/swift/object.ring.gz").write_bytes(ring)
+
+
+register(
+    Fault(
+        "swift-ring-odd-on-builder",
+        "object.ring.gz on the controller (ring builder, proxy) differs; every node agrees",
+        _builder_ring_inject,
+        _builder_ring_heal,
+    )
+)
+
+_FILL = "afterboot-lab-fill"
+
+
+def _device_full_inject(lab: Lab) -> None:
+    from .swift import device
+
+    root = f"/srv/node/{device('storage1')}"
+    # 97 % of the device's blocks (a file at the device root: not object data swift walks)
+    lab.host_exec(
+        "storage1",
+        f"set -e; df -P -B1 {root} | awk 'NR == 2 {{print $2, $3}}' | "
+        "{ read -r size used; "
+        f"fallocate -l $(( size * 97 / 100 - used )) {root}/{_FILL}; }}",
+    )
+
+
+def _device_full_heal(lab: Lab) -> None:
+    from .swift import device
+
+    lab.host_exec("storage1", f"rm -f /srv/node/{device('storage1')}/{_FILL}")
+
+
+register(
+    Fault(
+        "swift-device-full@storage1",
+        "storage1's swift device 97 % full",
+        _device_full_inject,
+        _device_full_heal,
+    )
+)
+
+
+def _amqp_refused_inject(lab: Lab) -> None:
+    # wrong credentials in compute2's transport_url (a password rotated on the broker, not
+    # in the config), then the restart that picks it up
+    from .controlplane import transport
+
+    conf = lab.hosts.root("compute2") / "etc/nova/nova.conf"
+    text = conf.read_text()
+    good = transport(lab)
+    if good not in text:
+        raise LabError("compute2's nova.conf does not hold the lab's transport_url")
+    conf.write_text(text.replace(good, good.replace(lab.pw["rabbit"], "not-the-password")))
+    _restart(lab, "compute2", "nova-compute")
+
+
+def _amqp_refused_heal(lab: Lab) -> None:
+    from .controlplane import write_nova_conf
+
+    write_nova_conf(lab, "compute2")
+    t0 = time.monotonic()
+    _restart(lab, "compute2", "nova-compute")
+    lab.wait_green(since=t0)
+
+
+register(
+    Fault(
+        "nova-compute-amqp-refused@compute2",
+        "compute2's transport_url has a wrong password (ACCESS_REFUSED); nova-compute restarted",
+        _amqp_refused_inject,
+        _amqp_refused_heal,
     )
 )

@@ -42,16 +42,21 @@ class Limits:
 _limits_key = pytest.StashKey[Limits]()
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def load_limits() -> Limits:
+    """How much log to attach and the noise to drop (``_evidence.yaml``), the signatures."""
     data = data_file("_evidence.yaml")
     raw = data.get("limits") or {}
-    config.stash[_limits_key] = Limits(
+    return Limits(
         int(raw.get("lines", 60)),
         int(raw.get("bytes", 65536)),
         int(raw.get("logs", 3)),
         tuple(re.compile(p) for p in data.get("noise") or ()),
         load_signatures(),
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_limits_key] = load_limits()
 
 
 def denoised(text: str, limits: Limits) -> list[str]:
@@ -63,13 +68,33 @@ def filtered(text: str, limits: Limits) -> str:
     return "\n".join(denoised(text, limits)[-limits.lines :])
 
 
+# oslo.log's line: "2026-11-29 05:22:25.285 585 ERROR nova ..." (date, time, pid, level)
+_OSLO_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (\d+) [A-Z]+ ")
+
+
+def last_writer(lines: list[str]) -> list[str]:
+    """The lines of the process that wrote last, in a log whose lines carry their pid
+    (oslo.log): a restarted service's log still holds its previous life's errors, which
+    name no cause of what happens now. Other logs are kept whole."""
+    pids = [m.group(1) if (m := _OSLO_LINE.match(line)) else None for line in lines]
+    last = next((pid for pid in reversed(pids) if pid is not None), None)
+    if last is None:
+        return lines
+    kept, current = [], None
+    for line, pid in zip(lines, pids, strict=True):
+        current = pid if pid is not None else current  # continuation lines: their writer's
+        if current == last:
+            kept.append(line)
+    return kept
+
+
 def section(title: str, text: str, limits: Limits) -> tuple[str, Cause | None]:
     """One log's evidence: the cause its signature names (over the whole tail read, noise
     removed) as one line above the last ``limits.lines`` lines."""
     keep = denoised(text, limits)
     if not keep:
         return "", None
-    cause = find_cause("\n".join(keep), limits.signatures)
+    cause = find_cause("\n".join(last_writer(keep)), limits.signatures)
     head = f"{cause.headline()}\n" if cause else ""
     tail = "\n".join(keep[-limits.lines :])
     return f"{head}{title} (last {limits.lines} lines, noise removed)\n{tail}", cause
@@ -118,6 +143,14 @@ def collect_causes(
     return out
 
 
+def most_specific(causes: list[Cause], signatures: tuple[Signature, ...]) -> Cause | None:
+    """The cause of the most specific signature any log named (the signatures' order; the
+    logs' order breaks ties): an ACCESS_REFUSED in nova-compute's log names the cause
+    better than an old I/O error line in libvirtd's."""
+    rank = {sig.id: n for n, sig in enumerate(signatures)}
+    return min(causes, key=lambda c: rank.get(c.id, len(rank)), default=None)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -129,14 +162,15 @@ def pytest_runtest_makereport(
     proc = procedures(item.config).get(check.id)
     if proc is None:
         return report
-    first: Cause | None = None
-    for text, cause in collect_causes(
-        item, proc.logs, host_of(item), item.config.stash[_limits_key]
-    ):
+    limits: Limits = item.config.stash[_limits_key]
+    found: list[Cause] = []
+    for text, cause in collect_causes(item, proc.logs, host_of(item), limits):
         clean = redact(text)
         report.sections.append(("Evidence", clean))
         _attach(clean)
-        first = first or cause
+        if cause is not None:
+            found.append(cause)
+    first = most_specific(found, limits.signatures)
     if first is not None:
         for props in (report.user_properties, item.user_properties):  # JUnit reads teardown's
             props.append((CAUSE_PROPERTY, redact(first.label())))

@@ -260,3 +260,63 @@ def test_a_failing_check_names_the_cause_everywhere(suite: pytest.Pytester, xdis
     assert attached["Evidence"].startswith("cause: RabbitMQ refused")
     assert "Cause: RabbitMQ refused" in attached["Remediation"]
     assert "guard: only after d-bus runs" in attached["Remediation"]
+
+
+def test_a_restarted_service_s_old_errors_name_no_cause() -> None:
+    # the ACCESS_REFUSED of the previous process (pid 2211), then a new one (pid 3001)
+    # that started cleanly and hangs: the old error is no cause of what happens now
+    restarted = (
+        ACCESS_REFUSED_LOG
+        + "\n"
+        + "\n".join(
+            [
+                "2026-11-29 03:00:00.001 3001 INFO nova.service [-] Starting compute node",
+                "2026-11-29 03:00:01.001 3001 INFO nova.compute.manager [-] Looking for unclaimed",
+            ]
+        )
+    )
+    _, cause = section("nova-compute.log", restarted, LIMITS)
+    assert cause is None
+    _, cause = section("nova-compute.log", ACCESS_REFUSED_LOG, LIMITS)
+    assert cause is not None
+    assert cause.id == "amqp-access-refused"
+
+
+def test_last_writer_keeps_continuation_lines_and_logs_without_pids() -> None:
+    from plugins.evidence import last_writer
+
+    lines = [
+        "2026-11-29 02:00:00.000 7 ERROR x [-] old",
+        "2026-11-29 02:00:01.000 8 ERROR x [-] Traceback",
+        "  File 'a.py', line 1",
+        "2026-11-29 02:00:01.000 8 ERROR x amqp.exceptions.AccessRefused",
+    ]
+    assert last_writer(lines) == lines[1:]
+    plain = ["Nov 29 02:00:00 host kernel: I/O error", "another line"]
+    assert last_writer(plain) == plain
+
+
+def test_the_most_specific_signature_wins_over_the_order_of_the_logs() -> None:
+    from plugins.evidence import most_specific
+
+    io = find_cause("blk_update_request: I/O error, dev sdb, sector 12", SIGS)
+    refused = find_cause("ERROR nova AccessRefused: (403) ACCESS_REFUSED - Login was", SIGS)
+    assert io is not None
+    assert refused is not None
+    # libvirtd.log is read before nova-compute.log: its I/O error must not win
+    best = most_specific([io, refused], SIGS)
+    assert best is not None
+    assert best.id == "amqp-access-refused"
+    assert most_specific([], SIGS) is None
+
+
+def test_libvirt_s_closed_client_connection_is_noise_not_an_io_error() -> None:
+    from plugins.evidence import load_limits
+
+    limits = load_limits()
+    line = (
+        "2026-11-29 02:45:08.791+0000: 31: error : virNetSocketReadWire:1793 : "
+        "End of file while reading data: Input/output error"
+    )
+    _, cause = section("libvirtd.log", line, limits)
+    assert cause is None

@@ -23,6 +23,7 @@ from fixtures.storage import (
     is_partition,
     mounts,
     replication_stamps,
+    unreadable_devices,
 )
 from plugins.findings import Findings
 from plugins.options import settings
@@ -56,9 +57,12 @@ def test_rings_identical(connections: Connections, findings: Findings) -> None:
 
 
 @pytest.mark.check("SWIFT-003", tier=2, roles=("object-storage",))
-@pytest.mark.reads("addresses", "swift_rings", "mounts", "swift_devices", "partitions")
+@pytest.mark.reads(
+    "addresses", "swift_rings", "mounts", "swift_devices", "partitions", "swift_device_health"
+)
 def test_ring_devices_mounted(host: Remote, findings: Findings) -> None:
-    """Every ring device of the host exists, is a mount point, is XFS on a whole disk."""
+    """Every ring device of the host exists, is a mount point, is XFS on a whole disk, and
+    can be read (an XFS shut down after I/O errors stays mounted and fails every access)."""
     ips = host_addresses(host)
     wanted = sorted({d.device for ring in RINGS for d in ring_devices(host, ring) if d.ip in ips})
     if not wanted:
@@ -66,9 +70,27 @@ def test_ring_devices_mounted(host: Remote, findings: Findings) -> None:
     table = mounts(host)
     present = device_dirs(host)
     root = host.path(DEVICES_ROOT)
+    failing = unreadable_devices(host)
     for device in wanted:
         target = f"{root}/{device}"
         mount = table.get(target)
+        fault = failing.get(device)
+        if fault is not None and mount is not None:
+            findings.add(
+                target,
+                host=host.name,
+                expected="a whole XFS disk mounted and readable",
+                actual=f"is mounted but unreadable: {fault.error}",
+                mount=target,
+                device=device,
+                health="unreadable",
+                disk=fault.kernel_name,
+                error=fault.error,
+                kernel=fault.kernel or "(no kernel log line names it)",
+                said=f"{target} is mounted but cannot be read ({fault.error})"
+                + (f"; kernel: {fault.kernel}" if fault.kernel else ""),
+            )
+            continue
         if device not in present:
             state = "does not exist"
         elif mount is None:

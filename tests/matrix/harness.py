@@ -34,6 +34,8 @@ class Expect:
     alone: bool = False  # its blast radius (keystone, database, queue) would hide others
     shares: bool = False  # may fail the same check as another sharing fault (remedy tells)
     blinds: bool = False  # checks reading through what it broke could not run (not failed)
+    never: tuple[str, ...] = ()  # texts no rendered remediation may contain (a wrong remedy)
+    cause: str = ""  # the log signature the root's result must name (plugins/signatures)
 
 
 @dataclass
@@ -46,6 +48,8 @@ class Outcome:
     blocked: set[str] = field(default_factory=set)
     start_here: set[str] = field(default_factory=set)  # checks of the lowest broken tier
     remediation: dict[str, str] = field(default_factory=dict)  # check -> rendered commands
+    causes: dict[str, set[str]] = field(default_factory=dict)  # check -> signature IDs named
+    script_errors: str = ""  # bash -n over remediation.sh: "" when it is valid shell
     seconds: float = 0.0
     output: str = ""
 
@@ -93,9 +97,17 @@ def run_suite(
     if not summary.exists():
         return outcome
     data = json.loads(summary.read_text())
+    script = reports / "remediation.sh"
+    if script.exists():
+        syntax = subprocess.run(
+            ["bash", "-n", str(script)], capture_output=True, text=True, check=False
+        )
+        outcome.script_errors = syntax.stderr.strip() if syntax.returncode else ""
     for check in data.get("checks", []):
         cid = check["check"]
         for result in check.get("results", []):
+            if result.get("cause"):
+                outcome.causes.setdefault(cid, set()).add(result["cause"].split(":", 1)[0])
             key = f"{cid}@{result.get('host') or ''}"
             {
                 "failed": outcome.failed,
@@ -120,11 +132,18 @@ def _overlap(a: str, b: str) -> bool:
     return ida == idb and (not ha or not hb or ha == hb)
 
 
+def _checks(exp: Expect) -> set[str]:
+    """The check IDs a fault may fail."""
+    return {c.split("@", 1)[0] for c in (*exp.fails, exp.root, *exp.may_fail)}
+
+
 def conflict(a: Expect, b: Expect) -> bool:
     """Injected together, could one fault's effects be mistaken for the other's?"""
     if a.alone or b.alone or a.phase != b.phase or set(a.footprint) & set(b.footprint):
         return True
     for x, y in ((a, b), (b, a)):
+        if x.never and _checks(x) & _checks(y):
+            return True  # what the other prescribes in a shared check would be blamed
         must = (*x.fails, x.root)
         if any(_overlap(m, o) for m in must for o in y.may_fail):
             return True
@@ -167,6 +186,22 @@ def verdict(batch: Sequence[Expect], outcome: Outcome) -> dict[str, list[str]]:
         problems[exp.fault].extend(
             f"remediation of {exp.root} lacks {want!r}" for want in exp.remedy if want not in text
         )
+        problems[exp.fault].extend(
+            f"remediation of {cid} says {bad!r}"
+            for cid in sorted(_checks(exp))
+            for bad in exp.never
+            if bad in outcome.remediation.get(cid, "")
+        )
+        named = outcome.causes.get(exp.root.split("@", 1)[0], set())
+        if exp.cause and exp.cause not in named:
+            problems[exp.fault].append(
+                f"{exp.root} names cause {sorted(named) or 'none'}, not {exp.cause}"
+            )
+    if outcome.script_errors:
+        for exp in batch:
+            problems[exp.fault].append(
+                f"remediation.sh is not valid shell: {outcome.script_errors}"
+            )
     # "could not run" is the right answer of a check that reads through an API or a
     # database the fault took away; anywhere else it would hide a broken check
     looked = outcome.failed | (set() if any(e.blinds for e in batch) else outcome.could_not_run)
