@@ -251,6 +251,28 @@ def test_an_unmounted_device_and_a_changed_ring_are_named(doc: dict[str, Any]) -
     }
 
 
+def test_a_swift_device_readable_before_and_failing_now_is_named() -> None:
+    def doc_of(listing: str, kernel: str) -> dict[str, Any]:
+        data = f"{listing}@@afterboot-part kernel\n{kernel}"
+        return {"hosts": {"st1": {"reads": {"swift_device_health": {"rc": 0, "data": data}}}}}
+
+    was = doc_of("ok\td1\nok\td2\n", "")
+    now = doc_of(
+        "ok\td1\nunreadable\td2\tloop3\tls: cannot open directory '/srv/node/d2': "
+        "Input/output error\n",
+        "[ 12.3] XFS (loop3): log I/O error -5\n",
+    )
+    (d,) = ba.storage(was, now).differences
+    assert (d.subject, d.host, d.before, d.now) == ("d2", "st1", "readable", "Input/output error")
+    # the kernel's lines (times, counters) are no difference on their own
+    assert (
+        ba.storage(
+            now, doc_of("ok\td1\nunreadable\td2\tloop3\tx: Input/output error\n", "other")
+        ).differences
+        == []
+    )
+
+
 def test_ceph_health_and_osds_compared_in_either_status_layout() -> None:
     osds = {"num_osds": 3, "num_up_osds": 3, "num_in_osds": 3}
     new_style = {"health": {"status": "HEALTH_OK"}, "osdmap": osds}

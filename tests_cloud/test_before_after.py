@@ -77,13 +77,15 @@ def test_hosts_run_what_they_ran(
     "swift_checksums@object-storage",
     "swift_checksums@object-storage-proxy",
     "mounts",
+    "swift_device_health@object-storage",
     "ceph_status@ceph",
 )
 def test_storage_as_before(
     before: Baseline, after: Doc, findings: Findings, pytestconfig: pytest.Config
 ) -> None:
     """Swift's rings and swift.conf are the files they were, every data filesystem mounted
-    before the maintenance is mounted again, and Ceph has its health and OSDs back."""
+    before the maintenance is mounted and readable again, and Ceph has its health and OSDs
+    back."""
     judge(storage(before.doc, after), before, findings, pytestconfig)
 
 
