@@ -336,3 +336,30 @@ def test_pre_maintenance_reads_what_the_comparison_needs(
     assert ({"instances", "volumes", "compute_services"} <= set(saved["cloud"])) is read
     if not read:
         assert host == {"clock"}  # nothing that no selected check reads
+
+
+def test_a_live_run_compares_what_it_read_with_the_snapshot(diffsuite: pytest.Pytester) -> None:
+    """End to end on this machine: the pre-maintenance run reads a nova.conf (moved by the
+    inventory's ``paths:``), an option changes, the compared run names it and the file."""
+    conf = diffsuite.path / "etc-nova"
+    conf.mkdir()
+    (conf / "nova.conf").write_text("[DEFAULT]\ndebug = false\npassword = s3cret-1\n")
+    diffsuite.makefile(
+        ".yaml",
+        inventory="hosts:\n  cmp-01: {connection: local, service_manager: process, "
+        f"roles: [compute], paths: {{/etc/nova: {conf}}}}}\n",
+    )
+    diffsuite.makepyfile(**{"tests_cloud/test_m.py": MAINTENANCE})
+    args = ("--inventory=inventory.yaml", "--timeout=5", "-k", "configuration or cpus")
+    first = diffsuite.runpytest_subprocess(*args, "--phase=pre-maintenance")
+    first.assert_outcomes(passed=1, deselected=7)
+    shutil.copy(diffsuite.path / "reports" / "snapshot.json", diffsuite.path / "before.json")
+    same = diffsuite.runpytest_subprocess(*args, "--compare=before.json")
+    same.assert_outcomes(passed=2, deselected=6)
+    (conf / "nova.conf").write_text("[DEFAULT]\ndebug = true\npassword = s3cret-2\n")
+    changed = diffsuite.runpytest_subprocess(*args, "--compare=before.json")
+    changed.assert_outcomes(passed=1, failed=1, deselected=6)
+    changed.stdout.fnmatch_lines(
+        [f"*{conf}/nova.conf on cmp-01: changed [[]DEFAULT[]] debug, [[]DEFAULT[]] password*"]
+    )
+    assert "s3cret" not in changed.stdout.str()
