@@ -15,8 +15,8 @@ the pure functions of :mod:`fixtures.beforeafter`, the file and result logic
   makes their reads, so that its snapshot is a whole "before".
 - ``--snapshot-file=FILE`` judges that snapshot as "now" instead of reading the cloud: only
   the before/after checks run, touching no host and no API (an audit of two snapshots).
-- At the end of every run the controller adds the cloud's identity and the run's results
-  to ``reports/snapshot.json``.
+- At the end of every run the controller adds to the ``reports/snapshot.json`` this run
+  wrote the cloud's identity, the run's results and the checks it judged (per host).
 """
 
 from __future__ import annotations

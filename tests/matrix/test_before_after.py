@@ -162,3 +162,45 @@ def test_a_fault_older_than_the_snapshot_is_not_new(lab: Any, tmp_path: Path) ->
     # it was already stopped before: no before/after check calls it a difference
     assert not {k.split("@")[0] for k in again.failed} & DIFF_CHECKS, sorted(again.failed)
     ROWS.append(f"{'before/after: ' + fault:38} -> SVC-007 new: false  PASS")
+
+
+# fault -> the before/after check that must name it: (check, subject, host)
+NAMED = {
+    "compute-disabled@compute2": ("DIFF-003", "nova-compute", "compute2"),
+    "config-option-changed@compute2": ("DIFF-007", "/etc/nova/nova.conf", "compute2"),
+    "nova-compute-amqp-cut@compute1": ("DIFF-006", "compute.compute1", "controller"),
+    "memcached-stopped": ("DIFF-004", "memcached", "controller"),
+}
+# what else a before/after check may name meanwhile, of the same faults: compute1's
+# nova-compute record goes down once its reports stop reaching the conductor, and its
+# other per-host topic (nova's compute-alt) loses its consumer too (amqp cut)
+TOLERATED = {
+    ("DIFF-003", "nova-compute", "compute1"),
+    ("DIFF-006", "compute-alt.compute1", "controller"),
+}
+
+
+def test_services_clusters_and_configuration_named(
+    lab: Any, pre_snapshot: Path, tmp_path: Path
+) -> None:
+    """One compared run, four faults no two of which a before/after check could confuse."""
+    injected: list[str] = []
+    try:
+        for fault in NAMED:
+            lab.inject(fault)
+            injected.append(fault)
+        _compared(tmp_path / "batch", pre_snapshot)
+    finally:
+        lab.heal_all(list(reversed(injected)))
+    reports = tmp_path / "batch"
+    named = {
+        (check, subject, host)
+        for check in DIFF_CHECKS
+        for subject, host in _subjects(reports, check)
+    }
+    missing = sorted(set(NAMED.values()) - named)
+    assert not missing, f"not named: {missing}; named: {sorted(named)}"
+    extra = sorted(named - set(NAMED.values()) - TOLERATED)
+    assert not extra, f"named beyond the faults: {extra}"
+    for fault, (check, subject, host) in NAMED.items():
+        ROWS.append(f"{'before/after: ' + fault:38} -> {check} {subject}@{host}  PASS")
