@@ -2,7 +2,7 @@
 
 Hooks, options and the fixtures ``before`` and ``after``; the comparisons themselves are
 the pure functions of :mod:`fixtures.beforeafter`, the file and result logic
-:mod:`plugins.baseline`.
+:mod:`plugins.compared`.
 
 - ``--compare=FILE`` (``$AFTERBOOT_COMPARE``, ini ``afterboot_compare``) loads a
   ``reports/snapshot.json`` taken before the maintenance (``--phase=pre-maintenance``);
@@ -35,8 +35,8 @@ from fixtures.collection import also_reads_key, no_reading_key, stored_forms
 from fixtures.errors import CouldNotRun
 from fixtures.inventory import loaded_inventory
 from fixtures.snapshot import Snapshot, to_json
-from plugins.baseline import Baseline, BaselineError, identity, is_new, load, other_cloud
-from plugins.baseline import result_rows as rows_of
+from plugins.compared import Compared, SnapshotFileError, identity, is_new, load, other_cloud
+from plugins.compared import result_rows as rows_of
 from plugins.findings import Findings
 from plugins.hosts import host_of
 from plugins.identity import check_key
@@ -46,8 +46,8 @@ from plugins.redact import redact, redact_obj
 from plugins.remediation import entries, findings_of, reports_dir
 from plugins.reportfiles import NEW_PROPERTY
 
-baseline_key = pytest.StashKey[Baseline]()
-_after_key = pytest.StashKey[Baseline]()
+compared_key = pytest.StashKey[Compared]()
+_after_key = pytest.StashKey[Compared]()
 _started_key = pytest.StashKey[float]()
 _before_keys = pytest.StashKey[set[tuple[str, str, str]]]()
 _judged_key = pytest.StashKey[set[tuple[str, str]]]()
@@ -98,10 +98,10 @@ def _path(value: str, source: str, config: pytest.Config) -> Path:
     return path
 
 
-def _load(value: str, source: str, config: pytest.Config) -> Baseline:
+def _load(value: str, source: str, config: pytest.Config) -> Compared:
     try:
-        return Baseline(value, load(_path(value, source, config)))
-    except BaselineError as exc:
+        return Compared(value, load(_path(value, source, config)))
+    except SnapshotFileError as exc:
         raise pytest.UsageError(f"compare (from {source}): {exc}") from None
 
 
@@ -115,7 +115,7 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         return
     base = _load(value, source, config)
-    config.stash[baseline_key] = base
+    config.stash[compared_key] = base
     config.stash[_before_keys] = base.failed_before()
     if after:
         now = _load(str(after), "--snapshot-file", config)
@@ -156,7 +156,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(config, "workerinput"):
         config.stash[_judged_key] = set()
         config.pluginmanager.register(_Judged(config.stash[_judged_key]), "afterboot-judged")
-    base = config.stash.get(baseline_key, None)
+    base = config.stash.get(compared_key, None)
     if base is None or _after_key in config.stash or hasattr(config, "workerinput"):
         return
     why = other_cloud(base.doc.get("identity"), current_identity(config))
@@ -177,7 +177,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     only them with --snapshot-file. Runs after the phase selection (plugins/identity.py)."""
     if settings(config).list_checks:
         return
-    if baseline_key not in config.stash:
+    if compared_key not in config.stash:
         pairs = [it for it in items if _before_after(it)]
         if settings(config).phase.value == PRE_MAINTENANCE:
             config.stash[also_reads_key] = pairs
@@ -193,7 +193,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    base = config.stash.get(baseline_key, None)
+    base = config.stash.get(compared_key, None)
     if base is None:
         return []
     taken = base.doc.get("read_at")
@@ -211,9 +211,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def before(pytestconfig: pytest.Config) -> Baseline:
+def before(pytestconfig: pytest.Config) -> Compared:
     """The snapshot taken before the maintenance (``--compare``)."""
-    base = pytestconfig.stash.get(baseline_key, None)
+    base = pytestconfig.stash.get(compared_key, None)
     if base is None:
         pytest.skip("no snapshot to compare with (--compare=FILE)")
     return base
@@ -229,7 +229,7 @@ def after(request: pytest.FixtureRequest) -> Doc:
     return to_json(snap, stored_forms())
 
 
-def judge(result: Comparison, before: Baseline, findings: Findings, config: pytest.Config) -> None:
+def judge(result: Comparison, before: Compared, findings: Findings, config: pytest.Config) -> None:
     """Fail naming every difference; could not run when a side lacks what is compared."""
     __tracebackhide__ = True
     for d in result.differences:
@@ -261,7 +261,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    base = item.config.stash.get(baseline_key, None)
+    base = item.config.stash.get(compared_key, None)
     check = item.stash.get(check_key, None)
     if check is not None and (report.when == "call" or (report.when == "setup" and report.failed)):
         # it gave a verdict (only this report carries it: not a JUnit property)

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from fixtures import beforeafter as ba
-from plugins.baseline import (
-    BaselineError,
+from plugins.compared import (
+    SnapshotFileError,
     identity,
     is_new,
     load,
@@ -374,7 +374,7 @@ def test_a_file_that_is_no_snapshot_is_one_line(
     path = tmp_path / "snap.json"
     if text is not None:
         path.write_text(text)
-    with pytest.raises(BaselineError, match=said) as exc:
+    with pytest.raises(SnapshotFileError, match=said) as exc:
         load(path)
     assert "\n" not in str(exc.value)
 

@@ -21,8 +21,8 @@ from fixtures.beforeafter import (
     service_records,
     storage,
 )
-from plugins.baseline import Baseline
 from plugins.compare import judge
+from plugins.compared import Compared
 from plugins.findings import Findings
 from plugins.options import PHASES
 
@@ -30,7 +30,7 @@ from plugins.options import PHASES
 @pytest.mark.check("DIFF-001", tier=5, roles=("compute",), phases=PHASES)
 @pytest.mark.reads("instances", "domains")
 def test_instances_run_as_before(
-    before: Baseline, after: Doc, findings: Findings, pytestconfig: pytest.Config
+    before: Compared, after: Doc, findings: Findings, pytestconfig: pytest.Config
 ) -> None:
     """Every instance that was active and running before the maintenance is active and
     running again, on the host it ran on, and so is its libvirt domain."""
@@ -40,7 +40,7 @@ def test_instances_run_as_before(
 @pytest.mark.check("DIFF-002", tier=5, roles=("compute", "block-storage"), phases=PHASES)
 @pytest.mark.reads("volumes")
 def test_volumes_attached_as_before(
-    before: Baseline, after: Doc, findings: Findings, pytestconfig: pytest.Config
+    before: Compared, after: Doc, findings: Findings, pytestconfig: pytest.Config
 ) -> None:
     """Every volume attached before the maintenance is attached to the same server, as
     the same device, and in use."""
@@ -50,7 +50,7 @@ def test_volumes_attached_as_before(
 @pytest.mark.check("DIFF-003", tier=4, phases=PHASES)
 @pytest.mark.reads("compute_services", "volume_services", "network_agents")
 def test_service_records_as_before(
-    before: Baseline, after: Doc, findings: Findings, pytestconfig: pytest.Config
+    before: Compared, after: Doc, findings: Findings, pytestconfig: pytest.Config
 ) -> None:
     """Every nova and cinder service and neutron agent that was up and enabled before the
     maintenance is up and enabled again."""
@@ -60,7 +60,7 @@ def test_service_records_as_before(
 @pytest.mark.check("DIFF-004", tier=4, phases=PHASES)
 @pytest.mark.reads("services")
 def test_hosts_run_what_they_ran(
-    before: Baseline, after: Doc, findings: Findings, pytestconfig: pytest.Config
+    before: Compared, after: Doc, findings: Findings, pytestconfig: pytest.Config
 ) -> None:
     """Every service a host ran before the maintenance (process, systemd unit or
     container) runs again."""
@@ -81,7 +81,7 @@ def test_hosts_run_what_they_ran(
     "ceph_status@ceph",
 )
 def test_storage_as_before(
-    before: Baseline, after: Doc, findings: Findings, pytestconfig: pytest.Config
+    before: Compared, after: Doc, findings: Findings, pytestconfig: pytest.Config
 ) -> None:
     """Swift's rings and swift.conf are the files they were, every data filesystem mounted
     before the maintenance is mounted and readable again, and Ceph has its health and OSDs
@@ -92,7 +92,7 @@ def test_storage_as_before(
 @pytest.mark.check("DIFF-006", tier=10, roles=("messaging", "database"), phases=PHASES)
 @pytest.mark.reads("rabbitmq@messaging", "galera")
 def test_clusters_as_before(
-    before: Baseline, after: Doc, findings: Findings, pytestconfig: pytest.Config
+    before: Compared, after: Doc, findings: Findings, pytestconfig: pytest.Config
 ) -> None:
     """Every RabbitMQ node that ran before the maintenance is back in the cluster, every
     named queue that had consumers has some again, and Galera has its members back."""
@@ -102,7 +102,7 @@ def test_clusters_as_before(
 @pytest.mark.check("DIFF-007", tier=4, phases=PHASES)
 @pytest.mark.reads("configs")
 def test_configuration_as_before(
-    before: Baseline, after: Doc, findings: Findings, pytestconfig: pytest.Config
+    before: Compared, after: Doc, findings: Findings, pytestconfig: pytest.Config
 ) -> None:
     """Every service configuration file of every host holds the options it held before
     the maintenance (the names of those that changed are given, never their values)."""

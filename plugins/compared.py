@@ -26,12 +26,12 @@ RECORDED = (FAILED, BROKEN, COULD_NOT_RUN, WAIVED)  # the outcomes a later run c
 Key = tuple[str, str, str]  # (check, host, offender)
 
 
-class BaselineError(ValueError):
+class SnapshotFileError(ValueError):
     """A snapshot file that cannot be compared with; the message is one line."""
 
 
 @dataclass(frozen=True)
-class Baseline:
+class Compared:
     """A snapshot document and where it came from."""
 
     path: str
@@ -53,29 +53,29 @@ class Baseline:
 
 
 def load(path: Path) -> dict[str, Any]:
-    """A snapshot document, or BaselineError saying in one line why it cannot be used."""
+    """A snapshot document, or SnapshotFileError saying in one line why it cannot be used."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BaselineError(f"{path}: no such file") from None
+        raise SnapshotFileError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise BaselineError(f"{path}: is a directory, not a reports/snapshot.json") from None
+        raise SnapshotFileError(f"{path}: is a directory, not a reports/snapshot.json") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"{path}: cannot be read ({type(exc).__name__})") from None
+        raise SnapshotFileError(f"{path}: cannot be read ({type(exc).__name__})") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BaselineError(
+        raise SnapshotFileError(
             f"{path}:{exc.lineno}: not JSON ({exc.msg}); a damaged reports/snapshot.json?"
         ) from None
     if not isinstance(doc, dict) or "schema" not in doc:
-        raise BaselineError(f"{path}: not an afterboot snapshot (no 'schema')")
+        raise SnapshotFileError(f"{path}: not an afterboot snapshot (no 'schema')")
     if doc["schema"] != SCHEMA:
-        raise BaselineError(
+        raise SnapshotFileError(
             f"{path}: snapshot schema {doc['schema']!r}, this afterboot reads schema {SCHEMA}"
         )
     if not isinstance(doc.get("hosts"), dict) or not isinstance(doc.get("cloud"), dict):
-        raise BaselineError(f"{path}: not an afterboot snapshot (no 'hosts' and 'cloud')")
+        raise SnapshotFileError(f"{path}: not an afterboot snapshot (no 'hosts' and 'cloud')")
     return doc
 
 
