@@ -357,6 +357,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         root="SVC-003",
         remedy=("compute2", "transport_url"),
         cause="amqp-access-refused",
+        settle_s=10,  # it dies about 5 s after its start, having retried the login
         may_fail=(*COMPUTE_CONSEQUENCES, "CONF-001"),
         footprint=("compute2",),
     ),
