@@ -190,3 +190,17 @@ def test_gate_remediation_follows_the_verdict(suite: pytest.Pytester) -> None:
     assert "cmp2 drifted: /etc/nova/nova.conf [libvirt] virt_type is kvm" in out
     assert "ansible-playbook site.yml --limit cmp2 --check --diff" in out
     assert "--write-baseline=<baseline dir>" not in out
+
+
+def test_gate_says_the_same_under_xdist(suite: pytest.Pytester) -> None:
+    inventory = _site(suite)
+    _with_gate(suite)
+    assert suite.runpytest(f"--inventory={inventory}", "--write-baseline=base", "-n", "2").ret == 0
+    _set(suite, "cmp1", libvirt__virt_type="kvm")
+    result = suite.runpytest(
+        f"--inventory={inventory}", "--phase=config-gate", "--baseline=base", "-n", "2"
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        ["*cmp1 /etc/nova/nova.conf [[]libvirt[]] virt_type changed: baseline qemu, live kvm*"]
+    )
