@@ -23,4 +23,6 @@ pytest_plugins = [
     "plugins.waivers",
     "plugins.exitstatus",
     "plugins.prometheus",
+    "plugins.phases",
+    "plugins.baseline",
 ]

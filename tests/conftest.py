@@ -40,6 +40,7 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         "AFTERBOOT_NO_BLOCKING",
         "AFTERBOOT_WAIVERS",
         "AFTERBOOT_PROMETHEUS",
+        "AFTERBOOT_BASELINE",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
