@@ -24,4 +24,6 @@ pytest_plugins = [
     "plugins.compare",  # after waivers: a waived failure is no failure to mark new
     "plugins.exitstatus",
     "plugins.prometheus",
+    "plugins.phases",
+    "plugins.baseline",
 ]

@@ -292,6 +292,82 @@ register(
 )
 
 
+# ---- configuration changes the gate must catch (tests/matrix/test_config_gate.py) ------
+# Each rewrites compute1's nova.conf; the heal writes it again from the lab's template,
+# exactly as `up` wrote it (the same as config-option-changed@compute2's heal).
+# A secret's new value: the gate must report that it changed, never the value.
+CHANGED_SECRET = "ab-gate-Secret-7f3c9e"
+
+
+def _nova_conf_heal(host: str, restart: bool = False) -> Action:
+    def heal(lab: Lab) -> None:
+        from .controlplane import write_nova_conf
+
+        t0 = time.monotonic()
+        write_nova_conf(lab, host)
+        if restart:
+            _restart(lab, host, "nova-compute")
+            lab.wait_green(since=t0)
+
+    return heal
+
+
+def _compute1_option_changed(lab: Lab) -> None:
+    lab.host_exec(
+        "compute1",
+        "sed -i 's/^reserved_host_memory_mb = .*/reserved_host_memory_mb"
+        " = 1024/' /etc/nova/nova.conf",
+    )
+
+
+def _compute1_secret_changed(lab: Lab) -> None:
+    # [keystone_authtoken] password only (nova-compute does not use it: no restart)
+    lab.host_exec(
+        "compute1",
+        "sed -i '/^\\[keystone_authtoken\\]/,/^\\[/ "
+        f"s/^password = .*/password = {CHANGED_SECRET}/' /etc/nova/nova.conf",
+    )
+
+
+def _compute1_bad_driver(lab: Lab) -> None:
+    # a driver nova cannot load: nova-compute exits at start ("Unable to load the
+    # virtualization driver"), as after a bad change deployed and restarted
+    lab.host_exec(
+        "compute1",
+        "sed -i 's/^compute_driver = .*/compute_driver = afterboot.NoSuchDriver/'"
+        " /etc/nova/nova.conf",
+    )
+    _restart(lab, "compute1", "nova-compute")
+
+
+register(
+    Fault(
+        "config-option-changed@compute1",
+        "nova.conf on compute1: reserved_host_memory_mb set to 1024 (not restarted); with "
+        "config-option-changed@compute2 the whole compute role changed",
+        _compute1_option_changed,
+        _nova_conf_heal("compute1"),
+    )
+)
+register(
+    Fault(
+        "config-secret-changed@compute1",
+        "nova.conf on compute1: [keystone_authtoken] password changed (not restarted)",
+        _compute1_secret_changed,
+        _nova_conf_heal("compute1"),
+    )
+)
+register(
+    Fault(
+        "nova-compute-bad-config@compute1",
+        "nova.conf on compute1: compute_driver nova cannot load, nova-compute restarted "
+        "(and exits)",
+        _compute1_bad_driver,
+        _nova_conf_heal("compute1", restart=True),
+    )
+)
+
+
 # ---- nova's database behind the hypervisor's back ------------------------------------------
 def _sql(lab: Lab, statement: str) -> None:
     lab.hosts.exec("controller", "mariadb --socket=/run/mysqld/mysqld.sock -uroot", input=statement)

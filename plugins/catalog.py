@@ -33,6 +33,9 @@ TIERS: dict[int, str] = {
 # Checks that say nothing about their phases run in every phase that asks "is the cloud
 # healthy"; pre-maintenance and config-gate checks must ask for those phases by name.
 DEFAULT_PHASES = ("post-reboot", "post-restore", "post-upgrade", "periodic")
+# ... and the checks that prove a configuration change did no harm (services came back
+# after their restart, APIs answer, RPC consumers and service records are there).
+WITH_CONFIG_GATE = (*DEFAULT_PHASES, "config-gate")
 
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{3}$")
 

@@ -55,6 +55,7 @@ class Settings:
     timeout: Setting
     waivers: Setting = Setting(None, "default")
     prometheus: Setting = Setting(None, "default")
+    baseline: Setting = Setting(None, "default")
     list_checks: bool = False
     list_hosts: bool = False
 
@@ -82,6 +83,7 @@ class Settings:
                     ("timeout", "timeout"),
                     ("waivers", "waivers"),
                     ("prometheus", "prometheus"),
+                    ("baseline", "baseline"),
                 )
             )
         ]
@@ -160,10 +162,19 @@ _OPTIONS = (
         "afterboot_prometheus",
         "write a node_exporter textfile (*.prom) of every check's outcome to this file",
     ),
+    _Option(
+        "baseline",
+        "--baseline",
+        "AFTERBOOT_BASELINE",
+        "afterboot_baseline",
+        "directory of the reviewed configuration baseline the config-gate phase compares "
+        "with (written by --write-baseline)",
+    ),
 )
 
 
 _FILES = ("waivers", "prometheus")
+_DIRS = ("baseline",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -175,7 +186,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             dest=f"afterboot_{opt.dest}",
             action="append" if repeatable else "store",
             default=None,
-            metavar="FILE" if opt.dest in _FILES else opt.dest.rstrip("s").upper(),
+            metavar="FILE"
+            if opt.dest in _FILES
+            else "DIR"
+            if opt.dest in _DIRS
+            else opt.dest.rstrip("s").upper(),
             help=f"{opt.help} [env {opt.env}, ini {opt.ini}]",
         )
         parser.addini(opt.ini, help=opt.help)
@@ -193,11 +208,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="print every host of --inventory (address, port, user, connection, roles and "
         "where each came from) and exit; touches no host",
-    )
-    parser.addini(
-        "afterboot_baseline",
-        help="directory of reviewed configuration (<role>/etc/...) for the config-gate phase",
-        default="",
     )
     parser.addini(
         "afterboot_check_paths",
@@ -300,6 +310,13 @@ def _check_prometheus(s: Setting, config: pytest.Config) -> Setting:
     return Setting(str(path), s.source)
 
 
+def _check_baseline(s: Setting, config: pytest.Config) -> Setting:
+    if s.value is None:
+        return s
+    # made by --write-baseline; the config-gate phase needs it to exist (plugins.phases)
+    return Setting(str(_path(s, config)), s.source)
+
+
 _CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
     "inventory": _check_inventory,
     "phase": _check_phase,
@@ -308,6 +325,7 @@ _CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
     "timeout": _check_timeout,
     "waivers": _check_waivers,
     "prometheus": _check_prometheus,
+    "baseline": _check_baseline,
 }
 
 

@@ -14,6 +14,7 @@ import pytest
 from fixtures.cloudreads import Answer
 from fixtures.errors import CouldNotRun
 from fixtures.snapshot import Snapshot
+from plugins.catalog import WITH_CONFIG_GATE
 
 
 def answer(snapshot: Snapshot, record_property: Callable[[str, object], None], api: str) -> Any:
@@ -29,7 +30,7 @@ def answer(snapshot: Snapshot, record_property: Callable[[str, object], None], a
     return got.value
 
 
-@pytest.mark.check("KEYSTONE-001", tier=15, roles=("controller",))
+@pytest.mark.check("KEYSTONE-001", tier=15, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_identity_api_answers(
     snapshot: Snapshot, record_property: Callable[[str, object], None]
@@ -38,7 +39,7 @@ def test_identity_api_answers(
     answer(snapshot, record_property, "identity")
 
 
-@pytest.mark.check("GLANCE-001", tier=21, roles=("controller",))
+@pytest.mark.check("GLANCE-001", tier=21, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_image_api_answers(
     snapshot: Snapshot, record_property: Callable[[str, object], None]
@@ -47,7 +48,7 @@ def test_image_api_answers(
     answer(snapshot, record_property, "image")
 
 
-@pytest.mark.check("PLACEMENT-001", tier=22, roles=("controller",))
+@pytest.mark.check("PLACEMENT-001", tier=22, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_placement_api_answers(
     snapshot: Snapshot, record_property: Callable[[str, object], None]
@@ -56,7 +57,7 @@ def test_placement_api_answers(
     answer(snapshot, record_property, "placement")
 
 
-@pytest.mark.check("CINDER-001", tier=98, roles=("controller",))
+@pytest.mark.check("CINDER-001", tier=98, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_volume_api_answers(
     snapshot: Snapshot, record_property: Callable[[str, object], None]
@@ -65,7 +66,7 @@ def test_volume_api_answers(
     answer(snapshot, record_property, "volume")
 
 
-@pytest.mark.check("NOVA-001", tier=99, roles=("controller",))
+@pytest.mark.check("NOVA-001", tier=99, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_compute_api_answers(
     snapshot: Snapshot, record_property: Callable[[str, object], None]
@@ -74,7 +75,7 @@ def test_compute_api_answers(
     answer(snapshot, record_property, "compute")
 
 
-@pytest.mark.check("NEUTRON-001", tier=3, roles=("controller",))
+@pytest.mark.check("NEUTRON-001", tier=3, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_network_api_answers(
     snapshot: Snapshot, record_property: Callable[[str, object], None]
@@ -83,7 +84,7 @@ def test_network_api_answers(
     answer(snapshot, record_property, "network")
 
 
-@pytest.mark.check("SWIFT-001", tier=2, roles=("object-storage-proxy",))
+@pytest.mark.check("SWIFT-001", tier=2, roles=("object-storage-proxy",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_object_api_answers(
     snapshot: Snapshot, record_property: Callable[[str, object], None]
@@ -95,7 +96,7 @@ def test_object_api_answers(
     )
 
 
-@pytest.mark.check("API-001", tier=15, roles=("controller",))
+@pytest.mark.check("API-001", tier=15, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_catalog_endpoints_answer(
     snapshot: Snapshot, record_property: Callable[[str, object], None]

@@ -5,13 +5,16 @@ changes, the same as a reviewed baseline. Secrets are compared by digest, never 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from fixtures.config import ROLE_CONFIGS, effective, host_config, is_secret, show
-from fixtures.connections import Connections, each_answer
+from fixtures.baseline import FileOptions, compare, live_files
+from fixtures.config import ROLE_CONFIGS, ConfigSyntaxError, config_text, host_config, show
+from fixtures.connections import Connections, Remote, each_answer
+from fixtures.errors import CouldNotRun
+from fixtures.inventory import scoped_inventory
 from plugins.findings import Findings
+from plugins.phases import gate_baseline
 
 
 @pytest.mark.check(
@@ -58,36 +61,68 @@ def test_role_config_consistent(role: str, connections: Connections, findings: F
     tier=4,
     roles=("compute", "controller", "block-storage", "object-storage", "object-storage-proxy"),
     phases=("config-gate",),
+    title="Every host of a role runs the configuration of the reviewed baseline.",
 )
 @pytest.mark.reads("configs")
 @pytest.mark.parametrize("role", sorted(ROLE_CONFIGS))
 def test_config_matches_baseline(
-    role: str, connections: Connections, pytestconfig: pytest.Config
+    role: str, connections: Connections, pytestconfig: pytest.Config, findings: Findings
 ) -> None:
-    """Every host of a role matches the reviewed baseline (``afterboot_baseline`` ini:
-    a directory holding ``<role>/etc/...`` files); secrets only where the baseline gives
-    their ``sha256:`` digest."""
-    base_dir = pytestconfig.getini("afterboot_baseline")
-    if not base_dir:
-        pytest.skip("no reviewed baseline declared (ini afterboot_baseline)")
-    root = pytestconfig.rootpath / str(base_dir) / role
-    baseline = {}
-    for path in ROLE_CONFIGS[role]:
-        f = root / path.lstrip("/")
-        if f.is_file():
-            baseline.update(effective(f.read_text(), Path(path).name))
-    if not baseline:
-        pytest.skip(f"the baseline has no {role} configuration ({root})")
-    diffs = []
-    for remote in connections.with_role(role):
-        cfg = host_config(remote, role) or {}
-        for opt, want in sorted(baseline.items()):
-            if is_secret(opt[2]) and not want.startswith("sha256:"):
-                continue
-            have = cfg.get(opt)
-            if have != want:
-                diffs.append(
-                    f"{remote.name} {opt[0]} [{opt[1]}] {opt[2]}: baseline "
-                    f"{show(want)}, host {show(have)}"
-                )
-    assert not diffs, "configuration differs from the baseline: " + "; ".join(diffs[:20])
+    """Every host of a role runs the configuration of the reviewed baseline (``--baseline``,
+    written by ``--write-baseline``): each difference names host, file, section, option,
+    both values (a secret only as "changed") and whether the whole role changed (a change
+    not yet in the baseline) or one host drifted."""
+    baseline = gate_baseline(pytestconfig)
+    if baseline is None:
+        pytest.skip("only in --phase=config-gate (with --baseline)")
+    inv = scoped_inventory(pytestconfig)
+    names = inv.names(role) if inv is not None else []
+    if not names:
+        pytest.skip(f"the inventory declares no {role} host in scope")
+    files = ROLE_CONFIGS[role]
+    unparsable: dict[str, str] = {}
+
+    def live(remote: Remote) -> dict[str, FileOptions | None] | None:
+        texts = {p: t for p in files if (t := config_text(remote, p)) is not None}
+        try:
+            return live_files(texts, files, baseline.salt)
+        except ConfigSyntaxError as exc:
+            unparsable[remote.name] = str(exc)
+            return None
+
+    answers = each_answer([connections[n] for n in names], live)
+    for host, problem in sorted(unparsable.items()):
+        findings.add(
+            problem.split(":", 1)[0],
+            host=host,
+            actual="unparsable",
+            said=f"{host} {problem} (its service refuses it: re-deploy its config)",
+            what="unparsable",
+            verdict="host-drifted",
+        )
+    if not answers and not unparsable:
+        raise CouldNotRun(f"no {role} host answered with its configuration", ", ".join(names))
+    if role not in baseline.roles:
+        findings.add(
+            role,
+            actual="not in baseline",
+            said=f"the baseline has no role {role}, yet {', '.join(sorted(answers))} "
+            f"answered: write the baseline again (--write-baseline)",
+            what="role not in baseline",
+            verdict="role-changed",
+        )
+    else:
+        for d in compare(baseline.role(role), baseline.roles[role], answers):
+            findings.add(
+                d.where,
+                host=d.host,
+                expected=d.baseline,
+                actual=d.live,
+                said=d.sentence(),
+                file=d.file,
+                section=d.section,
+                option=d.option,
+                what=d.what,
+                verdict=d.verdict,
+            )
+    findings.assert_none(f"{role} configuration differs from the baseline: ")

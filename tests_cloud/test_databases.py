@@ -11,6 +11,7 @@ from fixtures.connections import Remote
 from fixtures.database import DSN, SERVICE_CONFIGS, Databases, parse_service_config
 from fixtures.errors import CouldNotRun, InputError
 from fixtures.inventory import Inventory
+from plugins.catalog import WITH_CONFIG_GATE
 from plugins.findings import Findings
 
 # Tables the checks (and an operator's recovery) rely on, per database.
@@ -25,7 +26,7 @@ TABLES = {
 }
 
 
-@pytest.mark.check("DB-001", tier=10, roles=("controller",))
+@pytest.mark.check("DB-001", tier=10, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("configs")
 def test_service_databases_reachable(host: Remote, db: Databases, findings: Findings) -> None:
     """Each service's ``[database] connection`` on the host opens a session."""

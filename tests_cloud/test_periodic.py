@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from fixtures.connections import Remote
-from fixtures.hostreads import PART
+from fixtures.hostreads import DEVICES_ROOT, PART
 from fixtures.liveness import report_time
 from plugins.findings import Findings
 
@@ -57,11 +57,13 @@ def test_no_failed_or_stuck_instances(servers: list[Any], findings: Findings) ->
 
 @pytest.mark.check("PERIODIC-002", tier=2)
 @pytest.mark.reads("df")
-def test_disk_space(host: Remote) -> None:
-    """No local filesystem of the host is over 90 % full (blocks or inodes)."""
+def test_disk_space(host: Remote, findings: Findings) -> None:
+    """No local filesystem of the host is over 90 % full (blocks or inodes); a swift
+    device (under the devices root) is told apart: its remedy is swift's, never deleting."""
     blocks, _, inodes = host.read("df").stdout.partition(f"{PART} inodes\n")
     out = [*blocks.splitlines()[1:], "---", *inodes.splitlines()[1:]]
-    full, kind = [], "blocks"
+    devices_root = host.path(DEVICES_ROOT).rstrip("/") + "/"
+    kind = "blocks"
     for line in out:
         if line == "---":
             kind = "inodes"
@@ -70,8 +72,19 @@ def test_disk_space(host: Remote) -> None:
         if len(parts) < 7 or parts[1] in IGNORED_FS or not parts[5].rstrip("%").isdigit():
             continue
         if int(parts[5].rstrip("%")) > DISK_FULL_PERCENT:
-            full.append(f"{parts[6]} {parts[5]} of {kind} ({parts[0]})")
-    assert not full, f"filesystems nearly full on {host.name}: " + ", ".join(full)
+            mount, percent = parts[6], parts[5]
+            swift = mount.startswith(devices_root)
+            findings.add(
+                mount,
+                host=host.name,
+                expected=f"at most {DISK_FULL_PERCENT}% of {kind} used",
+                actual=f"{percent} of {kind} used",
+                percent=percent,
+                kind=kind,
+                **({"swift_device": mount} if swift else {"mount": mount}),
+                said=f"{mount} {percent} of {kind} ({parts[0]})",
+            )
+    findings.assert_none(f"filesystems nearly full on {host.name}: ", sep=", ")
 
 
 @pytest.mark.check("PERIODIC-003", tier=99, phases=("periodic",))

@@ -10,6 +10,7 @@ from fixtures.errors import CouldNotRun
 from fixtures.inventory import Inventory
 from fixtures.rabbitmq import Broker
 from fixtures.rabbitmq import broker as first_broker
+from plugins.catalog import WITH_CONFIG_GATE
 from plugins.findings import Findings
 
 RUNAWAY_MESSAGES = 10000
@@ -36,7 +37,7 @@ def test_cluster_members(connections: Connections, inventory: Inventory) -> None
     )
 
 
-@pytest.mark.check("MQ-002", tier=10, roles=("messaging",))
+@pytest.mark.check("MQ-002", tier=10, roles=("messaging",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("rabbitmq")
 def test_rpc_topics_consumed(
     connections: Connections, inventory: Inventory, findings: Findings

@@ -12,6 +12,7 @@ from fixtures.connections import Connections, Remote
 from fixtures.discovery import short_name
 from fixtures.liveness import dead_services
 from fixtures.rabbitmq import broker
+from plugins.catalog import WITH_CONFIG_GATE
 
 
 def assert_alive(
@@ -31,7 +32,7 @@ def assert_alive(
     assert not dead, "; ".join(dead)
 
 
-@pytest.mark.check("NOVA-002", tier=4, roles=("compute",))
+@pytest.mark.check("NOVA-002", tier=4, roles=("compute",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("compute_services")
 def test_nova_compute_reports_since_boot(
     host: Remote, compute_services: list[Any], connections: Connections
@@ -40,7 +41,7 @@ def test_nova_compute_reports_since_boot(
     assert_alive(compute_services, ("nova-compute",), connections, host.name)
 
 
-@pytest.mark.check("NOVA-003", tier=4, roles=("compute",))
+@pytest.mark.check("NOVA-003", tier=4, roles=("compute",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("rabbitmq@messaging")
 def test_nova_compute_consumes_rpc(host: Remote, connections: Connections) -> None:
     """RabbitMQ has a consumer on the host's compute queue (nova-compute is connected)."""
@@ -58,21 +59,21 @@ def test_nova_compute_consumes_rpc(host: Remote, connections: Connections) -> No
     )
 
 
-@pytest.mark.check("NOVA-004", tier=22, roles=("controller",))
+@pytest.mark.check("NOVA-004", tier=22, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("compute_services")
 def test_nova_control_services_alive(compute_services: list[Any], connections: Connections) -> None:
     """Every nova-conductor and nova-scheduler is up and has reported since its host booted."""
     assert_alive(compute_services, ("nova-conductor", "nova-scheduler"), connections)
 
 
-@pytest.mark.check("CINDER-002", tier=4, roles=("block-storage",))
+@pytest.mark.check("CINDER-002", tier=4, roles=("block-storage",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("volume_services")
 def test_cinder_volume_alive(volume_services: list[Any], connections: Connections) -> None:
     """Every cinder-volume service is up and has reported since its host booted."""
     assert_alive(volume_services, ("cinder-volume",), connections)
 
 
-@pytest.mark.check("CINDER-003", tier=20, roles=("controller",))
+@pytest.mark.check("CINDER-003", tier=20, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("volume_services")
 def test_cinder_scheduler_alive(volume_services: list[Any], connections: Connections) -> None:
     """Every cinder-scheduler is up and has reported since its host booted."""

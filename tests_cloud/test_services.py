@@ -11,6 +11,7 @@ import pytest
 
 from fixtures.connections import Remote
 from fixtures.services import expected_services, service_states
+from plugins.catalog import WITH_CONFIG_GATE
 from plugins.findings import Findings
 
 
@@ -31,70 +32,70 @@ def assert_role_services(host: Remote, role: str, findings: Findings) -> None:
     findings.assert_none(f"{role} services not running on {host.name}: ", sep=", ")
 
 
-@pytest.mark.check("SVC-001", tier=10, roles=("database",))
+@pytest.mark.check("SVC-001", tier=10, roles=("database",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("services")
 def test_database_service_running(host: Remote, findings: Findings) -> None:
     """The database server runs on every database host."""
     assert_role_services(host, "database", findings)
 
 
-@pytest.mark.check("SVC-002", tier=10, roles=("messaging",))
+@pytest.mark.check("SVC-002", tier=10, roles=("messaging",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("services")
 def test_message_queue_running(host: Remote, findings: Findings) -> None:
     """RabbitMQ runs on every messaging host."""
     assert_role_services(host, "messaging", findings)
 
 
-@pytest.mark.check("SVC-003", tier=4, roles=("compute",))
+@pytest.mark.check("SVC-003", tier=4, roles=("compute",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("services")
 def test_compute_host_services_running(host: Remote, findings: Findings) -> None:
     """d-bus, libvirtd and nova-compute run on every compute host."""
     assert_role_services(host, "compute", findings)
 
 
-@pytest.mark.check("SVC-004", tier=15, roles=("controller",))
+@pytest.mark.check("SVC-004", tier=15, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("services")
 def test_controller_services_running(host: Remote, findings: Findings) -> None:
     """keystone, placement, glance, neutron, nova and cinder control services run."""
     assert_role_services(host, "controller", findings)
 
 
-@pytest.mark.check("SVC-005", tier=4, roles=("block-storage",))
+@pytest.mark.check("SVC-005", tier=4, roles=("block-storage",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("services")
 def test_block_storage_services_running(host: Remote, findings: Findings) -> None:
     """cinder-volume runs on every block-storage host."""
     assert_role_services(host, "block-storage", findings)
 
 
-@pytest.mark.check("SVC-006", tier=2, roles=("ceph",))
+@pytest.mark.check("SVC-006", tier=2, roles=("ceph",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("services")
 def test_ceph_daemons_running(host: Remote, findings: Findings) -> None:
     """The Ceph monitor and OSD daemons run on every Ceph host."""
     assert_role_services(host, "ceph", findings)
 
 
-@pytest.mark.check("SVC-007", tier=2, roles=("object-storage",))
+@pytest.mark.check("SVC-007", tier=2, roles=("object-storage",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("services")
 def test_object_storage_services_running(host: Remote, findings: Findings) -> None:
     """Swift account/container/object servers, replicators, auditors, updaters, rsync run."""
     assert_role_services(host, "object-storage", findings)
 
 
-@pytest.mark.check("SVC-008", tier=2, roles=("object-storage-proxy",))
+@pytest.mark.check("SVC-008", tier=2, roles=("object-storage-proxy",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("services")
 def test_object_storage_proxy_running(host: Remote, findings: Findings) -> None:
     """swift-proxy-server and memcached run on every proxy host."""
     assert_role_services(host, "object-storage-proxy", findings)
 
 
-@pytest.mark.check("SVC-009", tier=3, roles=("network",))
+@pytest.mark.check("SVC-009", tier=3, roles=("network",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("services")
 def test_network_agents_running(host: Remote, findings: Findings) -> None:
     """The neutron DHCP, L3 and metadata agents run on every network host."""
     assert_role_services(host, "network", findings)
 
 
-@pytest.mark.check("SVC-010", tier=100, roles=("dashboard",))
+@pytest.mark.check("SVC-010", tier=100, roles=("dashboard",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("services")
 def test_dashboard_running(host: Remote, findings: Findings) -> None:
     """The dashboard's web server runs on every dashboard host."""

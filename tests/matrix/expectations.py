@@ -209,6 +209,31 @@ EXPECTATIONS: tuple[Expect, ...] = (
         remedy=("compute2",),
         footprint=("compute2-config",),
     ),
+    # the configuration gate's faults (tests/matrix/test_config_gate.py), as the
+    # post-reboot suite sees them: compute1 configured unlike compute2
+    Expect(
+        "config-option-changed@compute1",
+        fails=("CONF-001",),
+        root="CONF-001",
+        remedy=("compute1",),
+        footprint=("compute1-config",),
+    ),
+    Expect(
+        "config-secret-changed@compute1",
+        fails=("CONF-001",),
+        root="CONF-001",
+        remedy=("compute1",),
+        footprint=("compute1-config",),
+    ),
+    Expect(
+        "nova-compute-bad-config@compute1",
+        fails=("SVC-003@compute1", "CONF-001"),
+        root="SVC-003",
+        remedy=("compute1", "nova-compute"),
+        may_fail=COMPUTE_CONSEQUENCES,
+        footprint=("compute1", "compute1-config"),
+        settle_s=30,  # nova-compute imports nova before it finds no driver and exits
+    ),
     Expect(
         "swift-device-removed@storage1",
         fails=("INV-002",),
@@ -357,6 +382,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         root="SVC-003",
         remedy=("compute2", "transport_url"),
         cause="amqp-access-refused",
+        settle_s=10,  # it dies about 5 s after its start, having retried the login
         may_fail=(*COMPUTE_CONSEQUENCES, "CONF-001"),
         footprint=("compute2",),
     ),
