@@ -326,7 +326,7 @@ def test_pre_maintenance_reads_what_the_comparison_needs(
     )
     diffsuite.makepyfile(**{"tests_cloud/test_m.py": MAINTENANCE})
     result = diffsuite.runpytest_subprocess(
-        "--inventory=inventory.yaml", f"--phase={phase}", "--timeout=5"
+        "--inventory=inventory.yaml", f"--phase={phase}", "--host=cmp-01", "--timeout=5"
     )
     result.assert_outcomes(passed=1, deselected=7)  # without --compare none runs
     saved = json.loads((diffsuite.path / "reports" / "snapshot.json").read_text())
@@ -351,7 +351,7 @@ def test_a_live_run_compares_what_it_read_with_the_snapshot(diffsuite: pytest.Py
     )
     diffsuite.makepyfile(**{"tests_cloud/test_m.py": MAINTENANCE})
     args = ("--inventory=inventory.yaml", "--timeout=5", "-k", "configuration or cpus")
-    first = diffsuite.runpytest_subprocess(*args, "--phase=pre-maintenance")
+    first = diffsuite.runpytest_subprocess(*args, "--phase=pre-maintenance", "--host=cmp-01")
     first.assert_outcomes(passed=1, deselected=7)
     shutil.copy(diffsuite.path / "reports" / "snapshot.json", diffsuite.path / "before.json")
     same = diffsuite.runpytest_subprocess(*args, "--compare=before.json")

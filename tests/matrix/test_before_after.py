@@ -51,11 +51,15 @@ def _compared(reports: Path, before: Path, *extra: str) -> Outcome:
 
 @pytest.fixture(scope="module")
 def pre_snapshot(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The healthy lab's pre-maintenance snapshot (MAINT-001 fails there: the compute hosts
-    run instances; that is the pre-maintenance check's business, not this module's)."""
+    """The healthy lab's pre-maintenance snapshot, every host named as about to go down so
+    that each is in the "before" (MAINT-001 and PERIODIC-007 fail there: the compute hosts
+    run instances that could not go elsewhere; the pre-maintenance checks' business)."""
+    from lab.config import HOSTS
+
     reports = tmp_path_factory.mktemp("pre-maintenance")
-    outcome = run_suite(reports, phase="pre-maintenance")
-    assert {k.split("@")[0] for k in outcome.failed} <= {"MAINT-001"}, outcome.output[-3000:]
+    outcome = run_suite(reports, phase="pre-maintenance", extra=[f"--host={','.join(HOSTS)}"])
+    failed = {k.split("@")[0] for k in outcome.failed}
+    assert failed <= {"MAINT-001", "PERIODIC-007"}, outcome.output[-3000:]
     snap = json.loads((reports / "snapshot.json").read_text())
     reads = set(snap["hosts"]["compute1"]["reads"])
     assert {"domains", "configs", "processes"} <= reads, reads  # a whole "before"
