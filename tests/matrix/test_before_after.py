@@ -9,7 +9,10 @@ Rows (each a few suite runs of ~6 s, plus injecting and healing):
 - an instance shut off by its owner between the runs: the plain run says nothing (the
   cloud is healthy), the compared run's DIFF-001 names it, and nothing else fails;
 - a swift device unmounted: DIFF-005 names it;
-- a fault that was there before the first run is marked ``new: false`` when it still fails.
+- a fault that was there before the first run is marked ``new: false`` when it still fails;
+- one run, four faults: a compute service disabled (DIFF-003), memcached stopped
+  (DIFF-004), compute1's AMQP cut (DIFF-006: its queue lost its consumer), nova.conf
+  changed (DIFF-007).
 """
 
 from __future__ import annotations
