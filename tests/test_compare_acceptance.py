@@ -219,7 +219,7 @@ def test_failures_are_marked_new_or_already_failing(
 ) -> None:
     monkeypatch.setenv("FULL", "p-old")
     monkeypatch.setenv("ODD", "1")
-    args = ("--compare=before.json", "--junitxml=junit.xml", "-p", "xdist")
+    args = ("--compare=before.json", "--junitxml=junit.xml", "--alluredir=allure", "-p", "xdist")
     result = site.runpytest_subprocess(*args, *(("-n", "2") if xdist else ()))
     assert result.ret == Status.WARNING
     results = _results(site)
@@ -243,6 +243,14 @@ def test_failures_are_marked_new_or_already_failing(
     }
     assert cases["test_quota"]["new"] == "false"
     assert cases["test_alike"]["new"] == "true"
+    allure = {
+        r["name"]: {(x["name"], x["value"]) for x in r["labels"]}
+        for r in (json.loads(f.read_text()) for f in (site.path / "allure").glob("*-result.json"))
+    }
+    assert {("new", "false"), ("tag", "already failing before the maintenance")} <= allure[
+        "test_quota"
+    ]
+    assert {("new", "true"), ("tag", "new failure")} <= allure["test_alike"]
 
 
 def test_one_new_offender_makes_the_failure_new(
