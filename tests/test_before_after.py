@@ -347,6 +347,22 @@ def test_a_read_the_before_snapshot_lacks_is_said(doc: dict[str, Any]) -> None:
     assert ba.attachments(before, before) == ba.Comparison()
 
 
+def test_a_snapshot_of_the_maintained_host_compares_it_and_the_cloud(
+    doc: dict[str, Any],
+) -> None:
+    """pre-maintenance --host=compute1: its reads and the cloud's; the storage hosts' mounts
+    or the controller's queues are not "lacking" from it."""
+    before = copy.deepcopy(doc)
+    before["hosts"] = {"compute1": before["hosts"]["compute1"]}
+    assert _all(ba.compare(before, doc)) == []
+    now = copy.deepcopy(doc)
+    dom = _read(now, "compute1", "domains")
+    dom["data"] = dom["data"].replace("running (booted)", "shut off (unknown)")
+    del now["hosts"]["storage1"]["reads"]["mounts"]
+    assert {d.host for d in ba.instances(before, now).differences} == {"compute1"}
+    assert ba.storage(before, now) == ba.Comparison()
+
+
 def test_a_host_out_of_this_runs_scope_is_not_compared(doc: dict[str, Any]) -> None:
     now = copy.deepcopy(doc)
     del now["hosts"]["storage1"]  # --host limited this run
