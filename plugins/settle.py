@@ -15,6 +15,7 @@ One process only: with pytest-xdist (``-n``) ``--settle`` is a usage error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -310,7 +311,18 @@ def _retry_failed_sources(items: list[pytest.Item]) -> None:
                 seen.add(id(fixturedef))
                 cached = fixturedef.cached_result
                 if cached is not None and cached[2] is not None:
-                    fixturedef.cached_result = None
+                    _forget(fixturedef)
+
+
+def _forget(fixturedef: Any) -> None:
+    """What ``FixtureDef.finish`` does, without a request: run what was registered while
+    the fixture failed (pytest's post-finalizer hook, dependents' teardown), drop the
+    cached error. pytest 9 asserts no finalizer is left before a fixture runs again."""
+    finalizers = fixturedef._finalizers
+    while finalizers:
+        with contextlib.suppress(Exception):
+            finalizers.pop()()
+    fixturedef.cached_result = None
 
 
 # -- Allure: one result per check, the final one -------------------------------------

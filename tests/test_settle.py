@@ -14,6 +14,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -373,3 +374,140 @@ def test_a_broken_check_is_not_waited_for(site: pytest.Pytester) -> None:
     assert time.monotonic() - started < 10
     result.assert_outcomes(failed=3)
     assert "settle: round" not in result.stdout.str()
+
+
+CLOUD_DOWN = """
+import os
+from pathlib import Path
+
+import pytest
+
+from fixtures.errors import CouldNotRun
+
+
+def count(name):
+    path = Path(os.environ["SETTLE_DIR"]) / name
+    n = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(n))
+    return n
+
+
+@pytest.fixture(scope="session")
+def cloud():
+    if count("cloud") < 2:
+        raise CouldNotRun("cloud: the identity API does not answer", "see KEYSTONE-001")
+    return "connection"
+
+
+@pytest.fixture(scope="session")
+def db():
+    return None
+
+
+@pytest.fixture(scope="session")
+def identity():
+    return None
+
+
+@pytest.fixture(scope="session")
+def swift():
+    return None
+"""
+
+READS_INSTANCES = '''
+import pytest
+
+@pytest.mark.check("NOVA-005", tier=5)
+@pytest.mark.reads("instances")
+def test_instances(instances):
+    """Instances are read from the cloud."""
+    assert instances == "read with connection"
+'''
+
+
+def test_a_cloud_source_that_failed_is_opened_again(
+    site: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keystone down in round 1: the cloud connection (a session fixture) is opened again
+    in the next round and the cloud read is made again with it."""
+    import fixtures.collection as collection
+    from fixtures.cloudreads import CloudRead
+
+    fetched: list[str] = []
+
+    def fetch(ctx: Any) -> str:
+        value = f"read with {ctx.cloud}"  # raises while the connection could not open
+        fetched.append(value)
+        return value
+
+    monkeypatch.setattr(
+        collection, "CLOUD_READS", {"instances": CloudRead("instances", "test", fetch)}
+    )
+    site.makepyfile(
+        **{"tests_cloud/conftest.py": CLOUD_DOWN, "tests_cloud/test_x.py": READS_INSTANCES}
+    )
+    result = site.runpytest("--inventory=inv.yaml", "--settle=30", "--reports-dir=out")
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "settle: round 1 at *s: 1 still failing (NOVA-005 since *s); waiting up to 30s",
+            "settle: round 2 at *s: 0 still failing; back: NOVA-005 after *s",
+        ]
+    )
+    assert counts(site) == {"cloud": 2}
+    assert fetched == ["read with connection"]  # read again, once the connection opened
+
+
+CLOCK = '''
+import pytest
+
+@pytest.mark.check("HOST-001", tier=1)
+@pytest.mark.reads("clock")
+def test_clock(host):
+    """The host answers."""
+    assert host.read("clock").stdout
+'''
+
+
+@pytest.mark.skipif(bool(sshd_mod.available()), reason=str(sshd_mod.available()))
+def test_a_host_that_comes_back_is_read_again(
+    site: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A host that does not answer at first (still booting) could not be read; once its
+    sshd listens, the next round reads it and the check passes."""
+    port = sshd_mod.free_port()
+    monkeypatch.setattr(sshd_mod, "free_port", lambda: port)
+    workdir = tmp_path / "sshd"
+    with sshd_mod.sshd(workdir) as server:  # keys and configs, then down again
+        pass
+    site.makepyfile(**{"tests_cloud/test_x.py": CLOCK})
+    (site.path / "inv.yaml").write_text(
+        f"defaults:\n  user: root\n  key: {server.key}\n  ssh_config: {server.ssh_config}\n"
+        f"  service_manager: process\nhosts:\n"
+        f"  cmp-01:\n    address: 127.0.0.1\n    port: {port}\n    roles: [compute]\n"
+    )
+    stop = threading.Event()
+
+    def boot() -> None:
+        time.sleep(3)
+        with sshd_mod.sshd(workdir):
+            stop.wait(60)
+
+    booting = threading.Thread(target=boot, daemon=True)
+    booting.start()
+    try:
+        result = site.runpytest(
+            "--inventory=inv.yaml", "--settle=40", "--timeout=2", "--reports-dir=out"
+        )
+    finally:
+        stop.set()
+        booting.join(timeout=20)
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "settle: round 1 at *s: 1 still failing (HOST-001@cmp-01 since *s); waiting *",
+            "settle: round * at *s: 0 still failing; back: HOST-001@cmp-01 after *s",
+        ]
+    )
