@@ -29,6 +29,7 @@ from plugins.blocking import mend
 from plugins.findings import findings_key
 from plugins.hosts import host_of
 from plugins.identity import check_key
+from plugins.options import settings
 from plugins.outcomes import COULD_NOT_RUN, outcome_of
 
 ENV = "AFTERBOOT_SETTLE"
@@ -173,6 +174,9 @@ class Settle:
         waits = check is not None and (
             (outcome in FAILING and check.settles) or outcome == "blocked"
         )
+        if not waits and nextitem is None:  # the last: logged after the session's teardown
+            self.done_list.append((item, reports, _allure_keep(item)))
+            return
         if not waits:
             _log(item, reports)
             return
@@ -188,14 +192,21 @@ class Settle:
         wait = FIRST_WAIT
         if self.waiting():
             self.progress([], f"; waiting up to {self.budget:g}s")
+        grace = settings(self.config).timeout.value
+        # what a round costs (at first what judging the held checks took in round 1): the
+        # next one starts only if it ends within the budget and one --timeout
+        cost = sum(r.duration for h in self.held.values() for r in h.reports)
         while self.waiting() and not (session.shouldfail or session.shouldstop):
             left = self.budget - self.now()
-            if left <= 0:
+            pause = min(wait, left)
+            if left <= 0 or pause + cost > left + grace:
                 break
-            time.sleep(min(wait, left))
+            time.sleep(pause)
             wait = min(wait * 1.5, MAX_WAIT)
             self.rounds += 1
+            started = self.now()
             self.one_round(session)
+            cost = self.now() - started
 
     def one_round(self, session: pytest.Session) -> None:
         todo = list(self.held.values())
@@ -400,7 +411,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def _teardown_and_log(session: pytest.Session, state: Settle) -> None:
     """Tear the session down (its errors go to the last report, as in a plain run), then
     log every held check's final reports, in run order."""
-    done = state.done_list
+    rank = {item.nodeid: i for i, item in enumerate(session.items)}
+    done = sorted(state.done_list, key=lambda d: rank.get(d[0].nodeid, 0))
     state.done_list = []
     call = pytest.CallInfo.from_call(
         lambda: session._setupstate.teardown_exact(None),
@@ -410,8 +422,7 @@ def _teardown_and_log(session: pytest.Session, state: Settle) -> None:
         item, reports, uuid = done[-1]
         report = item.ihook.pytest_runtest_makereport(item=item, call=call)
         done[-1] = (item, [r for r in reports if r.when != "teardown"] + [report], uuid)
-    rank = {item.nodeid: i for i, item in enumerate(session.items)}
-    for item, reports, uuid in sorted(done, key=lambda d: rank.get(d[0].nodeid, 0)):
+    for item, reports, uuid in done:
         _log(item, reports)
         _allure_close(session.config, uuid)
 

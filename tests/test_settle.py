@@ -511,3 +511,100 @@ def test_a_host_that_comes_back_is_read_again(
             "settle: round * at *s: 0 still failing; back: HOST-001@cmp-01 after *s",
         ]
     )
+
+
+SLOW = '''
+import time
+
+import pytest
+
+@pytest.mark.check("SVC-003", tier=4, roles=("compute",))
+def test_compute_services(host):
+    """d-bus, libvirtd and nova-compute run."""
+    time.sleep(3)
+    assert False, f"nova-compute not running on {host.name}"
+'''
+
+
+def test_no_round_is_started_that_would_end_past_the_budget(site: pytest.Pytester) -> None:
+    """Judging takes 3 s, the budget is 5 s and --timeout 1 s: a second round would end
+    at about 8 s, past the budget and one --timeout, so the verdict comes at once."""
+    site.makepyfile(**{"tests_cloud/test_x.py": SLOW})
+    started = time.monotonic()
+    result = site.runpytest("--inventory=inv.yaml", "--settle=5", "--timeout=1")
+    assert time.monotonic() - started < 5 + 1 + 1
+    result.assert_outcomes(failed=1)
+    assert "settle: round 2" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["SVC-003@cmp-01 still failed after * s"])
+
+
+def test_settles_is_part_of_a_check() -> None:
+    from plugins.catalog import CheckError, parse_marker
+
+    mark = pytest.mark.check("SWIFT-002", tier=2, settles=False).mark
+    assert parse_marker(mark, "x", "Rings agree.").settles is False
+    assert parse_marker(pytest.mark.check("NOVA-002", tier=4).mark, "x", "Up.").settles
+    with pytest.raises(CheckError, match="settles must be True or False"):
+        parse_marker(pytest.mark.check("NOVA-002", tier=4, settles="no").mark, "x", "Up.")
+
+
+def test_the_checks_that_do_not_settle() -> None:
+    """What waiting cannot fix: rings, configuration, inventory, schema, capacity and the
+    periodic reviews. Everything else is judged again under --settle."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "tests_cloud"
+    found = set()
+    for path in root.glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "check"):
+                continue
+            kw = {k.arg: k.value for k in node.keywords}
+            settles = kw.get("settles")
+            if isinstance(settles, ast.Constant) and settles.value is False:
+                first = node.args[0]
+                assert isinstance(first, ast.Constant)
+                found.add(str(first.value))
+    assert found == {
+        "CONF-001",
+        "CONF-002",
+        "DB-002",
+        "INV-001",
+        "INV-002",
+        "MAINT-001",
+        "MAINT-002",
+        "PERIODIC-001",
+        "PERIODIC-002",
+        "PERIODIC-003",
+        "PERIODIC-004",
+        "PERIODIC-005",
+        "PERIODIC-006",
+        "PERIODIC-007",
+        "SWIFT-002",
+        "SWIFT-006",
+    }
+
+
+TEARDOWN_FAILS = '''
+import pytest
+
+@pytest.fixture(scope="session")
+def leaky():
+    yield
+    raise RuntimeError("session teardown failed")
+
+@pytest.mark.check("KEYSTONE-001", tier=15)
+def test_keystone(leaky):
+    """The identity API issues a token."""
+'''
+
+
+def test_the_sessions_teardown_error_is_reported_as_in_a_plain_run(
+    site: pytest.Pytester,
+) -> None:
+    site.makepyfile(**{"tests_cloud/test_x.py": TEARDOWN_FAILS})
+    plain = site.runpytest("--inventory=inv.yaml")
+    settled = site.runpytest("--inventory=inv.yaml", "--settle=10")
+    for result in (plain, settled):
+        result.assert_outcomes(passed=1, errors=1)
+        result.stdout.fnmatch_lines(["*RuntimeError: session teardown failed*"])
