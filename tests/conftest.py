@@ -41,6 +41,7 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         "AFTERBOOT_WAIVERS",
         "AFTERBOOT_PROMETHEUS",
         "AFTERBOOT_BASELINE",
+        "AFTERBOOT_SETTLE",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
