@@ -58,7 +58,7 @@ def test_rings_identical(connections: Connections, findings: Findings) -> None:
     findings.assert_none()
 
 
-@pytest.mark.check("SWIFT-003", tier=2, roles=("object-storage",))
+@pytest.mark.check("SWIFT-003", tier=2, roles=("object-storage",), settles=False)
 @pytest.mark.reads(
     "addresses", "swift_rings", "mounts", "swift_devices", "partitions", "swift_device_health"
 )
