@@ -18,6 +18,7 @@ pytest_plugins = [
     "plugins.procedure_book",  # before the plugins that import it
     "plugins.evidence",
     "plugins.blocking",
+    "plugins.settle",  # before remediation, which imports it
     "plugins.remediation",
     "plugins.allure_report",
     "plugins.waivers",

@@ -810,3 +810,29 @@ register(
         _amqp_refused_heal,
     )
 )
+
+
+def _bdm_sql(assignment: str, where: str) -> Action:
+    """nova's block device mapping of ab-linux-compute2's volume (soft-deleted as nova
+    deletes rows: ``deleted = id``), by the server's name: no API."""
+
+    def act(lab: Lab) -> None:
+        _sql(
+            lab,
+            "UPDATE nova.block_device_mapping b JOIN nova.instances i ON i.uuid = b.instance_uuid"
+            f" SET {assignment} WHERE i.display_name = 'ab-linux-compute2' AND i.deleted = 0"
+            f" AND b.volume_id IS NOT NULL AND {where};",
+        )
+
+    return act
+
+
+register(
+    Fault(
+        "nova-bdm-missing@compute2",
+        "nova lost the block device mapping of ab-linux-compute2's volume (cinder and the"
+        " hypervisor still have it)",
+        _bdm_sql("b.deleted = b.id, b.deleted_at = NOW()", "b.deleted = 0"),
+        _bdm_sql("b.deleted = 0, b.deleted_at = NULL", "b.deleted != 0"),
+    )
+)

@@ -125,6 +125,18 @@ def _mark_broken(config: pytest.Config, check: str, host: str) -> None:
         Path(shared, f"{check}@{host}").touch()
 
 
+def mend(config: pytest.Config, check: str, host: str) -> None:
+    """``check`` on ``host`` passed after all (``--settle``): it blocks nothing any more."""
+    hosts = config.stash[_broken_key].get(check)
+    if hosts is not None:
+        hosts.discard(host)
+        if not hosts:
+            del config.stash[_broken_key][check]
+    shared = config.stash.get(_dir_key, "")
+    if shared:
+        Path(shared, f"{check}@{host}").unlink(missing_ok=True)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

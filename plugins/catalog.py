@@ -40,8 +40,10 @@ WITH_CONFIG_GATE = (*DEFAULT_PHASES, "config-gate")
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{3}$")
 
 MARKER_HELP = (
-    "check(id, *, tier, roles=(), phases=(), title=None): the stable identity of a check, "
-    'e.g. @pytest.mark.check("NOVA-002", tier=4, roles=("compute",)). IDs never change.'
+    "check(id, *, tier, roles=(), phases=(), title=None, settles=True): the stable identity "
+    'of a check, e.g. @pytest.mark.check("NOVA-002", tier=4, roles=("compute",)). IDs never '
+    "change. settles=False: waiting does not fix its failure (a ring, a config drift), so "
+    "--settle gives its verdict at once."
 )
 
 
@@ -53,6 +55,7 @@ class Check:
     roles: tuple[str, ...]
     phases: tuple[str, ...]
     where: str
+    settles: bool = True  # a failure can go away by itself (a service coming back): --settle
 
     @property
     def component(self) -> str:
@@ -99,7 +102,7 @@ def parse_marker(marker: pytest.Mark, where: str, doc: str | None) -> Check:
         raise CheckError(
             f"{where}: check ID {check_id!r} is not of the form AREA-NNN (e.g. NOVA-002)"
         )
-    unknown = set(marker.kwargs) - {"tier", "roles", "phases", "title"}
+    unknown = set(marker.kwargs) - {"tier", "roles", "phases", "title", "settles"}
     if unknown:
         raise CheckError(
             f"{where}: check {check_id}: unknown marker argument {sorted(unknown)[0]!r}"
@@ -121,7 +124,10 @@ def parse_marker(marker: pytest.Mark, where: str, doc: str | None) -> Check:
     title = marker.kwargs.get("title") or first_sentence(doc or "")
     if not title:
         raise CheckError(f"{where}: check {check_id}: needs a title (a docstring or title=...)")
-    return Check(check_id, int(tier), str(title), roles, phases, where)
+    settles = marker.kwargs.get("settles", True)
+    if not isinstance(settles, bool):
+        raise CheckError(f"{where}: check {check_id}: settles must be True or False")
+    return Check(check_id, int(tier), str(title), roles, phases, where, settles)
 
 
 def format_catalog(checks: Iterable[Check]) -> list[str]:

@@ -219,9 +219,10 @@ def before(pytestconfig: pytest.Config) -> Compared:
     return base
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def after(request: pytest.FixtureRequest) -> Doc:
-    """What this run read, as a snapshot document (or ``--snapshot-file``'s)."""
+    """What this run read, as a snapshot document (or ``--snapshot-file``'s); made for each
+    check, so that one judged again after ``--settle`` read again sees the new reads."""
     saved = request.config.stash.get(_after_key, None)
     if saved is not None:
         return saved.doc

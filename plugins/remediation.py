@@ -44,6 +44,7 @@ from plugins.reportfiles import (
     summary_lines,
 )
 from plugins.runbook import Finding, Procedure, message_findings
+from plugins.settle import summary as settle_summary
 from plugins.signatures import CAUSE_PROPERTY
 from plugins.waiverfile import WAIVER_PROPERTY, WaiverUse, book
 
@@ -229,6 +230,7 @@ def meta(config: pytest.Config) -> dict[str, Any]:
     waivers = book(config)
     if waivers.waivers:
         info["waivers"] = waivers.rows()
+    info.update(settle_summary(config))  # --settle: how long each failing check took
     return info
 
 

@@ -42,6 +42,7 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         "AFTERBOOT_PROMETHEUS",
         "AFTERBOOT_COMPARE",
         "AFTERBOOT_BASELINE",
+        "AFTERBOOT_SETTLE",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))

@@ -54,7 +54,11 @@ def test_allocations_belong_to_instances(
 
 
 @pytest.mark.check(
-    "PERIODIC-007", tier=5, roles=("compute",), phases=("periodic", "pre-maintenance")
+    "PERIODIC-007",
+    tier=5,
+    roles=("compute",),
+    phases=("periodic", "pre-maintenance"),
+    settles=False,
 )
 @pytest.mark.reads("providers", "compute_services", "servers")
 def test_room_to_evacuate(

@@ -21,6 +21,7 @@ from plugins.phases import gate_baseline
     "CONF-001",
     tier=4,
     roles=("compute", "controller", "block-storage", "object-storage", "object-storage-proxy"),
+    settles=False,
 )
 @pytest.mark.reads("configs")
 @pytest.mark.parametrize("role", sorted(ROLE_CONFIGS))
@@ -62,6 +63,7 @@ def test_role_config_consistent(role: str, connections: Connections, findings: F
     roles=("compute", "controller", "block-storage", "object-storage", "object-storage-proxy"),
     phases=("config-gate",),
     title="Every host of a role runs the configuration of the reviewed baseline.",
+    settles=False,
 )
 @pytest.mark.reads("configs")
 @pytest.mark.parametrize("role", sorted(ROLE_CONFIGS))

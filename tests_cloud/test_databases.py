@@ -73,7 +73,9 @@ def _no_answer(exc: Exception) -> bool:
     return isinstance(exc, OSError | TimeoutError) or code in _NO_ANSWER
 
 
-@pytest.mark.check("DB-002", tier=10, roles=("database",), phases=("post-restore", "post-upgrade"))
+@pytest.mark.check(
+    "DB-002", tier=10, roles=("database",), phases=("post-restore", "post-upgrade"), settles=False
+)
 def test_tables_intact(db: Databases, findings: Findings) -> None:
     """The tables the checks rely on exist and give up a row after a restore (read-only:
     ``information_schema`` and ``SELECT ... LIMIT 1``, never ``CHECK TABLE``)."""

@@ -13,7 +13,9 @@ from fixtures.nova import Instance, on_host
 from plugins.findings import Findings
 
 
-@pytest.mark.check("MAINT-001", tier=5, roles=("compute",), phases=("pre-maintenance",))
+@pytest.mark.check(
+    "MAINT-001", tier=5, roles=("compute",), phases=("pre-maintenance",), settles=False
+)
 @pytest.mark.reads("instances")
 def test_host_drained(host: Remote, instances: list[Instance], findings: Findings) -> None:
     """The compute host about to be rebooted runs no instance (limit with --host)."""
@@ -24,7 +26,11 @@ def test_host_drained(host: Remote, instances: list[Instance], findings: Finding
 
 
 @pytest.mark.check(
-    "MAINT-002", tier=4, roles=("compute",), phases=("pre-maintenance", "post-upgrade")
+    "MAINT-002",
+    tier=4,
+    roles=("compute",),
+    phases=("pre-maintenance", "post-upgrade"),
+    settles=False,
 )
 @pytest.mark.reads("cpu")
 def test_compute_cpus_alike(connections: Connections) -> None:

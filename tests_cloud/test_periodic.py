@@ -21,7 +21,7 @@ QUOTA_NEAR_PERCENT = 90
 IGNORED_FS = ("tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "nsfs", "iso9660")
 
 
-@pytest.mark.check("PERIODIC-001", tier=5)
+@pytest.mark.check("PERIODIC-001", tier=5, settles=False)
 @pytest.mark.reads("servers")
 def test_no_failed_or_stuck_instances(servers: list[Any], findings: Findings) -> None:
     """No instance is in ERROR, and none has kept a task state for over an hour."""
@@ -55,7 +55,7 @@ def test_no_failed_or_stuck_instances(servers: list[Any], findings: Findings) ->
     assert not problems, "; ".join(problems)
 
 
-@pytest.mark.check("PERIODIC-002", tier=2)
+@pytest.mark.check("PERIODIC-002", tier=2, settles=False)
 @pytest.mark.reads("df")
 def test_disk_space(host: Remote, findings: Findings) -> None:
     """No local filesystem of the host is over 90 % full (blocks or inodes); a swift
@@ -87,7 +87,7 @@ def test_disk_space(host: Remote, findings: Findings) -> None:
     findings.assert_none(f"filesystems nearly full on {host.name}: ", sep=", ")
 
 
-@pytest.mark.check("PERIODIC-003", tier=99, phases=("periodic",))
+@pytest.mark.check("PERIODIC-003", tier=99, phases=("periodic",), settles=False)
 def test_quotas_not_near_limit(cloud: Any) -> None:
     """No project uses over 90 % of its instances, cores or RAM quota."""
     near = []
@@ -103,7 +103,7 @@ def test_quotas_not_near_limit(cloud: Any) -> None:
     assert not near, "quotas near their limit: " + ", ".join(near)
 
 
-@pytest.mark.check("PERIODIC-004", tier=21, phases=("periodic", "post-restore"))
+@pytest.mark.check("PERIODIC-004", tier=21, phases=("periodic", "post-restore"), settles=False)
 def test_no_stuck_images(cloud: Any) -> None:
     """No image is killed, or queued/saving/importing for over an hour."""
     now = time.time()
@@ -119,7 +119,7 @@ def test_no_stuck_images(cloud: Any) -> None:
     assert not bad, "images: " + ", ".join(bad)
 
 
-@pytest.mark.check("PERIODIC-005", tier=3, phases=("periodic",))
+@pytest.mark.check("PERIODIC-005", tier=3, phases=("periodic",), settles=False)
 def test_floating_ip_pools(cloud: Any) -> None:
     """External networks keep at least 10 % of their addresses free for floating IPs."""
     tight = []
@@ -136,7 +136,7 @@ def test_floating_ip_pools(cloud: Any) -> None:
     assert not tight, "floating-IP pools nearly exhausted: " + ", ".join(tight)
 
 
-@pytest.mark.check("PERIODIC-006", tier=15, phases=("periodic",))
+@pytest.mark.check("PERIODIC-006", tier=15, phases=("periodic",), settles=False)
 def test_accounts_to_review(cloud: Any, findings: Findings) -> None:
     """No disabled account still holds a role, and no enabled account holds none (a
     leftover nobody can use): the guide's monthly review of user accounts."""

@@ -32,7 +32,9 @@ REPLICATION_MAX_AGE_S = 24 * 3600
 FIRST_PASS_GRACE_S = 3600
 
 
-@pytest.mark.check("SWIFT-002", tier=2, roles=("object-storage", "object-storage-proxy"))
+@pytest.mark.check(
+    "SWIFT-002", tier=2, roles=("object-storage", "object-storage-proxy"), settles=False
+)
 @pytest.mark.reads("swift_checksums")
 def test_rings_identical(connections: Connections, findings: Findings) -> None:
     """Ring files and swift.conf have the same checksum on every storage node and proxy.
@@ -56,7 +58,7 @@ def test_rings_identical(connections: Connections, findings: Findings) -> None:
     findings.assert_none()
 
 
-@pytest.mark.check("SWIFT-003", tier=2, roles=("object-storage",))
+@pytest.mark.check("SWIFT-003", tier=2, roles=("object-storage",), settles=False)
 @pytest.mark.reads(
     "addresses", "swift_rings", "mounts", "swift_devices", "partitions", "swift_device_health"
 )
@@ -113,7 +115,7 @@ def test_ring_devices_mounted(host: Remote, findings: Findings) -> None:
     findings.assert_none(f"swift devices on {host.name}: ")
 
 
-@pytest.mark.check("SWIFT-006", tier=2, roles=("object-storage",))
+@pytest.mark.check("SWIFT-006", tier=2, roles=("object-storage",), settles=False)
 @pytest.mark.reads("addresses", "swift_rings", "mounts", "swift_devices")
 def test_mounted_devices_in_rings(host: Remote, findings: Findings) -> None:
     """Every device mounted under the devices root is in a ring: a device (or the whole node)

@@ -79,6 +79,9 @@ def test_volumes_attached_three_ways(
                     volume=vol.id,
                     uuid=server.id,
                     device=device or "",
+                    mapping="missing",
+                    domain=server.instance_name or "",
+                    attachment=att.get("attachment_id") or att.get("id") or "",
                 )
                 continue
             remote = _remote_for(connections, server.compute_host)

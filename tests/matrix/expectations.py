@@ -386,4 +386,12 @@ EXPECTATIONS: tuple[Expect, ...] = (
         may_fail=(*COMPUTE_CONSEQUENCES, "CONF-001"),
         footprint=("compute2",),
     ),
+    Expect(
+        "nova-bdm-missing@compute2",
+        fails=("CINDER-004",),
+        root="CINDER-004",
+        remedy=("volume attachment delete", "openstack server add volume", "domblklist"),
+        never=("openstack server remove volume",),
+        footprint=("compute2", "volumes"),
+    ),
 )
