@@ -1,0 +1,277 @@
+"""A systemd host booted on its own (no lab): its own network namespace (abtest-*),
+addresses (10.99.0.0/24), state under /tmp and cgroup, so it can run beside a lab.
+
+Boots systemd as a namespace host's PID 1 with sshd and a fake service (python's
+http.server as a unit), then: the unit is active, a kill -9 brings it back through
+Restart= (NRestarts 0 -> 1), its output is in the journal, sshd answers, a clean
+power-off, a second boot (the same units come back), a hard kill.  Prints boot time and
+memory.  Run alone: ``python -m tests.lab.test_systemd_host`` (root).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lab import systemd_host as sd
+from lab.hosts import HOST_PATH, SSHD_CONFIG
+from lab.services import Service
+
+pytestmark = pytest.mark.lab
+
+NETNS = "abtest-sd1"
+HOST = "abtest-sd1"
+IP = "10.99.0.10"
+GROUP = "abtest"
+UNIT = "abtest-web.service"
+
+
+def sh(
+    argv: list[str], check: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode:
+        raise AssertionError(f"{argv} -> {proc.returncode}\n{proc.stdout}{proc.stderr}")
+    return proc
+
+
+@dataclass
+class Booted:
+    state: Path
+    parent: int
+    init: int
+    boot_seconds: float
+
+
+class SystemdHost:
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.hd = state / HOST
+        self.key = state / "id_ed25519"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def cgroup(self) -> Path:
+        return sd.cgroup_dir(GROUP, HOST)
+
+    def prepare(self) -> None:
+        etc = self.hd / "upper" / "etc"
+        for d in ("etc", "var", "srv", "root"):
+            (self.hd / "upper" / d).mkdir(parents=True, exist_ok=True)
+            (self.hd / "work" / d).mkdir(parents=True, exist_ok=True)
+        (etc / "ssh" / "authorized_keys").mkdir(parents=True, exist_ok=True)
+        sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)])
+        sh(
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-f",
+                str(etc / "ssh/ssh_host_ed25519_key"),
+            ]
+        )
+        (etc / "ssh" / "sshd_config").write_text(SSHD_CONFIG.format(ip=IP))
+        ak = etc / "ssh" / "authorized_keys" / "root"
+        ak.write_text((self.state / "id_ed25519.pub").read_text())
+        ak.chmod(0o600)
+        (etc / "hostname").write_text(HOST + "\n")
+        sd.prepare_etc(etc)
+        web = Service(
+            "abtest-web",
+            HOST,
+            f"/usr/bin/python3 -u -m http.server 8000 --bind {IP} --directory /srv",
+            "/var/log/abtest-web.log",
+            env="PYTHONUNBUFFERED=1 ABTEST=yes",
+        )
+        sd.install_unit(etc, web)
+        (self.hd / "init.sh").write_text(sd.init_sh(HOST, self.hd, ("etc", "var", "srv", "root")))
+
+    def net_up(self) -> None:
+        sh(["ip", "netns", "add", NETNS])
+        sh(["ip", "-n", NETNS, "link", "set", "lo", "up"])
+        sh(["ip", "-n", NETNS, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1"])
+        sh(["ip", "-n", NETNS, "addr", "add", f"{IP}/24", "dev", "eth0"])
+        sh(["ip", "-n", NETNS, "link", "set", "eth0", "up"])
+
+    def init_pid(self) -> int | None:
+        if self.proc is None:
+            return None
+        with contextlib.suppress(OSError):
+            kids = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+            return int(kids.split()[0]) if kids.split() else None
+        return None
+
+    def boot(self) -> float:
+        t0 = time.monotonic()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        argv = sd.unshare_argv(NETNS, self.hd / "init.sh", int(uptime))
+        self.proc = sd.start_host(
+            argv, self.cgroup, self.hd / "console.log", {"PATH": HOST_PATH, "LANG": "C.UTF-8"}
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pid = self.init_pid()
+            if pid and Path(f"/proc/{pid}/root/run/lab/ready").exists():
+                return time.monotonic() - t0
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError(
+            "systemd host did not come up:\n" + (self.hd / "console.log").read_text()[-3000:]
+        )
+
+    def exec(self, cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        pid = self.init_pid()
+        assert pid, "host is down"
+        argv = ["nsenter", "-t", str(pid), "--net", "--uts", "--mount", "--pid", "--ipc"]
+        argv += ["--time", "--", "/usr/bin/env", "-i", f"PATH={HOST_PATH}", "/bin/sh", "-c", cmd]
+        return sh(argv, check=check)
+
+    def ssh(self, cmd: str) -> subprocess.CompletedProcess[str]:
+        return sh(
+            [
+                *("ip", "netns", "exec", NETNS, "ssh", "-i", str(self.key)),
+                *("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"),
+                *("-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"),
+                f"root@{IP}",
+                cmd,
+            ],
+            check=False,
+            timeout=30,
+        )
+
+    def rss_kib(self) -> int:
+        total = 0
+        for pid in sd.cgroup_pids(self.cgroup):
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        return total
+
+    def poweroff(self) -> float:
+        pid = self.init_pid()
+        assert pid
+        assert self.proc
+        t0 = time.monotonic()
+        assert sd.poweroff(pid, self.proc.pid, 30), "poweroff did not finish"
+        self.proc.wait(5)
+        return time.monotonic() - t0
+
+    def kill(self) -> None:
+        pid = self.init_pid()
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.proc:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(10)
+        sd.remove_cgroup(self.cgroup)
+
+    def cleanup(self) -> None:
+        self.kill()
+        if Path(f"/run/netns/{NETNS}").exists():
+            sh(["ip", "netns", "del", NETNS], check=False)
+        shutil.rmtree(self.state, ignore_errors=True)
+
+
+@pytest.fixture
+def host() -> Iterator[SystemdHost]:
+    if os.geteuid() != 0 or not Path("/lib/systemd/systemd").exists():
+        pytest.skip("needs root and systemd")
+    if Path(f"/run/netns/{NETNS}").exists():
+        pytest.fail(f"network namespace {NETNS} is left from an earlier run: ip netns del {NETNS}")
+    h = SystemdHost(Path(tempfile.mkdtemp(prefix="abtest-systemd-", dir="/tmp")))
+    try:
+        h.net_up()
+        h.prepare()
+        yield h
+    finally:
+        h.cleanup()
+
+
+def wait(what: str, cond: object, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def show(h: SystemdHost, unit: str, prop: str) -> str:
+    return h.exec(f"systemctl show -p {prop} --value {unit}").stdout.strip()
+
+
+def test_systemd_host(host: SystemdHost) -> None:
+    boot = host.boot()
+    h = host
+    wait(
+        "unit active",
+        lambda: h.exec(f"systemctl is-active {UNIT}", check=False).stdout.strip() == "active",
+    )
+    assert show(h, UNIT, "NRestarts") == "0"
+    assert "ABTEST=yes" in show(h, UNIT, "Environment")
+    # pid 1 is systemd, the host's cgroup is its cgroup namespace's root
+    assert h.exec("cat /proc/1/comm").stdout.strip() == "systemd"
+    failed = h.exec("systemctl list-units --failed --plain --no-legend", check=False).stdout
+    state = h.exec("systemctl is-system-running", check=False).stdout.strip()
+    r = h.ssh("systemctl is-active ssh.service; hostname")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["active", HOST]
+    rss = h.rss_kib()
+    nproc = len(sd.cgroup_pids(h.cgroup))
+    # a kill -9 of the service: Restart=on-failure brings it back, NRestarts 0 -> 1
+    main = int(show(h, UNIT, "MainPID"))
+    assert main > 0
+    h.exec(f"kill -9 {main}")
+    wait("restart", lambda: show(h, UNIT, "NRestarts") == "1", 10)
+    wait(
+        "active again",
+        lambda: h.exec(f"systemctl is-active {UNIT}", check=False).stdout.strip() == "active",
+    )
+    assert int(show(h, UNIT, "MainPID")) not in (0, main)
+    # stop: is-active rc 3; start again
+    h.exec(f"systemctl stop {UNIT}")
+    assert h.exec(f"systemctl is-active {UNIT}", check=False).returncode == 3
+    h.exec(f"systemctl start {UNIT}")
+    # its output is in the journal (http.server's "Serving HTTP on ..." line)
+    wait(
+        "journal",
+        lambda: "Serving HTTP" in h.exec(f"journalctl -u {UNIT} --no-pager -o cat").stdout,
+    )
+    off = h.poweroff()
+    assert not sd.cgroup_pids(h.cgroup), "processes left after poweroff"
+    boot2 = h.boot()  # second boot: the unit is enabled, systemd starts it by itself
+    wait(
+        "unit active after reboot",
+        lambda: h.exec(f"systemctl is-active {UNIT}", check=False).stdout.strip() == "active",
+    )
+    assert show(h, UNIT, "NRestarts") == "0"
+    boots = h.exec("journalctl --list-boots --no-pager | wc -l").stdout.strip()
+    assert int(boots) >= 2, "the journal did not see a new boot (boot_id)"
+    h.kill()
+    assert not sd.cgroup_pids(h.cgroup)
+    assert not h.cgroup.exists()
+    print(
+        f"\nsystemd host: boot {boot:.2f}s (second {boot2:.2f}s), poweroff {off:.2f}s, "
+        f"{nproc} processes {rss / 1024:.0f} MiB RSS after an ssh login; "
+        f"system state {state}; failed units: {failed.strip() or 'none'}"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(pytest.main([__file__, "-s", "-p", "no:cacheprovider"]))
