@@ -374,3 +374,38 @@ def poweroff(init_pid: int, parent: int, timeout: float = 20) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+# ---- faults: runtime drop-ins (/run/systemd/system/<unit>.d/), gone at the next boot ---
+FAULT_DROPIN = "afterboot-lab-fault.conf"
+
+
+def _dropin(unit: str, body: str) -> str:
+    d = shlex.quote(f"/run/systemd/system/{unit}.d")
+    return (
+        f"mkdir -p {d} && printf '%s\\n' {shlex.quote(body)} > {d}/{FAULT_DROPIN} && "
+        "systemctl daemon-reload"
+    )
+
+
+def restart_loop_cmd(unit: str, runtime: int = 2) -> str:
+    """The unit's process ends after ``runtime`` seconds, every time: systemd restarts it
+    (``Restart=always``), NRestarts climbs, the unit is active most of the time."""
+    body = f"[Service]\nRuntimeMaxSec={runtime}\nRestart=always\nRestartSec=1"
+    return f"{_dropin(unit, body)} && systemctl restart {shlex.quote(unit)}"
+
+
+def failed_cmd(unit: str) -> str:
+    """The unit's process killed with restarting off: the unit stays ``failed``."""
+    u = shlex.quote(unit)
+    return f"{_dropin(unit, '[Service]' + chr(10) + 'Restart=no')} && systemctl kill -s KILL {u}"
+
+
+def heal_cmd(unit: str) -> str:
+    """What an operator does once the cause is gone: the override removed, the failed
+    state cleared, the unit restarted (which also resets NRestarts)."""
+    u = shlex.quote(unit)
+    d = shlex.quote(f"/run/systemd/system/{unit}.d/{FAULT_DROPIN}")
+    return (
+        f"rm -f {d} && systemctl daemon-reload && systemctl reset-failed {u}; systemctl restart {u}"
+    )

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures import services as suite
 from lab import systemd_host as sd
 from lab.hosts import HOST_PATH, SSHD_CONFIG
 from lab.services import Service
@@ -216,6 +217,50 @@ def show(h: SystemdHost, unit: str, prop: str) -> str:
     return h.exec(f"systemctl show -p {prop} --value {unit}").stdout.strip()
 
 
+def judged(h: SystemdHost) -> suite.ServiceState:
+    """What the suite's ``units`` read and parsing make of the unit, on real systemd."""
+    out = h.exec(f"systemctl show --property=Id,ActiveState,SubState,NRestarts --no-pager {UNIT}")
+    blocks = suite._unit_blocks(FakeRemote(out.stdout))  # type: ignore[arg-type]
+    return suite._by_systemd(blocks, suite.Service("abtest-web", ".", ("abtest-web",)))
+
+
+@dataclass
+class FakeRemote:
+    units: str
+
+    def read(self, name: str) -> subprocess.CompletedProcess[str]:
+        assert name == "units"
+        return subprocess.CompletedProcess([], 0, self.units, "")
+
+
+def faults(h: SystemdHost) -> float:
+    """The lab's systemd faults on a real unit, judged by the suite's parsing; returns how
+    long the restart loop took to be reported."""
+    assert judged(h).running
+    t0 = time.monotonic()
+    h.exec(sd.restart_loop_cmd(UNIT))
+    wait("NRestarts > 3", lambda: int(show(h, UNIT, "NRestarts")) > 3, 40)
+    loop_s = time.monotonic() - t0
+    wait("active in the loop", lambda: show(h, UNIT, "ActiveState") == "active", 10)
+    state = judged(h)
+    assert not state.running
+    assert state.state == "restarting"
+    assert state.unit == UNIT
+    h.exec(sd.heal_cmd(UNIT))
+    assert show(h, UNIT, "NRestarts") == "0", "a manual restart resets NRestarts"
+    time.sleep(3)  # longer than the loop's RuntimeMaxSec: the override is gone
+    assert show(h, UNIT, "NRestarts") == "0"
+    assert judged(h).running
+    h.exec(sd.failed_cmd(UNIT))
+    wait("failed", lambda: show(h, UNIT, "ActiveState") == "failed", 10)
+    state = judged(h)
+    assert not state.running
+    assert (state.unit, state.state) == (UNIT, "failed")
+    h.exec(sd.heal_cmd(UNIT))
+    wait("active after heal", lambda: judged(h).running, 10)
+    return loop_s
+
+
 def test_systemd_host(host: SystemdHost) -> None:
     boot = host.boot()
     h = host
@@ -244,6 +289,7 @@ def test_systemd_host(host: SystemdHost) -> None:
         lambda: h.exec(f"systemctl is-active {UNIT}", check=False).stdout.strip() == "active",
     )
     assert int(show(h, UNIT, "MainPID")) not in (0, main)
+    loop_s = faults(h)
     # stop: is-active rc 3; start again
     h.exec(f"systemctl stop {UNIT}")
     assert h.exec(f"systemctl is-active {UNIT}", check=False).returncode == 3
@@ -269,6 +315,7 @@ def test_systemd_host(host: SystemdHost) -> None:
     print(
         f"\nsystemd host: boot {boot:.2f}s (second {boot2:.2f}s), poweroff {off:.2f}s, "
         f"{nproc} processes {rss / 1024:.0f} MiB RSS after an ssh login; "
+        f"restart loop reported (NRestarts > 3) after {loop_s:.1f}s; "
         f"system state {state}; failed units: {failed.strip() or 'none'}"
     )
 
