@@ -322,3 +322,118 @@ def test_systemd_host(host: SystemdHost) -> None:
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-s", "-p", "no:cacheprovider"]))
+
+
+SWIFT_CONF = """[swift-hash]
+swift_hash_path_suffix = abtest
+swift_hash_path_prefix = abtest
+[storage-policy:0]
+name = Policy-0
+default = yes
+"""
+OBJECT_CONF = f"""[DEFAULT]
+bind_ip = {IP}
+bind_port = 6200
+workers = 0
+user = root
+swift_dir = /etc/swift
+devices = /srv/node
+mount_check = true
+log_name = swift-object-server
+[pipeline:main]
+pipeline = healthcheck recon object-server
+[app:object-server]
+use = egg:swift#object
+[filter:healthcheck]
+use = egg:swift#healthcheck
+[filter:recon]
+use = egg:swift#recon
+recon_cache_path = /var/cache/swift
+"""
+
+
+def test_swift_and_rsync_units(host: SystemdHost) -> None:
+    """The lab's storage services as units (Debian's names), as lab.Hosts starts them on
+    storage2: swift's object server (logging to /dev/log, journald's), rsync, a loop-
+    mounted XFS device inside the host's own /dev."""
+    from lab.config import state_dir
+
+    venv = state_dir() / "venv" / "bin"
+    if not (venv / "swift-object-server").exists():
+        pytest.skip(f"no lab venv with swift at {venv}")
+    h = host
+    h.boot()
+    root = Path(f"/proc/{h.init_pid()}/root")
+    # the disk image inside the host (its private /tmp hides the test's state dir)
+    img = "/srv/d9.xfs"
+    with open(root / img.lstrip("/"), "wb") as fh:
+        fh.truncate(300 << 20)
+    sh(["mkfs.xfs", "-q", str(root / img.lstrip("/"))])
+    (root / "etc/swift").mkdir(parents=True, exist_ok=True)
+    (root / "etc/swift/swift.conf").write_text(SWIFT_CONF)
+    (root / "etc/swift/object-server.conf").write_text(OBJECT_CONF)
+    (root / "etc/rsyncd.conf").write_text(
+        f"uid = root\ngid = root\npid file = /run/rsyncd.pid\naddress = {IP}\n\n"
+        "[object]\npath = /srv/node/\nread only = false\nlock file = /run/lock/object.lock\n"
+    )
+    h.exec(f"mkdir -p /srv/node/d9 /var/cache/swift && mount -o loop {img} /srv/node/d9")
+    assert "/srv/node/d9 xfs" in h.exec("cat /proc/mounts").stdout
+    services = [
+        Service(
+            "swift-object-server",
+            HOST,
+            f"{venv}/swift-object-server /etc/swift/object-server.conf",
+            "/var/log/swift/object-server.log",
+        ),
+        Service(
+            "rsync", HOST, "/usr/bin/rsync --daemon --no-detach --config=/etc/rsyncd.conf", "-"
+        ),
+    ]
+    t0 = time.monotonic()
+    for svc in services:  # what lab.hosts.Hosts.start_unit does
+        sd.install_unit(root / "etc", svc)
+    h.exec("systemctl daemon-reload && systemctl start swift-object.service rsync.service")
+    for unit in ("swift-object.service", "rsync.service"):
+        wait(unit, lambda u=unit: show(h, u, "ActiveState") == "active", 20)  # type: ignore[misc]
+    check = (
+        "import urllib.request as u;"
+        f"print(u.urlopen('http://{IP}:6200/healthcheck', timeout=5).read().decode())"
+    )
+    wait(
+        "healthcheck",
+        lambda: (
+            sh(["ip", "netns", "exec", NETNS, "python3", "-c", check], check=False)
+            .stdout.strip()
+            .endswith("OK")
+        ),
+        30,
+    )
+    ready = time.monotonic() - t0
+    assert h.exec(f"rsync rsync://{IP}/ 2>&1").stdout.split()[0] == "object"
+    # swift's own log lines (syslog to /dev/log) land in the unit's journal: an access
+    # line for a HEAD of an object the device does not hold
+    head = (
+        "import urllib.request as u, urllib.error as e\n"
+        f"r = u.Request('http://{IP}:6200/d9/0/a/c/o', method='HEAD')\n"
+        "try: u.urlopen(r, timeout=5)\nexcept e.HTTPError as x: print(x.code)"
+    )
+    assert sh(["ip", "netns", "exec", NETNS, "python3", "-c", head]).stdout.strip() == "404"
+
+    def logged() -> bool:
+        out = h.exec("journalctl -u swift-object --no-pager -o cat").stdout
+        return '"HEAD /d9/0/a/c/o" 404' in out
+
+    wait("swift's log in the journal", logged, 20)
+    ids = h.exec("journalctl -u swift-object --no-pager -o verbose | grep -c SYSLOG_IDENTIFIER")
+    pid = int(show(h, "swift-object.service", "MainPID"))
+    assert pid > 0
+    assert "swift-object-server" in h.exec(f"cat /proc/{pid}/cmdline | tr '\\0' ' '").stdout
+    rss = h.rss_kib()
+    h.exec("systemctl stop swift-object.service")
+    assert show(h, "swift-object.service", "ActiveState") == "inactive"
+    off = h.poweroff()  # systemd stops rsync; the loop mount goes with the mount namespace
+    print(
+        f"\nswift units: object server healthy {ready:.1f}s after systemctl start; "
+        f"host with swift-object + rsync {rss / 1024:.0f} MiB RSS; journal lines with a "
+        f"syslog identifier: {ids.stdout.strip()}; poweroff {off:.2f}s"
+    )
