@@ -425,12 +425,9 @@ class Hosts:
             return
         if self.is_systemd(name):
             # the unit's KillSignal and TimeoutStopSec are the service's stop signal and
-            # deadline; another signal (a fault's SIGKILL) goes through systemctl kill
+            # deadline (written from the same Service)
             unit = systemd_host.unit_name(service)
-            cmd = systemd_host.stop_cmd(unit)
-            if sig not in ("TERM", "SIGTERM"):
-                cmd = f"systemctl kill -s {shlex.quote(sig)} {shlex.quote(unit)}; {cmd}"
-            self.exec(name, cmd, timeout=timeout + 30)
+            self.exec(name, systemd_host.stop_cmd(unit), timeout=timeout + 30)
             return
         n = max(1, int(timeout / 0.2))
         script = (

@@ -370,7 +370,10 @@ def poweroff(init_pid: int, parent: int, timeout: float = 20) -> bool:
     while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(parent, os.WNOHANG)
-        if not Path(f"/proc/{parent}").exists():
+        try:
+            if Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True  # exited; its parent (not us) has yet to reap it
+        except (OSError, IndexError):
             return True
         time.sleep(0.05)
     return False
