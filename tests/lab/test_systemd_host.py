@@ -25,6 +25,7 @@ import pytest
 
 from fixtures import services as suite
 from lab import systemd_host as sd
+from lab.config import HostSpec
 from lab.hosts import HOST_PATH, SSHD_CONFIG
 from lab.services import Service
 
@@ -394,7 +395,7 @@ def test_swift_and_rsync_units(host: SystemdHost) -> None:
         sd.install_unit(root / "etc", svc)
     h.exec("systemctl daemon-reload && systemctl start swift-object.service rsync.service")
     for unit in ("swift-object.service", "rsync.service"):
-        wait(unit, lambda u=unit: show(h, u, "ActiveState") == "active", 20)  # type: ignore[misc]
+        wait(unit, lambda u=unit: show(h, u, "ActiveState") == "active", 20)
     check = (
         "import urllib.request as u;"
         f"print(u.urlopen('http://{IP}:6200/healthcheck', timeout=5).read().decode())"
@@ -437,3 +438,85 @@ def test_swift_and_rsync_units(host: SystemdHost) -> None:
         f"host with swift-object + rsync {rss / 1024:.0f} MiB RSS; journal lines with a "
         f"syslog identifier: {ids.stdout.strip()}; poweroff {off:.2f}s"
     )
+
+
+class AbtestSpec(HostSpec):
+    """A lab host spec whose network namespace cannot clash with a lab's (lab-*)."""
+
+    @property
+    def netns(self) -> str:
+        return f"abtest-{self.name}"
+
+
+def test_lab_hosts_drive_a_systemd_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """lab.hosts.Hosts itself (the code `lab up`, `reboot`, `status`, faults use) on a
+    systemd host, with the lab's names swapped for abtest ones: boot, spawn (a unit),
+    service_pid (MainPID), stop, stop_many, poweroff + boot (reboot), kill."""
+    from lab import hosts as hostsmod
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    name = "s2"
+    spec = AbtestSpec(name, "10.99.0.32", ("object-storage",), init="systemd")
+    monkeypatch.setattr(hostsmod, "HOSTS", {name: spec})
+    monkeypatch.setattr(hostsmod, "BRIDGE_NS", "abtest-br")
+    monkeypatch.setattr(hostsmod, "OPERATOR_NS", "abtest-op")
+    monkeypatch.setattr(hostsmod, "OPERATOR_IP", "10.99.0.5")
+    monkeypatch.setattr(hostsmod, "CGROUP_GROUP", GROUP)
+    # the state lives under /tmp here (the test's), nothing runs from it
+    monkeypatch.setattr(hostsmod, "_tmp_mount", lambda state: "mount -t tmpfs tmpfs /tmp")
+    for ns in ("abtest-br", "abtest-op", spec.netns):
+        if Path(f"/run/netns/{ns}").exists():
+            pytest.fail(f"network namespace {ns} is left from an earlier run: ip netns del {ns}")
+    state = Path(tempfile.mkdtemp(prefix="abtest-hosts-", dir="/tmp"))
+    hosts = hostsmod.Hosts(state)
+    try:
+        key = state / "id_ed25519"
+        sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)])
+        hosts.net_up()
+        t0 = time.monotonic()
+        hosts.boot(name, (state / "id_ed25519.pub").read_text())
+        boot = time.monotonic() - t0
+        assert hosts.is_up(name)
+        assert hosts.exec(name, "cat /proc/1/comm").stdout.strip() == "systemd"
+        assert hosts.service_pid(name, "sshd"), "ssh.service has a MainPID"
+        # from the operator namespace over the bridge, as the suite connects
+        r = sh(
+            [
+                *("ip", "netns", "exec", "abtest-op", "ssh", "-i", str(key)),
+                *("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"),
+                *("-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"),
+                "root@10.99.0.32",
+                "systemctl is-active ssh.service; hostname",
+            ],
+            check=False,
+        )
+        assert r.stdout.split() == ["active", name], r.stderr
+        cmd = "/usr/bin/python3 -m http.server 8001 --bind 10.99.0.32"
+        pid = hosts.spawn(name, "abtest-web2", cmd, "/var/log/x.log", "A=1")
+        assert pid > 0
+        assert hosts.service_pid(name, "abtest-web2") == pid
+        enabled = state / "hosts" / name / "upper/etc/systemd/system/lab.target.wants"
+        assert (enabled / "abtest-web2.service").is_symlink()
+        hosts.stop(name, "abtest-web2")
+        assert hosts.service_pid(name, "abtest-web2") is None
+        hosts.spawn(name, "abtest-web2", cmd, "/var/log/x.log", "A=1")
+        # reboot: a clean power-off, then the unit comes back by itself (enabled)
+        t0 = time.monotonic()
+        hosts.poweroff(name)
+        off = time.monotonic() - t0
+        assert not hosts.is_up(name)
+        assert not hosts.cgroup(name).exists()
+        hosts.boot(name, (state / "id_ed25519.pub").read_text())
+        wait("enabled unit back after reboot", lambda: hosts.service_pid(name, "abtest-web2"))
+        hosts.stop_many(name, [("abtest-web2", 10, "TERM"), ("sshd", 10, "TERM")])
+        assert hosts.service_pid(name, "abtest-web2") is None
+        hosts.kill(name)
+        assert hosts.init_pid(name) is None
+        assert not hosts.cgroup(name).exists()
+        assert not Path(f"/run/netns/{spec.netns}").exists()
+        print(f"\nlab.hosts on a systemd host: boot {boot:.2f}s, poweroff {off:.2f}s")
+    finally:
+        hosts.kill(name)
+        hosts.net_down()
+        shutil.rmtree(state, ignore_errors=True)
