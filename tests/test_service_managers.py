@@ -183,3 +183,16 @@ def test_inventory_gives_the_systemd_host_its_manager(tmp_path: Path) -> None:
     assert managers["storage2"] == "systemd" == service_manager("storage2")
     assert managers["storage1"] == "process"
     assert managers["controller"] == "process"
+
+
+@pytest.mark.parametrize("check", ["SVC-001", "SVC-003", "SVC-004", "SVC-008"])
+def test_every_service_check_reads_the_unit_first_on_systemd(check: str) -> None:
+    proc = runbook.load()[check]
+    values = {"service": "x", "manager": "systemd", "unit": "nova-compute.service"}
+    finding = runbook.Finding(subject="x", host="c1", extra={**values, "unit_state": "failed"})
+    steps = runbook.render(proc, [finding])
+    assert "journalctl -u nova-compute.service" in steps[0].commands[0]
+    unknown = runbook.Finding(subject="x", host="c1", extra={"manager": "systemd"})
+    rendered = "\n".join(c for s in runbook.render(proc, [unknown]) for c in s.commands)
+    assert "{unit}" not in rendered
+    assert "systemctl show -p NRestarts" not in rendered
