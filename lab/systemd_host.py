@@ -70,6 +70,9 @@ MASKED = (
     "getty.target",
     "console-getty.service",
     "systemd-logind.service",
+    # the machine's own sockets.target.wants (its rabbitmq's epmd, LVM's dmeventd)
+    "epmd.socket",
+    "dm-event.socket",
 )
 
 INIT_SH = """#!/bin/sh
