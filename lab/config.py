@@ -23,6 +23,9 @@ class HostSpec:
     name: str
     ip: str
     roles: tuple[str, ...]
+    # the host's init: "lab" (tini; services are processes the lab starts and stops by
+    # PID) or "systemd" (systemd is PID 1; services are units, logs in journald)
+    init: str = "lab"
 
     @property
     def netns(self) -> str:
@@ -40,13 +43,19 @@ HOSTS: dict[str, HostSpec] = {
         HostSpec("compute1", f"{SUBNET}.21", ("compute",)),
         HostSpec("compute2", f"{SUBNET}.22", ("compute",)),
         HostSpec("storage1", f"{SUBNET}.31", ("object-storage", "block-storage", "ceph")),
-        HostSpec("storage2", f"{SUBNET}.32", ("object-storage",)),
+        HostSpec("storage2", f"{SUBNET}.32", ("object-storage",), init="systemd"),
     )
 }
 COMPUTE_HOSTS = ("compute1", "compute2")
 STORAGE_HOSTS = ("storage1", "storage2")
 CEPH_HOST = "storage1"
 OVERLAID_DIRS = ("etc", "var", "srv", "root")
+CGROUP_GROUP = "afterboot-lab"  # systemd hosts' cgroups: <cgroup2 mount>/afterboot-lab/<host>
+
+
+def service_manager(host: str) -> str:
+    """What the inventory says manages the host's services (``service_manager``)."""
+    return "systemd" if HOSTS[host].init == "systemd" else "process"
 
 
 def state_dir(override: str | os.PathLike[str] | None = None) -> Path:

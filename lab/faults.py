@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .shell import LabError
+from .shell import LabError, wait_for
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -118,6 +118,52 @@ for _svc, _host, _label in (
     ("ceph-osd", "storage1", None),
 ):
     service_stopped(_svc, _host, _label)
+
+
+# ---- units of a systemd host (storage2) --------------------------------------------------
+def _unit_fault(host: str, service: str, kind: str) -> tuple[Action, Action]:
+    """A unit in a restart loop (its process ends after 2 s, systemd restarts it: NRestarts
+    climbs, active most of the time) or failed (killed with restarting off). Both are
+    runtime drop-ins, gone at the next boot; the heal is the operator's: override removed,
+    failed state reset, the unit restarted."""
+    from . import systemd_host
+
+    unit = systemd_host.unit_name(service)
+
+    def inject(lab: Lab) -> None:
+        if not lab.hosts.is_systemd(host):
+            raise LabError(f"{host} does not run systemd (lab/config.py: init)")
+        lab.service(host, service)  # a service of the host's
+        if kind == "restart-loop":
+            lab.host_exec(host, systemd_host.restart_loop_cmd(unit))
+
+            def climbing() -> bool:
+                out = lab.host_exec(host, f"systemctl show -p NRestarts --value {unit}").stdout
+                return out.strip().isdigit() and int(out) > 3
+
+            wait_for(f"{unit} restarting on {host}", climbing, 60, 0.5)
+        else:
+            lab.host_exec(host, systemd_host.failed_cmd(unit))
+
+    def heal(lab: Lab) -> None:
+        t0 = time.monotonic()
+        lab.host_exec(host, systemd_host.heal_cmd(unit))
+        lab.wait_green(since=t0)
+
+    return inject, heal
+
+
+for _svc, _host, _kind, _what in (
+    ("swift-object-replicator", "storage2", "restart-loop", "ends after 2 s, every time"),
+    ("swift-container-replicator", "storage2", "failed", "killed with Restart=no"),
+):
+    register(
+        Fault(
+            f"unit-{_kind}@{_host}",
+            f"{_host}: systemd's unit of {_svc} {_what} ({_kind.replace('-', ' ')})",
+            *_unit_fault(_host, _svc, _kind),
+        )
+    )
 
 
 # ---- a rebooted compute host ----------------------------------------------------------

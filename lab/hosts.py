@@ -3,6 +3,9 @@
 Each host is held by a tiny init (tini) running `init.sh`, which sets the hostname,
 overlays /etc, /var, /srv and /root with per-host upper dirs and mounts a tmpfs on
 /run and /tmp.  Files inside a host are reached through /proc/<init>/root.
+
+A host whose spec says ``init="systemd"`` boots systemd as its PID 1 instead
+(lab/systemd_host.py): its services are units started and stopped with systemctl.
 """
 
 from __future__ import annotations
@@ -15,7 +18,18 @@ import subprocess
 import time
 from pathlib import Path
 
-from .config import BRIDGE_NS, HOSTS, OPERATOR_IP, OPERATOR_NS, OVERLAID_DIRS, PREFIX, HostSpec
+from . import systemd_host
+from .config import (
+    BRIDGE_NS,
+    CGROUP_GROUP,
+    HOSTS,
+    OPERATOR_IP,
+    OPERATOR_NS,
+    OVERLAID_DIRS,
+    PREFIX,
+    HostSpec,
+)
+from .services import Service
 from .shell import LabError, run, wait_for
 
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -102,6 +116,13 @@ class Hosts:
             raise LabError(f"host {name} is not running")
         return Path(f"/proc/{pid}/root")
 
+    @staticmethod
+    def is_systemd(name: str) -> bool:
+        return HOSTS[name].init == "systemd"
+
+    def cgroup(self, name: str) -> Path:
+        return systemd_host.cgroup_dir(CGROUP_GROUP, name)
+
     def is_up(self, name: str) -> bool:
         pid = self.init_pid(name)
         return pid is not None and Path(f"/proc/{pid}/root/run/lab/ready").exists()
@@ -184,6 +205,15 @@ class Hosts:
         root = hd / "upper" / "root"
         (root / ".bashrc").write_text(BASHRC.format(path=HOST_PATH, venv_bin=self.venv_bin))
         (root / ".profile").write_text(". ~/.bashrc\n")
+        if spec.init == "systemd":
+            if _tmp_mount(hd).startswith(":"):
+                raise LabError(
+                    f"{spec.name} boots systemd, which needs a private /tmp: "
+                    "move the lab (or $AFTERBOOT_LAB_STATE) out of /tmp"
+                )
+            systemd_host.prepare_etc(etc)
+            (hd / "init.sh").write_text(systemd_host.init_sh(spec.name, hd, OVERLAID_DIRS))
+            return
         (hd / "init.sh").write_text(
             INIT_SH.format(
                 host=spec.name,
@@ -208,6 +238,9 @@ class Hosts:
         self._plug(spec.netns, f"v-{name}", spec.ip)
         hd = self.host_dir(name)
         uptime = float(Path("/proc/uptime").read_text().split()[0])
+        if spec.init == "systemd":
+            self._boot_systemd(name, int(uptime))
+            return
         offset = str(-int(uptime))
         argv = [
             "ip",
@@ -250,6 +283,31 @@ class Hosts:
             name, "sshd", "/usr/sbin/sshd -D -e -f /etc/ssh/sshd_config", "/var/log/sshd.log"
         )
 
+    def _boot_systemd(self, name: str, uptime: int) -> None:
+        """Start systemd as the host's PID 1 in a cgroup of its own; up when lab.target
+        reached lab-ready.service (after ssh.service): /run/lab/ready."""
+        spec, hd = HOSTS[name], self.host_dir(name)
+        self._pidfile(name).parent.mkdir(parents=True, exist_ok=True)
+        proc = systemd_host.start_host(
+            systemd_host.unshare_argv(spec.netns, hd / "init.sh", uptime),
+            self.cgroup(name),
+            hd / "console.log",
+            {"PATH": HOST_PATH, "LANG": "C.UTF-8"},
+        )
+        self._pidfile(name).write_text(str(proc.pid))
+        wait_for(f"{name} systemd boot", lambda: self.is_up(name), 60, 0.05)
+
+    def poweroff(self, name: str, timeout: float = 60) -> None:
+        """A clean power-off where the host has a service manager to do it (systemd stops
+        its units, each within its TimeoutStopSec); a process host is killed."""
+        pid = self.init_pid(name)
+        if self.is_systemd(name) and pid is not None:
+            with contextlib.suppress(OSError, ValueError):
+                parent = int(self._pidfile(name).read_text())
+                if not systemd_host.poweroff(pid, parent, timeout):
+                    print(f"[lab] {name}: poweroff not done in {timeout:.0f}s, killing")
+        self.kill(name)
+
     def kill(self, name: str) -> None:
         """Power off: every process of the host dies (SIGKILL to its PID 1), net removed."""
         pid = self.init_pid(name)
@@ -266,6 +324,8 @@ class Hosts:
                     os.waitpid(parent, os.WNOHANG)
                 time.sleep(0.05)
         pidfile.unlink(missing_ok=True)
+        if self.is_systemd(name):
+            systemd_host.remove_cgroup(self.cgroup(name))
         ns = HOSTS[name].netns
         if self._netns_exists(ns):
             run(["ip", "netns", "del", ns], check=False)
@@ -305,8 +365,22 @@ class Hosts:
             timeout=timeout,
         )
 
-    def spawn(self, name: str, service: str, command: str, log: str, env: str = "") -> int:
-        """Start a daemon (in the foreground of its own session) and record its PID."""
+    def spawn(
+        self,
+        name: str,
+        service: str,
+        command: str,
+        log: str,
+        env: str = "",
+        *,
+        stop_timeout: float = 10,
+        stop_signal: str = "TERM",
+    ) -> int:
+        """Start a daemon (in the foreground of its own session) and record its PID.
+        On a systemd host: write and enable its unit, ``systemctl start`` it."""
+        if self.is_systemd(name):
+            svc = Service(service, name, command, log, env, stop_timeout, stop_signal)
+            return self.start_unit(name, svc)
         logdir = os.path.dirname(log)
         script = (
             f"mkdir -p {logdir} /run/lab; cd /; {env} setsid {command} >>{log} 2>&1 "
@@ -314,8 +388,25 @@ class Hosts:
         )
         return int(self.exec(name, script).stdout.strip())
 
+    # ---- systemd hosts -------------------------------------------------------------
+    def start_unit(self, name: str, svc: Service) -> int:
+        """Write and enable the unit of ``svc`` in the host's /etc (a daemon-reload when it
+        changed), ``systemctl start`` it; its main PID (0 when it is not running)."""
+        unit = systemd_host.unit_name(svc.name)
+        changed = systemd_host.install_unit(self.root(name) / "etc", svc)
+        reload = "systemctl daemon-reload && " if changed else ""
+        self.exec(name, reload + systemd_host.start_cmd(unit), timeout=svc.stop_timeout + 120)
+        return self.service_pid(name, svc.name) or 0
+
     def service_pid(self, name: str, service: str) -> int | None:
-        """In-host PID of a recorded service if that process is alive."""
+        """In-host PID of a recorded service if that process is alive (a systemd host:
+        the main PID of its active unit)."""
+        if self.is_systemd(name):
+            if not self.is_up(name):
+                return None
+            unit = systemd_host.unit_name(service)
+            out = self.exec(name, systemd_host.main_pid_cmd(unit), check=False).stdout.strip()
+            return int(out) if out.isdigit() and int(out) > 0 else None
         try:
             root = self.root(name)
             pid = int((root / "run" / "lab" / f"{service}.pid").read_text())
@@ -332,6 +423,12 @@ class Hosts:
         """Stop a recorded service by PID: signal its process group, SIGKILL at deadline."""
         if not self.is_up(name):
             return
+        if self.is_systemd(name):
+            # the unit's KillSignal and TimeoutStopSec are the service's stop signal and
+            # deadline (written from the same Service)
+            unit = systemd_host.unit_name(service)
+            self.exec(name, systemd_host.stop_cmd(unit), timeout=timeout + 30)
+            return
         n = max(1, int(timeout / 0.2))
         script = (
             f"f=/run/lab/{service}.pid; [ -f $f ] || exit 0; p=$(cat $f); "
@@ -346,6 +443,11 @@ class Hosts:
     def stop_many(self, name: str, services: list[tuple[str, float, str]]) -> None:
         """Stop several services at once: signal all, wait up to each deadline, SIGKILL."""
         if not self.is_up(name) or not services:
+            return
+        if self.is_systemd(name):
+            units = " ".join(shlex.quote(systemd_host.unit_name(s)) for s, _, _ in services)
+            deadline = max(t for _, t, _ in services) + 60
+            self.exec(name, f"systemctl stop {units}", timeout=deadline)
             return
         lines = ["pids=''"]
         for svc, _timeout, sig in services:

@@ -106,7 +106,15 @@ class Lab:
 
     def start(self, svc: Service, wait: bool = True) -> None:
         if self.hosts.service_pid(svc.host, svc.name) is None:
-            self.hosts.spawn(svc.host, svc.name, svc.command, svc.log, svc.env)
+            self.hosts.spawn(
+                svc.host,
+                svc.name,
+                svc.command,
+                svc.log,
+                svc.env,
+                stop_timeout=svc.stop_timeout,
+                stop_signal=svc.stop_signal,
+            )
         if wait and svc.ready is not None:
             wait_for(f"{svc.name} on {svc.host}", svc.ready, svc.ready_timeout, 0.3)
 
@@ -196,6 +204,9 @@ class Lab:
         infra = {"mariadbd", "rabbit", "memcached", "ceph-mon", "ceph-osd", "dbus-daemon"}
 
         def host_down(h: str) -> None:
+            if self.hosts.is_systemd(h):
+                self.hosts.poweroff(h)  # systemd stops its units, each by its deadline
+                return
             if self.hosts.is_up(h):
                 svcs = self.services_of(h)
                 for batch in (
@@ -222,7 +233,7 @@ class Lab:
         if host not in HOSTS:
             raise LabError(f"unknown host {host}")
         key = outputs.ensure_client_key(self.state)
-        self.hosts.kill(host)
+        self.hosts.poweroff(host)  # a process host: killed; a systemd host: shut down
         self.hosts.boot(host, key)
         self.start_host_services(host)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import CLOUD_NAME, CONTROLLER_IP, HOSTS, REGION
+from .config import CLOUD_NAME, CONTROLLER_IP, HOSTS, REGION, service_manager
 from .shell import run
 
 SECRET_NAMES = (
@@ -85,6 +85,9 @@ def write_inventory(state: Path) -> None:
     hosts: dict[str, dict[str, object]] = {
         s.name: {"address": s.ip, "roles": list(s.roles)} for s in HOSTS.values()
     }
+    for name, host in hosts.items():
+        if service_manager(name) != "process":  # a per-host override, as a site's would be
+            host["service_manager"] = service_manager(name)
     data = {
         "defaults": {
             "connection": "ssh",

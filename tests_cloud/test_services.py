@@ -28,6 +28,8 @@ def assert_role_services(host: Remote, role: str, findings: Findings) -> None:
                 actual=state.detail,
                 service=name,
                 said=f"{name} ({state.detail})",
+                manager=host.spec.service_manager,
+                **({"unit": state.unit, "unit_state": state.state} if state.unit else {}),
             )
     findings.assert_none(f"{role} services not running on {host.name}: ", sep=", ")
 

@@ -69,6 +69,10 @@ def test_state_outputs(lab: LabClient) -> None:
     inv = yaml.safe_load((state / "inventory.yaml").read_text())
     assert inv["defaults"]["connection"] == "ssh"
     assert inv["defaults"]["service_manager"] == "process"
+    managers = {h: v.get("service_manager", "process") for h, v in inv["hosts"].items()}
+    assert managers == {
+        h: ("systemd" if s.init == "systemd" else "process") for h, s in HOSTS.items()
+    }
     assert {h: v["address"] for h, v in inv["hosts"].items()} == {h: s.ip for h, s in HOSTS.items()}
     for name in ("ssh_config", "clouds.yaml", "id_ed25519", "secrets.json"):
         mode = stat.S_IMODE((state / name).stat().st_mode)
@@ -78,7 +82,38 @@ def test_state_outputs(lab: LabClient) -> None:
 def test_host_reachable_with_own_hostname(lab: LabClient, hostname: str) -> None:
     out = lab.ssh(hostname, "hostname; cat /proc/1/cmdline | tr '\\0' ' '").stdout.split("\n")
     assert out[0] == hostname
-    assert "tini" in out[1], f"PID 1 on {hostname} is {out[1]!r}"
+    init = "systemd" if HOSTS[hostname].init == "systemd" else "tini"
+    assert init in out[1], f"PID 1 on {hostname} is {out[1]!r}"
+
+
+def test_systemd_host_runs_its_services_as_units(lab: LabClient) -> None:
+    """storage2 (systemd): its swift services and rsync are active units with Debian's
+    names, none restarting; their logs are in the journal; the suite's read parses."""
+    units = [
+        "ssh",
+        "rsync",
+        "swift-account",
+        "swift-account-replicator",
+        "swift-container",
+        "swift-container-updater",
+        "swift-object",
+        "swift-object-replicator",
+        "swift-object-auditor",
+    ]
+    out = lab.ssh(
+        "storage2",
+        "systemctl show -p Id,ActiveState,NRestarts --no-pager "
+        + " ".join(f"{u}.service" for u in units),
+    ).stdout
+    blocks = [dict(line.split("=", 1) for line in b.splitlines()) for b in out.split("\n\n")]
+    assert {b["Id"]: b["ActiveState"] for b in blocks} == {f"{u}.service": "active" for u in units}
+    assert all(int(b["NRestarts"]) == 0 for b in blocks), out
+    assert lab.ssh("storage2", "systemctl is-system-running", check=False).stdout.strip() in (
+        "running",
+        "degraded",
+    )
+    journal = lab.ssh("storage2", "journalctl -u swift-object --no-pager -o cat | tail -50")
+    assert journal.stdout.strip(), "swift-object.service has nothing in the journal"
 
 
 def test_host_has_own_process_table(lab: LabClient, hostname: str) -> None:

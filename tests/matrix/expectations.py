@@ -181,9 +181,41 @@ EXPECTATIONS: tuple[Expect, ...] = (
         "swift-object-server-stopped@storage2",
         fails=("SVC-007@storage2",),
         root="SVC-007",
-        remedy=("storage2", "swift-object-server"),
+        # storage2 runs systemd (lab/config.py): its unit, as Debian's package names it
+        remedy=("storage2", "swift-object-server", "systemctl start swift-object.service"),
         may_fail=("SWIFT-001", "SWIFT-005"),
         footprint=("storage2", "swift"),
+        never=("swift-init all start",),
+    ),
+    # storage2's units (systemd): a restart loop, caught while the unit is active, and a
+    # unit failed; the remediation names the unit and reads its status and journal first
+    Expect(
+        "unit-restart-loop@storage2",
+        fails=("SVC-007@storage2",),
+        root="SVC-007",
+        remedy=(
+            "storage2",
+            "swift-object-replicator.service",
+            "journalctl -u swift-object-replicator.service",
+            "systemctl restart swift-object-replicator.service",
+        ),
+        may_fail=("SWIFT-005",),  # its replication stops
+        footprint=("storage2", "swift"),
+        never=("swift-init all start",),
+    ),
+    Expect(
+        "unit-failed@storage2",
+        fails=("SVC-007@storage2",),
+        root="SVC-007",
+        remedy=(
+            "storage2",
+            "swift-container-replicator.service",
+            "journalctl -u swift-container-replicator.service",
+            "systemctl reset-failed swift-container-replicator.service",
+        ),
+        may_fail=("SWIFT-005",),  # its replication stops
+        footprint=("storage2", "swift"),
+        never=("swift-init all start",),
     ),
     Expect(
         "swift-proxy-stopped",
