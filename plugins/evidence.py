@@ -20,12 +20,13 @@ from typing import Any
 
 import pytest
 
+from plugins.findings import item_findings
 from plugins.hosts import host_of
 from plugins.identity import check_key
 from plugins.outcomes import could_not_run
 from plugins.procedure_book import procedures
 from plugins.redact import redact
-from plugins.runbook import data_file, fill
+from plugins.runbook import Finding, data_file, fill
 from plugins.signatures import CAUSE_ID_PROPERTY, CAUSE_PROPERTY, Cause, Signature, find_cause
 from plugins.signatures import load as load_signatures
 
@@ -151,6 +152,44 @@ def most_specific(causes: list[Cause], signatures: tuple[Signature, ...]) -> Cau
     return min(causes, key=lambda c: rank.get(c.id, len(rank)), default=None)
 
 
+def _units(found: list[Finding], host: str) -> list[str]:
+    """The systemd units the findings name on ``host`` (a service check on a systemd host)."""
+    return list(
+        dict.fromkeys(
+            f.extra["unit"] for f in found if f.extra.get("unit") and f.host in ("", host)
+        )
+    )
+
+
+def collect_journals(
+    item: pytest.Item, units: list[str], host: str, limits: Limits
+) -> list[tuple[str, Cause | None]]:
+    """The journal of each unit a finding names: where a systemd host's service logs (its
+    procedure's log files may not exist there); never raises."""
+    remote = _remote(item, host)
+    if remote is None or not units:
+        return []
+    out: list[tuple[str, Cause | None]] = []
+    for unit in units[: limits.logs]:
+        try:
+            result = remote.run(
+                "journalctl -u %s -n %s --no-pager -o short-iso", unit, str(limits.lines * 4)
+            )
+            if getattr(result, "rc", 1) != 0:
+                continue
+            text, cause = section(
+                f"journalctl -u {unit} on {remote.name}", str(result.stdout), limits
+            )
+        except Exception as exc:  # noqa: BLE001 - evidence is best effort
+            out.append(
+                (f"journalctl -u {unit} on {remote.name}: not read ({type(exc).__name__})", None)
+            )
+            continue
+        if text:
+            out.append((text, cause))
+    return out
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -164,7 +203,12 @@ def pytest_runtest_makereport(
         return report
     limits: Limits = item.config.stash[_limits_key]
     found: list[Cause] = []
-    for text, cause in collect_causes(item, proc.logs, host_of(item), limits):
+    host = host_of(item)
+    sources = [
+        *collect_journals(item, _units(item_findings(item), host), host, limits),
+        *collect_causes(item, proc.logs, host, limits),
+    ]
+    for text, cause in sources:
         clean = redact(text)
         report.sections.append(("Evidence", clean))
         _attach(clean)

@@ -320,3 +320,48 @@ def test_libvirt_s_closed_client_connection_is_noise_not_an_io_error() -> None:
     )
     _, cause = section("libvirtd.log", line, limits)
     assert cause is None
+
+
+class _Journal:
+    """A systemd host whose journal holds one unit's lines; records what was asked."""
+
+    name = "storage2"
+
+    def __init__(self, text: str) -> None:
+        self.text, self.asked = text, []
+
+    def run(self, fmt: str, *args: str) -> object:
+        from types import SimpleNamespace
+
+        self.asked.append(fmt % args)
+        return SimpleNamespace(rc=0, stdout=self.text)
+
+
+def test_a_systemd_unit_s_journal_is_evidence_with_its_cause() -> None:
+    from types import SimpleNamespace
+
+    from plugins.evidence import _units, collect_journals
+
+    found = [
+        Finding("swift-object", "storage2", extra={"unit": "swift-object.service"}),
+        Finding("rsync", "storage2", extra={"unit": "rsync.service"}),
+        Finding("swift-object", "storage1", extra={"unit": "swift-object.service"}),
+        Finding("x", "storage2"),  # no unit: a process-managed service, no journal
+    ]
+    units = _units(found, "storage2")
+    assert units == ["swift-object.service", "rsync.service"]
+    host = _Journal(
+        "2026-11-29T06:10:00+0000 storage2 swift-object-server[88]: ERROR __call__ error "
+        "with PUT /d2/1/a/c/o: [Errno 28] No space left on device"
+    )
+    item = SimpleNamespace(funcargs={"host": host})
+    sections = collect_journals(item, units, "storage2", LIMITS)  # type: ignore[arg-type]
+    assert [a.split()[:3] for a in host.asked] == [
+        ["journalctl", "-u", "swift-object.service"],
+        ["journalctl", "-u", "rsync.service"],
+    ]
+    text, cause = sections[0]
+    assert text.startswith("cause:")
+    assert "journalctl -u swift-object.service on storage2" in text
+    assert cause is not None
+    assert cause.id == "no-space"

@@ -191,7 +191,7 @@ class SystemdHost:
 
 
 @pytest.fixture
-def host() -> Iterator[SystemdHost]:
+def sd_host() -> Iterator[SystemdHost]:
     if os.geteuid() != 0 or not Path("/lib/systemd/systemd").exists():
         pytest.skip("needs root and systemd")
     if Path(f"/run/netns/{NETNS}").exists():
@@ -262,9 +262,9 @@ def faults(h: SystemdHost) -> float:
     return loop_s
 
 
-def test_systemd_host(host: SystemdHost) -> None:
-    boot = host.boot()
-    h = host
+def test_systemd_host(sd_host: SystemdHost) -> None:
+    boot = sd_host.boot()
+    h = sd_host
     wait(
         "unit active",
         lambda: h.exec(f"systemctl is-active {UNIT}", check=False).stdout.strip() == "active",
@@ -353,7 +353,7 @@ recon_cache_path = /var/cache/swift
 """
 
 
-def test_swift_and_rsync_units(host: SystemdHost) -> None:
+def test_swift_and_rsync_units(sd_host: SystemdHost) -> None:
     """The lab's storage services as units (Debian's names), as lab.Hosts starts them on
     storage2: swift's object server (logging to /dev/log, journald's), rsync, a loop-
     mounted XFS device inside the host's own /dev."""
@@ -362,7 +362,7 @@ def test_swift_and_rsync_units(host: SystemdHost) -> None:
     venv = state_dir() / "venv" / "bin"
     if not (venv / "swift-object-server").exists():
         pytest.skip(f"no lab venv with swift at {venv}")
-    h = host
+    h = sd_host
     h.boot()
     root = Path(f"/proc/{h.init_pid()}/root")
     # the disk image inside the host (its private /tmp hides the test's state dir)
