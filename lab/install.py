@@ -37,6 +37,7 @@ APT_PACKAGES = (
     "xfsprogs",
     "rsync",
     "busybox-static",
+    "systemd",  # PID 1 of storage2 (lab/systemd_host.py), not the machine's init
 )
 PIP_REQUIREMENTS = (
     "keystone",

@@ -196,3 +196,27 @@ def test_every_service_check_reads_the_unit_first_on_systemd(check: str) -> None
     rendered = "\n".join(c for s in runbook.render(proc, [unknown]) for c in s.commands)
     assert "{unit}" not in rendered
     assert "systemctl show -p NRestarts" not in rendered
+
+
+@pytest.mark.parametrize(
+    ("started_ago", "running"),
+    [
+        (30.0, False),  # restarted 7 times, the current run 30 s old: still looping
+        (3600.0, True),  # 7 restarts long ago, up for an hour since: it recovered
+    ],
+)
+def test_restarts_long_ago_are_no_loop(started_ago: float, running: bool) -> None:
+    now = 1_795_930_000.0
+    text = SHOW.format(repl_active="active", repl_sub="running", repl_restarts=7)
+    text = text.replace(
+        "Id=swift-object-replicator.service",
+        f"Id=swift-object-replicator.service\nExecMainStartTimestamp=@{now - started_ago:.0f}",
+    )
+    blocks = suite._unit_blocks(FakeRemote(text))  # type: ignore[arg-type]
+    got = suite._by_systemd(blocks, suite.service("swift-object-replicator"), now)
+    assert got.running is running
+    # without a timestamp (systemd before 248: its local format), more than 3 is a loop
+    plain = suite._unit_blocks(
+        FakeRemote(SHOW.format(repl_active="active", repl_sub="running", repl_restarts=7))
+    )  # type: ignore[arg-type]
+    assert not suite._by_systemd(plain, suite.service("swift-object-replicator"), now).running

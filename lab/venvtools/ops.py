@@ -84,17 +84,35 @@ def main() -> None:
             conn.compute.wait_for_server(s, status="SHUTOFF" if stop else "ACTIVE", wait=120)
         print(f"{a.action.split('-')[1]}:", ", ".join(s.name for s in servers))
         return
-    for s in servers:
-        conn.compute.reboot_server(s, "HARD")
-    deadline = time.monotonic() + 240
-    for s in servers:
-        while time.monotonic() < deadline:
-            cur = conn.compute.get_server(s.id)
-            if cur.status == "ACTIVE" and cur.power_state == 1 and not cur.task_state:
-                break
-            time.sleep(2)
-        else:
-            raise SystemExit(f"{s.name} did not come back ACTIVE/running")
+    # a heal right after another (neutron-server just restarted, say) may see the reboot
+    # fail (ERROR): reset and reboot again, three times at most
+    pending = list(servers)
+    for attempt in range(3):
+        for s in pending:
+            try:
+                conn.compute.reboot_server(s, "HARD")
+            except openstack.exceptions.SDKException as exc:
+                print(f"reboot {s.name} (attempt {attempt + 1}): {exc}")
+        deadline = time.monotonic() + 120
+        failed = []
+        for s in pending:
+            while time.monotonic() < deadline:
+                cur = conn.compute.get_server(s.id)
+                if cur.status == "ACTIVE" and cur.power_state == 1 and not cur.task_state:
+                    break
+                if cur.status == "ERROR":
+                    conn.compute.reset_server_state(s, "active")
+                    failed.append(s)
+                    break
+                time.sleep(2)
+            else:
+                failed.append(s)
+        if not failed:
+            break
+        pending = failed
+        time.sleep(5)
+    else:
+        raise SystemExit(f"{', '.join(s.name for s in pending)} did not come back ACTIVE/running")
     print("rebooted:", ", ".join(s.name for s in servers))
 
 

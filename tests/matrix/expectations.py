@@ -182,7 +182,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         fails=("SVC-007@storage2",),
         root="SVC-007",
         # storage2 runs systemd (lab/config.py): its unit, as Debian's package names it
-        remedy=("storage2", "swift-object-server", "systemctl start swift-object.service"),
+        remedy=("storage2", "systemctl start swift-object.service"),
         may_fail=("SWIFT-001", "SWIFT-005"),
         footprint=("storage2", "swift"),
         never=("swift-init all start",),
