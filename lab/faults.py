@@ -49,6 +49,7 @@ def servers(lab: Lab, host: str | None = None) -> list[dict[str, object]]:
 
 
 def hard_reboot(lab: Lab, *, host: str | None = None, names: tuple[str, ...] = ()) -> None:
+    lab.flush_green()  # through nova and neutron: those healed before must answer first
     lab.venv_tool("ops.py", "hard-reboot", *(["--host", host] if host else []), *names, timeout=400)
 
 

@@ -193,6 +193,17 @@ class Lab:
             timeout=timeout + 60,
         )
 
+    def flush_green(self) -> None:
+        """Inside heal_all(): wait now for the green the heals so far deferred (a heal that
+        acts through the cloud's APIs needs the services healed before it back first)."""
+        pending = self._deferred_green
+        if pending:
+            self._deferred_green = None
+            try:
+                self.wait_green(since=max(pending))
+            finally:
+                self._deferred_green = []
+
     def expected(self) -> list[str]:
         """What a green cloud reports: `binary@host`, plus `swift`."""
         return [*controlplane.EXPECTED, *cephmod.EXPECTED, *swift.EXPECTED, *compute.EXPECTED]
