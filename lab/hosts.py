@@ -36,13 +36,23 @@ HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NSENTER_FLAGS = ("--net", "--uts", "--mount", "--pid", "--ipc", "--time")
 
 
-def _tmp_mount(state: Path) -> str:
-    """A private /tmp per host, unless the lab itself lives under /tmp (a clone there):
-    a tmpfs over /tmp would hide the venv and state the host's services run from."""
+def tmp_mount(state: Path) -> str:
+    """A private /tmp per host (after /run is mounted). Where the lab itself lives under
+    /tmp (a clone there), its top directory is carried into the private /tmp by a bind
+    mount, so that the venv and the state the host's services run from stay visible."""
+    tmp = Path("/tmp")
     paths = (state.resolve(), Path(__file__).resolve())
-    if any(p == Path("/tmp") or Path("/tmp") in p.parents for p in paths):
-        return ": shared /tmp: the lab lives under it"
-    return "mount -t tmpfs -o mode=1777 tmpfs /tmp"
+    keep = sorted({tmp / p.relative_to(tmp).parts[0] for p in paths if tmp in p.parents})
+    lines = [
+        f"mkdir -p /run/lab-keep/{n} && mount --bind {shlex.quote(str(d))} /run/lab-keep/{n}"
+        for n, d in enumerate(keep)
+    ]
+    lines.append("mount -t tmpfs -o mode=1777 tmpfs /tmp")
+    lines += [
+        f"mkdir -p {shlex.quote(str(d))} && mount --bind /run/lab-keep/{n} {shlex.quote(str(d))}"
+        for n, d in enumerate(keep)
+    ]
+    return "\n".join(lines)
 
 
 INIT_SH = """#!/bin/sh
@@ -206,20 +216,17 @@ class Hosts:
         (root / ".bashrc").write_text(BASHRC.format(path=HOST_PATH, venv_bin=self.venv_bin))
         (root / ".profile").write_text(". ~/.bashrc\n")
         if spec.init == "systemd":
-            if _tmp_mount(hd).startswith(":"):
-                raise LabError(
-                    f"{spec.name} boots systemd, which needs a private /tmp: "
-                    "move the lab (or $AFTERBOOT_LAB_STATE) out of /tmp"
-                )
             systemd_host.prepare_etc(etc)
-            (hd / "init.sh").write_text(systemd_host.init_sh(spec.name, hd, OVERLAID_DIRS))
+            (hd / "init.sh").write_text(
+                systemd_host.init_sh(spec.name, hd, OVERLAID_DIRS, tmp_mount(hd))
+            )
             return
         (hd / "init.sh").write_text(
             INIT_SH.format(
                 host=spec.name,
                 upper=shlex.quote(str(hd)),
                 dirs=" ".join(OVERLAID_DIRS),
-                tmp_mount=_tmp_mount(hd),
+                tmp_mount=tmp_mount(hd),
             )
         )
 

@@ -87,7 +87,7 @@ for d in {dirs}; do
 done
 mount -t tmpfs -o mode=755 tmpfs /run
 # always a private /tmp: Debian's tmpfiles rule "D /tmp" empties it at boot
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+{tmp_mount}
 mkdir -p /run/lab /run/lock
 chmod 700 /run/lab
 # kernel tunables and sysfs read-only: systemd would change the machine's, udev trigger
@@ -186,12 +186,20 @@ def unit_file(svc: Service, restart: str = "on-failure", restart_sec: float = 2)
     )
 
 
-def init_sh(host: str, upper: Path, dirs: Iterable[str], loops: int = 64) -> str:
+def init_sh(
+    host: str,
+    upper: Path,
+    dirs: Iterable[str],
+    tmp_mount: str = "mount -t tmpfs -o mode=1777 tmpfs /tmp",
+    loops: int = 64,
+) -> str:
+    """``tmp_mount``: the private /tmp (lab.hosts.tmp_mount carries a lab under /tmp in)."""
     return INIT_SH.format(
         host=host,
         upper=shlex.quote(str(upper)),
         dirs=" ".join(dirs),
         loops=loops,
+        tmp_mount=tmp_mount,
     )
 
 

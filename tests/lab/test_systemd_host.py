@@ -464,7 +464,7 @@ def test_lab_hosts_drive_a_systemd_host(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(hostsmod, "OPERATOR_IP", "10.99.0.5")
     monkeypatch.setattr(hostsmod, "CGROUP_GROUP", GROUP)
     # the state lives under /tmp here (the test's), nothing runs from it
-    monkeypatch.setattr(hostsmod, "_tmp_mount", lambda state: "mount -t tmpfs tmpfs /tmp")
+    monkeypatch.setattr(hostsmod, "tmp_mount", lambda state: "mount -t tmpfs tmpfs /tmp")
     for ns in ("abtest-br", "abtest-op", spec.netns):
         if Path(f"/run/netns/{ns}").exists():
             pytest.fail(f"network namespace {ns} is left from an earlier run: ip netns del {ns}")
