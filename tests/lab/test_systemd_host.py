@@ -26,7 +26,7 @@ import pytest
 from fixtures import services as suite
 from lab import systemd_host as sd
 from lab.config import HostSpec
-from lab.hosts import HOST_PATH, SSHD_CONFIG
+from lab.hosts import HOST_PATH, SSHD_CONFIG, tmp_mount
 from lab.services import Service
 
 pytestmark = pytest.mark.lab
@@ -99,7 +99,9 @@ class SystemdHost:
             env="PYTHONUNBUFFERED=1 ABTEST=yes",
         )
         sd.install_unit(etc, web)
-        (self.hd / "init.sh").write_text(sd.init_sh(HOST, self.hd, ("etc", "var", "srv", "root")))
+        # the lab's own private /tmp: a clone under /tmp (its venv, this state) stays visible
+        init = sd.init_sh(HOST, self.hd, ("etc", "var", "srv", "root"), tmp_mount(self.hd))
+        (self.hd / "init.sh").write_text(init)
 
     def net_up(self) -> None:
         sh(["ip", "netns", "add", NETNS])
