@@ -50,6 +50,17 @@ COMPUTE_HOSTS = ("compute1", "compute2")
 STORAGE_HOSTS = ("storage1", "storage2")
 CEPH_HOST = "storage1"
 OVERLAID_DIRS = ("etc", "var", "srv", "root")
+# Every host's init script starts so (format fields host, upper, dirs): its name, its
+# overlays over OVERLAID_DIRS, a private /run; the private /tmp follows (lab.hosts.tmp_mount).
+HOST_MOUNTS_SH = """H={host}
+U={upper}
+hostname "$H"
+for d in {dirs}; do
+  mkdir -p "$U/upper/$d" "$U/work/$d"
+  mount -t overlay "overlay-$d" -o "lowerdir=/$d,upperdir=$U/upper/$d,workdir=$U/work/$d" "/$d"
+done
+mount -t tmpfs -o mode=755 tmpfs /run
+"""
 CGROUP_GROUP = "afterboot-lab"  # systemd hosts' cgroups: <cgroup2 mount>/afterboot-lab/<host>
 
 

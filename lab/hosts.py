@@ -22,6 +22,7 @@ from . import systemd_host
 from .config import (
     BRIDGE_NS,
     CGROUP_GROUP,
+    HOST_MOUNTS_SH,
     HOSTS,
     OPERATOR_IP,
     OPERATOR_NS,
@@ -55,22 +56,18 @@ def tmp_mount(state: Path) -> str:
     return "\n".join(lines)
 
 
-INIT_SH = """#!/bin/sh
+INIT_SH = (
+    """#!/bin/sh
 set -e
-H={host}
-U={upper}
-hostname "$H"
-for d in {dirs}; do
-  mkdir -p "$U/upper/$d" "$U/work/$d"
-  mount -t overlay "overlay-$d" -o "lowerdir=/$d,upperdir=$U/upper/$d,workdir=$U/work/$d" "/$d"
-done
-mount -t tmpfs -o mode=755 tmpfs /run
-{tmp_mount}
+"""
+    + HOST_MOUNTS_SH
+    + """{tmp_mount}
 mkdir -p /run/sshd /run/lab /run/lock
 chmod 700 /run/lab
 : > /run/lab/ready
 exec sleep infinity
 """
+)
 
 SSHD_CONFIG = """# afterboot lab
 Port 22

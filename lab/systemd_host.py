@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+from .config import HOST_MOUNTS_SH
 from .services import Service
 
 # Services whose unit name is not the service's name (Debian's packages).
@@ -75,18 +76,13 @@ MASKED = (
     "dm-event.socket",
 )
 
-INIT_SH = """#!/bin/sh
+INIT_SH = (
+    """#!/bin/sh
 # afterboot lab: a host whose PID 1 is systemd (see lab/systemd_host.py)
 set -e
-H={host}
-U={upper}
-hostname "$H"
-for d in {dirs}; do
-  mkdir -p "$U/upper/$d" "$U/work/$d"
-  mount -t overlay "overlay-$d" -o "lowerdir=/$d,upperdir=$U/upper/$d,workdir=$U/work/$d" "/$d"
-done
-mount -t tmpfs -o mode=755 tmpfs /run
-# always a private /tmp: Debian's tmpfiles rule "D /tmp" empties it at boot
+"""
+    + HOST_MOUNTS_SH
+    + """# always a private /tmp: Debian's tmpfiles rule "D /tmp" empties it at boot
 {tmp_mount}
 mkdir -p /run/lab /run/lock
 chmod 700 /run/lab
@@ -117,6 +113,7 @@ ln -s /proc/self/fd/2 /dev/stderr
 export container=lab
 exec setpriv --bounding-set -sys_time,-sys_module /lib/systemd/systemd --system --unit=lab.target
 """
+)
 
 LAB_TARGET = """[Unit]
 Description=afterboot lab host: the units this host runs
