@@ -14,7 +14,7 @@ fitting procedure step first, ``summary.json``).
 from __future__ import annotations
 
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +120,26 @@ def collect(item: pytest.Item, logs: tuple[str, ...], host: str, limits: Limits)
     return [text for text, _ in collect_causes(item, logs, host, limits)]
 
 
+def _sections(
+    remote: Any, reads: Sequence[tuple[str, str, tuple[str, ...]]], limits: Limits
+) -> list[tuple[str, Cause | None]]:
+    """Each read (title, command format, its arguments) as a section with the cause it
+    names; a read that fails is left out, one that raises is said; never raises."""
+    out: list[tuple[str, Cause | None]] = []
+    for title, fmt, args in reads[: limits.logs]:
+        try:
+            result = remote.run(fmt, *args)
+            if getattr(result, "rc", 1) != 0:
+                continue
+            text, cause = section(title, str(result.stdout), limits)
+        except Exception as exc:  # noqa: BLE001 - evidence is best effort
+            out.append((f"{title}: not fetched ({type(exc).__name__})", None))
+            continue
+        if text:
+            out.append((text, cause))
+    return out
+
+
 def collect_causes(
     item: pytest.Item, logs: tuple[str, ...], host: str, limits: Limits
 ) -> list[tuple[str, Cause | None]]:
@@ -127,21 +147,18 @@ def collect_causes(
     remote = _remote(item, host)
     if remote is None or not logs:
         return []
-    out: list[tuple[str, Cause | None]] = []
-    for log in logs[: limits.logs]:
+    reads = []
+    for log in logs:
         path = fill(log, {"host": host or getattr(remote, "name", "")})
-        try:
-            mapped = remote.path(path) if hasattr(remote, "path") else path
-            result = remote.run("test -r %s && tail -c %s %s", mapped, str(limits.bytes), mapped)
-            if getattr(result, "rc", 1) != 0:
-                continue
-            text, cause = section(f"{path} on {remote.name}", str(result.stdout), limits)
-        except Exception as exc:  # noqa: BLE001 - evidence is best effort
-            out.append((f"{path} on {remote.name}: not fetched ({type(exc).__name__})", None))
-            continue
-        if text:
-            out.append((text, cause))
-    return out
+        mapped = remote.path(path) if hasattr(remote, "path") else path
+        reads.append(
+            (
+                f"{path} on {remote.name}",
+                "test -r %s && tail -c %s %s",
+                (mapped, str(limits.bytes), mapped),
+            )
+        )
+    return _sections(remote, reads, limits)
 
 
 def most_specific(causes: list[Cause], signatures: tuple[Signature, ...]) -> Cause | None:
@@ -169,25 +186,11 @@ def collect_journals(
     remote = _remote(item, host)
     if remote is None or not units:
         return []
-    out: list[tuple[str, Cause | None]] = []
-    for unit in units[: limits.logs]:
-        try:
-            result = remote.run(
-                "journalctl -u %s -n %s --no-pager -o short-iso", unit, str(limits.lines * 4)
-            )
-            if getattr(result, "rc", 1) != 0:
-                continue
-            text, cause = section(
-                f"journalctl -u {unit} on {remote.name}", str(result.stdout), limits
-            )
-        except Exception as exc:  # noqa: BLE001 - evidence is best effort
-            out.append(
-                (f"journalctl -u {unit} on {remote.name}: not read ({type(exc).__name__})", None)
-            )
-            continue
-        if text:
-            out.append((text, cause))
-    return out
+    fmt = "journalctl -u %s -n %s --no-pager -o short-iso"
+    reads = [
+        (f"journalctl -u {u} on {remote.name}", fmt, (u, str(limits.lines * 4))) for u in units
+    ]
+    return _sections(remote, reads, limits)
 
 
 @pytest.hookimpl(wrapper=True)
