@@ -242,12 +242,17 @@ register(
 
 
 # ---- swift ---------------------------------------------------------------------------------
-def _ring_changed_inject(lab: Lab) -> None:
+def _regzip_object_ring(lab: Lab, host: str) -> None:
+    """The same ring, gzipped again: another checksum for the same devices."""
     lab.host_exec(
-        "storage2",
+        host,
         "cd /etc/swift && gzip -dc object.ring.gz > /tmp/r && "
         "gzip -1 -n -c /tmp/r > object.ring.gz && rm /tmp/r",
     )
+
+
+def _ring_changed_inject(lab: Lab) -> None:
+    _regzip_object_ring(lab, "storage2")
 
 
 def _ring_changed_heal(lab: Lab) -> None:
@@ -773,11 +778,7 @@ register(
 def _builder_ring_inject(lab: Lab) -> None:
     # the ring-builder host's object ring differs from what every storage node serves
     # (a rebalance written, not distributed; or a builder restored from an old backup)
-    lab.host_exec(
-        "controller",
-        "cd /etc/swift && gzip -dc object.ring.gz > /tmp/r && "
-        "gzip -1 -n -c /tmp/r > object.ring.gz && rm /tmp/r",
-    )
+    _regzip_object_ring(lab, "controller")
 
 
 def _builder_ring_heal(lab: Lab) -> None:
