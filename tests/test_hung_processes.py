@@ -30,6 +30,8 @@ from fixtures.services import Service, _by_process, process_table
 from fixtures.snapshot import HostSnapshot, ReadResult, Snapshot
 from plugins.runbook import Finding, load, render
 
+from .conftest import ROOT
+
 OBJECT_SERVER = Service("swift-object-server", r"swift-object-server")
 STACK = "percpu_rwsem_wait,mnt_want_write,path_openat,do_filp_open,do_sys_openat2"
 
@@ -349,3 +351,73 @@ def test_a_hung_service_gets_find_the_io_first_and_no_restart(check: str) -> Non
     plain = render(proc, [_finding(actual="no process")])
     assert not any("uninterruptible" in " ".join(s.text) for s in plain)
     assert not any("fsfreeze" in c for s in plain for c in s.commands)
+
+
+# -- SVC-007 end to end: the real check, a process host whose object server is hung ------
+
+_SWIFT = [
+    f"swift-{kind}-{daemon}"
+    for kind, daemons in {
+        "account": ("server", "replicator", "auditor"),
+        "container": ("server", "replicator", "updater", "auditor"),
+        "object": ("server", "replicator", "updater", "auditor"),
+    }.items()
+    for daemon in daemons
+]
+TABLE = (
+    "top 0\n"
+    + "".join(
+        f"  {500 + n}     1   900 {'Ds' if name == 'swift-object-server' else 'Ss'}   "
+        f"/usr/bin/python3 /usr/bin/{name} /etc/swift/x.conf\n"
+        for n, name in enumerate(_SWIFT)
+    )
+    + "  600     1   900 S    /usr/bin/rsync --daemon --no-detach\n"
+)
+OBJECT_PID = 500 + _SWIFT.index("swift-object-server")
+
+CANNED = """
+from fixtures.hostreads import READS, HostRead
+
+# this host's process table and second sample, as a frozen swift device leaves them
+for _name in ("processes", "blocked"):
+    READS[_name] = HostRead(
+        _name, "", lambda s, n=_name: f"cat {n}.txt", last=_name == "blocked"
+    )
+"""
+
+
+@pytest.mark.parametrize("stalled_s", [75, 5])
+def test_svc_007_names_the_hung_object_server_and_the_thaw(
+    suite: pytest.Pytester, stalled_s: int
+) -> None:
+    suite.makefile(
+        ".yaml",
+        inventory="hosts:\n  st-01: {connection: local, roles: [object-storage], "
+        "service_manager: process}\n",
+    )
+    suite.makeini(
+        "[pytest]\naddopts = -p no:testinfra -p no:cacheprovider\n"
+        "afterboot_check_paths = tests_cloud\nafterboot_inventory = inventory.yaml\n"
+    )
+    (suite.path / "tests_cloud" / "test_services.py").write_text(
+        (ROOT / "tests_cloud" / "test_services.py").read_text()
+    )
+    (suite.path / "tests_cloud" / "conftest.py").write_text(CANNED)
+    (suite.path / "processes.txt").write_text(TABLE)
+    ms = 9_000_000.0
+    line = _line(OBJECT_PID, ran=str(ms), now=str(ms + stalled_s * 1000), comm="python3")
+    (suite.path / "blocked.txt").write_text(_read(line))
+    result = suite.runpytest_subprocess("-k", "object_storage")
+    out = result.stdout.str()
+    outcomes = result.parseoutcomes()
+    if stalled_s < HUNG_AFTER_S:  # one long-ish D: no alarm
+        assert (outcomes.get("passed"), outcomes.get("failed")) == (1, None), out
+        assert "uninterruptible" not in out
+        return
+    assert (outcomes.get("passed"), outcomes.get("failed")) == (None, 1), out
+    assert f"hung in uninterruptible sleep, state D, for >= 75 s: pid {OBJECT_PID}" in out
+    assert "SVC-007" in out
+    plan = (suite.path / "reports" / "remediation.sh").read_text()
+    assert "fsfreeze -u" in plan
+    assert f"for p in {OBJECT_PID};" in plan
+    assert "swift-init all start" not in plan
