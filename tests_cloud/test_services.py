@@ -30,6 +30,17 @@ def assert_role_services(host: Remote, role: str, findings: Findings) -> None:
                 said=f"{name} ({state.detail})",
                 manager=host.spec.service_manager,
                 **({"unit": state.unit, "unit_state": state.state} if state.unit else {}),
+                **(
+                    {
+                        "process_state": "hung",
+                        "pid": state.pids,
+                        "wchan": state.wchan,
+                        "blocked_on": state.blocked_on or "unknown: read its kernel stack",
+                        "blocked_cause": state.cause or "unknown",
+                    }
+                    if state.state == "hung"
+                    else {}
+                ),
             )
     findings.assert_none(f"{role} services not running on {host.name}: ", sep=", ")
 
