@@ -5,12 +5,14 @@ Adding one is a few lines: `register(Fault(name, description, inject, heal))`.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from . import kolla_host
 from .shell import LabError, wait_for
 
 if TYPE_CHECKING:
@@ -324,7 +326,7 @@ def _config_changed_inject(lab: Lab) -> None:
     lab.host_exec(
         "compute2",
         "sed -i 's/^reserved_host_memory_mb = .*/reserved_host_memory_mb"
-        " = 1024/' /etc/nova/nova.conf",
+        f" = 1024/' {lab.hosts.path('compute2', '/etc/nova/nova.conf')}",
     )
 
 
@@ -592,20 +594,33 @@ register(
 _DISK_XML = "/var/lib/afterboot-lab/detached-disk.xml"
 
 
+def _virsh_device(lab: Lab, verb: str, dom: str) -> str:
+    """``virsh attach-device|detach-device DOM XML --live`` as compute2 has virsh: on a
+    kolla host inside nova_libvirt, the XML (a file of the host) fed on stdin."""
+    from .compute import virsh
+
+    if lab.hosts.is_kolla("compute2"):
+        return f"podman exec -i nova_libvirt virsh {verb} {dom} /dev/stdin --live < {_DISK_XML}"
+    return f"{virsh(lab, 'compute2')} {verb} {dom} {_DISK_XML} --live"
+
+
 def _volume_detached_inject(lab: Lab) -> None:
     import xml.etree.ElementTree as ET
 
+    from .compute import virsh
+
+    v = virsh(lab, "compute2")
     dom = domain_of(lab, "ab-linux-compute2")
-    tree = ET.fromstring(lab.host_exec("compute2", f"virsh dumpxml {dom}").stdout)
+    tree = ET.fromstring(lab.host_exec("compute2", f"{v} dumpxml {dom}").stdout)
     rbd = [d for d in tree.iter("disk") if d.find("source[@protocol='rbd']") is not None]
     if not rbd:
         raise LabError(f"{dom} on compute2 has no rbd volume attached")
     disk = rbd[0]
     target = disk.find("target").get("dev")  # type: ignore[union-attr]
     lab.hosts.write("compute2", _DISK_XML, ET.tostring(disk, encoding="unicode"))
-    lab.host_exec("compute2", f"virsh detach-device {dom} {_DISK_XML} --live")
+    lab.host_exec("compute2", _virsh_device(lab, "detach-device", dom))
     deadline = time.monotonic() + 60
-    while target in lab.host_exec("compute2", f"virsh domblklist {dom}").stdout:
+    while target in lab.host_exec("compute2", f"{v} domblklist {dom}").stdout:
         if time.monotonic() > deadline:
             raise LabError(f"{target} of {dom} did not detach within 60s")
         time.sleep(1)
@@ -613,11 +628,8 @@ def _volume_detached_inject(lab: Lab) -> None:
 
 def _volume_detached_heal(lab: Lab) -> None:
     dom = domain_of(lab, "ab-linux-compute2")
-    lab.host_exec(
-        "compute2",
-        f"if [ -f {_DISK_XML} ]; then virsh attach-device {dom} {_DISK_XML} --live && "
-        f"rm -f {_DISK_XML}; fi",
-    )
+    attach = _virsh_device(lab, "attach-device", dom)
+    lab.host_exec("compute2", f"if [ -f {_DISK_XML} ]; then {attach} && rm -f {_DISK_XML}; fi")
 
 
 register(
@@ -671,19 +683,19 @@ register(
 _AMQP_RULE = "ipproto tcp dport 5672 prohibit"
 
 
-def _amqp_cut_inject(lab: Lab) -> None:
+def _amqp_cut_inject(lab: Lab, host: str) -> None:
     from .config import HOSTS
     from .controlplane import RABBIT_ENV
 
-    # outgoing AMQP from compute1 refused (a firewall rule; a policy-routing rule here, as
+    # outgoing AMQP from host refused (a firewall rule; a policy-routing rule here, as
     # the machine's kernel has no tc actions and the lab installs no iptables)
-    lab.host_exec("compute1", f"ip rule add {_AMQP_RULE}")
+    lab.host_exec(host, f"ip rule add {_AMQP_RULE}")
     # ... and the broker drops its side, as after a controller reboot
     ctl = f"env {RABBIT_ENV} /usr/lib/rabbitmq/bin/rabbitmqctl"
     lab.host_exec(
         "controller",
         f"{ctl} list_connections -q --no-table-headers pid peer_host | "
-        f"awk -F'\\t' '$2 == \"{HOSTS['compute1'].ip}\" {{print $1}}' | "
+        f"awk -F'\\t' '$2 == \"{HOSTS[host].ip}\" {{print $1}}' | "
         # (rabbitmqctl reads stdin: without </dev/null the first one eats the list)
         f"while read -r c; do {ctl} close_connection \"$c\" 'afterboot lab fault' </dev/null; "
         "done",
@@ -694,25 +706,63 @@ def _amqp_cut_inject(lab: Lab) -> None:
         return lab.host_exec("controller", listing).stdout.split()
 
     deadline = time.monotonic() + 30
-    while HOSTS["compute1"].ip in peers():
+    while HOSTS[host].ip in peers():
         if time.monotonic() > deadline:
-            raise LabError("compute1's AMQP connections still open 30s after closing them")
+            raise LabError(f"{host}'s AMQP connections still open 30s after closing them")
         time.sleep(1)
+    if lab.hosts.is_kolla(host):  # kolla's health check of nova_compute notices it
+        wait_for(
+            f"nova_compute on {host} unhealthy",
+            lambda: _health(lab, host, "nova_compute") == "unhealthy",
+            90,
+        )
 
 
-def _amqp_cut_heal(lab: Lab) -> None:
-    lab.host_exec("compute1", f"while ip rule del {_AMQP_RULE} 2>/dev/null; do :; done")
+def _health(lab: Lab, host: str, container: str) -> str:
+    return lab.host_exec(host, kolla_host.health_cmd(container), check=False).stdout.strip()
+
+
+def _amqp_cut_heal(lab: Lab, host: str) -> None:
+    lab.host_exec(host, f"while ip rule del {_AMQP_RULE} 2>/dev/null; do :; done")
     t0 = time.monotonic()
-    _restart(lab, "compute1", "nova-compute")  # the prescribed remedy
+    _restart(lab, host, "nova-compute")  # the prescribed remedy
+    lab.wait_green(since=t0)
+
+
+for _h in ("compute1", "compute2"):
+    register(
+        Fault(
+            f"nova-compute-amqp-cut@{_h}",
+            f"{_h} refused AMQP and its broker connections closed (broker up)"
+            + ("; kolla's health check turns nova_compute unhealthy" if _h == "compute2" else ""),
+            functools.partial(_amqp_cut_inject, host=_h),
+            functools.partial(_amqp_cut_heal, host=_h),
+        )
+    )
+
+
+# ---- kolla containers (compute2) -----------------------------------------------------------
+def _image_drift_inject(lab: Lab) -> None:
+    # an upgrade pulled a new nova-compute image under the same tag; the container was
+    # not re-created and still runs the old one (a partial upgrade)
+    lab.hosts.build_image("compute2", "nova_compute", release="upgrade")
+
+
+def _image_drift_heal(lab: Lab) -> None:
+    # the remedy: re-create the container from the image the deployment names (what
+    # ``kolla-ansible deploy --limit compute2 --tags nova`` does); the domains run on
+    t0 = time.monotonic()
+    lab.hosts.recreate_container("compute2", lab.service("compute2", "nova-compute"))
     lab.wait_green(since=t0)
 
 
 register(
     Fault(
-        "nova-compute-amqp-cut@compute1",
-        "compute1 refused AMQP and its broker connections closed (broker up)",
-        _amqp_cut_inject,
-        _amqp_cut_heal,
+        "kolla-image-drift@compute2",
+        "a new nova-compute image under the deployed tag on compute2, nova_compute not "
+        "re-created (it runs the old image)",
+        _image_drift_inject,
+        _image_drift_heal,
     )
 )
 
@@ -894,7 +944,7 @@ def _amqp_refused_inject(lab: Lab) -> None:
     # in the config), then the restart that picks it up
     from .controlplane import transport
 
-    conf = lab.hosts.root("compute2") / "etc/nova/nova.conf"
+    conf = lab.hosts.root("compute2") / lab.hosts.path("compute2", "/etc/nova/nova.conf")[1:]
     text = conf.read_text()
     good = transport(lab)
     if good not in text:

@@ -421,6 +421,29 @@ class Hosts:
         container = self.container_of(name, service)
         return kolla_host.unit_name(container) if container else systemd_host.unit_name(service)
 
+    def build_image(self, name: str, container: str, release: str = "base") -> None:
+        """Build the container's image on the host and tag it with kolla's name (a
+        ``release`` other than base: the same inputs, another image, as an upgrade's)."""
+        venv = str(self.venv_bin.parent)
+        inputs = kolla_host.inputs_digest(container, venv)
+        build = self.root(name) / "var/lib/containers/lab-build"
+        build.mkdir(parents=True, exist_ok=True)
+        (build / f"{container}.tar").write_bytes(kolla_host.rootfs_tar(container, release))
+        tar = f"/var/lib/containers/lab-build/{container}.tar"
+        cmd = kolla_host.import_cmd(container, tar, inputs, release)
+        # (images no container uses and no name points to are pruned, as operators do)
+        self.exec(
+            name, f"{cmd} >/dev/null; rm -f {tar}; podman image prune -f >/dev/null", timeout=300
+        )
+
+    def recreate_container(self, name: str, svc: Service) -> int:
+        """Stop, remove and create again the service's container from the image its
+        name points to now, and start it (kolla-ansible's deploy after an image change)."""
+        container = kolla_host.CONTAINERS[svc.name]
+        unit = kolla_host.unit_name(container)
+        self.exec(name, f"systemctl stop {unit}; podman rm -f {container} >/dev/null", timeout=120)
+        return self.start_container(name, svc)
+
     def start_container(self, name: str, svc: Service) -> int:
         """A kolla host: the service's image built (once, kept), its container created
         as kolla creates it, its ``kolla-<name>-container`` unit written, enabled and
@@ -430,15 +453,7 @@ class Hosts:
         venv = str(self.venv_bin.parent)
         inputs = kolla_host.inputs_digest(container, venv)
         if self.exec(name, kolla_host.image_inputs_cmd(container)).stdout.strip() != inputs:
-            build = root / "var/lib/containers/lab-build"
-            build.mkdir(parents=True, exist_ok=True)
-            (build / f"{container}.tar").write_bytes(kolla_host.rootfs_tar(container))
-            tar = f"/var/lib/containers/lab-build/{container}.tar"
-            self.exec(
-                name,
-                kolla_host.import_cmd(container, tar, inputs) + f" >/dev/null; rm -f {tar}",
-                timeout=300,
-            )
+            self.build_image(name, container)
         self.exec(name, kolla_host.ensure_container_cmd(container, venv, inputs), timeout=120)
         unit = kolla_host.unit_name(container)
         path = root / "etc" / "systemd" / "system" / unit

@@ -84,7 +84,8 @@ UNIT = """[Unit]
 Description={name} container
 Wants=network-online.target
 After=network-online.target{after}
-StartLimitIntervalSec=0
+StartLimitIntervalSec=120
+StartLimitBurst=5
 
 [Service]
 ExecStart=/usr/bin/podman start -a {name}
@@ -303,7 +304,7 @@ def create_cmd(container: str, venv: str) -> str:
         "--health-cmd",
         HEALTH[container],
         "--health-interval",
-        "5s",
+        "10s",
         "--health-retries",
         "3",
         "--health-timeout",
@@ -396,9 +397,9 @@ def inputs_digest(container: str, venv: str) -> str:
     return h.hexdigest()[:16]
 
 
-def wait_healthy_cmd(container: str) -> str:
-    """Prints the container's health status (podman keeps it under .State.Healthcheck
-    in 4.3; .State.Health in later releases)."""
+def health_cmd(container: str) -> str:
+    """Prints the container's health status (podman 4.3 keeps it under
+    .State.Healthcheck; later releases under .State.Health)."""
     return (
         f"podman inspect --format '{{{{.State.Healthcheck.Status}}}}' {shlex.quote(container)} "
         "2>/dev/null || true"

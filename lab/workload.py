@@ -75,13 +75,15 @@ def restart_stopped_servers(lab: Lab) -> list[str]:
     domain is not running, as an operator would; returns their names."""
     import json
 
+    from .compute import virsh
+
     data = json.loads(lab.venv_tool("ops.py", "servers").stdout)
     running: dict[str, set[str]] = {}
     stopped: list[str] = []
     for s in data:
         host = str(s["host"])
         if host not in running:
-            out = lab.host_exec(host, "virsh list --name", check=False).stdout
+            out = lab.host_exec(host, f"{virsh(lab, host)} list --name", check=False).stdout
             running[host] = set(out.split())
         if s["instance_name"] not in running[host]:
             stopped.append(str(s["name"]))
