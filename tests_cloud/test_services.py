@@ -30,6 +30,12 @@ def assert_role_services(host: Remote, role: str, findings: Findings) -> None:
                 said=f"{name} ({state.detail})",
                 manager=host.spec.service_manager,
                 **({"unit": state.unit, "unit_state": state.state} if state.unit else {}),
+                **(
+                    {"container": state.container, "container_state": state.state}
+                    if state.container
+                    else {}
+                ),
+                **dict(state.about),
             )
     findings.assert_none(f"{role} services not running on {host.name}: ", sep=", ")
 
