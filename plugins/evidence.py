@@ -199,12 +199,14 @@ def collect_journals(
 
 
 def _containers(found: list[Finding], host: str) -> list[tuple[str, str]]:
-    """The (engine, container) pairs the findings name on ``host`` (a kolla host)."""
+    """The (engine, container) pairs of the containers the findings say are not running
+    well on ``host`` (a service check on a kolla host: ``container_state``)."""
     return list(
         dict.fromkeys(
             (str(f.extra.get("engine") or "docker"), str(f.extra["container"]))
             for f in found
-            if f.extra.get("container") and f.host in ("", host)
+            if f.extra.get("container") and f.extra.get("container_state")
+            if f.host in ("", host)
         )
     )
 

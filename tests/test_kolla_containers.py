@@ -123,11 +123,11 @@ class FakeRemote:
 
 
 def states(
-    text: str, names: list[str], now: float | None = RECORDED_AT
+    text: str, names: list[str], now: float | None = RECORDED_AT, ps: str = ""
 ) -> dict[str, suite.ServiceState]:
     remote = FakeRemote(
         kolla_host(services=("cron", "fluentd", "nova-ssh", "kolla-toolbox")),
-        {"containers": text, "clock": f"{now} 100.0"},
+        {"containers": text, "clock": f"{now} 100.0", "processes": f"top 1\n{ps}"},
     )
     return suite.service_states(remote, names)  # type: ignore[arg-type]
 
@@ -164,6 +164,37 @@ def test_each_container_fault_is_named_with_its_container(
     assert about["engine"] == "podman"
     if state == "unhealthy":
         assert about["health_check"] == "libvirtd answers virsh on its socket"
+
+
+# the host's process table as ps shows a kolla compute host's (kolla's venv paths)
+PS = """\
+    1     0  9000 Ss   /sbin/init
+ 4101  4090   300 {state}   /var/lib/kolla/venv/bin/python3 /var/lib/kolla/venv/bin/nova-compute
+ 4102  4091   300 Sl   /usr/sbin/libvirtd --listen
+"""
+
+
+@pytest.mark.parametrize(("state", "running"), [("Sl", True), ("Tl", False), ("Z", False)])
+def test_a_frozen_process_in_a_running_healthy_container_is_not_running(
+    state: str, running: bool
+) -> None:
+    got = states(HEALTHY, ["nova-compute", "libvirtd"], ps=PS.format(state=state))
+    assert got["libvirtd"].running
+    assert got["nova-compute"].running is running
+    if not running:
+        assert got["nova-compute"].state == "frozen"
+        assert got["nova-compute"].detail.startswith(
+            "nova_compute running, but its nova-compute 1 process(es), all "
+        )
+    # no nova-compute process in the table at all: the container's word stands
+    assert states(HEALTHY, ["nova-compute"], ps=PS.splitlines()[0])["nova-compute"].running
+
+
+def test_services_on_a_kolla_host_read_containers_and_processes() -> None:
+    assert hostreads.resolve("services", kolla_host()) == ("containers", "processes")
+    for manager, reads in (("systemd", ("units",)), ("process", ("processes",))):
+        spec = HostSpec(name="c1", roles=("compute",), service_manager=manager)
+        assert hostreads.resolve("services", spec) == reads
 
 
 def test_a_restart_count_long_ago_is_no_loop() -> None:
@@ -332,6 +363,7 @@ def test_an_unhealthy_container_is_not_told_to_start() -> None:
 @pytest.mark.parametrize(
     ("state", "engine", "wanted"),
     [
+        ("frozen", "podman", "sudo podman restart cron"),
         ("exited", "podman", "sudo systemctl start kolla-cron-container"),
         ("exited", "docker", "sudo docker start cron"),
         (
@@ -381,3 +413,93 @@ def test_kolla_001_and_002_recreate_with_kolla_ansible_under_a_guard() -> None:
         )
         assert upgrade.guard
         assert upgrade.guard[0].startswith("only ")
+
+
+# -- the inventory says which engine --------------------------------------------------------
+
+
+def test_the_inventory_names_the_container_engine(tmp_path: Path) -> None:
+    from fixtures.inventory import load_inventory
+
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        "defaults: {service_manager: container}\n"
+        "hosts:\n"
+        "  compute2: {roles: [compute], container_engine: podman}\n"
+        "  compute3: {roles: [compute]}\n"
+    )
+    inv = load_inventory(path)
+    assert inv.hosts["compute2"].container_engine == "podman"
+    assert inv.hosts["compute3"].container_engine == ""
+    assert kc.script(inv.hosts["compute2"]).startswith("rt=podman; ")
+
+
+def test_an_unknown_container_engine_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
+    from fixtures.errors import InputError
+    from fixtures.inventory import load_inventory
+
+    path = tmp_path / "inventory.yaml"
+    path.write_text("hosts:\n  compute2:\n    roles: [compute]\n    container_engine: lxc\n")
+    with pytest.raises(InputError) as exc:
+        load_inventory(path)
+    message = str(exc.value)
+    assert message.startswith(f"{path}:4: host compute2: unknown container_engine 'lxc'")
+    assert "\n" not in message
+
+
+def test_kolla_s_container_engine_variable_is_read_from_an_ansible_inventory(
+    tmp_path: Path,
+) -> None:
+    from fixtures.inventory import load_inventory
+
+    path = tmp_path / "multinode"
+    path.write_text(
+        "[compute]\ncompute2 afterboot_service_manager=container\ncompute3\n"
+        "[compute:vars]\nkolla_container_engine=podman\n"
+    )
+    inv = load_inventory(path)
+    assert inv.hosts["compute2"].container_engine == "podman"
+    assert inv.hosts["compute2"].service_manager == "container"
+
+
+# -- evidence ---------------------------------------------------------------------------------
+
+
+class _Engine:
+    """A kolla host whose engine prints a container's output; records what was asked."""
+
+    name = "compute2"
+
+    def __init__(self, text: str) -> None:
+        self.text, self.asked = text, []
+
+    def run(self, fmt: str, *args: str) -> object:
+        from types import SimpleNamespace
+
+        self.asked.append(fmt % args)
+        return SimpleNamespace(rc=0, stdout=self.text)
+
+
+def test_the_output_of_a_failing_container_is_evidence() -> None:
+    from types import SimpleNamespace
+
+    from plugins.evidence import _containers, collect_container_logs, load_limits
+    from plugins.runbook import Finding
+
+    found = [
+        Finding("cron", "compute2", extra={"container": "cron", "container_state": "exited",
+                                           "engine": "podman"}),
+        Finding("nova_compute", "compute2", extra={"container": "nova_compute",
+                                                   "engine": "podman"}),  # KOLLA-001: runs
+        Finding("cron", "compute3", extra={"container": "cron", "container_state": "exited"}),
+    ]  # fmt: skip
+    assert _containers(found, "compute2") == [("podman", "cron")]
+    host = _Engine((SAMPLES / "podman-logs-cron.txt").read_text())
+    item = SimpleNamespace(funcargs={"host": host})
+    limits = load_limits()
+    (section,) = collect_container_logs(item, [("podman", "cron")], "compute2", limits)  # type: ignore[arg-type]
+    assert host.asked == ["podman logs --tail 60 cron 2>&1"]
+    assert section[0].startswith("podman logs cron on compute2 (last 60 lines")
+    assert "crond: can not open /etc/crontab" in section[0]
+    # an engine the finding does not name as docker or podman is never run
+    assert collect_container_logs(item, [("sh -c x", "cron")], "compute2", limits) == []  # type: ignore[arg-type]
