@@ -503,3 +503,27 @@ def test_the_output_of_a_failing_container_is_evidence() -> None:
     assert "crond: can not open /etc/crontab" in section[0]
     # an engine the finding does not name as docker or podman is never run
     assert collect_container_logs(item, [("sh -c x", "cron")], "compute2", limits) == []  # type: ignore[arg-type]
+
+
+def test_rabbitmqctl_runs_in_the_engine_the_inventory_names() -> None:
+    spec = HostSpec(name="ctl", roles=("messaging",), service_manager="container")
+    before = "$(command -v docker || command -v podman) exec rabbitmq rabbitmqctl -q"
+    assert hostreads.READS["rabbitmq_vhosts"].script(spec).startswith(before)
+    named = HostSpec(**{**spec.__dict__, "container_engine": "podman"})
+    assert (
+        hostreads.READS["rabbitmq_vhosts"]
+        .script(named)
+        .startswith("podman exec rabbitmq rabbitmqctl -q")
+    )
+
+
+def test_a_health_check_s_output_is_redacted_and_short() -> None:
+    log = (
+        '[{"ExitCode":1,"Output":"curl: (7) http://keystone:s3cretpw@10.0.0.1:5000/v3 '
+        "refused\\n" + "x" * 400 + '"}]'
+    )
+    line = "\t".join(["glance_api", "running", "0", "0", "", "", "", "unhealthy", log, ""])
+    c = kc.parse(line + "\n").containers["glance_api"]
+    assert "s3cretpw" not in c.health_output
+    assert c.health_output.startswith("curl: (7) http://keystone:")
+    assert len(c.health_output) == kc.HEALTH_OUTPUT_CHARS
