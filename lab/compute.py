@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import ceph as cephmod
+from . import kolla_host
 from .config import COMPUTE_HOSTS as HOSTS
 from .services import Service
 from .shell import run, wait_for
@@ -37,6 +38,9 @@ log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
 def services(lab: Lab) -> list[Service]:
     out: list[Service] = []
     for h in HOSTS:
+        if lab.hosts.is_kolla(h):
+            out += kolla_services(lab, h)
+            continue
         out += [
             Service(
                 "dbus-daemon",
@@ -65,6 +69,34 @@ def services(lab: Lab) -> list[Service]:
     return out
 
 
+def kolla_services(lab: Lab, h: str) -> list[Service]:
+    """A kolla compute host: libvirtd in nova_libvirt, nova-compute in nova_compute (the
+    host's own D-Bus is systemd's); the commands are the containers' (config.json)."""
+    return [
+        Service(
+            "libvirtd",
+            h,
+            "/usr/sbin/libvirtd -f /etc/libvirt/libvirtd.conf",
+            f"{kolla_host.KOLLA_LOGS}/libvirt/libvirtd.out",
+            ready=_virsh_ok(lab, h),
+            ready_timeout=60,
+        ),
+        Service(
+            "nova-compute",
+            h,
+            f"{lab.venv}/bin/nova-compute --config-file /etc/nova/nova.conf "
+            f"--log-file {kolla_host.KOLLA_LOGS}/nova/nova-compute.log",
+            f"{kolla_host.KOLLA_LOGS}/nova/nova-compute.out",
+            stop_timeout=5,
+        ),
+    ]
+
+
+def virsh(lab: Lab, host: str) -> str:
+    """virsh as the host has it: on a kolla host, inside nova_libvirt."""
+    return "podman exec nova_libvirt virsh" if lab.hosts.is_kolla(host) else "virsh"
+
+
 def _path(lab: Lab, host: str, rel: str) -> Callable[[], bool]:
     return lambda: (lab.hosts.root(host) / rel).exists()
 
@@ -72,7 +104,10 @@ def _path(lab: Lab, host: str, rel: str) -> Callable[[], bool]:
 def _virsh_ok(lab: Lab, host: str) -> Callable[[], bool]:
     return lambda: (
         lab.hosts.exec(
-            host, "virsh -c qemu:///system version >/dev/null", check=False, timeout=30
+            host,
+            f"{virsh(lab, host)} -c qemu:///system version >/dev/null",
+            check=False,
+            timeout=30,
         ).returncode
         == 0
     )
@@ -82,6 +117,9 @@ def configure(lab: Lab, host: str) -> None:
     from . import controlplane
 
     w = lab.hosts.write
+    if lab.hosts.is_kolla(host):
+        configure_kolla(lab, host)
+        return
     lab.hosts.exec(
         host,
         "getent group kvm >/dev/null || groupadd -r kvm; "
@@ -96,6 +134,43 @@ def configure(lab: Lab, host: str) -> None:
     w(host, "/etc/libvirt/libvirtd.conf", LIBVIRTD_CONF)
     controlplane.write_nova_conf(lab, host)
     w(host, "/etc/ceph/ceph.conf", cephmod.ceph_conf())
+
+
+def configure_kolla(lab: Lab, host: str) -> None:
+    """/etc/kolla/<service>/: the files and config.json kolla_start copies into place."""
+    from . import controlplane
+
+    w, p = lab.hosts.write, lab.hosts.path
+    libvirtd_conf = LIBVIRTD_CONF.replace("/var/log/libvirt/", f"{kolla_host.KOLLA_LOGS}/libvirt/")
+    w(host, p(host, "/etc/libvirt/libvirtd.conf"), libvirtd_conf)
+    w(host, p(host, "/etc/libvirt/qemu.conf"), QEMU_CONF)
+    controlplane.write_nova_conf(lab, host)
+    w(host, p(host, "/etc/ceph/ceph.conf"), cephmod.ceph_conf())
+    svcs = {s.name: s for s in kolla_services(lab, host)}
+    w(
+        host,
+        "/etc/kolla/nova-libvirt/config.json",
+        kolla_host.config_json(
+            svcs["libvirtd"],
+            [
+                ("libvirtd.conf", "/etc/libvirt/libvirtd.conf", "0600"),
+                ("qemu.conf", "/etc/libvirt/qemu.conf", "0600"),
+                ("ceph.conf", "/etc/ceph/ceph.conf", "0600"),
+            ],
+        ),
+    )
+    w(host, "/etc/kolla/nova-libvirt/ceph.conf", cephmod.ceph_conf())
+    w(
+        host,
+        "/etc/kolla/nova-compute/config.json",
+        kolla_host.config_json(
+            svcs["nova-compute"],
+            [
+                ("nova.conf", "/etc/nova/nova.conf", "0600"),
+                ("ceph.conf", "/etc/ceph/ceph.conf", "0600"),
+            ],
+        ),
+    )
 
 
 def conductor_consuming(lab: Lab) -> bool:
@@ -118,7 +193,8 @@ def conductor_consuming(lab: Lab) -> bool:
 def boot(lab: Lab, host: str) -> None:
     configure(lab, host)
     svcs = {s.name: s for s in services(lab) if s.host == host}
-    lab.start(svcs["dbus-daemon"])
+    if "dbus-daemon" in svcs:
+        lab.start(svcs["dbus-daemon"])
     lab.start(svcs["libvirtd"])
     if lab.hosts.is_up("controller"):
         wait_for("nova-conductor consuming RPC", lambda: conductor_consuming(lab), 120, 1)

@@ -24,7 +24,8 @@ class HostSpec:
     ip: str
     roles: tuple[str, ...]
     # the host's init: "lab" (tini; services are processes the lab starts and stops by
-    # PID) or "systemd" (systemd is PID 1; services are units, logs in journald)
+    # PID), "systemd" (systemd is PID 1; services are units, logs in journald) or "kolla"
+    # (systemd is PID 1, the OpenStack services are podman containers: lab/kolla_host.py)
     init: str = "lab"
 
     @property
@@ -41,7 +42,7 @@ HOSTS: dict[str, HostSpec] = {
             ("controller", "database", "messaging", "object-storage-proxy"),
         ),
         HostSpec("compute1", f"{SUBNET}.21", ("compute",)),
-        HostSpec("compute2", f"{SUBNET}.22", ("compute",)),
+        HostSpec("compute2", f"{SUBNET}.22", ("compute",), init="kolla"),
         HostSpec("storage1", f"{SUBNET}.31", ("object-storage", "block-storage", "ceph")),
         HostSpec("storage2", f"{SUBNET}.32", ("object-storage",), init="systemd"),
     )
@@ -66,7 +67,7 @@ CGROUP_GROUP = "afterboot-lab"  # systemd hosts' cgroups: <cgroup2 mount>/afterb
 
 def service_manager(host: str) -> str:
     """What the inventory says manages the host's services (``service_manager``)."""
-    return "systemd" if HOSTS[host].init == "systemd" else "process"
+    return {"systemd": "systemd", "kolla": "container"}.get(HOSTS[host].init, "process")
 
 
 def state_dir(override: str | os.PathLike[str] | None = None) -> Path:

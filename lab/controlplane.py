@@ -107,7 +107,13 @@ log_error = /var/log/mysql/error.log
                 "token": {"provider": "fernet"},
                 "fernet_tokens": {"key_repository": "/etc/keystone/fernet-keys/"},
                 "credential": {"key_repository": "/etc/keystone/credential-keys/"},
-                "cache": {"enabled": False},
+                # as deployments run it (kolla-ansible, openstack-ansible): cached in
+                # memcached, a token cached when issued, so its first validation is cheap
+                "cache": {
+                    "enabled": True,
+                    "backend": "oslo_cache.memcache_pool",
+                    "memcache_servers": f"{C}:11211",
+                },
             }
         ),
     )
@@ -219,7 +225,7 @@ def write_nova_conf(lab: Lab, host: str) -> None:
     }
     lab.hosts.write(
         host,
-        "/etc/nova/nova.conf",
+        lab.hosts.path(host, "/etc/nova/nova.conf"),
         render(
             {
                 "DEFAULT": {
@@ -263,7 +269,8 @@ def write_nova_conf(lab: Lab, host: str) -> None:
             }
         ),
     )
-    lab.hosts.exec(host, "mkdir -p /var/log/nova /var/lib/nova/instances /var/lib/nova/tmp")
+    if not lab.hosts.is_kolla(host):  # kolla: the nova_compute volume, kolla_start makes them
+        lab.hosts.exec(host, "mkdir -p /var/log/nova /var/lib/nova/instances /var/lib/nova/tmp")
 
 
 def write_cinder_conf(lab: Lab, host: str) -> None:

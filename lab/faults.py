@@ -795,6 +795,68 @@ register(
     )
 )
 
+
+def _process_state(lab: Lab, host: str, service: str) -> str:
+    """The ps state letter of a lab service's process on its host ("" when not running)."""
+    pid = lab.hosts.service_pid(host, service)
+    if pid is None:
+        return ""
+    out = lab.host_exec(host, f"sed 's/.*) //' /proc/{pid}/stat | cut -d' ' -f1", check=False)
+    return out.stdout.strip()
+
+
+def _device_frozen_inject(lab: Lab) -> None:
+    from .config import HOSTS
+    from .swift import PORTS, device
+
+    dev = device("storage1")
+    if _process_state(lab, "storage1", "swift-object-server") in ("", "D"):
+        raise LabError("swift-object-server on storage1 is not running, or already stuck")
+    # what a snapshot or backup tool does (and leaves behind when it dies): freeze the XFS
+    lab.host_exec("storage1", f"fsfreeze -f /srv/node/{dev}")
+    # then an upload reaches storage1's object server, as the proxy sends it: creating the
+    # object's temporary file waits for the thaw, in D; the server has one process
+    # (workers = 0), so all of it hangs. The client gives up (10 s); the server cannot.
+    # The body is shorter than announced: after the thaw the upload fails (499), no
+    # object is left behind.
+    url = f"http://{HOSTS['storage1'].ip}:{PORTS['object']}/{dev}/0/AUTH_ablab/frozen/upload"
+    lab.host_exec(
+        "storage1",
+        f"(timeout 10 curl -s -o /dev/null -X PUT -H 'X-Timestamp: {time.time():.5f}' "
+        "-H 'Content-Type: application/octet-stream' -H 'Content-Length: 65536' "
+        "--data-binary afterboot "
+        f"{url} </dev/null >/dev/null 2>&1 &)",
+    )
+    wait_for(
+        "swift-object-server on storage1 in D",
+        lambda: _process_state(lab, "storage1", "swift-object-server") == "D",
+        20,
+    )
+
+
+def _device_frozen_heal(lab: Lab) -> None:
+    from .swift import device
+
+    # the remedy: thaw (the tool that froze it is gone); the server's write completes and
+    # it goes on by itself, no restart (a process in D cannot be killed anyway)
+    lab.host_exec("storage1", f"fsfreeze -u /srv/node/{device('storage1')}", check=False)
+    wait_for(
+        "swift-object-server on storage1 out of D",
+        lambda: _process_state(lab, "storage1", "swift-object-server") not in ("", "D"),
+        30,
+    )
+
+
+register(
+    Fault(
+        "swift-device-frozen@storage1",
+        "storage1's swift device frozen (fsfreeze -f, a backup tool's leftover), then an "
+        "upload: swift-object-server hangs in uninterruptible sleep (D)",
+        _device_frozen_inject,
+        _device_frozen_heal,
+    )
+)
+
 _FILL = "afterboot-lab-fill"
 
 

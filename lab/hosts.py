@@ -18,7 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import systemd_host
+from . import kolla_host, systemd_host
 from .config import (
     BRIDGE_NS,
     CGROUP_GROUP,
@@ -125,7 +125,17 @@ class Hosts:
 
     @staticmethod
     def is_systemd(name: str) -> bool:
-        return HOSTS[name].init == "systemd"
+        """systemd is the host's PID 1 (a systemd host, or a kolla host under it)."""
+        return HOSTS[name].init in ("systemd", "kolla")
+
+    @staticmethod
+    def is_kolla(name: str) -> bool:
+        return HOSTS[name].init == "kolla"
+
+    @classmethod
+    def container_of(cls, name: str, service: str) -> str | None:
+        """The kolla container a lab service runs in on this host (None: not one)."""
+        return kolla_host.CONTAINERS.get(service) if cls.is_kolla(name) else None
 
     def cgroup(self, name: str) -> Path:
         return systemd_host.cgroup_dir(CGROUP_GROUP, name)
@@ -212,10 +222,16 @@ class Hosts:
         root = hd / "upper" / "root"
         (root / ".bashrc").write_text(BASHRC.format(path=HOST_PATH, venv_bin=self.venv_bin))
         (root / ".profile").write_text(". ~/.bashrc\n")
-        if spec.init == "systemd":
+        if spec.init in ("systemd", "kolla"):
             systemd_host.prepare_etc(etc)
+            extra = ""
+            if spec.init == "kolla":
+                kolla_host.prepare_etc(etc)
+                store = hd / "containers"
+                store.mkdir(exist_ok=True)
+                extra = kolla_host.storage_mount_sh(store)
             (hd / "init.sh").write_text(
-                systemd_host.init_sh(spec.name, hd, OVERLAID_DIRS, tmp_mount(hd))
+                systemd_host.init_sh(spec.name, hd, OVERLAID_DIRS, tmp_mount(hd) + extra)
             )
             return
         (hd / "init.sh").write_text(
@@ -242,7 +258,7 @@ class Hosts:
         self._plug(spec.netns, f"v-{name}", spec.ip)
         hd = self.host_dir(name)
         uptime = float(Path("/proc/uptime").read_text().split()[0])
-        if spec.init == "systemd":
+        if spec.init in ("systemd", "kolla"):
             self._boot_systemd(name, int(uptime))
             return
         offset = str(-int(uptime))
@@ -384,6 +400,8 @@ class Hosts:
         On a systemd host: write and enable its unit, ``systemctl start`` it."""
         if self.is_systemd(name):
             svc = Service(service, name, command, log, env, stop_timeout, stop_signal)
+            if self.container_of(name, service):
+                return self.start_container(name, svc)
             return self.start_unit(name, svc)
         logdir = os.path.dirname(log)
         script = (
@@ -393,6 +411,48 @@ class Hosts:
         return int(self.exec(name, script).stdout.strip())
 
     # ---- systemd hosts -------------------------------------------------------------
+    def path(self, name: str, path: str) -> str:
+        """Where a canonical path (``/etc/nova/nova.conf``) is on this host (kolla:
+        ``/etc/kolla/nova-compute/nova.conf``)."""
+        return kolla_host.host_path(path) if self.is_kolla(name) else path
+
+    def unit_of(self, name: str, service: str) -> str:
+        """The unit that runs a lab service on a systemd host (kolla: its container's)."""
+        container = self.container_of(name, service)
+        return kolla_host.unit_name(container) if container else systemd_host.unit_name(service)
+
+    def start_container(self, name: str, svc: Service) -> int:
+        """A kolla host: the service's image built (once, kept), its container created
+        as kolla creates it, its ``kolla-<name>-container`` unit written, enabled and
+        started; the container's main PID (0 when it is not running)."""
+        container = kolla_host.CONTAINERS[svc.name]
+        root = self.root(name)
+        venv = str(self.venv_bin.parent)
+        inputs = kolla_host.inputs_digest(container, venv)
+        if self.exec(name, kolla_host.image_inputs_cmd(container)).stdout.strip() != inputs:
+            build = root / "var/lib/containers/lab-build"
+            build.mkdir(parents=True, exist_ok=True)
+            (build / f"{container}.tar").write_bytes(kolla_host.rootfs_tar(container))
+            tar = f"/var/lib/containers/lab-build/{container}.tar"
+            self.exec(
+                name,
+                kolla_host.import_cmd(container, tar, inputs) + f" >/dev/null; rm -f {tar}",
+                timeout=300,
+            )
+        self.exec(name, kolla_host.ensure_container_cmd(container, venv, inputs), timeout=120)
+        unit = kolla_host.unit_name(container)
+        path = root / "etc" / "systemd" / "system" / unit
+        text = kolla_host.unit_file(container, svc.stop_timeout)
+        reload = ""
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            reload = "systemctl daemon-reload && "
+        wants = root / "etc" / "systemd" / "system" / "lab.target.wants" / unit
+        if not wants.is_symlink():
+            wants.symlink_to(f"/etc/systemd/system/{unit}")
+        self.exec(name, reload + systemd_host.start_cmd(unit), timeout=svc.stop_timeout + 120)
+        return self.service_pid(name, svc.name) or 0
+
     def start_unit(self, name: str, svc: Service) -> int:
         """Write and enable the unit of ``svc`` in the host's /etc (a daemon-reload when it
         changed), ``systemctl start`` it; its main PID (0 when it is not running)."""
@@ -408,6 +468,10 @@ class Hosts:
         if self.is_systemd(name):
             if not self.is_up(name):
                 return None
+            container = self.container_of(name, service)
+            if container:
+                out = self.exec(name, kolla_host.pid_cmd(container), check=False).stdout.strip()
+                return int(out) if out.isdigit() and int(out) > 0 else None
             unit = systemd_host.unit_name(service)
             out = self.exec(name, systemd_host.main_pid_cmd(unit), check=False).stdout.strip()
             return int(out) if out.isdigit() and int(out) > 0 else None
@@ -430,7 +494,7 @@ class Hosts:
         if self.is_systemd(name):
             # the unit's KillSignal and TimeoutStopSec are the service's stop signal and
             # deadline (written from the same Service)
-            unit = systemd_host.unit_name(service)
+            unit = self.unit_of(name, service)
             self.exec(name, systemd_host.stop_cmd(unit), timeout=timeout + 30)
             return
         n = max(1, int(timeout / 0.2))
@@ -449,7 +513,7 @@ class Hosts:
         if not self.is_up(name) or not services:
             return
         if self.is_systemd(name):
-            units = " ".join(shlex.quote(systemd_host.unit_name(s)) for s, _, _ in services)
+            units = " ".join(shlex.quote(self.unit_of(name, s)) for s, _, _ in services)
             deadline = max(t for _, t, _ in services) + 60
             self.exec(name, f"systemctl stop {units}", timeout=deadline)
             return

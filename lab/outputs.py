@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from . import kolla_host
 from .config import CLOUD_NAME, CONTROLLER_IP, HOSTS, REGION, service_manager
 from .shell import run
 
@@ -88,6 +89,8 @@ def write_inventory(state: Path) -> None:
     for name, host in hosts.items():
         if service_manager(name) != "process":  # a per-host override, as a site's would be
             host["service_manager"] = service_manager(name)
+        if HOSTS[name].init == "kolla":  # where kolla keeps what a package keeps elsewhere
+            host["paths"] = dict(kolla_host.PATHS)
     data = {
         "defaults": {
             "connection": "ssh",

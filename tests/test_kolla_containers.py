@@ -6,7 +6,7 @@ were recorded (``tests/samples/kolla/README.md``)."""
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -117,6 +117,7 @@ def test_the_read_before_this_one_still_parses() -> None:
 class FakeRemote:
     spec: HostSpec
     outputs: dict[str, str]
+    reads: dict[str, object] = field(default_factory=dict)  # no "blocked" read: none hung
 
     def read(self, name: str) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess([], 0, self.outputs[name], "")
@@ -191,8 +192,8 @@ def test_a_frozen_process_in_a_running_healthy_container_is_not_running(
 
 
 def test_services_on_a_kolla_host_read_containers_and_processes() -> None:
-    assert hostreads.resolve("services", kolla_host()) == ("containers", "processes")
-    for manager, reads in (("systemd", ("units",)), ("process", ("processes",))):
+    assert hostreads.resolve("services", kolla_host()) == ("containers", "processes", "blocked")
+    for manager, reads in (("systemd", ("units",)), ("process", ("processes", "blocked"))):
         spec = HostSpec(name="c1", roles=("compute",), service_manager=manager)
         assert hostreads.resolve("services", spec) == reads
 

@@ -36,6 +36,17 @@ def assert_role_services(host: Remote, role: str, findings: Findings) -> None:
                     else {}
                 ),
                 **dict(state.about),
+                **(
+                    {
+                        "process_state": "hung",
+                        "pid": state.pids,
+                        "wchan": state.wchan,
+                        "blocked_on": state.blocked_on or "unknown: read its kernel stack",
+                        "blocked_cause": state.cause or "unknown",
+                    }
+                    if state.state == "hung"
+                    else {}
+                ),
             )
     findings.assert_none(f"{role} services not running on {host.name}: ", sep=", ")
 
