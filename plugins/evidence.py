@@ -5,6 +5,11 @@ fixture, or the host of its findings); the read is bounded (bytes, lines, logs) 
 under the connection's deadline; the known noise of a healthy cloud is dropped (regexes in
 ``procedures/_evidence.yaml``). Evidence that cannot be fetched is noted, never a failure.
 
+On a kolla host the logs are read where the host's ``paths:`` put them
+(``/var/log/nova`` -> ``/var/log/kolla/nova``), and when none names a cause, the output of
+the containers the findings name (``docker/podman logs --tail``), as the journal of the
+units they name on a systemd host.
+
 A log signature (:mod:`plugins.signatures`) that matches a log names the cause: one
 ``cause:`` line above that log's tail, and the first cause found as the ``cause`` and
 ``cause_id`` properties (JUnit), which the remediation plugin carries into the entry (the
@@ -193,6 +198,36 @@ def collect_journals(
     return _sections(remote, reads, limits)
 
 
+def _containers(found: list[Finding], host: str) -> list[tuple[str, str]]:
+    """The (engine, container) pairs of the containers the findings say are not running
+    well on ``host`` (a service check on a kolla host: ``container_state``)."""
+    return list(
+        dict.fromkeys(
+            (str(f.extra.get("engine") or "docker"), str(f.extra["container"]))
+            for f in found
+            if f.extra.get("container") and f.extra.get("container_state")
+            if f.host in ("", host)
+        )
+    )
+
+
+def collect_container_logs(
+    item: pytest.Item, containers: list[tuple[str, str]], host: str, limits: Limits
+) -> list[tuple[str, Cause | None]]:
+    """The output of each container a finding names (``docker/podman logs``): what a
+    kolla service printed before it died, when its log file does not say; never raises."""
+    remote = _remote(item, host)
+    if remote is None or not containers:
+        return []
+    fmt = "%s logs --tail %s %s 2>&1"
+    reads = [
+        (f"{engine} logs {name} on {remote.name}", fmt, (engine, str(limits.lines), name))
+        for engine, name in containers
+        if engine in ("docker", "podman")
+    ]
+    return _sections(remote, reads, limits)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -207,10 +242,13 @@ def pytest_runtest_makereport(
     limits: Limits = item.config.stash[_limits_key]
     found: list[Cause] = []
     host = host_of(item)
+    mine = item_findings(item)
     sources = [
-        *collect_journals(item, _units(item_findings(item), host), host, limits),
+        *collect_journals(item, _units(mine, host), host, limits),
         *collect_causes(item, proc.logs, host, limits),
     ]
+    if not any(cause for _, cause in sources):  # the logs name no cause: the container's output
+        sources += collect_container_logs(item, _containers(mine, host), host, limits)
     for text, cause in sources:
         clean = redact(text)
         report.sections.append(("Evidence", clean))

@@ -42,6 +42,9 @@ DESTRUCTIVE = [
     r"\bmakestep\b",  # steps the clock
     r"--enable\b",  # sends work to a host again
     r"sudo\s+-u\s+\w+\s+-H\s+\S+",  # a second copy of a daemon in the foreground
+    # kolla: (re)creates and restarts containers; a container stopped, removed or restarted
+    r"\bkolla-ansible\b.*\b(?:deploy|deploy-containers|reconfigure|upgrade|stop|destroy)\b",
+    r"(?:\b(?:docker|podman)|\{engine\})\s+(?:restart|stop|kill|rm|rmi)\b",
 ]
 # The same in a step's prose, where the command is left to the operator.
 DESTRUCTIVE_TEXT = [
@@ -77,9 +80,16 @@ def test_the_destructive_patterns_find_the_known_dangerous_steps() -> None:
         "sudo rabbitmqctl stop_app",
         "nova-manage placement audit --delete",
         "sudo -u nova -H nova-compute",
+        "kolla-ansible -i <inventory> reconfigure --limit {host} --tags {project}",
+        "sudo {engine} restart {container}",
     ]:
         assert hit(run), run
-    for run in ["sudo systemctl restart nova-api", "swift-recon --md5", "openstack server show u"]:
+    for run in [
+        "sudo systemctl restart nova-api",
+        "swift-recon --md5",
+        "openstack server show u",
+        "sudo {engine} logs --tail 60 {container}",
+    ]:
         assert not hit(run), run
 
 

@@ -31,6 +31,12 @@ def assert_role_services(host: Remote, role: str, findings: Findings) -> None:
                 manager=host.spec.service_manager,
                 **({"unit": state.unit, "unit_state": state.state} if state.unit else {}),
                 **(
+                    {"container": state.container, "container_state": state.state}
+                    if state.container
+                    else {}
+                ),
+                **dict(state.about),
+                **(
                     {
                         "process_state": "hung",
                         "pid": state.pids,
