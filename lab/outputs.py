@@ -91,6 +91,7 @@ def write_inventory(state: Path) -> None:
             host["service_manager"] = service_manager(name)
         if HOSTS[name].init == "kolla":  # where kolla keeps what a package keeps elsewhere
             host["paths"] = dict(kolla_host.PATHS)
+            host["container_engine"] = "podman"
     data = {
         "defaults": {
             "connection": "ssh",

@@ -384,7 +384,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
         "nova-compute-frozen@compute2",
         fails=("SVC-003@compute2",),
         root="SVC-003",
-        remedy=("compute2", "restart nova-compute"),
+        # compute2 is a kolla host: the container runs, the process in it is stopped
+        remedy=("compute2", "podman restart nova_compute"),
         may_fail=COMPUTE_CONSEQUENCES,
         # its record goes stale (NOVA-009's trigger): still no evacuation of running guests
         never=("server evacuate",),
@@ -430,6 +431,24 @@ EXPECTATIONS: tuple[Expect, ...] = (
         # the device (replicators, auditors) may be proven hung too: the same check
         settle_s=75,
         footprint=("storage1", "swift-devices"),
+    ),
+    # ---- issue 15: a kolla compute host (compute2: podman, kolla's names and units) -------
+    Expect(
+        "nova-compute-amqp-cut@compute2",
+        fails=("SVC-003@compute2",),
+        root="SVC-003",
+        # unhealthy while nova-compute runs: read the health check, do not "start" it
+        remedy=("compute2", "nova_compute", ".State.Health"),
+        never=("systemctl start kolla-nova_compute-container",),
+        may_fail=("NOVA-002", "NOVA-003", "NOVA-009", "MQ-002", "INV-001", "CINDER-004"),
+        footprint=("compute2", "rabbitmq"),
+    ),
+    Expect(
+        "kolla-image-drift@compute2",
+        fails=("KOLLA-001@compute2",),
+        root="KOLLA-001",
+        remedy=("compute2", "nova_compute", "upgrade --limit compute2"),
+        footprint=("compute2",),
     ),
     Expect(
         "nova-bdm-missing@compute2",
