@@ -465,7 +465,9 @@ class Hosts:
         wants = root / "etc" / "systemd" / "system" / "lab.target.wants" / unit
         if not wants.is_symlink():
             wants.symlink_to(f"/etc/systemd/system/{unit}")
-        self.exec(name, reload + systemd_host.start_cmd(unit), timeout=svc.stop_timeout + 120)
+        # (a unit that hit its start limit stays failed until reset, as an operator does)
+        start = f"systemctl reset-failed {unit} 2>/dev/null; {systemd_host.start_cmd(unit)}"
+        self.exec(name, reload + start, timeout=svc.stop_timeout + 120)
         return self.service_pid(name, svc.name) or 0
 
     def start_unit(self, name: str, svc: Service) -> int:

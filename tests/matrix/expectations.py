@@ -25,14 +25,15 @@ NOVA_API_CONSUMERS = (
 COMPUTE_CONSEQUENCES = ("NOVA-002", "NOVA-003", "NOVA-009", "CINDER-004", "INV-001", "MQ-002")
 
 
-def compute_service(service: str, host: str) -> Expect:
+def compute_service(service: str, host: str, remedy: str = "") -> Expect:
     """A compute host's service stopped (nova-compute, libvirtd, d-bus): SVC-003 on that
-    host names it; the host's records and queue follow."""
+    host names it; the host's records and queue follow. ``remedy``: what names it where
+    it is not a process of that name (a kolla host: its container's unit)."""
     return Expect(
         f"{service}-stopped@{host}",
         fails=(f"SVC-003@{host}",),
         root="SVC-003",
-        remedy=(host, service),
+        remedy=(host, remedy or service),
         may_fail=COMPUTE_CONSEQUENCES,
         footprint=(host,),
     )
@@ -309,7 +310,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
         footprint=("compute1", "nova-db"),
     ),
     # ---- every other fault the lab can inject ------------------------------------------
-    compute_service("nova-compute", "compute2"),
+    # compute2 is a kolla host: nova-compute is the container nova_compute, started by its unit
+    compute_service("nova-compute", "compute2", "systemctl start kolla-nova_compute-container"),
     rebooted("compute1"),
     controller_service("nova-conductor", may_fail=("NOVA-002", "NOVA-004", "MQ-002")),
     controller_service("nova-scheduler", may_fail=("NOVA-004", "MQ-002")),
