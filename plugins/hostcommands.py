@@ -186,7 +186,8 @@ def _systemctl(args: list[str], spec: HostSpec, sudo: str) -> str | None:
         verb = "restart"  # kolla's containers have no reload
     if spec.container_engine == "podman":  # kolla on podman: a unit per container
         units = [unit_of(c).removesuffix(".service") for c in containers]
-        pager = ["--no-pager"] if verb == "status" and "--no-pager" not in after else []
+        paged = verb == "status" and "--no-pager" not in (*before, *after)
+        pager = ["--no-pager"] if paged else []
         return sudo + shlex.join(["systemctl", *before, verb, *units, *after, *pager])
     engine = engine_command(spec)
     if verb in ("status", "is-active"):

@@ -82,6 +82,11 @@ TABLE = [
         "sudo docker ps -a --filter 'name=^rabbitmq$'",
     ),
     (
+        "systemctl --no-pager status nova-compute",
+        "systemctl --no-pager status kolla-nova_compute-container",
+        "sudo docker ps -a --filter 'name=^nova_compute$'",
+    ),
+    (
         "sudo systemctl restart nova-conductor nova-scheduler",
         "sudo systemctl restart kolla-nova_conductor-container kolla-nova_scheduler-container",
         "sudo docker restart nova_conductor nova_scheduler",
