@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.inventory import HostSpec, loaded_inventory
 from plugins.blocking import relabel
 from plugins.catalog import Check
 from plugins.findings import item_findings
@@ -90,6 +91,13 @@ def _message(report: pytest.TestReport) -> str:
     return text.strip()
 
 
+def host_specs(config: pytest.Config) -> dict[str, HostSpec]:
+    """The inventory's hosts by name, which the host commands are adapted to (the whole
+    inventory: a step may run on a host other than the check's, ``host_from``)."""
+    inv = loaded_inventory(config)
+    return dict(inv.hosts) if inv else {}
+
+
 def _findings(item: pytest.Item, proc: Procedure | None, host: str, message: str) -> list[Finding]:
     explicit = item_findings(item)
     if explicit:
@@ -145,7 +153,7 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
             "applies only once the check gives a verdict."
         )
     else:
-        text = procedure_text(proc, check.id, found, [entry.cause])
+        text = procedure_text(proc, check.id, found, [entry.cause], host_specs(item.config))
     report.sections.append(("Remediation", text))
     for props in (report.user_properties, item.user_properties):  # JUnit reads teardown's
         props.append(("remediation", text))
@@ -241,7 +249,7 @@ def pytest_terminal_summary(
     if all(e.outcome == WAIVED for e in found):
         return  # nothing to do; the waivers section lists what was waived
     terminalreporter.write_sep("=", "remediation (lowest tier first: start there)", red=True)
-    for line in summary_lines(found, procedures(config)):
+    for line in summary_lines(found, procedures(config), host_specs(config)):
         terminalreporter.write_line(line)
     out = config.stash[reports_dir_key]
     terminalreporter.write_line(f"plan: {out / 'summary.json'}, {out / 'remediation.sh'}")
@@ -254,12 +262,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(config, "workerinput") or collector is None or not collector.checks_seen:
         return  # a worker, the catalog listing, or a run without checks (our own tests)
     found, procs, info = entries(config), procedures(config), meta(config)
+    specs = host_specs(config)
     out = config.stash[reports_dir_key]
     try:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "summary.json").write_text(json.dumps(summary_data(found, procs, info), indent=2))
+        (out / "summary.json").write_text(
+            json.dumps(summary_data(found, procs, info, specs), indent=2)
+        )
         plan = out / "remediation.sh"
-        plan.write_text(script(found, procs, info))
+        plan.write_text(script(found, procs, info, specs))
         plan.chmod(0o644)  # not executable: a human reviews it first
     except OSError as exc:
         config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from fixtures.inventory import HostSpec
 from plugins.catalog import TIERS
 from plugins.redact import redact, redact_obj
 from plugins.runbook import Finding, Procedure, render
@@ -62,21 +63,26 @@ def cause_ids(causes: Sequence[str]) -> tuple[str, ...]:
 
 
 def procedure_text(
-    proc: Procedure | None, check: str, findings: Sequence[Finding], causes: Sequence[str] = ()
+    proc: Procedure | None,
+    check: str,
+    findings: Sequence[Finding],
+    causes: Sequence[str] = (),
+    hosts: Mapping[str, HostSpec] | None = None,
 ) -> str:
     """The filled-in procedure of one check, for a section, a property or an attachment;
-    ``causes`` (``"id: text"``) put the steps that fit them first."""
+    ``causes`` (``"id: text"``) put the steps that fit them first; ``hosts`` (the
+    inventory's) adapt the host commands to their hosts."""
     if proc is None:
         return redact(f"{check}: no remediation procedure is defined (add one under procedures/)")
     lines = [
         f"{check} [{tier_label(proc.tier)}] {proc.severity}: {proc.title}",
         f"Why: {' '.join(proc.why.split())}",
     ]
-    hosts = sorted({f.host for f in findings if f.host})
-    if hosts:
-        lines.append(f"Where: {', '.join(hosts)}")
+    where = sorted({f.host for f in findings if f.host})
+    if where:
+        lines.append(f"Where: {', '.join(where)}")
     lines.extend(f"Cause: {c.split(':', 1)[-1].strip()}" for c in dict.fromkeys(causes) if c)
-    for n, step in enumerate(render(proc, findings, cause_ids(causes)), 1):
+    for n, step in enumerate(render(proc, findings, cause_ids(causes), hosts), 1):
         lines.extend(f"{'  ' if i else f'{n:>2}. '}{t}" for i, t in enumerate(step.text))
         if step.guard:
             lines.append(f"      guard: {step.guard_line()}")
@@ -153,7 +159,11 @@ def already_failing_lines(entries: Sequence[Entry]) -> list[str]:
     return [redact(line) for line in lines]
 
 
-def summary_lines(entries: Sequence[Entry], procs: Mapping[str, Procedure]) -> list[str]:
+def summary_lines(
+    entries: Sequence[Entry],
+    procs: Mapping[str, Procedure],
+    hosts: Mapping[str, HostSpec] | None = None,
+) -> list[str]:
     old = already_failing_lines(entries)
     entries = fresh(entries)
     groups = grouped(entries)
@@ -170,7 +180,7 @@ def summary_lines(entries: Sequence[Entry], procs: Mapping[str, Procedure]) -> l
             lines.extend(
                 "    " + line
                 for line in procedure_text(
-                    procs.get(g.check), g.check, g.findings, g.causes
+                    procs.get(g.check), g.check, g.findings, g.causes, hosts
                 ).splitlines()
             )
         lines.extend(
@@ -194,7 +204,10 @@ def summary_lines(entries: Sequence[Entry], procs: Mapping[str, Procedure]) -> l
 
 
 def summary_data(
-    entries: Sequence[Entry], procs: Mapping[str, Procedure], meta: Mapping[str, Any]
+    entries: Sequence[Entry],
+    procs: Mapping[str, Procedure],
+    meta: Mapping[str, Any],
+    hosts: Mapping[str, HostSpec] | None = None,
 ) -> dict[str, Any]:
     groups = grouped(entries)
     first = start_tier(grouped(fresh(entries)))  # where to start: the new failures
@@ -204,7 +217,7 @@ def summary_data(
         steps = (
             [
                 {**asdict(s), "guard": s.guard_line()}
-                for s in render(proc, g.findings, cause_ids(g.causes))
+                for s in render(proc, g.findings, cause_ids(g.causes), hosts)
             ]
             if proc
             else []
@@ -256,7 +269,10 @@ def _comment(text: str, prefix: str = "# ") -> list[str]:
 
 
 def script(
-    entries: Sequence[Entry], procs: Mapping[str, Procedure], meta: Mapping[str, Any]
+    entries: Sequence[Entry],
+    procs: Mapping[str, Procedure],
+    meta: Mapping[str, Any],
+    hosts: Mapping[str, HostSpec] | None = None,
 ) -> str:
     groups = grouped(entries)
     first = start_tier(groups)
@@ -277,7 +293,7 @@ def script(
             out.extend(_comment(f"  {e.outcome}: {e.nodeid}"))
         for c in g.causes:
             out.extend(_comment(f"cause (from the logs): {c.split(':', 1)[-1].strip()}"))
-        for n, step in enumerate(render(proc, g.findings, cause_ids(g.causes)), 1):
+        for n, step in enumerate(render(proc, g.findings, cause_ids(g.causes), hosts), 1):
             for t in step.text:
                 out.extend(_comment(f"{n}. {t}"))
             if step.guard and step.commands:

@@ -18,6 +18,9 @@ from typing import Any
 
 import yaml
 
+from fixtures.inventory import HostSpec
+from plugins.hostcommands import adapt, spec_for
+
 OURS = Path(__file__).resolve().parent / "procedures"
 SEVERITIES = ("blocker", "critical", "normal", "minor")
 SCOPES = ("host", "cloud")
@@ -175,22 +178,31 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i for i in items if i))
 
 
-def command_line(step: Step, values: Mapping[str, str]) -> str:
+def command_line(
+    step: Step, values: Mapping[str, str], hosts: Mapping[str, HostSpec] | None = None
+) -> str:
+    """The step's ``run`` filled in; an ``at: host`` one adapted to the host it runs on
+    (``hosts``: the inventory's, by name; see plugins/hostcommands.py) and given ``ssh``."""
     if not step.run:
         return ""
     cmd = fill(step.run, values, quote=True)
     if step.at != "host":
         return cmd
     host = values.get(step.host_from)
+    cmd = adapt(cmd, spec_for(hosts, host or ""))
     target = word(step.host_from, host) if host else f"<{step.host_from}>"
     return f"ssh {target} -- {shlex.quote(cmd)}"
 
 
 def render(
-    proc: Procedure, findings: Sequence[Finding], causes: Sequence[str] = ()
+    proc: Procedure,
+    findings: Sequence[Finding],
+    causes: Sequence[str] = (),
+    hosts: Mapping[str, HostSpec] | None = None,
 ) -> tuple[RenderedStep, ...]:
     """Every step filled once per finding it applies to (``when``), identical lines kept
-    once, order kept; without findings every step is shown, unfilled.
+    once, order kept; without findings every step is shown, unfilled. ``hosts`` (the
+    inventory's, by name) adapt each ``at: host`` command to its host.
 
     A step with a ``cause`` shows only when the evidence named that cause (``causes``,
     signature IDs), and then comes first: the fitting remedy before the generic chain."""
@@ -204,7 +216,7 @@ def render(
             out.append(
                 RenderedStep(
                     _unique(fill(s.text, v) for v in mine),
-                    _unique(command_line(s, v) for v in mine),
+                    _unique(command_line(s, v, hosts) for v in mine),
                     _unique(fill(s.historical, v) for v in mine),
                     _unique(fill(s.guard, v) for v in mine),
                     s.verified_by,

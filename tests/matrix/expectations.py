@@ -415,7 +415,13 @@ EXPECTATIONS: tuple[Expect, ...] = (
         "nova-compute-amqp-refused@compute2",
         fails=("SVC-003@compute2",),
         root="SVC-003",
-        remedy=("compute2", "transport_url"),
+        # compute2 is a kolla host: its nova.conf and its unit where kolla keeps them
+        remedy=(
+            "compute2",
+            "transport_url",
+            "/etc/kolla/nova-compute/nova.conf",
+            "systemctl restart kolla-nova_compute-container",
+        ),
         cause="amqp-access-refused",
         settle_s=10,  # it dies about 5 s after its start, having retried the login
         may_fail=(*COMPUTE_CONSEQUENCES, "CONF-001"),
@@ -456,7 +462,12 @@ EXPECTATIONS: tuple[Expect, ...] = (
         "nova-bdm-missing@compute2",
         fails=("CINDER-004",),
         root="CINDER-004",
-        remedy=("volume attachment delete", "openstack server add volume", "domblklist"),
+        # virsh is in compute2's nova_libvirt container (a kolla host), not on the host
+        remedy=(
+            "volume attachment delete",
+            "openstack server add volume",
+            "podman exec nova_libvirt virsh -r domblklist",
+        ),
         never=("openstack server remove volume",),
         footprint=("compute2", "volumes"),
     ),
