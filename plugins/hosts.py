@@ -11,6 +11,15 @@ import pytest
 from fixtures.inventory import scoped_inventory
 from plugins.catalog import CheckError, parse_marker
 
+MANAGED_BY_HELP = (
+    "managed_by(*managers): run only on hosts whose inventory service_manager is one of "
+    "these (systemd, container, process)"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MANAGED_BY_HELP)
+
 
 def host_of(item: pytest.Item) -> str:
     """The plain hostname a per-host check was parametrized with ("" if cloud-wide)."""
@@ -33,11 +42,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             roles = ()  # identity plugin reports the bad marker at collection end
     inv = scoped_inventory(metafunc.config)
     names = inv.names(*roles) if inv is not None else []
+    managed = metafunc.definition.get_closest_marker("managed_by")
+    managers = tuple(str(m) for m in managed.args) if managed is not None else ()
+    if managers and inv is not None:  # a check of one kind of host (kolla's containers)
+        names = [n for n in names if inv.hosts[n].service_manager in managers]
     if names:
         metafunc.parametrize("host", names, ids=names, indirect=True, scope="function")
         return
     if inv is None:
         reason = "no inventory given (--inventory, $AFTERBOOT_INVENTORY)"
+    elif managers:
+        reason = f"the inventory declares no host whose service_manager is {' or '.join(managers)}"
     else:
         reason = f"the inventory declares no host with role {' or '.join(roles) or 'any'}"
     metafunc.parametrize(
