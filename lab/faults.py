@@ -72,9 +72,14 @@ def _ops(*args: str) -> Action:
     return act
 
 
-def _restart(lab: Lab, host: str, service: str) -> None:
+def _restart(lab: Lab, host: str, service: str) -> float:
+    """Stop and start a service; the monotonic time between the two: a service record
+    updated after it comes from the new process (the old one could still report while it
+    was being stopped), so a heal waits for green since then."""
     lab.stop(lab.service(host, service))
+    since = time.monotonic()
     lab.start(lab.service(host, service))
+    return since
 
 
 # ---- stopped services ----------------------------------------------------------------
@@ -92,7 +97,8 @@ def service_stopped(service: str, host: str, label: str | None = None) -> Fault:
             # start() does nothing if it still runs), then nova-compute, which lost its
             # hypervisor connection
             lab.start(lab.service(host, "libvirtd"))
-            _restart(lab, host, "nova-compute")
+            # the new nova-compute must report, not the one it replaced
+            t0 = _restart(lab, host, "nova-compute")
         lab.wait_green(since=t0)
 
     return register(Fault(name, f"stop {service} on {host} (by PID)", inject, heal))
@@ -357,11 +363,9 @@ def _nova_conf_heal(host: str, restart: bool = False) -> Action:
     def heal(lab: Lab) -> None:
         from .controlplane import write_nova_conf
 
-        t0 = time.monotonic()
         write_nova_conf(lab, host)
         if restart:
-            _restart(lab, host, "nova-compute")
-            lab.wait_green(since=t0)
+            lab.wait_green(since=_restart(lab, host, "nova-compute"))
 
     return heal
 
@@ -724,8 +728,7 @@ def _health(lab: Lab, host: str, container: str) -> str:
 
 def _amqp_cut_heal(lab: Lab, host: str) -> None:
     lab.host_exec(host, f"while ip rule del {_AMQP_RULE} 2>/dev/null; do :; done")
-    t0 = time.monotonic()
-    _restart(lab, host, "nova-compute")  # the prescribed remedy
+    t0 = _restart(lab, host, "nova-compute")  # the prescribed remedy
     lab.wait_green(since=t0)
 
 
@@ -810,8 +813,7 @@ def _frozen_heal(lab: Lab) -> None:
     pid = lab.hosts.service_pid("compute2", "nova-compute")
     if pid is not None:
         lab.host_exec("compute2", f"kill -CONT {pid}", check=False)
-    t0 = time.monotonic()
-    _restart(lab, "compute2", "nova-compute")  # the prescribed remedy
+    t0 = _restart(lab, "compute2", "nova-compute")  # the prescribed remedy
     lab.wait_green(since=t0)
 
 
@@ -957,8 +959,7 @@ def _amqp_refused_heal(lab: Lab) -> None:
     from .controlplane import write_nova_conf
 
     write_nova_conf(lab, "compute2")
-    t0 = time.monotonic()
-    _restart(lab, "compute2", "nova-compute")
+    t0 = _restart(lab, "compute2", "nova-compute")
     lab.wait_green(since=t0)
 
 

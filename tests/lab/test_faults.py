@@ -47,7 +47,8 @@ def test_reboot_compute2_then_heal(lab: LabClient) -> None:
         (
             "config-option-changed@compute2",
             "compute2",
-            "grep -q '^reserved_host_memory_mb = 512' /etc/nova/nova.conf",
+            # compute2 is a kolla host: its nova.conf is kolla's
+            "grep -q '^reserved_host_memory_mb = 512' /etc/kolla/nova-compute/nova.conf",
             1,
         ),
         ("swift-ring-changed@storage2", "storage2", "", 1),

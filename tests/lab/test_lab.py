@@ -71,8 +71,14 @@ def test_state_outputs(lab: LabClient) -> None:
     assert inv["defaults"]["service_manager"] == "process"
     managers = {h: v.get("service_manager", "process") for h, v in inv["hosts"].items()}
     assert managers == {
-        h: ("systemd" if s.init == "systemd" else "process") for h, s in HOSTS.items()
+        h: {"systemd": "systemd", "kolla": "container"}.get(s.init, "process")
+        for h, s in HOSTS.items()
     }
+    kolla = [h for h, s in HOSTS.items() if s.init == "kolla"]
+    assert kolla
+    for h in kolla:
+        assert inv["hosts"][h]["paths"]["/etc/nova"] == "/etc/kolla/nova-compute", h
+        assert inv["hosts"][h]["container_engine"] == "podman", h
     assert {h: v["address"] for h, v in inv["hosts"].items()} == {h: s.ip for h, s in HOSTS.items()}
     for name in ("ssh_config", "clouds.yaml", "id_ed25519", "secrets.json"):
         mode = stat.S_IMODE((state / name).stat().st_mode)
@@ -82,7 +88,7 @@ def test_state_outputs(lab: LabClient) -> None:
 def test_host_reachable_with_own_hostname(lab: LabClient, hostname: str) -> None:
     out = lab.ssh(hostname, "hostname; cat /proc/1/cmdline | tr '\\0' ' '").stdout.split("\n")
     assert out[0] == hostname
-    init = "systemd" if HOSTS[hostname].init == "systemd" else "tini"
+    init = "systemd" if HOSTS[hostname].init in ("systemd", "kolla") else "tini"
     assert init in out[1], f"PID 1 on {hostname} is {out[1]!r}"
 
 
@@ -123,6 +129,27 @@ def test_host_has_own_process_table(lab: LabClient, hostname: str) -> None:
     foreign = [n for n in FOREIGN if n not in " ".join(PS_NAMES[hostname])]
     seen = sorted(n for n in foreign if n in ps)
     assert not seen, f"{hostname} sees processes of other hosts: {seen}"
+
+
+def test_kolla_host_runs_its_services_as_containers(lab: LabClient) -> None:
+    """compute2 (kolla): nova_libvirt and nova_compute run and are healthy, each started by
+    its kolla unit; virsh answers inside nova_libvirt and lists the host's domains; the
+    configs and logs are where kolla keeps them."""
+    out = lab.ssh(
+        "compute2",
+        "podman ps --format '{{.Names}} {{.Status}}'; "
+        "systemctl is-active kolla-nova_libvirt-container kolla-nova_compute-container",
+    ).stdout
+    assert "nova_libvirt Up" in out, out
+    assert "nova_compute Up" in out, out
+    assert out.count("active") >= 2, out
+    virsh = lab.ssh("compute2", "podman exec nova_libvirt virsh list --name").stdout.split()
+    assert virsh, "no domain in nova_libvirt on compute2"
+    lab.ssh(
+        "compute2",
+        "test -s /etc/kolla/nova-compute/nova.conf && test -s /etc/kolla/nova-compute/config.json "
+        "&& test -s /var/log/kolla/nova/nova-compute.log && ! command -v virsh",
+    )
 
 
 def test_configs_at_real_paths(lab: LabClient) -> None:

@@ -174,7 +174,8 @@ def test_a_fault_older_than_the_snapshot_is_not_new(lab: Any, tmp_path: Path) ->
 # fault -> the before/after check that must name it: (check, subject, host)
 NAMED = {
     "compute-disabled@compute2": ("DIFF-003", "nova-compute", "compute2"),
-    "config-option-changed@compute2": ("DIFF-007", "/etc/nova/nova.conf", "compute2"),
+    # compute2 is a kolla host: the file is named where it is there
+    "config-option-changed@compute2": ("DIFF-007", "/etc/kolla/nova-compute/nova.conf", "compute2"),
     "nova-compute-amqp-cut@compute1": ("DIFF-006", "compute.compute1", "controller"),
     "memcached-stopped": ("DIFF-004", "memcached", "controller"),
 }

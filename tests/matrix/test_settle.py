@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ def test_a_rebooted_compute_host_settles(lab: Any, tmp_path: Path) -> None:
 
     def heal() -> None:
         try:
+            # the operator's heal begins once the run judged its first round (about 5 s):
+            # a heal quicker than the first read would leave nothing to settle
+            time.sleep(12)
             faults.get("reboot@compute1").heal(lab)
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
