@@ -136,6 +136,20 @@ def configure(lab: Lab, host: str) -> None:
     w(host, "/etc/ceph/ceph.conf", cephmod.ceph_conf())
 
 
+# what kolla_start copies into place in each container: (file, where, mode)
+KOLLA_FILES = {
+    "libvirtd": [
+        ("libvirtd.conf", "/etc/libvirt/libvirtd.conf", "0600"),
+        ("qemu.conf", "/etc/libvirt/qemu.conf", "0600"),
+        ("ceph.conf", "/etc/ceph/ceph.conf", "0600"),
+    ],
+    "nova-compute": [
+        ("nova.conf", "/etc/nova/nova.conf", "0600"),
+        ("ceph.conf", "/etc/ceph/ceph.conf", "0600"),
+    ],
+}
+
+
 def configure_kolla(lab: Lab, host: str) -> None:
     """/etc/kolla/<service>/: the files and config.json kolla_start copies into place."""
     from . import controlplane
@@ -147,30 +161,10 @@ def configure_kolla(lab: Lab, host: str) -> None:
     controlplane.write_nova_conf(lab, host)
     w(host, p(host, "/etc/ceph/ceph.conf"), cephmod.ceph_conf())
     svcs = {s.name: s for s in kolla_services(lab, host)}
-    w(
-        host,
-        "/etc/kolla/nova-libvirt/config.json",
-        kolla_host.config_json(
-            svcs["libvirtd"],
-            [
-                ("libvirtd.conf", "/etc/libvirt/libvirtd.conf", "0600"),
-                ("qemu.conf", "/etc/libvirt/qemu.conf", "0600"),
-                ("ceph.conf", "/etc/ceph/ceph.conf", "0600"),
-            ],
-        ),
-    )
     w(host, "/etc/kolla/nova-libvirt/ceph.conf", cephmod.ceph_conf())
-    w(
-        host,
-        "/etc/kolla/nova-compute/config.json",
-        kolla_host.config_json(
-            svcs["nova-compute"],
-            [
-                ("nova.conf", "/etc/nova/nova.conf", "0600"),
-                ("ceph.conf", "/etc/ceph/ceph.conf", "0600"),
-            ],
-        ),
-    )
+    for service, files in KOLLA_FILES.items():
+        conf = kolla_host.CONFIG_DIRS[kolla_host.CONTAINERS[service]]
+        w(host, f"/etc/kolla/{conf}/config.json", kolla_host.config_json(svcs[service], files))
 
 
 def conductor_consuming(lab: Lab) -> bool:

@@ -12,12 +12,29 @@ from __future__ import annotations
 import pytest
 
 from fixtures.connections import Remote
-from fixtures.containers import ContainerRead, mixed_tags, parse, stale
+from fixtures.containers import ContainerRead, Drift, mixed_tags, parse, stale
 from plugins.findings import Findings
 
 
 def _containers_of(host: Remote) -> ContainerRead:
     return parse(host.read("containers").stdout)
+
+
+def _name(
+    findings: Findings, host: Remote, read: ContainerRead, drift: Drift, **fields: str
+) -> None:
+    """One container on an image the deployment does not expect, as a finding (``fields``:
+    what it says, expected and actual, and the check's own)."""
+    c = drift.container
+    findings.add(
+        c.name,
+        host=host.name,
+        container=c.name,
+        image=c.image_name,
+        engine=read.engine or "docker",
+        project=c.project,
+        **fields,
+    )
 
 
 @pytest.mark.managed_by("container")
@@ -28,20 +45,12 @@ def test_containers_run_the_image_their_name_resolves_to(host: Remote, findings:
     read = _containers_of(host)
     for drift in stale(read):
         c = drift.container
-        findings.add(
-            c.name,
-            host=host.name,
-            expected=drift.expected[:12],
-            actual=drift.actual[:12],
-            said=(
-                f"{c.name} runs image {drift.actual[:12]}, {c.image_name} is "
-                f"{drift.expected[:12]} on {host.name} now (pulled, container not recreated)"
-            ),
-            container=c.name,
-            image=c.image_name,
-            engine=read.engine or "docker",
-            project=c.project,
+        said = (
+            f"{c.name} runs image {drift.actual[:12]}, {c.image_name} is "
+            f"{drift.expected[:12]} on {host.name} now (pulled, container not recreated)"
         )
+        expected, actual = drift.expected[:12], drift.actual[:12]
+        _name(findings, host, read, drift, said=said, expected=expected, actual=actual)
     findings.assert_none(f"containers on an old image on {host.name}: ", sep=", ")
 
 
@@ -53,16 +62,15 @@ def test_kolla_containers_of_a_host_run_one_release(host: Remote, findings: Find
     read = _containers_of(host)
     for drift in mixed_tags(read):
         c = drift.container
-        findings.add(
-            c.name,
-            host=host.name,
+        said = f"{c.name} runs tag {drift.actual}, the others on {host.name} {drift.expected}"
+        _name(
+            findings,
+            host,
+            read,
+            drift,
+            said=said,
             expected=drift.expected,
             actual=drift.actual,
-            said=f"{c.name} runs tag {drift.actual}, the others on {host.name} {drift.expected}",
-            container=c.name,
-            image=c.image_name,
             tag=drift.expected,
-            engine=read.engine or "docker",
-            project=c.project,
         )
     findings.assert_none(f"kolla containers on another release on {host.name}: ", sep=", ")
