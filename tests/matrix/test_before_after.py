@@ -41,10 +41,14 @@ def _results(reports: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 def _subjects(reports: Path, check: str) -> set[tuple[str, str]]:
+    """What the check's failed results name (a result that could not run names nothing:
+    a read the lab could not answer at that moment, e.g. ceph's mon busy, is no finding)."""
     return {
         (f["subject"], f["host"])
         for r in _results(reports).get(check, [])
+        if r.get("outcome") == "failed"
         for f in r.get("findings", [])
+        if f.get("subject")
     }
 
 
