@@ -754,8 +754,10 @@ def _image_drift_inject(lab: Lab) -> None:
 def _image_drift_heal(lab: Lab) -> None:
     # the remedy: re-create the container from the image the deployment names (what
     # ``kolla-ansible deploy --limit compute2 --tags nova`` does); the domains run on
-    t0 = time.monotonic()
-    lab.hosts.recreate_container("compute2", lab.service("compute2", "nova-compute"))
+    svc = lab.service("compute2", "nova-compute")
+    lab.stop(svc)
+    t0 = time.monotonic()  # the new container's nova-compute must report, not the old one
+    lab.hosts.recreate_container("compute2", svc)
     lab.wait_green(since=t0)
 
 

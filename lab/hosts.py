@@ -222,7 +222,7 @@ class Hosts:
         root = hd / "upper" / "root"
         (root / ".bashrc").write_text(BASHRC.format(path=HOST_PATH, venv_bin=self.venv_bin))
         (root / ".profile").write_text(". ~/.bashrc\n")
-        if spec.init in ("systemd", "kolla"):
+        if self.is_systemd(spec.name):
             systemd_host.prepare_etc(etc)
             extra = ""
             if spec.init == "kolla":
@@ -258,7 +258,7 @@ class Hosts:
         self._plug(spec.netns, f"v-{name}", spec.ip)
         hd = self.host_dir(name)
         uptime = float(Path("/proc/uptime").read_text().split()[0])
-        if spec.init in ("systemd", "kolla"):
+        if self.is_systemd(name):
             self._boot_systemd(name, int(uptime))
             return
         offset = str(-int(uptime))
@@ -456,15 +456,9 @@ class Hosts:
             self.build_image(name, container)
         self.exec(name, kolla_host.ensure_container_cmd(container, venv, inputs), timeout=120)
         unit = kolla_host.unit_name(container)
-        path = root / "etc" / "systemd" / "system" / unit
         text = kolla_host.unit_file(container, svc.stop_timeout)
-        reload = ""
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-            reload = "systemctl daemon-reload && "
-        wants = root / "etc" / "systemd" / "system" / "lab.target.wants" / unit
-        if not wants.is_symlink():
-            wants.symlink_to(f"/etc/systemd/system/{unit}")
+        changed = systemd_host.install_unit(root / "etc", svc, text, name=unit)
+        reload = "systemctl daemon-reload && " if changed else ""
         # (a unit that hit its start limit stays failed until reset, as an operator does)
         start = f"systemctl reset-failed {unit} 2>/dev/null; {systemd_host.start_cmd(unit)}"
         self.exec(name, reload + start, timeout=svc.stop_timeout + 120)

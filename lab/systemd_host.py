@@ -232,10 +232,11 @@ def prepare_etc(etc: Path) -> None:
     (etc / "default").mkdir(exist_ok=True)
 
 
-def install_unit(etc: Path, svc: Service, text: str | None = None) -> bool:
+def install_unit(etc: Path, svc: Service, text: str | None = None, name: str | None = None) -> bool:
     """Write (and enable) the unit of ``svc`` under ``etc`` (the host's live /etc or its
-    upper dir). True when the file changed (a daemon-reload is due)."""
-    name = unit_name(svc.name)
+    upper dir); ``name``: another unit name than Debian's for the service (a kolla
+    container's). True when the file changed (a daemon-reload is due)."""
+    name = name or unit_name(svc.name)
     path = etc / "systemd" / "system" / name
     text = unit_file(svc) if text is None else text
     changed = not path.exists() or path.read_text() != text
