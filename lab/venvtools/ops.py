@@ -77,6 +77,13 @@ def main() -> None:
     if a.action in ("server-stop", "server-start"):
         # as its owner would: nova stops it (SHUTOFF), or starts it again (ACTIVE)
         stop = a.action == "server-stop"
+        # a stop or start still in progress (status ACTIVE, task powering-off) is waited
+        # for first: deciding on its status then would skip a server about to be SHUTOFF
+        deadline = time.monotonic() + 120
+        for i, s in enumerate(servers):
+            while s.task_state and time.monotonic() < deadline:
+                time.sleep(1)
+                s = servers[i] = conn.compute.get_server(s.id)
         for s in servers:
             if (s.status == "ACTIVE") == stop:
                 (conn.compute.stop_server if stop else conn.compute.start_server)(s)
