@@ -92,7 +92,8 @@ log_error = /var/log/mysql/error.log
         "log.file.level = warning\nvm_memory_high_watermark.absolute = 512MB\n"
         "disk_free_limit.absolute = 50MB\n",
     )
-    w(H, "/etc/rabbitmq/enabled_plugins", "[].\n")
+    # the management plugin, as kolla-ansible and openstack-ansible enable it
+    w(H, "/etc/rabbitmq/enabled_plugins", "[rabbitmq_management].\n")
 
     def at(user: str) -> dict[str, object]:
         return authtoken(user, pw[user], C)
@@ -329,7 +330,9 @@ def setup_rabbit(lab: Lab) -> None:
         f"P=$(cat); ({ctl} list_users -q </dev/null | grep -q '^openstack') || "
         f'{ctl} add_user openstack "$P" </dev/null >/dev/null; '
         f'{ctl} change_password openstack "$P" </dev/null >/dev/null; '
-        f"{ctl} set_permissions openstack '.*' '.*' '.*' </dev/null >/dev/null",
+        f"{ctl} set_permissions openstack '.*' '.*' '.*' </dev/null >/dev/null; "
+        # kolla-ansible's openstack user is the broker's administrator
+        f"{ctl} set_user_tags openstack administrator </dev/null >/dev/null",
         input=lab.pw["rabbit"],
     )
 
@@ -493,9 +496,9 @@ def boot(lab: Lab) -> None:
         lab.mark(H, "databases")
     lab.start(svcs["rabbit"])
     lab.start(svcs["memcached"], wait=False)
-    if not lab.done(H, "rabbit-user"):
+    if not lab.done(H, "rabbit-user-admin"):
         setup_rabbit(lab)
-        lab.mark(H, "rabbit-user")
+        lab.mark(H, "rabbit-user-admin")
     if not lab.done(H, "keystone"):
         keystone_setup(lab)
         lab.mark(H, "keystone")

@@ -320,13 +320,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     started = config.stash.get(_started_key, time.time())
     if not isinstance(doc, dict) or float(doc.get("read_at") or 0) < started:
         return
-    doc["phase"] = settings(config).phase.value
-    doc["identity"] = current_identity(config)
-    doc["results"] = rows_of(entries(config))
-    doc["judged"] = sorted([list(k) for k in config.stash.get(_judged_key, set())])
+    added = {
+        "phase": settings(config).phase.value,
+        "identity": current_identity(config),
+        "results": rows_of(entries(config)),
+        "judged": sorted([list(k) for k in config.stash.get(_judged_key, set())]),
+    }
+    # what the snapshot held was redacted when it was saved, after the last check ran
+    # (no secret is learned since): only what is added here is redacted now
+    doc.update(redact_obj(added))
     tmp = path.with_suffix(".tmp")
     try:
-        tmp.write_text(json.dumps(redact_obj(doc), indent=1, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         tmp.replace(path)
     except OSError as exc:
         config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)

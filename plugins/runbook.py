@@ -22,6 +22,8 @@ from fixtures.inventory import HostSpec
 from plugins.hostcommands import adapt, spec_for
 
 OURS = Path(__file__).resolve().parent / "procedures"
+# libyaml's safe loader where PyYAML has it (the procedures are read on every run)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SEVERITIES = ("blocker", "critical", "normal", "minor")
 SCOPES = ("host", "cloud")
 RUN_ON = ("operator", "host")
@@ -342,7 +344,7 @@ def parse(check_id: str, data: Mapping[str, Any], source: str) -> Procedure:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=_LOADER) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ProcedureError(f"{path}: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
