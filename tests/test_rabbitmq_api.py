@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests  # noqa: F401 - loaded before pytester's inner runs drop what they import
 
 from fixtures import rabbitmq_api
 from fixtures.collection import _read_and_hand

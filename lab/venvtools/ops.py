@@ -8,6 +8,7 @@ import json
 import time
 
 import openstack
+from keystoneauth1 import exceptions as ksa_exc
 
 
 def main() -> None:
@@ -88,7 +89,16 @@ def main() -> None:
             if (s.status == "ACTIVE") == stop:
                 (conn.compute.stop_server if stop else conn.compute.start_server)(s)
         for s in servers:
-            conn.compute.wait_for_server(s, status="SHUTOFF" if stop else "ACTIVE", wait=120)
+            for attempt in range(4):  # nova-api may drop a kept-alive connection: ask again
+                try:
+                    conn.compute.wait_for_server(
+                        s, status="SHUTOFF" if stop else "ACTIVE", wait=120
+                    )
+                    break
+                except ksa_exc.ConnectionError:
+                    if attempt == 3:
+                        raise
+                    time.sleep(2)
         print(f"{a.action.split('-')[1]}:", ", ".join(s.name for s in servers))
         return
     # a heal right after another (neutron-server just restarted, say) may see the reboot
