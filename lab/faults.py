@@ -955,6 +955,13 @@ def _amqp_refused_inject(lab: Lab) -> None:
         raise LabError("compute2's nova.conf does not hold the lab's transport_url")
     conf.write_text(text.replace(good, good.replace(lab.pw["rabbit"], "not-the-password")))
     _restart(lab, "compute2", "nova-compute")
+    # kolla's health check of nova_compute notices it (three failed checks, 10 s apart):
+    # the row is judged once it has, not while it may still say healthy
+    wait_for(
+        "nova_compute on compute2 unhealthy",
+        lambda: _health(lab, "compute2", "nova_compute") == "unhealthy",
+        90,
+    )
 
 
 def _amqp_refused_heal(lab: Lab) -> None:
