@@ -119,6 +119,16 @@ def _hosts(authority: str) -> list[tuple[str, str | None, str]]:
     return entries
 
 
+def url_userinfo(url: str) -> list[tuple[str, str | None, str]]:
+    """Each ``(user, password or None, host[:port])`` of a (multi-host) URL, parsed as the
+    redaction parses it: a userinfo runs to the last ``@`` before its host."""
+    _, sep, rest = url.partition("://")
+    if not sep:
+        return []
+    authority, _ = _split_authority(rest)
+    return [(user, password, host.rstrip(",")) for user, password, host in _hosts(authority)]
+
+
 def url_passwords(text: str) -> list[str]:
     """Every userinfo password of every URL in ``text``."""
     found: list[str] = []
