@@ -5,10 +5,12 @@ the snapshot saved redacted."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -89,6 +91,56 @@ def test_slow_reads_run_in_turn_without_a_temp_dir(
     snap = read_host(local, ["slow", "slow2", "noisy"], 3.0)
     assert snap.reads["slow"].stdout == "late\n"
     assert (snap.reads["slow2"].stdout, snap.reads["slow2"].stderr) == ("also\n", "e2")
+
+
+FAKE_ENGINE = """#!/bin/sh
+echo "$*" >> "$ENGINE_LOG"
+[ "$1" = exec ] || exit 125
+[ "$2" = box ] || { echo "Error: no container with name or ID \\"$2\\" found" >&2; exit 125; }
+shift 2; exec "$@"
+"""
+
+
+@pytest.mark.parametrize("container", ["box", "gone"])
+def test_a_containers_reads_share_one_exec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, container: str
+) -> None:
+    """On a kolla host the reads whose tool lives in one container run in one exec there,
+    each framed as on the host; when the exec fails, each carries its status and error."""
+    engine = tmp_path / "podman"
+    engine.write_text(FAKE_ENGINE)
+    engine.chmod(0o755)
+    log = tmp_path / "log"
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setenv("ENGINE_LOG", str(log))
+    reads = {
+        "in1": HostRead("in1", "", lambda s: "echo one; echo warn >&2", True, container=container),
+        "in2": HostRead("in2", "", lambda s: "echo two; exit 4", engine=True, container=container),
+    }
+    monkeypatch.setattr(hostreads, "READS", {**hostreads.READS, **reads})
+    import fixtures.collection as collection
+
+    monkeypatch.setattr(collection, "READS", hostreads.READS)
+    spec = HostSpec(
+        "kolla", connection="local", service_manager="container", container_engine="podman"
+    )
+    control = tempfile.mkdtemp(prefix="ab-c-")
+    try:
+        snap = read_host(Remote(spec, 3.0, control), ["in1", "in2", "df"], 3.0)
+    finally:
+        shutil.rmtree(control, ignore_errors=True)
+    got = snap.reads
+    assert log.read_text().count("exec ") == 1  # one exec for both
+    assert snap.commands == 1
+    assert got["df"].rc == 0
+    if container == "box":
+        assert (got["in1"].rc, got["in1"].stdout, got["in1"].stderr) == (0, "one\n", "warn")
+        assert (got["in2"].rc, got["in2"].stdout) == (4, "two\n")
+    else:
+        for name in ("in1", "in2"):
+            assert got[name].rc == 125, name
+            assert got[name].stdout == ""
+            assert 'no container with name or ID "gone"' in got[name].stderr
 
 
 def test_compose_quotes_host_paths() -> None:

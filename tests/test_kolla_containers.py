@@ -274,13 +274,13 @@ def test_before_after_reads_the_new_read() -> None:
 # -- reads whose tool lives in a container -----------------------------------------------
 
 
-def test_virsh_runs_in_nova_libvirt_and_qemu_img_in_nova_compute() -> None:
+def test_virsh_and_qemu_img_run_in_nova_libvirt() -> None:
     spec = kolla_host()
-    domains = hostreads.READS["domains"].script(spec)
+    domains = hostreads.READS["domains"].command(spec)
     assert domains.startswith('rt=podman; "$rt" exec nova_libvirt sh -c \'virsh -r list')
-    assert "exec nova_libvirt" in hostreads.READS["domain_xmls"].script(spec)
-    backing = hostreads.READS["backing_files"].script(spec)
-    assert '"$rt" exec nova_compute sh -c' in backing
+    assert "exec nova_libvirt" in hostreads.READS["domain_xmls"].command(spec)
+    backing = hostreads.READS["backing_files"].command(spec)
+    assert '"$rt" exec nova_libvirt sh -c' in backing  # qemu's view of the disks
     assert "/var/lib/nova/instances/*/disk" in backing  # the container's view
     assert "/var/lib/containers" not in backing
     # instance_dirs is read on the host, through the mapping
@@ -288,7 +288,7 @@ def test_virsh_runs_in_nova_libvirt_and_qemu_img_in_nova_compute() -> None:
         "ls -1 /var/lib/containers/storage/volumes/nova_compute/_data/instances"
     )
     # without container_engine: whichever engine answers
-    auto = hostreads.READS["domains"].script(kolla_host(engine=""))
+    auto = hostreads.READS["domains"].command(kolla_host(engine=""))
     assert "for e in docker podman; do" in auto
     assert '"$rt" exec nova_libvirt' in auto
 
@@ -298,17 +298,17 @@ def test_a_moved_instances_path_is_read_in_the_container_where_nova_sees_it() ->
     spec = kolla_host()
     spec = HostSpec(**{**spec.__dict__, "paths": {**KOLLA_PATHS, hostreads.INSTANCES_DIR: moved}})
     assert hostreads.container_path(spec, moved) == "/var/lib/nova/vms"
-    assert "for d in /var/lib/nova/vms/*/disk" in hostreads.READS["backing_files"].script(spec)
+    assert "for d in /var/lib/nova/vms/*/disk" in hostreads.READS["backing_files"].command(spec)
 
 
 @pytest.mark.parametrize("manager", ["process", "systemd"])
 def test_hosts_not_in_containers_run_the_tools_themselves(manager: str) -> None:
     spec = HostSpec(name="c1", roles=("compute",), service_manager=manager)
     for read in ("domains", "domain_xmls", "backing_files"):
-        text = hostreads.READS[read].script(spec)
+        text = hostreads.READS[read].command(spec)
         assert "exec" not in text, read
         assert "rt=" not in text, read
-    assert hostreads.READS["domains"].script(spec).startswith("virsh -r list --all --name |")
+    assert hostreads.READS["domains"].command(spec).startswith("virsh -r list --all --name |")
 
 
 def test_the_read_script_runs_against_a_fake_engine(tmp_path: Path) -> None:

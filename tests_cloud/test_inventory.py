@@ -59,15 +59,18 @@ def test_storage_hosts_match_rings(
         pytest.skip("the inventory declares no object-storage host")
     readers = connections.with_role("object-storage-proxy") + storage
     addresses = {remote.name: host_addresses(remote) for remote in storage}
-    owner = {ip: name for name, ips in addresses.items() for ip in ips}
+    owners: dict[str, set[str]] = {}  # an address two inventory names share is both's
+    for name, ips in addresses.items():
+        for ip in ips:
+            owners.setdefault(ip, set()).add(name)
     dirs: dict[str, str] = {}  # a host's devices, listed once even if absent from every ring
     problems = []
     for ring in RINGS:
         devices = first_answer(
             readers, lambda remote, ring=ring: ring_devices(remote, ring), f"the {ring} ring"
         )
-        in_ring = {owner[d.ip] for d in devices if d.ip in owner}
-        strangers = sorted({f"{d.ip}/{d.device}" for d in devices if d.ip not in owner})
+        in_ring = {name for d in devices for name in owners.get(d.ip, ())}
+        strangers = sorted({f"{d.ip}/{d.device}" for d in devices if d.ip not in owners})
         absent = sorted(set(addresses) - in_ring)
         port = devices[0].port if devices else "<port>"
         for name in absent:
