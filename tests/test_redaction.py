@@ -154,3 +154,26 @@ def test_log_records_are_redacted_before_formatting() -> None:
     text = logging.Formatter().format(record)
     assert "ZQ" not in text
     assert "password = ***" in text
+
+
+PROCESS_TABLE = "\n".join(
+    f"{pid} 1 {pid * 7} Sl /usr/bin/python3 /usr/bin/nova-api --config-file=/etc/nova/nova.conf"
+    for pid in range(100, 180)
+)
+
+
+@pytest.mark.parametrize("line", LINES)
+@pytest.mark.parametrize("tail", ["", " \u00e9"])
+def test_a_secret_in_a_long_text_is_masked_ascii_or_not(line: str, tail: str) -> None:
+    """Long texts skip the rules whose words they lack (ASCII) or run them all (any other
+    text: case folding matches more than lowercase): a secret is masked either way."""
+    text = f"{PROCESS_TABLE}\n{line}{tail}\n{PROCESS_TABLE}"
+    assert len(text) > r.CACHED_LEN
+    out = r.redact(text)
+    assert "ZQ" not in out, out
+    assert out.count("--config-file=/etc/nova/nova.conf") == 160
+
+
+def test_a_case_folded_option_is_still_masked() -> None:
+    # "(?i)password" also matches U+017F (long s) for each "s"
+    assert r.redact("cmd --pa\u017f\u017fword ZQ1") == "cmd --pa\u017f\u017fword ***"
