@@ -10,6 +10,9 @@ those whose checks look a host up by name in the cloud's own records (compute,
 block-storage, messaging, database): an alias is not in nova's service list. Prints the
 whole run's wall time, the collection pass, round trips per host and ssh masters.
 
+``--kex ALGORITHMS`` puts ``KexAlgorithms ALGORITHMS`` in the aliases' ssh_config, to see
+what the key exchange costs (``curve25519-sha256`` against OpenSSH's post-quantum default).
+
 ``--unreachable K`` adds K hosts at lab addresses nobody answers (inside the lab's own
 network namespace, so no packet leaves it) and runs at ``--timeout``: they must cost
 about one timeout in all, not one each.
@@ -46,7 +49,7 @@ def ssh_blocks() -> dict[str, str]:
     return blocks
 
 
-def write(tmp: Path, total: int, unreachable: int) -> Path:
+def write(tmp: Path, total: int, unreachable: int, kex: str = "") -> Path:
     lab = yaml.safe_load((STATE / "inventory.yaml").read_text())
     blocks = ssh_blocks()
     real = list(lab["hosts"].items())
@@ -68,6 +71,8 @@ def write(tmp: Path, total: int, unreachable: int) -> Path:
                 f"Host {real[0][0]}", f"Host {name}", 1
             )
         )
+    if kex:
+        config.insert(0, f"Host *\n    KexAlgorithms {kex}")
     (tmp / "ssh_config").write_text("\n\n".join(config) + "\n")
     lab["defaults"]["ssh_config"] = str(tmp / "ssh_config")
     lab["hosts"] = hosts
@@ -105,12 +110,16 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[5, 25, 100])
     parser.add_argument("--unreachable", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=2.0)
+    parser.add_argument("--kex", default="", help="KexAlgorithms for the aliases' ssh_config")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ab-scale-") as tmp_name:
         tmp = Path(tmp_name)
         for n in args.sizes:
-            inv = write(tmp, n, 0)
-            report(f"N={n}", *run(inv, tmp / f"r{n}", None))
+            inv = write(tmp, n, 0, args.kex)
+            report(
+                f"N={n}" + (f" (kex {args.kex})" if args.kex else ""),
+                *run(inv, tmp / f"r{n}", None),
+            )
         if args.unreachable:
             inv = write(tmp, 5, args.unreachable)
             seconds, tail, snap = run(inv, tmp / "silent", args.timeout)

@@ -1,12 +1,14 @@
 """Time to verdict on the lab, side by side with an Ansible playbook reading the same state.
 
-    python bench/verdict.py [--runs 5] [--ansible DIR] [--xdist 2]
+    python bench/verdict.py [--runs 5] [--ansible DIR] [--xdist 2] [--kex curve25519-sha256]
 
 The lab must be up (``python -m lab up``). Each round runs, one after the other (so the
 machine's noise hits both alike): the suite (post-reboot profile, whole process, as an
 operator runs it: ``python -m lab run -- -q``), the Ansible baseline (``DIR/run.sh``, the
 playbook that reads what the checks read; facts off, pipelining on), and with ``--xdist``
-the suite under ``-n N``. Prints min/median/max of each, the ratio of medians, and from
+the suite under ``-n N``, and with ``--kex`` the suite with that key exchange in its
+ssh_config (OpenSSH 9's post-quantum default costs ~80 ms of CPU per handshake). Prints
+min/median/max of each, the ratio of medians, and from
 the suite's ``snapshot.json``: round trips per host, reads made after the collection
 pass, and ssh masters opened. Machines here are noisy: read the ratios and medians.
 """
@@ -41,17 +43,35 @@ def figures(name: str, values: list[float]) -> str:
     )
 
 
+def kex_inventory(tmp: Path, kex: str) -> Path:
+    """The lab's inventory, its ssh_config led by ``KexAlgorithms kex``."""
+    state = ROOT / "lab" / ".state"
+    config = tmp / "ssh_config-kex"
+    config.write_text(f"Host *\n    KexAlgorithms {kex}\n\n" + (state / "ssh_config").read_text())
+    inventory = tmp / "inventory-kex.yaml"
+    text = (state / "inventory.yaml").read_text()
+    inventory.write_text(text.replace(str(state / "ssh_config"), str(config)))
+    return inventory
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--ansible", default=str(ROOT.parent / "shared/bench/ansible-baseline"))
     parser.add_argument("--xdist", type=int, default=0, help="also time the suite under -n N")
+    parser.add_argument(
+        "--kex",
+        default="",
+        help="also time the suite with KexAlgorithms KEX in its ssh_config (curve25519-sha256 "
+        "against OpenSSH's post-quantum default)",
+    )
     args = parser.parse_args()
     run_sh = Path(args.ansible) / "run.sh"
     times: dict[str, list[float]] = {
         "afterboot": [],
         "ansible": [],
         f"afterboot -n {args.xdist}": [],
+        f"afterboot kex {args.kex}": [],
     }
     with tempfile.TemporaryDirectory(prefix="ab-verdict-") as tmp:
         reports = Path(tmp) / "reports"
@@ -67,6 +87,11 @@ def main() -> None:
                 seconds, rc, out = timed(["bash", str(run_sh), str(ROOT)])
                 times["ansible"].append(seconds)
                 print(f"round {n + 1}: ansible   {seconds:.2f}s (exit {rc})", flush=True)
+            if args.kex:
+                inventory = kex_inventory(Path(tmp), args.kex)
+                seconds, rc, _ = timed(suite_argv(Path(tmp) / "kex", f"--inventory={inventory}"))
+                times[f"afterboot kex {args.kex}"].append(seconds)
+                print(f"round {n + 1}: kex       {seconds:.2f}s (exit {rc})", flush=True)
             if args.xdist:
                 seconds, rc, _ = timed(suite_argv(Path(tmp) / "xd", "-n", str(args.xdist)))
                 times[f"afterboot -n {args.xdist}"].append(seconds)
@@ -77,8 +102,10 @@ def main() -> None:
         if values:
             print(figures(name, values))
     if times["ansible"]:
-        ratio = statistics.median(times["ansible"]) / statistics.median(times["afterboot"])
-        print(f"ansible / afterboot (medians): {ratio:.1f}x")
+        for name in ("afterboot", f"afterboot kex {args.kex}"):
+            if times[name]:
+                ratio = statistics.median(times["ansible"]) / statistics.median(times[name])
+                print(f"ansible / {name} (medians): {ratio:.1f}x")
     hosts = snap["hosts"]
     print(
         f"collection pass: {snap['seconds']:.2f}s; ssh masters: {snap['ssh_masters']} for "

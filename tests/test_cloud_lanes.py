@@ -107,3 +107,28 @@ def test_each_controller_dsn_is_tried_once_and_named_by_host() -> None:
     assert all(reason for host in sessions.values() for reason in host.values())
     assert len(db._tried) == 2  # two DSNs, four (host, service) answers
     assert "Pw-Canary" not in repr(sessions)
+
+
+class GaleraDb:
+    """Answers as MariaDB does: wsrep_on, then the wsrep status."""
+
+    def __init__(self, on: str) -> None:
+        self.on = on
+
+    def query(self, service: str, sql: str) -> list[dict[str, str]]:
+        if "VARIABLES" in sql:
+            return [{"Variable_name": "wsrep_on", "Value": self.on}]
+        return [
+            {"Variable_name": "wsrep_cluster_size", "Value": "3"},
+            {"Variable_name": "wsrep_cluster_status", "Value": "Primary"},
+            {"Variable_name": "wsrep_provider_name", "Value": "Galera"},
+        ]
+
+
+def test_the_galera_read_is_empty_where_wsrep_is_off() -> None:
+    read = cloudreads.CLOUD_READS["galera"]
+    assert read.fetch(CloudContext(1.0, db=lambda: GaleraDb("OFF"))) == {}
+    assert read.fetch(CloudContext(1.0, db=lambda: GaleraDb("ON"))) == {
+        "wsrep_cluster_size": "3",
+        "wsrep_cluster_status": "Primary",
+    }

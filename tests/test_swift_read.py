@@ -56,3 +56,32 @@ def test_a_trickling_object_ends_at_the_deadline() -> None:
         read_object(swift, "c", "o", timeout=1)
     assert time.monotonic() - started < 1.5
     assert swift.body.closed
+
+
+class Account(Swift):
+    """An account of two containers, the first empty."""
+
+    def get_account(self, limit: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        return {}, [{"name": "empty", "count": 0}, {"name": "c2", "count": 3}]
+
+    def get_container(self, name: str, limit: int) -> tuple[dict[str, str], list[dict[str, str]]]:
+        assert name == "c2"
+        return {}, [{"name": "o1"}]
+
+
+def test_the_object_read_is_a_cloud_read_of_the_first_object() -> None:
+    from fixtures.cloudreads import CLOUD_READS, CloudContext
+
+    swift = Account(Body(iter([b"abc"])))
+    ctx = CloudContext(5.0, swift=lambda: swift)
+    assert CLOUD_READS["object_read"].fetch(ctx) == {"container": "c2", "object": "o1", "etag": "x"}
+    assert swift.body.closed
+
+    class Empty(Account):
+        def get_account(self, limit: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
+            return {}, [{"name": "empty", "count": 0}]
+
+    assert (
+        CLOUD_READS["object_read"].fetch(CloudContext(5.0, swift=lambda: Empty(Body(iter([])))))
+        == {}
+    )

@@ -132,19 +132,20 @@ def test_tables_intact(db: Databases, findings: Findings) -> None:
 
 
 @pytest.mark.check("DB-003", tier=10, roles=("database",))
-def test_galera_cluster_whole(db: Databases, inventory: Inventory) -> None:
+@pytest.mark.reads("galera")
+def test_galera_cluster_whole(galera: dict[str, str], inventory: Inventory) -> None:
     """A Galera cluster is Primary, Synced, and has every database host as a member."""
-    wsrep_on = db.query("nova", "SHOW GLOBAL VARIABLES LIKE 'wsrep_on'")
-    if not wsrep_on or str(wsrep_on[0]["Value"]).upper() != "ON":
+    if not galera:
         pytest.skip("the database is not a Galera cluster (wsrep_on is not ON)")
-    rows = db.query("nova", "SHOW GLOBAL STATUS LIKE 'wsrep_%'")
-    status = {r["Variable_name"]: r["Value"] for r in rows}
+    status = galera
     expected = len(inventory.with_role("database"))
     problems = []
     if status.get("wsrep_cluster_status") != "Primary":
         problems.append(f"cluster status {status.get('wsrep_cluster_status')}")
     if status.get("wsrep_local_state_comment") != "Synced":
         problems.append(f"node state {status.get('wsrep_local_state_comment')}")
-    if int(status["wsrep_cluster_size"]) != expected:
-        problems.append(f"cluster size {status['wsrep_cluster_size']}, inventory has {expected}")
+    if int(status.get("wsrep_cluster_size") or 0) != expected:
+        problems.append(
+            f"cluster size {status.get('wsrep_cluster_size')}, inventory has {expected}"
+        )
     assert not problems, "Galera: " + "; ".join(problems)

@@ -35,14 +35,20 @@ def compare(kind: str, declared: set[str], known: set[str]) -> str | None:
 
 
 @pytest.mark.check("INV-001", tier=4, roles=("compute", "block-storage"), settles=False)
-def test_inventory_matches_cloud(inventory: Inventory, cloud: Any) -> None:
+@pytest.mark.reads("compute_services", "hypervisors", "volume_services")
+def test_inventory_matches_cloud(
+    inventory: Inventory,
+    compute_services: list[Any],
+    hypervisors: list[Any],
+    volume_services: list[Any],
+) -> None:
     """Compute and volume hosts of the inventory are those the cloud knows, both ways."""
     compute = {short_name(h) for h in inventory.names("compute")}
     volume = {short_name(h) for h in inventory.names("block-storage")}
     problems = [
-        compare("nova-compute services", compute, service_hosts(cloud, "nova-compute")),
-        compare("hypervisors", compute, hypervisor_hosts(cloud)),
-        compare("cinder-volume services", volume, service_hosts(cloud, "cinder-volume")),
+        compare("nova-compute services", compute, service_hosts(compute_services, "nova-compute")),
+        compare("hypervisors", compute, hypervisor_hosts(hypervisors)),
+        compare("cinder-volume services", volume, service_hosts(volume_services, "cinder-volume")),
     ]
     found = [p for p in problems if p]
     assert not found, " | ".join(found)

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from fixtures.cloud import read_object
 from fixtures.connections import Connections, Remote, each_answer
 from fixtures.discovery import RINGS, host_addresses, ring_devices
 from fixtures.errors import CouldNotRun
@@ -26,7 +25,6 @@ from fixtures.storage import (
     unreadable_devices,
 )
 from plugins.findings import Findings
-from plugins.options import settings
 
 REPLICATION_MAX_AGE_S = 24 * 3600
 FIRST_PASS_GRACE_S = 3600
@@ -166,18 +164,12 @@ def test_replication_recent(host: Remote) -> None:
 
 
 @pytest.mark.check("SWIFT-005", tier=2, roles=("object-storage-proxy",))
-def test_proxy_serves_a_read(swift: Any, pytestconfig: pytest.Config) -> None:
+@pytest.mark.reads("object_read")
+def test_proxy_serves_a_read(object_read: dict[str, Any]) -> None:
     """The proxy reads back an object of the account (read-only: the first one it lists;
     streamed, at most 1 MiB, within --timeout)."""
-    timeout = settings(pytestconfig).timeout.value
-    _, containers = swift.get_account(limit=20)
-    for container in containers:
-        if container.get("count"):
-            _, objects = swift.get_container(container["name"], limit=1)
-            if objects:
-                headers, _ = read_object(swift, container["name"], objects[0]["name"], timeout)
-                assert "etag" in headers, (
-                    f"GET {container['name']}/{objects[0]['name']} gave no etag"
-                )
-                return
-    pytest.skip("the account holds no object to read (swift stat is SWIFT-001)")
+    if not object_read:
+        pytest.skip("the account holds no object to read (swift stat is SWIFT-001)")
+    assert object_read["etag"], (
+        f"GET {object_read['container']}/{object_read['object']} gave no etag"
+    )
