@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
-from .lab import Lab
 from .shell import LabError
 
 
@@ -27,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     ex = sub.add_parser("exec")
     ex.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args(argv)
+    if a.verb == "run":
+        return run_suite(
+            a.state, a.pytest_args[1:] if a.pytest_args[:1] == ["--"] else a.pytest_args
+        )
+    from .lab import Lab
+
     lab = Lab(a.state)
     t0 = time.monotonic()
     try:
@@ -65,11 +71,6 @@ def main(argv: list[str] | None = None) -> int:
                     lab.inject(name)
             else:
                 lab.heal_all(a.name)
-        elif a.verb == "run":
-            if not lab.any_up():
-                lab.up()
-            args = a.pytest_args[1:] if a.pytest_args[:1] == ["--"] else a.pytest_args
-            return lab.pytest(args)
         elif a.verb == "exec":
             cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
             if not cmd:
@@ -79,6 +80,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[lab] error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def run_suite(state_arg: str | None, args: list[str]) -> int:
+    """The suite against the lab, brought up first if no host is. This process becomes
+    the suite's (exec): the wrapper costs the operator no second interpreter, and imports
+    the lab's machinery only to bring it up."""
+    from .config import HOSTS, LAB_DIR, operator_env, state_dir, suite_command
+    from .hosts import Hosts
+
+    state = state_dir(state_arg)
+    if not any(Hosts(state).is_up(h) for h in HOSTS):
+        from .lab import Lab
+
+        try:
+            Lab(state_arg).up()
+        except LabError as exc:
+            print(f"[lab] error: {exc}", file=sys.stderr)
+            return 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(LAB_DIR.parent)
+    os.execvpe("ip", suite_command(state, args), operator_env(state))
+    return 127  # not reached: exec replaced this process
 
 
 if __name__ == "__main__":

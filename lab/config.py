@@ -79,3 +79,30 @@ def state_dir(override: str | os.PathLike[str] | None = None) -> Path:
 
 def suite_python() -> str:
     return sys.executable
+
+
+def operator_env(state: Path) -> dict[str, str]:
+    """The environment of commands run as the lab's operator: its clouds.yaml, its state."""
+    env = dict(os.environ)
+    env["OS_CLIENT_CONFIG_FILE"] = str(state / "clouds.yaml")
+    env["AFTERBOOT_LAB_STATE"] = str(state)
+    return env
+
+
+def suite_command(state: Path, args: list[str]) -> list[str]:
+    """The suite against the lab, from the operator's namespace (run from the checkout)."""
+    return [
+        "ip",
+        "netns",
+        "exec",
+        OPERATOR_NS,
+        suite_python(),
+        "-m",
+        "pytest",
+        "tests_cloud",
+        "--inventory",
+        str(state / "inventory.yaml"),
+        "--os-cloud",
+        "afterboot-lab",
+        *args,
+    ]

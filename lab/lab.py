@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import ceph as cephmod
 from . import compute, controlplane, install, outputs, swift, workload
-from .config import CONTROLLER_IP, HOSTS, LAB_DIR, OPERATOR_NS, state_dir
+from .config import CONTROLLER_IP, HOSTS, LAB_DIR, OPERATOR_NS, operator_env, state_dir
 from .hosts import Hosts
 from .services import Service
 from .shell import LabError, run, wait_for
@@ -60,10 +60,7 @@ class Lab:
         return self.hosts.exec(host, cmd, check=check, timeout=timeout)
 
     def operator_env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env["OS_CLIENT_CONFIG_FILE"] = str(self.state / "clouds.yaml")
-        env["AFTERBOOT_LAB_STATE"] = str(self.state)
-        return env
+        return operator_env(self.state)
 
     def operator_run(
         self, argv: Sequence[str], *, check: bool = True, timeout: float = 600, capture: bool = True
@@ -301,24 +298,6 @@ class Lab:
             self.wait_green(since=max(pending))
         if errors:
             raise LabError("heal failed: " + "; ".join(errors))
-
-    def pytest(self, args: Sequence[str]) -> int:
-        repo = LAB_DIR.parent
-        argv = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "tests_cloud",
-            "--inventory",
-            str(self.state / "inventory.yaml"),
-            "--os-cloud",
-            "afterboot-lab",
-            *args,
-        ]
-        proc = subprocess.run(
-            ["ip", "netns", "exec", OPERATOR_NS, *argv], cwd=repo, env=self.operator_env()
-        )
-        return proc.returncode
 
 
 __all__ = ["CONTROLLER_IP", "Lab", "Path"]
