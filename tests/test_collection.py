@@ -345,3 +345,25 @@ def test_a_stopped_or_zombie_service_is_not_running() -> None:
     assert "10" in compute.detail
     assert _by_process(table, SERVICES["libvirtd"]).running
     assert not _by_process(table, SERVICES["nova-conductor"]).running
+
+
+def test_a_shared_exec_cut_at_its_deadline_gives_its_reads_its_status() -> None:
+    """The engine's exec killed at its deadline, a read inside it half done: that read
+    is not taken as finished; it and the read never started take the exec's status."""
+    from fixtures.collection import _unframed
+
+    nonce = "@@ab-9"
+    out = (
+        f"{nonce} begin @box\n{nonce} begin in1\npartial\n"
+        f"{nonce} end @box 124\n{nonce} begin df\nok\n\n{nonce} end df 0\n"
+    )
+    err = f"{nonce} @box timed out\n"
+    got = split(out, err, nonce)
+    assert "in1" not in got
+    assert (got["@box"].rc, got["@box"].stderr) == (124, "timed out")
+    assert (got["df"].rc, got["df"].stdout) == (0, "ok\n")
+    spec = HostSpec("kolla", service_manager="container", container_engine="podman")
+    for name in ("in1", "in2"):
+        read = HostRead(name, "", lambda s: "true", engine=True, container="box")
+        taken = _unframed(read, spec, got, None)
+        assert (taken.rc, taken.stdout, taken.stderr) == (124, "", "timed out")
