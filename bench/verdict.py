@@ -8,9 +8,9 @@ operator runs it: ``python -m lab run -- -q``), the Ansible baseline (``DIR/run.
 playbook that reads what the checks read; facts off, pipelining on), and with ``--xdist``
 the suite under ``-n N``, and with ``--kex`` the suite with that key exchange in its
 ssh_config (OpenSSH 9's post-quantum default costs ~80 ms of CPU per handshake). Prints
-min/median/max of each, the ratio of medians, and from
-the suite's ``snapshot.json``: round trips per host, reads made after the collection
-pass, and ssh masters opened. Machines here are noisy: read the ratios and medians.
+min/median/max of each, the ratio of medians, and from the suite's ``snapshot.json``:
+round trips per host, reads made after the collection pass, and ssh masters opened.
+Machines here are noisy: read the ratios and medians.
 """
 
 from __future__ import annotations

@@ -86,11 +86,11 @@ def run_suite(state_arg: str | None, args: list[str]) -> int:
     """The suite against the lab, brought up first if no host is. This process becomes
     the suite's (exec): the wrapper costs the operator no second interpreter, and imports
     the lab's machinery only to bring it up."""
-    from .config import HOSTS, LAB_DIR, operator_env, state_dir, suite_command
+    from .config import LAB_DIR, operator_env, state_dir, suite_command
     from .hosts import Hosts
 
     state = state_dir(state_arg)
-    if not any(Hosts(state).is_up(h) for h in HOSTS):
+    if not Hosts(state).any_up():
         from .lab import Lab
 
         try:

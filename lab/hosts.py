@@ -144,6 +144,9 @@ class Hosts:
         pid = self.init_pid(name)
         return pid is not None and Path(f"/proc/{pid}/root/run/lab/ready").exists()
 
+    def any_up(self) -> bool:
+        return any(self.is_up(h) for h in HOSTS)
+
     # ---- network -------------------------------------------------------------
     @staticmethod
     def _netns_exists(ns: str) -> bool:

@@ -131,7 +131,7 @@ class Lab:
 
     # ---- verbs -----------------------------------------------------------------------
     def any_up(self) -> bool:
-        return any(self.hosts.is_up(h) for h in HOSTS)
+        return self.hosts.any_up()
 
     def up(self, workload_too: bool = True) -> None:
         t0 = time.monotonic()

@@ -249,12 +249,9 @@ def _value_end(text: str, start: int, name: str, sep: str, at: int) -> int:
 def _mask_assignments(text: str) -> str:
     out, pos = [], 0
     while (m := _NAME_SEP.search(text, pos)) is not None:
-        start = m.end()
-        if _name_kind(m["name"]) == "plain":  # whatever its value: kept
-            out.append(text[pos:start])
-            pos = start
-            continue
-        end = _value_end(text, start, m["name"], m["sep"], m.start())
+        start = end = m.end()
+        if _name_kind(m["name"]) != "plain":  # a plain name's value is kept unparsed
+            end = _value_end(text, start, m["name"], m["sep"], m.start())
         value = text[start:end]
         if not value.strip() or value.startswith(MASK) or not is_secret_name(m["name"], value):
             out.append(text[pos:start])
@@ -270,7 +267,11 @@ def _mask_assignments(text: str) -> str:
 
 # -- command lines, tokens, swift tempauth -----------------------------------------------
 
-_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+# Each rule: its pattern, its replacement, and words one of which every match holds
+# (lowercase). On an ASCII text a rule runs only where one of its words is found (a pass
+# over a process table each is 0.1 s on 100 hosts); on any other text every rule runs
+# (Unicode case folding: "(?i)s" also matches U+017F).
+_RULES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     # --password X, --os-password=X, --os-token X, --secret-key X
     (
         re.compile(
@@ -278,49 +279,40 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
             r"(\"[^\"]*\"|'[^']*'|\S+)"
         ),
         rf"\g<1>{MASK}",
+        ("pass", "token", "secret"),
     ),
     # mysql -pSECRET, mysqldump -p'SECRET', sshpass -p SECRET
     (
         re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b[^\n]*?\s-p)(\"[^\"]*\"|'[^']*'|[^\s\"']+)"),
         rf"\g<1>{MASK}",
+        ("mysql", "mariadb"),
     ),
-    (re.compile(r"(\bsshpass\s+-p\s*)(\S+)"), rf"\g<1>{MASK}"),
+    (re.compile(r"(\bsshpass\s+-p\s*)(\S+)"), rf"\g<1>{MASK}", ("sshpass",)),
     # swift tempauth: user_<account>_<user> = <key> [.admin ...]
     (
         re.compile(
             r"(?m)^([ \t]*user_(?!domain|project|id\b|name\b)[A-Za-z0-9]\w*[ \t]*=[ \t]*)(\S+)"
         ),
         rf"\g<1>{MASK}",
+        ("user_",),
     ),
     # HTTP headers carrying credentials
     (
         re.compile(r"(?i)(x-(?:auth|subject|service)-token[\"']?\s*[:=,]\s*[\"']?)[^\s\"',]+"),
         rf"\g<1>{MASK}",
+        ("-token",),
     ),
     (
         re.compile(
             r"(?i)(authorization[\"']?\s*[:=,]\s*[\"']?(?:bearer|basic|token|negotiate)?\s*)[^\s\"',]+"
         ),
         rf"\g<1>{MASK}",
+        ("authorization",),
     ),
     # fernet tokens (gAAAAA...), JWS/JWT (eyJ...), PKI tokens (MII...): anywhere
-    (re.compile(r"gAAAAA[A-Za-z0-9_\-=]{20,}"), MASK),
-    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), MASK),
-    (re.compile(r"\bMII[A-Za-z0-9+/=]{100,}"), MASK),
-)
-# For each rule, words one of which every match holds (lowercase): on an ASCII text a rule
-# runs only where one is found (a pass over a process table each is 0.1 s on 100 hosts);
-# on any other text every rule runs (Unicode case folding: "(?i)s" also matches U+017F)
-_NEEDLES: tuple[tuple[str, ...], ...] = (
-    ("pass", "token", "secret"),
-    ("mysql", "mariadb"),
-    ("sshpass",),
-    ("user_",),
-    ("-token",),
-    ("authorization",),
-    ("gaaaaa",),
-    ("eyj",),
-    ("mii",),
+    (re.compile(r"gAAAAA[A-Za-z0-9_\-=]{20,}"), MASK, ("gaaaaa",)),
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), MASK, ("eyj",)),
+    (re.compile(r"\bMII[A-Za-z0-9+/=]{100,}"), MASK, ("mii",)),
 )
 
 
@@ -344,8 +336,8 @@ def _redact(text: str) -> str:
     if "://" in text:
         text = _URL.sub(_mask_url, text)
     low = text.lower() if text.isascii() else None
-    for (pattern, replacement), needles in zip(_RULES, _NEEDLES, strict=True):
-        if low is None or any(n in low for n in needles):
+    for pattern, replacement, words in _RULES:
+        if low is None or any(w in low for w in words):
             text = pattern.sub(replacement, text)
     return _mask_assignments(text)
 

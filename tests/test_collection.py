@@ -365,5 +365,5 @@ def test_a_shared_exec_cut_at_its_deadline_gives_its_reads_its_status() -> None:
     spec = HostSpec("kolla", service_manager="container", container_engine="podman")
     for name in ("in1", "in2"):
         read = HostRead(name, "", lambda s: "true", engine=True, container="box")
-        taken = _unframed(read, spec, got, None)
+        taken = _unframed(read, spec, got, "")
         assert (taken.rc, taken.stdout, taken.stderr) == (124, "", "timed out")
