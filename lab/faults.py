@@ -210,6 +210,51 @@ for _h in ("compute1", "compute2"):
     )
 
 
+# ---- a host whose clock is off ----------------------------------------------------------
+# As a host whose NTP never synced after its reboot: its clock runs ahead. The lab's hosts
+# share the machine's kernel clock, so libfaketime moves it for whatever runs in an ssh
+# session (sshd's SetEnv; the suite reads everything that way). Preloading it host-wide
+# (/etc/ld.so.preload) would kill sshd's sandboxed pre-auth child.
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+CLOCK_AHEAD_S = 90
+
+
+def _sshd_reload(lab: Lab, host: str, edit: str) -> None:
+    """Edit the host's sshd_config, then have sshd read it again (new sessions only)."""
+    lab.host_exec(host, f'{edit} && kill -HUP "$(cat /run/sshd.pid)"')
+    time.sleep(0.3)  # sshd re-executes itself to read it
+
+
+def _clock_ahead_inject(host: str) -> Action:
+    def inject(lab: Lab) -> None:
+        line = f"SetEnv LD_PRELOAD={FAKETIME_LIB} FAKETIME=+{CLOCK_AHEAD_S}s"
+        _sshd_reload(lab, host, f"printf '%s\\n' '{line}' >> /etc/ssh/sshd_config")
+
+    return inject
+
+
+def _clock_ahead_heal(host: str) -> Action:
+    def heal(lab: Lab) -> None:
+        _sshd_reload(
+            lab,
+            host,
+            "sed -i '/^SetEnv LD_PRELOAD=/d' /etc/ssh/sshd_config"
+            " && rm -f /dev/shm/faketime_shm_* /dev/shm/sem.faketime_sem_*",
+        )
+
+    return heal
+
+
+register(
+    Fault(
+        "clock-ahead@storage1",
+        f"storage1's clock runs {CLOCK_AHEAD_S} s ahead (its NTP never synced after a reboot)",
+        _clock_ahead_inject("storage1"),
+        _clock_ahead_heal("storage1"),
+    )
+)
+
+
 # ---- libvirt domains behind nova's back -------------------------------------------------
 def _domain_paused_inject(lab: Lab) -> None:
     lab.host_exec("compute1", f"virsh suspend {domain_of(lab, 'ab-fw-compute1')}")

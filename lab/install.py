@@ -37,6 +37,7 @@ APT_PACKAGES = (
     "xfsprogs",
     "rsync",
     "busybox-static",
+    "libfaketime",  # the clock-ahead fault (lab/faults.py)
     "systemd",  # PID 1 of storage2 (lab/systemd_host.py), not the machine's init
     # compute2's containers (lab/kolla_host.py): crun cannot set its rlimits in a
     # namespace host, runc can; netavark is podman's network backend (host network here)

@@ -16,7 +16,7 @@ class Host:
     text: str
     name: str = "storage2"
 
-    def read(self, name: str) -> ReadResult:
+    def read(self, name: str, *, again: bool = False) -> ReadResult:
         assert name == "swift_device_health"
         return ReadResult(name, 0, self.text, "")
 

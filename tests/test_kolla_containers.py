@@ -119,7 +119,7 @@ class FakeRemote:
     outputs: dict[str, str]
     reads: dict[str, object] = field(default_factory=dict)  # no "blocked" read: none hung
 
-    def read(self, name: str) -> subprocess.CompletedProcess[str]:
+    def read(self, name: str, *, again: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess([], 0, self.outputs[name], "")
 
 

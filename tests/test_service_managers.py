@@ -48,7 +48,7 @@ NRestarts=0
 class FakeRemote:
     text: str
 
-    def read(self, name: str) -> subprocess.CompletedProcess[str]:
+    def read(self, name: str, *, again: bool = False) -> subprocess.CompletedProcess[str]:
         assert name == "units"
         return subprocess.CompletedProcess([], 0, self.text, "")
 

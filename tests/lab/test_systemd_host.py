@@ -231,7 +231,7 @@ def judged(h: SystemdHost) -> suite.ServiceState:
 class FakeRemote:
     units: str
 
-    def read(self, name: str) -> subprocess.CompletedProcess[str]:
+    def read(self, name: str, *, again: bool = False) -> subprocess.CompletedProcess[str]:
         assert name == "units"
         return subprocess.CompletedProcess([], 0, self.units, "")
 

@@ -471,4 +471,13 @@ EXPECTATIONS: tuple[Expect, ...] = (
         never=("openstack server remove volume",),
         footprint=("compute2", "volumes"),
     ),
+    # ---- a clock off (HOST-001 had no row): every check of the host waits for it --------
+    Expect(
+        "clock-ahead@storage1",
+        fails=("HOST-001@storage1",),
+        root="HOST-001",
+        remedy=("storage1's clock is +", "chronyc tracking", "chronyc makestep"),
+        never=("ping -c", "ipmitool"),  # the host answered: reaching it is not the remedy
+        footprint=("storage1",),
+    ),
 )

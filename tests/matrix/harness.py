@@ -49,6 +49,7 @@ class Outcome:
     start_here: set[str] = field(default_factory=set)  # checks of the lowest broken tier
     remediation: dict[str, str] = field(default_factory=dict)  # check -> rendered commands
     causes: dict[str, set[str]] = field(default_factory=dict)  # check -> signature IDs named
+    messages: dict[str, str] = field(default_factory=dict)  # "CHECK@host" -> what it said
     script_errors: str = ""  # bash -n over remediation.sh: "" when it is valid shell
     seconds: float = 0.0
     output: str = ""
@@ -109,6 +110,8 @@ def run_suite(
             if result.get("cause"):
                 outcome.causes.setdefault(cid, set()).add(result["cause"].split(":", 1)[0])
             key = f"{cid}@{result.get('host') or ''}"
+            if result.get("message"):
+                outcome.messages[key] = result["message"][:300]
             {
                 "failed": outcome.failed,
                 "broken": outcome.failed,  # a bug in a check is no less an alarm
@@ -209,6 +212,7 @@ def verdict(batch: Sequence[Expect], outcome: Outcome) -> dict[str, list[str]]:
         k for k in looked if not any(k == s or k.split("@", 1)[0] == s for s in allowed)
     )
     if unexpected:
+        said = "; ".join(f"{k}: {outcome.messages.get(k, '?')}" for k in unexpected)
         for exp in batch:
-            problems[exp.fault].append(f"unrelated failures: {', '.join(unexpected)}")
+            problems[exp.fault].append(f"unrelated failures: {said}")
     return problems
