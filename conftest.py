@@ -10,6 +10,7 @@ pytest_plugins = [
     "fixtures.database",
     "fixtures.nova",
     "fixtures.placement",
+    "fixtures.usage",
     "plugins.identity",
     "plugins.hostlist",
     "plugins.outcomes",

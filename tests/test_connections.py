@@ -4,6 +4,7 @@ not answer ending as *could not run* within --timeout while the other host passe
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,30 @@ def test_unreachable_host_could_not_run_while_others_pass(
     result.stdout.fnmatch_lines(["HOST-009 could not run: host hung unreachable (*"])
     # one probe per host, each bounded by --timeout: never a hang
     assert elapsed < 2 * 2 + 6, f"run took {elapsed:.1f}s"
+
+
+def test_a_pool_makes_its_control_dir_for_openssh_hosts_only_and_removes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tempfile
+
+    from fixtures.connections import Connections
+    from fixtures.inventory import Inventory
+
+    made: list[str] = []
+    mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: made.append(mkdtemp(**kw)) or made[-1])
+    specs = {
+        "local-1": HostSpec("local-1", connection="local"),
+        "ssh-1": HostSpec("ssh-1", address="192.0.2.1"),
+        "ssh-2": HostSpec("ssh-2", address="192.0.2.2"),
+    }
+    pool = Connections(Inventory(specs, "t"), 1.0)
+    pool["local-1"]
+    assert made == []
+    assert pool.masters() == 0
+    assert Path(pool["ssh-1"].control_path).parent == Path(made[0])
+    assert Path(pool["ssh-2"].control_path).parent == Path(made[0])
+    assert len(made) == 1
+    pool.close()  # no host was probed: no master to ask to exit, the dir goes
+    assert not Path(made[0]).exists()

@@ -1,6 +1,6 @@
-"""DB-002 reads only (``information_schema`` and ``SELECT ... LIMIT 1``, never ``CHECK
-TABLE``); a table that is gone is a finding, a database that does not answer is
-*could not run*, never "missing"."""
+"""DB-002's read (``tables``) reads only (``information_schema`` and ``SELECT ... LIMIT 1``,
+never ``CHECK TABLE``); a table that is gone is a finding, a database that does not answer
+is *could not run*, never "missing"."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pymysql
 import pytest
 
 from fixtures.errors import CouldNotRun
+from fixtures.tables import TABLES, table_states
+from plugins.findings import Findings, item_findings
 from tests_cloud import test_databases as checks
 
 
@@ -49,36 +51,39 @@ class FakeDb:
         return FakeCursor(self)
 
 
-class FakeFindings:
-    def __init__(self) -> None:
-        self.added: list[tuple[str, dict[str, Any]]] = []
-
-    def add(self, subject: str, **fields: Any) -> None:
-        self.added.append((subject, fields))
+ALL = {t for tables in TABLES.values() for t in tables}
 
 
-ALL = {t for tables in checks.TABLES.values() for t in tables}
-
-
-def test_only_reads_and_passes_on_intact_tables() -> None:
+def test_only_reads_and_passes_on_intact_tables(request: pytest.FixtureRequest) -> None:
     db = FakeDb(ALL, {})
-    checks.test_tables_intact(db, FakeFindings())  # type: ignore[arg-type]
+    states = table_states(db)
+    checks.test_tables_intact(states, Findings(request.node))
+    assert set(states) == {f"{s}.{t}" for s, tables in TABLES.items() for t in tables}
     assert db.statements
     for sql in db.statements:
         assert sql.split()[0] in ("SELECT", "SHOW"), sql
         assert "CHECK" not in sql.upper()
 
 
-def test_a_missing_table_is_a_finding() -> None:
-    db, found = FakeDb(ALL - {"instances"}, {}), FakeFindings()
+def test_a_missing_table_is_a_finding(request: pytest.FixtureRequest) -> None:
+    states = table_states(FakeDb(ALL - {"instances"}, {}))
     with pytest.raises(AssertionError, match=r"nova\.instances: missing"):
-        checks.test_tables_intact(db, found)  # type: ignore[arg-type]
-    assert ("nova.instances", "missing") in [(s, f["actual"]) for s, f in found.added]
+        checks.test_tables_intact(states, Findings(request.node))
+    found = item_findings(request.node)
+    assert [(f.subject, f.actual) for f in found] == [("nova.instances", "missing")]
+    assert found[0].extra["table_name"] == "instances"
+
+
+def test_a_damaged_table_is_a_finding_naming_the_server_error(
+    request: pytest.FixtureRequest,
+) -> None:
+    crashed = pymysql.err.InternalError(1194, "Table 'volumes' is marked as crashed")
+    states = table_states(FakeDb(ALL, {"volumes": crashed}))
+    with pytest.raises(AssertionError, match=r"cinder\.volumes: Table 'volumes' is marked"):
+        checks.test_tables_intact(states, Findings(request.node))
 
 
 def test_a_timeout_is_could_not_run_not_missing() -> None:
     lost = pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query")
-    db, found = FakeDb(ALL, {"instances": lost}), FakeFindings()
     with pytest.raises(CouldNotRun, match="no answer reading instances"):
-        checks.test_tables_intact(db, found)  # type: ignore[arg-type]
-    assert not found.added
+        table_states(FakeDb(ALL, {"instances": lost}))

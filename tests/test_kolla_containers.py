@@ -277,7 +277,7 @@ def test_before_after_reads_the_new_read() -> None:
 def test_virsh_and_qemu_img_run_in_nova_libvirt() -> None:
     spec = kolla_host()
     domains = hostreads.READS["domains"].command(spec)
-    assert domains.startswith('rt=podman; "$rt" exec nova_libvirt sh -c \'virsh -r list')
+    assert domains.startswith('rt=podman; "$rt" exec nova_libvirt sh -c \'n=$(virsh -r list')
     assert "exec nova_libvirt" in hostreads.READS["domain_xmls"].command(spec)
     backing = hostreads.READS["backing_files"].command(spec)
     assert '"$rt" exec nova_libvirt sh -c' in backing  # qemu's view of the disks
@@ -308,7 +308,7 @@ def test_hosts_not_in_containers_run_the_tools_themselves(manager: str) -> None:
         text = hostreads.READS[read].command(spec)
         assert "exec" not in text, read
         assert "rt=" not in text, read
-    assert hostreads.READS["domains"].command(spec).startswith("virsh -r list --all --name |")
+    assert hostreads.READS["domains"].command(spec).startswith("n=$(virsh -r list --all --name)")
 
 
 def test_the_read_script_runs_against_a_fake_engine(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ accounts to review."""
 from __future__ import annotations
 
 import time
-from ipaddress import ip_address
 from typing import Any
 
 import pytest
@@ -13,11 +12,13 @@ import pytest
 from fixtures.connections import Remote
 from fixtures.hostreads import DEVICES_ROOT, PART
 from fixtures.liveness import report_time
+from fixtures.usage import Account, ImageState, PoolUse, QuotaUse
 from plugins.findings import Findings
 
 STUCK_AFTER_S = 3600
 DISK_FULL_PERCENT = 90
 QUOTA_NEAR_PERCENT = 90
+FLOATING_FREE_PERCENT = 10
 IGNORED_FS = ("tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "nsfs", "iso9660")
 
 
@@ -88,71 +89,77 @@ def test_disk_space(host: Remote, findings: Findings) -> None:
 
 
 @pytest.mark.check("PERIODIC-003", tier=99, phases=("periodic",), settles=False)
-def test_quotas_not_near_limit(cloud: Any) -> None:
+@pytest.mark.reads("quotas")
+def test_quotas_not_near_limit(quotas: list[QuotaUse], findings: Findings) -> None:
     """No project uses over 90 % of its instances, cores or RAM quota."""
-    near = []
-    for project in cloud.identity.projects():
-        quota = cloud.compute.get_quota_set(project.id, usage=True)
-        for item in ("instances", "cores", "ram"):
-            usage = (getattr(quota, "usage", None) or {}).get(item)
-            limit = getattr(quota, item, None)
-            if usage is None or not limit or limit < 0:
-                continue
-            if usage * 100 > limit * QUOTA_NEAR_PERCENT:
-                near.append(f"{project.name} {item} {usage}/{limit}")
-    assert not near, "quotas near their limit: " + ", ".join(near)
+    for use in quotas:
+        if use.limit > 0 and use.used * 100 > use.limit * QUOTA_NEAR_PERCENT:
+            findings.add(
+                f"{use.project} {use.item}",
+                expected=f"at most {QUOTA_NEAR_PERCENT}% of {use.limit}",
+                actual=f"{use.used}/{use.limit}",
+                project=use.project,
+                project_id=use.project_id,
+                quota=use.item,
+                said=f"{use.project} {use.item} {use.used}/{use.limit}",
+            )
+    findings.assert_none("quotas near their limit: ", sep=", ")
 
 
 @pytest.mark.check("PERIODIC-004", tier=21, phases=("periodic", "post-restore"), settles=False)
-def test_no_stuck_images(cloud: Any) -> None:
+@pytest.mark.reads("images")
+def test_no_stuck_images(images: list[ImageState], findings: Findings) -> None:
     """No image is killed, or queued/saving/importing for over an hour."""
     now = time.time()
-    bad = []
-    for image in cloud.image.images():
+    for image in images:
         if image.status == "killed":
-            bad.append(f"{image.id} killed")
+            said = f"{image.id} killed"
         elif (
             image.status in ("queued", "saving", "importing", "uploading")
             and now - (report_time(image.updated_at) or now) > STUCK_AFTER_S
         ):
-            bad.append(f"{image.id} {image.status} since {image.updated_at}")
-    assert not bad, "images: " + ", ".join(bad)
+            said = f"{image.id} {image.status} since {image.updated_at}"
+        else:
+            continue
+        findings.add(image.id, expected="active", actual=image.status, uuid=image.id, said=said)
+    findings.assert_none("images: ", sep=", ")
 
 
 @pytest.mark.check("PERIODIC-005", tier=3, phases=("periodic",), settles=False)
-def test_floating_ip_pools(cloud: Any) -> None:
+@pytest.mark.reads("floating_ip_pools")
+def test_floating_ip_pools(floating_ip_pools: list[PoolUse], findings: Findings) -> None:
     """External networks keep at least 10 % of their addresses free for floating IPs."""
-    tight = []
-    for net in cloud.network.networks(is_router_external=True):
-        size = 0
-        for subnet_id in net.subnet_ids:
-            subnet = cloud.network.get_subnet(subnet_id)
-            for pool in subnet.allocation_pools or []:
-                first, last = ip_address(pool["start"]), ip_address(pool["end"])
-                size += int(last) - int(first) + 1
-        used = sum(1 for _ in cloud.network.ips(floating_network_id=net.id))
-        if size and used * 100 > size * (100 - 10):
-            tight.append(f"{net.name} {used}/{size}")
-    assert not tight, "floating-IP pools nearly exhausted: " + ", ".join(tight)
+    for pool in floating_ip_pools:
+        if pool.size and pool.used * 100 > pool.size * (100 - FLOATING_FREE_PERCENT):
+            findings.add(
+                pool.network_id,
+                expected=f"at least {FLOATING_FREE_PERCENT}% free",
+                actual=f"{pool.used}/{pool.size} taken",
+                network=pool.network,
+                network_id=pool.network_id,
+                said=f"{pool.network} {pool.used}/{pool.size}",
+            )
+    findings.assert_none("floating-IP pools nearly exhausted: ", sep=", ")
 
 
 @pytest.mark.check("PERIODIC-006", tier=15, phases=("periodic",), settles=False)
-def test_accounts_to_review(cloud: Any, findings: Findings) -> None:
+@pytest.mark.reads("user_accounts")
+def test_accounts_to_review(user_accounts: list[Account], findings: Findings) -> None:
     """No disabled account still holds a role, and no enabled account holds none (a
     leftover nobody can use): the guide's monthly review of user accounts."""
-    holders: set[str] = set()
-    for assignment in cloud.identity.role_assignments(effective=True):
-        user = (getattr(assignment, "user", None) or {}).get("id")
-        if user:
-            holders.add(user)
-    problems = []
-    for user in cloud.identity.users():
-        if not user.is_enabled and user.id in holders:
+    for user in user_accounts:
+        if not user.enabled and user.holds_roles:
             state, what = "disabled", "disabled but still holds roles"
-        elif user.is_enabled and user.id not in holders:
+        elif user.enabled and not user.holds_roles:
             state, what = "unused", "enabled but holds no role"
         else:
             continue
-        problems.append(f"{user.name} ({user.id}) {what}")
-        findings.add(user.id, expected="reviewed", actual=state, user=user.name, uuid=user.id)
-    assert not problems, "accounts to review: " + "; ".join(problems)
+        findings.add(
+            user.id,
+            expected="reviewed",
+            actual=state,
+            user=user.name,
+            uuid=user.id,
+            said=f"{user.name} ({user.id}) {what}",
+        )
+    findings.assert_none("accounts to review: ")

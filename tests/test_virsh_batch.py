@@ -1,0 +1,100 @@
+"""The ``domains`` and ``domain_xmls`` reads ask libvirt in two virsh calls whatever the
+number of domains, keep their output format (a saved "before" snapshot still parses), and
+fail (never "no domain") when virsh cannot list. Run against libvirt's test driver: a real
+virsh, a node of three domains, no daemon."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fixtures import hostreads
+from fixtures.hostreads import PART, parts
+from fixtures.hypervisor import Domain, parse_domains
+from fixtures.inventory import HostSpec
+
+VIRSH = shutil.which("virsh")
+pytestmark = pytest.mark.skipif(VIRSH is None, reason="virsh (libvirt-clients) not installed")
+
+NODE = """<node>
+  <domain type='test'>
+    <name>instance-00000001</name>
+    <uuid>11111111-1111-4111-8111-111111111111</uuid>
+    <memory>8192</memory><os><type>hvm</type></os>
+  </domain>
+  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+    <name>it's odd</name>
+    <uuid>22222222-2222-4222-8222-222222222222</uuid>
+    <memory>8192</memory><os><type>hvm</type></os>
+    <test:runstate>5</test:runstate>
+  </domain>
+  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+    <name>with space &amp; "quote" \\ back</name>
+    <uuid>33333333-3333-4333-8333-333333333333</uuid>
+    <memory>8192</memory><os><type>hvm</type></os>
+    <test:runstate>3</test:runstate>
+  </domain>
+</node>
+"""
+ODD = 'with space & "quote" \\ back'
+
+
+def _run(read: str, tmp_path: Path, node: str | None = NODE) -> tuple[int, str, list[str]]:
+    """The read's snippet, run by sh with a virsh on the test driver that logs its calls."""
+    uri = "test:///" + str(tmp_path / "node.xml").lstrip("/")
+    if node is not None:
+        (tmp_path / "node.xml").write_text(node)
+    else:
+        uri = "test:///" + str(tmp_path / "absent.xml").lstrip("/")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    (bin_dir / "virsh").write_text(f'#!/bin/sh\necho call >> {log}\nexec {VIRSH} -c {uri} "$@"\n')
+    (bin_dir / "virsh").chmod(0o755)
+    script = hostreads.READS[read].command(HostSpec("cmp-01", roles=("compute",)))
+    proc = subprocess.run(
+        ["sh", "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        timeout=60,
+        check=False,
+    )
+    calls = log.read_text().splitlines() if log.exists() else []
+    return proc.returncode, proc.stdout, calls
+
+
+def test_domains_in_two_calls_whatever_their_names(tmp_path: Path) -> None:
+    rc, out, calls = _run("domains", tmp_path)
+    assert rc == 0
+    assert sorted(parse_domains(out), key=lambda d: d.uuid) == [
+        Domain("instance-00000001", "11111111-1111-4111-8111-111111111111", "running", "unknown"),
+        Domain("it's odd", "22222222-2222-4222-8222-222222222222", "shut off", "unknown"),
+        Domain(ODD, "33333333-3333-4333-8333-333333333333", "paused", "unknown"),
+    ]
+    assert len(calls) == 2, calls  # the list, then every domain's questions at once
+
+
+def test_domain_xmls_in_two_calls_one_part_per_domain(tmp_path: Path) -> None:
+    rc, out, calls = _run("domain_xmls", tmp_path)
+    assert rc == 0
+    got = parts(out)
+    assert set(got) == {"instance-00000001", "it's odd", ODD}
+    assert "<uuid>22222222-2222-4222-8222-222222222222</uuid>" in got["it's odd"]
+    assert out.startswith(PART)
+    assert len(calls) == 2, calls
+
+
+def test_no_domain_is_an_empty_answer_in_one_call(tmp_path: Path) -> None:
+    rc, out, calls = _run("domains", tmp_path, "<node></node>\n")
+    assert (rc, out, len(calls)) == (0, "", 1)
+
+
+@pytest.mark.parametrize("read", ["domains", "domain_xmls"])
+def test_a_virsh_that_cannot_list_fails_the_read(tmp_path: Path, read: str) -> None:
+    rc, out, _ = _run(read, tmp_path, node=None)
+    assert rc != 0
+    assert out == ""
