@@ -1,4 +1,5 @@
-"""`python -m lab VERB`: up, down, status, reboot HOST, fault ..., run, exec."""
+"""`python -m lab VERB`: up, down, status, reboot HOST, fault ..., reset-instance NAME,
+run, exec, wait-package-lock."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("up")
     sub.add_parser("down")
     sub.add_parser("status")
+    sub.add_parser("wait-package-lock", help="wait (bounded) until apt/dpkg hold no lock")
     rb = sub.add_parser("reboot")
     rb.add_argument("host")
     fl = sub.add_parser("fault")
@@ -24,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     fl.add_argument("name", nargs="*")
     rn = sub.add_parser("run")
     rn.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    ri = sub.add_parser("reset-instance", help="destroy, reset state, hard reboot")
+    ri.add_argument("name", nargs="+")
     ex = sub.add_parser("exec")
     ex.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args(argv)
@@ -31,6 +35,15 @@ def main(argv: list[str] | None = None) -> int:
         return run_suite(
             a.state, a.pytest_args[1:] if a.pytest_args[:1] == ["--"] else a.pytest_args
         )
+    if a.verb == "wait-package-lock":
+        from .install import wait_for_package_lock
+
+        try:
+            wait_for_package_lock()
+        except LabError as exc:
+            print(f"[lab] error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     from .lab import Lab
 
     lab = Lab(a.state)
@@ -71,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                     lab.inject(name)
             else:
                 lab.heal_all(a.name)
+        elif a.verb == "reset-instance":
+            lab.reset_instances(a.name)
+            print(f"[lab] reset {', '.join(a.name)}: {time.monotonic() - t0:.1f}s")
         elif a.verb == "exec":
             cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
             if not cmd:

@@ -50,9 +50,24 @@ def servers(lab: Lab, host: str | None = None) -> list[dict[str, object]]:
     return data
 
 
-def hard_reboot(lab: Lab, *, host: str | None = None, names: tuple[str, ...] = ()) -> None:
+def hard_reboot(
+    lab: Lab, *, host: str | None = None, names: tuple[str, ...] = (), reset: bool = False
+) -> None:
+    """Hard-reboot servers through nova until ACTIVE and running (reset to active first
+    with ``reset``); servers that do not come back: one line, which and in what state."""
     lab.flush_green()  # through nova and neutron: those healed before must answer first
-    lab.venv_tool("ops.py", "hard-reboot", *(["--host", host] if host else []), *names, timeout=400)
+    proc = lab.venv_tool(
+        "ops.py",
+        "hard-reboot",
+        *(["--host", host] if host else []),
+        *(["--reset-first"] if reset else []),
+        *names,
+        timeout=400,
+        check=False,
+    )
+    if proc.returncode:
+        lines = (proc.stderr or proc.stdout).strip().splitlines() or [f"status {proc.returncode}"]
+        raise LabError(f"hard reboot of {', '.join(names) or host or 'every server'}: {lines[-1]}")
 
 
 def domain_of(lab: Lab, name: str) -> str:

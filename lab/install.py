@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .config import LAB_DIR
@@ -97,7 +98,17 @@ class App(BaseApplication):
         import os
         import shlex
         sys.argv = ["{name}", *shlex.split(os.environ.get("WSGI_APP_ARGS", ""))]
-        return importlib.import_module("{module}").application
+        app = importlib.import_module("{module}").application
+        # SQLAlchemy creates backrefs (neutron's Port.port_forwardings) when the mappers
+        # are configured, which the first query does; a handler that names one before
+        # querying (neutron's port listing) fails with AttributeError when it comes
+        # first. Configure them now, as the first query would.
+        try:
+            from sqlalchemy import orm
+        except ImportError:
+            return app
+        orm.configure_mappers()
+        return app
 
 
 if __name__ == "__main__":
@@ -119,6 +130,90 @@ def missing_apt_packages() -> list[str]:
     return [p for p in APT_PACKAGES if p not in ok]
 
 
+# What apt and dpkg lock (POSIX locks: /proc/locks names their holder). A freshly booted
+# cloud VM runs unattended-upgrades for minutes: the lab waits for it, with a bound.
+APT_LOCKS = (
+    "/var/lib/dpkg/lock-frontend",
+    "/var/lib/dpkg/lock",
+    "/var/lib/apt/lists/lock",
+    "/var/cache/apt/archives/lock",
+)
+APT_LOCK_WAIT = float(os.environ.get("AFTERBOOT_LAB_APT_LOCK_WAIT", "900"))
+
+
+def lock_holder(path: str, proc_locks: str = "/proc/locks") -> int | None:
+    """The PID holding a POSIX or OFD lock on ``path`` (0 for an OFD lock, whose
+    owner /proc/locks does not name), or None when the file is free or absent."""
+    try:
+        st = os.stat(path)
+        lines = Path(proc_locks).read_text().splitlines()
+    except OSError:
+        return None
+    want = (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
+    for line in lines:
+        fields = line.split()
+        # "1: POSIX  ADVISORY  WRITE 1234 fd:01:5678 0 EOF" ("->" marks a waiter)
+        if len(fields) < 6 or fields[1] == "->":
+            continue
+        try:
+            major, minor, inode = fields[5].split(":")
+            where = (int(major, 16), int(minor, 16), int(inode))
+            pid = int(fields[4])
+        except ValueError:
+            continue
+        if where == want:
+            return max(pid, 0)
+    return None
+
+
+def describe_pid(pid: int) -> str:
+    """``pid 123 (apt-get install foo)``: what holds a lock, for one line."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        cmd = " ".join(b" ".join(argv).decode(errors="replace").split())[:120]
+    except OSError:
+        cmd = ""
+    return f"pid {pid} ({cmd})" if cmd else f"pid {pid}"
+
+
+def wait_for_package_lock(bound: float = APT_LOCK_WAIT, interval: float = 1.0) -> float:
+    """Wait until no apt/dpkg lock is held; one progress line when one is. Returns the
+    seconds left of ``bound`` (for apt's own DPkg::Lock::Timeout, against a race);
+    past the bound: one line naming the lock and the process holding it."""
+    deadline = time.monotonic() + bound
+    said = False
+    while True:
+        held = [(p, h) for p in APT_LOCKS if (h := lock_holder(p)) is not None]
+        left = deadline - time.monotonic()
+        if not held:
+            return max(left, 1.0)
+        path, pid = held[0]
+        who = describe_pid(pid) if pid else "an open file description"
+        if left <= 0:
+            raise LabError(
+                f"the package lock {path} is still held after {bound:.0f}s by {who}: "
+                "let it finish (or stop it), then run again"
+            )
+        if not said:
+            print(
+                f"  waiting up to {bound:.0f}s for the package lock {path}, held by {who}",
+                flush=True,
+            )
+            said = True
+        time.sleep(min(interval, max(left, 0.05)))
+
+
+def apt_get(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """apt-get once the package locks are free, apt itself told to wait for them too."""
+    left = wait_for_package_lock()
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return run(
+        ["apt-get", "-o", f"DPkg::Lock::Timeout={left:.0f}", *args],
+        env=env,
+        timeout=timeout + left,
+    )
+
+
 def ensure_apt(lab_is_up: bool) -> None:
     missing = missing_apt_packages()
     if not missing:
@@ -132,14 +227,9 @@ def ensure_apt(lab_is_up: bool) -> None:
     if not prc.exists():
         prc.write_text("#!/bin/sh\nexit 101\n")
         prc.chmod(0o755)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     print(f"  apt-get install {' '.join(missing)}", flush=True)
-    run(["apt-get", "update", "-q"], env=env, timeout=900)
-    run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *APT_PACKAGES],
-        env=env,
-        timeout=1800,
-    )
+    apt_get("update", "-q", timeout=900)
+    apt_get("install", "-y", "-q", "--no-install-recommends", *APT_PACKAGES, timeout=1800)
 
 
 def _pip_fingerprint() -> str:

@@ -10,8 +10,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import apiprobe, compute, controlplane, install, outputs, swift, workload
 from . import ceph as cephmod
-from . import compute, controlplane, install, outputs, swift, workload
 from .config import CONTROLLER_IP, HOSTS, LAB_DIR, OPERATOR_NS, operator_env, state_dir
 from .hosts import Hosts
 from .services import Service
@@ -114,6 +114,39 @@ class Lab:
             )
         if wait and svc.ready is not None:
             wait_for(f"{svc.name} on {svc.host}", svc.ready, svc.ready_timeout, 0.3)
+        if wait:
+            self.serving(svc)
+
+    def serving(self, svc: Service, restarts: int = 2) -> None:
+        """An API the lab started answers a real request (a token, then a GET that reaches
+        its database) before anything that calls it starts. One whose answers stay 5xx
+        is restarted (at most ``restarts`` times), then one line: what it answered."""
+        url = apiprobe.probe_url(svc.name)
+        if url is None:
+            return
+        last: tuple[int | None, str] = (None, "")
+        for attempt in range(restarts + 1):
+            deadline = time.monotonic() + svc.ready_timeout
+            errors = 0
+            while time.monotonic() < deadline and errors < 3:
+                last = apiprobe.request(self, svc.host, url)
+                status = last[0]
+                if status is not None and status < 500:
+                    if status >= 300:
+                        raise LabError(f"{svc.name} on {svc.host}: GET {url} -> {status} {last[1]}")
+                    return
+                errors += status is not None  # a 5xx; nothing answering yet is waited for
+                time.sleep(0.5)
+            if attempt < restarts:
+                print(f"[lab] {svc.name} answered {last[0]} ({last[1][:80]}): restart", flush=True)
+                self.stop(svc)
+                self.start(svc, wait=False)
+                if svc.ready is not None:
+                    wait_for(f"{svc.name} on {svc.host}", svc.ready, svc.ready_timeout, 0.3)
+        raise LabError(
+            f"{svc.name} on {svc.host} does not serve after {restarts} restarts: "
+            f"GET {url} -> {last[0] or 'no answer'} {last[1][:200]}"
+        )
 
     def stop(self, svc: Service) -> None:
         self.hosts.stop(svc.host, svc.name, svc.stop_timeout, svc.stop_signal)
@@ -268,6 +301,28 @@ class Lab:
                 reach = r.returncode == 0
             result[h] = {"up": up, "reachable": reach, "processes": procs}
         return result
+
+    def reset_instances(self, names: Sequence[str]) -> None:
+        """Bring stuck instances back without ``down``/``up``, as an operator would: the
+        domain destroyed on its hypervisor (one paused "starting up" by a hard reboot
+        that lost its libvirt), nova's state reset to active (its task cleared), then a
+        hard reboot through nova, waited for; one line for any that does not come back."""
+        from . import faults
+
+        known = {str(s["name"]): s for s in faults.servers(self)}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise LabError(f"no server {', '.join(missing)}; servers: {', '.join(sorted(known))}")
+        for name in names:
+            server = known[name]
+            host, domain = str(server["host"]), str(server["instance_name"])
+            if host in HOSTS and self.hosts.is_up(host):
+                self.host_exec(
+                    host,
+                    f"{compute.virsh(self, host)} destroy {domain} >/dev/null 2>&1 || true",
+                    timeout=60,
+                )
+        faults.hard_reboot(self, names=tuple(names), reset=True)
 
     def inject(self, name: str) -> None:
         from . import faults

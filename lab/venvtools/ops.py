@@ -32,8 +32,13 @@ def main() -> None:
         ],
     )
     ap.add_argument("--host")
+    ap.add_argument(
+        "--reset-first",
+        action="store_true",
+        help="hard-reboot: reset each server's state (and task) to active before the reboot",
+    )
     ap.add_argument("names", nargs="*")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()  # options may follow the names
     conn = openstack.connect(cloud="afterboot-lab")
     if a.action.startswith("volume-"):
         volume(conn, a.action, a.names[0])
@@ -101,9 +106,30 @@ def main() -> None:
                     time.sleep(2)
         print(f"{a.action.split('-')[1]}:", ", ".join(s.name for s in servers))
         return
-    # a heal right after another (neutron-server just restarted, say) may see the reboot
-    # fail (ERROR): reset and reboot again, three times at most
+    hard_reboot(conn, servers, reset_first=a.reset_first)
+    print("rebooted:", ", ".join(s.name for s in servers))
+
+
+def _why(cur: openstack.compute.v2.server.Server) -> str:
+    return (
+        f"{cur.name} ({cur.id}): status {cur.status}, task {cur.task_state or '-'}, "
+        f"power state {cur.power_state}"
+        + (f", fault {cur.fault.get('message', '')[:120]!r}" if cur.fault else "")
+    )
+
+
+def hard_reboot(
+    conn: openstack.connection.Connection, servers: list, reset_first: bool = False
+) -> None:
+    """Hard-reboot until each server is ACTIVE and running, three rounds at most. A
+    server in ERROR, or whose task stays set past the bound (a reboot that hung with its
+    domain paused, "starting up"), is reset to active, which clears its task, and
+    rebooted again. Past the last round: which servers, and their state, in one line."""
     pending = list(servers)
+    if reset_first:
+        for s in pending:
+            conn.compute.reset_server_state(s, "active")
+    last: dict[str, str] = {}
     for attempt in range(3):
         for s in pending:
             try:
@@ -113,24 +139,26 @@ def main() -> None:
         deadline = time.monotonic() + 120
         failed = []
         for s in pending:
-            while time.monotonic() < deadline:
+            while True:
                 cur = conn.compute.get_server(s.id)
                 if cur.status == "ACTIVE" and cur.power_state == 1 and not cur.task_state:
                     break
-                if cur.status == "ERROR":
+                if cur.status == "ERROR" or time.monotonic() >= deadline:
+                    last[s.id] = _why(cur)
+                    # an ERROR, or a task that never ends: reset (clears the task), again
                     conn.compute.reset_server_state(s, "active")
                     failed.append(s)
                     break
                 time.sleep(2)
-            else:
-                failed.append(s)
         if not failed:
             break
         pending = failed
         time.sleep(5)
     else:
-        raise SystemExit(f"{', '.join(s.name for s in pending)} did not come back ACTIVE/running")
-    print("rebooted:", ", ".join(s.name for s in servers))
+        raise SystemExit(
+            "did not come back ACTIVE and running after 3 hard reboots: "
+            + "; ".join(last[s.id] for s in pending)
+        )
 
 
 def volume(conn: openstack.connection.Connection, action: str, name: str) -> None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from lab import Lab
 from lab.config import HOSTS
+from tests.labsession import lab_once
 
 
 class LabClient:
@@ -59,15 +58,8 @@ class LabClient:
 
 
 @pytest.fixture(scope="session")
-def lab() -> Iterator[LabClient]:
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root (namespaces, mounts)")
-    the_lab = Lab()
-    if the_lab.any_up():
-        the_lab.wait_green(timeout=300)  # reuse the running lab
-    else:
-        the_lab.up()
-    return LabClient(the_lab)
+def lab() -> LabClient:
+    return LabClient(lab_once())  # a failed up() fails every test with its one cause
 
 
 @pytest.fixture(params=list(HOSTS))

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
+from tests.labsession import lab_once
+
 
 @pytest.fixture(scope="session")
 def lab() -> Any:
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root (namespaces, mounts)")
-    from lab import Lab
-
-    cloud = Lab()
-    if cloud.any_up():
-        cloud.wait_green(timeout=300)
-    else:
-        cloud.up()
-    return cloud
+    return lab_once()  # shared with tests/lab: one up() a session, a failure final
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
