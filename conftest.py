@@ -20,6 +20,7 @@ pytest_plugins = [
     "plugins.evidence",
     "plugins.blocking",
     "plugins.settle",  # before remediation, which imports it
+    "plugins.manifest",
     "plugins.remediation",
     "plugins.allure_report",
     "plugins.waivers",

@@ -40,6 +40,7 @@ from plugins.compared import result_rows as rows_of
 from plugins.findings import Findings
 from plugins.hosts import host_of
 from plugins.identity import check_key
+from plugins.manifest import cloud_config
 from plugins.options import settings
 from plugins.outcomes import could_not_run
 from plugins.redact import redact, redact_obj
@@ -129,21 +130,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[no_reading_key] = f"judging the snapshot {after}"
 
 
-def _cloud_config(name: str | None) -> tuple[str | None, str | None]:
-    """auth_url and region of the cloud as clouds.yaml (or OS_*) says, without a request."""
-    try:
-        from openstack import config as os_config
-
-        cloud = os_config.OpenStackConfig().get_one(cloud=name)
-        auth = cloud.config.get("auth") or {}
-        return auth.get("auth_url"), cloud.get_region_name() or None
-    except Exception:  # noqa: BLE001 - no cloud configured: nothing to tell it by
-        return None, None
-
-
 def current_identity(config: pytest.Config) -> dict[str, Any]:
     s = settings(config)
-    auth_url, region = _cloud_config(s.os_cloud.value)
+    auth_url, region = cloud_config(s.os_cloud.value)
     inv = loaded_inventory(config)
     return identity(s.os_cloud.value, auth_url, region, inv.hosts if inv else ())
 

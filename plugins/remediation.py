@@ -26,6 +26,7 @@ from plugins.catalog import Check
 from plugins.findings import item_findings
 from plugins.hosts import host_of
 from plugins.identity import check_key
+from plugins.manifest import manifest
 from plugins.options import settings
 from plugins.outcomes import broken, could_not_run
 from plugins.procedure_book import procedures
@@ -199,15 +200,31 @@ class _Collector:
     def __init__(self) -> None:
         self.entries: list[Entry] = []
         self.checks_seen = False
+        self.outcomes: dict[str, tuple[str, str]] = {}  # nodeid -> (check, pytest outcome)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.checks_seen = self.checks_seen or any(
-            k == "check_id" for k, _ in report.user_properties
-        )
+        check = next((str(v) for k, v in report.user_properties if k == "check_id"), "")
+        self.checks_seen = self.checks_seen or bool(check)
         if report.when != "teardown":
             entry = _entry_of(report)
             if entry is not None:
                 self.entries.append(entry)
+            if check and (report.when == "call" or not report.passed):
+                self.outcomes[report.nodeid] = (check, report.outcome)
+
+    def judged(self, entries: list[Entry]) -> dict[str, Any]:
+        """Every check this run judged, with its outcome (an entry's where it has one:
+        could-not-run, blocked, waived...), and the count of each: the audit record of
+        what was verified, not only of what failed."""
+        said = {e.nodeid: e.outcome for e in entries}
+        rows = [
+            {"check": check, "nodeid": nodeid, "outcome": said.get(nodeid, outcome)}
+            for nodeid, (check, outcome) in sorted(self.outcomes.items())
+        ]
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+        return {"counts": dict(sorted(counts.items())), "results": rows}
 
 
 _collector_key = pytest.StashKey[_Collector]()
@@ -262,6 +279,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(config, "workerinput") or collector is None or not collector.checks_seen:
         return  # a worker, the catalog listing, or a run without checks (our own tests)
     found, procs, info = entries(config), procedures(config), meta(config)
+    info = {**info, "run": manifest(config), "judged": collector.judged(found)}
     specs = host_specs(config)
     out = config.stash[reports_dir_key]
     try:

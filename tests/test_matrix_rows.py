@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lab import faults
 from tests.matrix.expectations import EXPECTATIONS
-from tests.matrix.harness import Expect, batches, conflict
+from tests.matrix.harness import Expect, Outcome, batches, conflict, verdict
 
 
 def test_every_lab_fault_has_exactly_one_row() -> None:
@@ -45,3 +45,109 @@ def test_conflicts() -> None:
     assert not conflict(s1, s2)  # each is told apart by its remedy
     assert conflict(s1, Expect("s3", fails=("SVC-004@ctl",), root="SVC-004", remedy=("r",)))
     assert conflict(a, Expect("e", fails=("X-001",), root="X-001", remedy=("v",), alone=True))
+
+
+def _outcome(**kw: object) -> Outcome:
+    base: dict[str, object] = {"exit_code": 1, "summary": True}
+    base.update(kw)
+    return Outcome(**base)  # type: ignore[arg-type]
+
+
+A = Expect(
+    "a@compute1",
+    fails=("SVC-003@compute1",),
+    root="SVC-003",
+    remedy=("compute1",),
+    may_fail=("NOVA-002",),
+    footprint=("compute1",),
+)
+B = Expect(
+    "b@storage1",
+    fails=("SWIFT-003@storage1",),
+    root="SWIFT-003",
+    remedy=("storage1",),
+    footprint=("storage1",),
+)
+
+
+def _good(**kw: object) -> Outcome:
+    fields: dict[str, object] = {
+        "failed": {"SVC-003@compute1", "SWIFT-003@storage1"},
+        "start_here": {"SVC-003"},
+        "tiers": {"SVC-003": 1, "SWIFT-003": 4},
+        "remediation": {"SVC-003": "on compute1", "SWIFT-003": "on storage1"},
+    }
+    fields.update(kw)
+    return _outcome(**fields)
+
+
+def test_a_strict_verdict_passes_a_run_that_said_exactly_the_right_thing() -> None:
+    assert verdict([A, B], _good()) == {"a@compute1": [], "b@storage1": []}
+
+
+def test_a_run_without_summary_or_with_a_usage_error_is_no_evidence() -> None:
+    crashed = _outcome(summary=False, exit_code=4, output="ERROR: bad option\n")
+    problems = verdict([A], crashed)["a@compute1"]
+    assert any("no summary.json (exit 4): ERROR: bad option" in p for p in problems)
+    assert any("exit status 4" in p for p in problems)
+    assert _outcome(exit_code=3).unsound(healthy=False) == ["exit status 3, not 1 or 2"]
+    assert _outcome(exit_code=0).unsound(healthy=True) == []
+    assert _outcome(exit_code=0, summary=False).unsound(healthy=True)
+
+
+def test_a_broken_check_is_never_the_expected_failure() -> None:
+    outcome = _good(failed={"SWIFT-003@storage1"}, broken={"SVC-003@compute1"})
+    problems = verdict([A, B], outcome)["a@compute1"]
+    assert "SVC-003@compute1 did not fail" in problems
+    assert any(p.startswith("bug in the check SVC-003@compute1") for p in problems)
+
+
+def test_a_consequence_is_allowed_on_its_faults_hosts_only() -> None:
+    here = _good(failed={"SVC-003@compute1", "SWIFT-003@storage1", "NOVA-002@compute1"})
+    assert verdict([A, B], here)["a@compute1"] == []
+    there = _good(failed={"SVC-003@compute1", "SWIFT-003@storage1", "NOVA-002@compute2"})
+    assert any(
+        "unrelated failures: NOVA-002@compute2" in p for p in verdict([A, B], there)["a@compute1"]
+    )
+    alone = Expect(
+        "x",
+        fails=("X-001",),
+        root="X-001",
+        remedy=("r",),
+        may_fail=("NOVA-002",),
+        footprint=("controller",),
+        alone=True,
+    )
+    anywhere = _outcome(
+        failed={"X-001@", "NOVA-002@compute2"},
+        start_here={"X-001"},
+        tiers={"X-001": 1},
+        remediation={"X-001": "r"},
+    )
+    assert verdict([alone], anywhere) == {"x": []}
+
+
+def test_could_not_run_is_excused_only_where_a_fault_blinds() -> None:
+    blind = Expect(
+        "b2@storage1",
+        fails=("SWIFT-003@storage1",),
+        root="SWIFT-003",
+        remedy=("storage1",),
+        footprint=("storage1",),
+        blinds=True,
+    )
+    ok = _good(could_not_run={"SWIFT-006@storage1"})
+    assert verdict([A, blind], ok)["a@compute1"] == []
+    far = _good(could_not_run={"SWIFT-006@compute2"})
+    assert any(
+        "unrelated failures: SWIFT-006@compute2" in p
+        for p in verdict([A, blind], far)["a@compute1"]
+    )
+    assert any("unrelated" in p for p in verdict([A, B], ok)["a@compute1"])  # nobody blinds
+
+
+def test_every_batch_starts_at_its_lowest_root() -> None:
+    wrong = _good(start_here={"SWIFT-003"})
+    assert "summary starts at ['SWIFT-003'], not SVC-003" in verdict([A, B], wrong)["a@compute1"]
+    unrelated = _good(start_here={"SVC-003", "DB-001"})
+    assert any("unrelated ['DB-001']" in p for p in verdict([A, B], unrelated)["b@storage1"])

@@ -251,3 +251,42 @@ def test_readme_waiver_example_is_accepted() -> None:
         ("NOVA-005", "cmp-03", "2027-01-31"),
         ("PERIODIC-003", "", "2027-01-15"),
     ]
+
+
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "xdist"])
+def test_a_healthy_runs_summary_lists_every_check_judged_and_the_run(
+    site: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, xdist: bool
+) -> None:
+    """The audit record of a green run: what was verified, not only what failed; and
+    the run itself (version, commit, procedures, who, when, options, inventory, cloud)."""
+    result = _run(site, monkeypatch, "", xdist)
+    assert result.ret == Status.PASSED
+    summary = json.loads((site.path / "reports" / "summary.json").read_text())
+    judged = summary["judged"]
+    assert judged["counts"] == {"passed": 5}
+    assert {(r["check"], r["outcome"]) for r in judged["results"]} == {
+        ("NOVA-005", "passed"),
+        ("MAINT-002", "passed"),
+        ("PERIODIC-003", "passed"),
+    }
+    assert len(judged["results"]) == 5  # each host's result, by node ID
+    run = summary["run"]
+    assert run["afterboot"]
+    assert run["procedures"].startswith("sha256:")
+    assert run["inventory"].startswith("sha256:")
+    assert run["started"] <= run["finished"]
+    assert run["started"].endswith("Z")
+    assert run["options"]["inventory"] == {
+        "value": str(site.path / "inventory.yaml"),
+        "source": "ini afterboot_inventory",
+    }
+    assert run["options"]["phase"]["value"] == "post-reboot"
+    assert set(run["operator"]) == {"user", "host"}
+
+
+def test_a_failing_runs_judged_record_carries_each_outcome(
+    site: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(site, monkeypatch, "critical,unrun", False)
+    summary = json.loads((site.path / "reports" / "summary.json").read_text())
+    assert summary["judged"]["counts"] == {"could-not-run": 1, "failed": 2, "passed": 2}

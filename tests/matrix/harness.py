@@ -15,8 +15,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.config import HOSTS
+
 ROOT = Path(__file__).resolve().parents[2]
 ROWS: list[str] = []  # the printed matrix: one line per fault, filled as batches run
+LAB_HOSTS = frozenset(HOSTS)
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,9 @@ class Expect:
     settle_s: float = 0.0  # wait after injecting before the suite runs
     alone: bool = False  # its blast radius (keystone, database, queue) would hide others
     shares: bool = False  # may fail the same check as another sharing fault (remedy tells)
-    blinds: bool = False  # checks reading through what it broke could not run (not failed)
+    # checks reading through what it broke could not run (not failed): on its hosts, or
+    # anywhere for a fault run alone
+    blinds: bool = False
     never: tuple[str, ...] = ()  # texts no rendered remediation may contain (a wrong remedy)
     cause: str = ""  # the log signature the root's result must name (plugins/signatures)
 
@@ -44,6 +49,7 @@ class Outcome:
 
     exit_code: int
     failed: set[str] = field(default_factory=set)  # "CHECK@host" (host "" when cloud-wide)
+    broken: set[str] = field(default_factory=set)  # a bug in a check: never the expected one
     could_not_run: set[str] = field(default_factory=set)
     blocked: set[str] = field(default_factory=set)
     start_here: set[str] = field(default_factory=set)  # checks of the lowest broken tier
@@ -51,8 +57,29 @@ class Outcome:
     causes: dict[str, set[str]] = field(default_factory=dict)  # check -> signature IDs named
     messages: dict[str, str] = field(default_factory=dict)  # "CHECK@host" -> what it said
     script_errors: str = ""  # bash -n over remediation.sh: "" when it is valid shell
+    tiers: dict[str, int] = field(default_factory=dict)  # check -> its restoration tier
+    summary: bool = False  # the run wrote summary.json
     seconds: float = 0.0
     output: str = ""
+
+    def alarms(self) -> set[str]:
+        """What a healthy cloud must not show: failures, bugs, checks that could not run."""
+        return self.failed | self.broken | self.could_not_run
+
+    def unsound(self, healthy: bool) -> list[str]:
+        """What makes a run no evidence at all, whatever it failed: no summary.json (a
+        crash, a usage error), an exit status that is not a verdict's, a check's bug."""
+        problems = []
+        if not self.summary:
+            last = (self.output.strip().splitlines() or ["no output"])[-1]
+            problems.append(f"no summary.json (exit {self.exit_code}): {last[:200]}")
+        expected = (0,) if healthy else (1, 2)
+        if self.exit_code not in expected:
+            problems.append(f"exit status {self.exit_code}, not {' or '.join(map(str, expected))}")
+        problems.extend(
+            f"bug in the check {k}: {self.messages.get(k, '?')}" for k in sorted(self.broken)
+        )
+        return problems
 
     def failed_checks(self) -> set[str]:
         return {k.split("@", 1)[0] for k in self.failed}
@@ -98,6 +125,7 @@ def run_suite(
     if not summary.exists():
         return outcome
     data = json.loads(summary.read_text())
+    outcome.summary = True
     script = reports / "remediation.sh"
     if script.exists():
         syntax = subprocess.run(
@@ -106,6 +134,8 @@ def run_suite(
         outcome.script_errors = syntax.stderr.strip() if syntax.returncode else ""
     for check in data.get("checks", []):
         cid = check["check"]
+        if isinstance(check.get("tier"), int):
+            outcome.tiers[cid] = check["tier"]
         for result in check.get("results", []):
             if result.get("cause"):
                 outcome.causes.setdefault(cid, set()).add(result["cause"].split(":", 1)[0])
@@ -114,7 +144,7 @@ def run_suite(
                 outcome.messages[key] = result["message"][:300]
             {
                 "failed": outcome.failed,
-                "broken": outcome.failed,  # a bug in a check is no less an alarm
+                "broken": outcome.broken,  # an alarm, never the failure a row expects
                 "could-not-run": outcome.could_not_run,
                 "blocked": outcome.blocked,
             }.get(result.get("outcome", ""), set()).add(key)
@@ -171,17 +201,43 @@ def batches(expectations: Iterable[Expect]) -> list[list[Expect]]:
     return groups
 
 
+def _hosts(exp: Expect) -> set[str]:
+    """The lab hosts a fault is about: named in its specs or its footprint."""
+    named = {spec.partition("@")[2] for spec in (*exp.fails, exp.root, *exp.may_fail)}
+    return (named | set(exp.footprint)) & LAB_HOSTS
+
+
+def _allows(exp: Expect, key: str, specs: Iterable[str]) -> bool:
+    """``key`` ("CHECK@host") is one of ``specs``: a spec with a host names it; a bare ID
+    covers the fault's own hosts and cloud-wide results, any host for a fault run alone
+    (its blast radius is the cloud) or one that names no lab host."""
+    cid, _, host = key.partition("@")
+    hosts = _hosts(exp)
+    for spec in specs:
+        sid, _, shost = spec.partition("@")
+        if sid != cid:
+            continue
+        if shost:
+            if shost == host:
+                return True
+        elif exp.alone or not hosts or not host or host in hosts:
+            return True
+    return False
+
+
 def verdict(batch: Sequence[Expect], outcome: Outcome) -> dict[str, list[str]]:
     """Problems per fault of the batch (empty lists: the suite said exactly the right thing)."""
-    allowed = {s for e in batch for s in (*e.fails, *e.may_fail, e.root)}
-    problems: dict[str, list[str]] = {e.fault: [] for e in batch}
+    problems: dict[str, list[str]] = {e.fault: outcome.unsound(healthy=False) for e in batch}
+    root_tiers = {e.root: outcome.tiers[e.root] for e in batch if e.root in outcome.tiers}
+    first = min(root_tiers.values(), default=None)
     for exp in batch:
         for spec in exp.fails:
             if not outcome.matches(spec, outcome.failed):
                 problems[exp.fault].append(f"{spec} did not fail")
         if not outcome.matches(exp.root, outcome.failed):
             problems[exp.fault].append(f"root {exp.root} did not fail")
-        if len(batch) == 1 and exp.root not in outcome.start_here:
+        # every batch: the lowest tier among the roots is where the summary starts
+        if root_tiers.get(exp.root) == first and exp.root not in outcome.start_here:
             problems[exp.fault].append(
                 f"summary starts at {sorted(outcome.start_here)}, not {exp.root}"
             )
@@ -205,11 +261,24 @@ def verdict(batch: Sequence[Expect], outcome: Outcome) -> dict[str, list[str]]:
             problems[exp.fault].append(
                 f"remediation.sh is not valid shell: {outcome.script_errors}"
             )
-    # "could not run" is the right answer of a check that reads through an API or a
-    # database the fault took away; anywhere else it would hide a broken check
-    looked = outcome.failed | (set() if any(e.blinds for e in batch) else outcome.could_not_run)
+    starts = sorted(c for c in outcome.start_here if not any(c in _checks(e) for e in batch))
+    if starts:
+        for exp in batch:
+            problems[exp.fault].append(f"summary starts at unrelated {starts}")
+    # each failure must be one a fault of the batch allows, on that fault's hosts; "could
+    # not run" is the right answer of a check that reads through an API or a database the
+    # fault took away, on what it blinds; anywhere else it would hide a broken check
     unexpected = sorted(
-        k for k in looked if not any(k == s or k.split("@", 1)[0] == s for s in allowed)
+        [
+            k
+            for k in outcome.failed
+            if not any(_allows(e, k, (*e.fails, *e.may_fail, e.root)) for e in batch)
+        ]
+        + [
+            k
+            for k in outcome.could_not_run
+            if not any(e.blinds and _allows(e, k, (k.partition("@")[0],)) for e in batch)
+        ]
     )
     if unexpected:
         said = "; ".join(f"{k}: {outcome.messages.get(k, '?')}" for k in unexpected)

@@ -81,7 +81,7 @@ def test_healthy_lab_compared_gives_no_difference(
 ) -> None:
     for n in range(REPEAT):
         outcome = _compared(tmp_path / f"healthy-{n}", pre_snapshot)
-        broken = sorted(outcome.failed | outcome.could_not_run)
+        broken = sorted(outcome.alarms()) + outcome.unsound(healthy=True)
         assert not broken, f"run {n + 1}: {', '.join(broken)}\n{outcome.output[-4000:]}"
     offline = run_suite(
         tmp_path / "offline", extra=[f"--compare={pre_snapshot}", f"--snapshot-file={pre_snapshot}"]

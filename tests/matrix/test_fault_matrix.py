@@ -23,8 +23,10 @@ BATCHES = batches(EXPECTATIONS)
 
 def _healthy(lab: Any, reports: Path) -> Outcome:
     outcome = run_suite(reports)
-    broken = sorted(outcome.failed | outcome.could_not_run)
+    broken = sorted(outcome.alarms())
     assert not broken, f"healthy lab, yet: {', '.join(broken)}\n{outcome.output[-4000:]}"
+    unsound = outcome.unsound(healthy=True)
+    assert not unsound, f"{'; '.join(unsound)}\n{outcome.output[-4000:]}"
     return outcome
 
 
