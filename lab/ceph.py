@@ -35,6 +35,14 @@ def services(lab: Lab) -> list[Service]:
             ready_timeout=60,
         ),
         Service(
+            "ceph-mgr",
+            HOST,
+            f"/usr/bin/ceph-mgr -f --cluster ceph -i {HOST}",
+            "/var/log/ceph/ceph-mgr.out",
+            env=NONCE_ENV,
+            stop_timeout=15,
+        ),
+        Service(
             "ceph-osd",
             HOST,
             "/usr/bin/ceph-osd -f --cluster ceph -i 0",
@@ -76,6 +84,8 @@ def ceph_conf() -> str:
         "osd_pool_default_size = 1\nosd_pool_default_min_size = 1\n"
         "mon_allow_pool_size_one = true\nmon_warn_on_pool_no_redundancy = false\n"
         "log_file = /var/log/ceph/$cluster-$name.log\n"
+        # HEALTH_OK when healthy, as a current cluster: no insecure global_id reclaim
+        "auth_allow_insecure_global_id_reclaim = false\n"
         "mon_data_avail_warn = 1\nmon_data_avail_crit = 0\n"
         "\n[osd]\nosd_objectstore = bluestore\nbluestore_block_create = true\n"
         "osd_crush_update_on_start = false\nosd_class_update_on_start = false\n"
@@ -89,7 +99,7 @@ def setup(lab: Lab) -> None:
     lab.hosts.exec(
         HOST,
         f"""set -e
-mkdir -p /var/lib/ceph/mon/ceph-{HOST} /var/log/ceph /run/ceph
+mkdir -p /var/lib/ceph/mon/ceph-{HOST} /var/lib/ceph/mgr/ceph-{HOST} /var/log/ceph /run/ceph
 if [ ! -f /var/lib/ceph/mon/ceph-{HOST}/done ]; then
   monmaptool --create --clobber --add {HOST} {MON_IP}:6789 --fsid {FSID} /tmp/monmap >/dev/null
   ceph-mon --mkfs -i {HOST} --monmap /tmp/monmap --keyring /dev/null
@@ -140,6 +150,9 @@ def boot(lab: Lab) -> None:
     svcs = {s.name: s for s in services(lab)}
     setup(lab)
     lab.start(svcs["ceph-mon"])
+    # msgr2 beside v1 (a monmap made before Nautilus has v1 only: MON_MSGR2_NOT_ENABLED)
+    lab.hosts.exec(HOST, "timeout 30 ceph mon enable-msgr2", timeout=60)
+    lab.start(svcs["ceph-mgr"], wait=False)
     setup_osd(lab)
     lab.start(svcs["ceph-osd"], wait=False)
     wait_for("ceph osd up", lambda: _osd_up(lab), 90, 1)

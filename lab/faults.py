@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import kolla_host
+from .config import CEPH_HOST
 from .shell import LabError, wait_for
 
 if TYPE_CHECKING:
@@ -1070,5 +1071,25 @@ register(
         " hypervisor still have it)",
         _bdm_sql("b.deleted = b.id, b.deleted_at = NOW()", "b.deleted = 0"),
         _bdm_sql("b.deleted = 0, b.deleted_at = NULL", "b.deleted != 0"),
+    )
+)
+
+
+# ---- Ceph's own health (CEPH-001) -------------------------------------------------------
+def _ceph_flags(verb: str) -> Action:
+    def act(lab: Lab) -> None:
+        lab.host_exec(
+            CEPH_HOST, f"for f in pause noout; do timeout 30 ceph osd {verb} $f; done", timeout=90
+        )
+
+    return act
+
+
+register(
+    Fault(
+        "ceph-flags-left-set",
+        "pause and noout left set on Ceph's OSD map after a maintenance (client I/O stops)",
+        _ceph_flags("set"),
+        _ceph_flags("unset"),
     )
 )

@@ -32,6 +32,7 @@ APT_PACKAGES = (
     "pkg-config",
     "dbus",
     "ceph-mon",
+    "ceph-mgr",  # without a manager Ceph reports HEALTH_WARN (MGR_DOWN): judged strictly
     "ceph-osd",
     "python3-rbd",
     "python3-rados",

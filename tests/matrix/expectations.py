@@ -480,4 +480,19 @@ EXPECTATIONS: tuple[Expect, ...] = (
         never=("ping -c", "ipmitool"),  # the host answered: reaching it is not the remedy
         footprint=("storage1",),
     ),
+    # ---- issue 24: the cloud's own health oracles ------------------------------------
+    Expect(
+        "ceph-flags-left-set",
+        fails=("CEPH-001",),
+        root="CEPH-001",
+        remedy=(
+            "storage1",
+            "ceph osd unset pause",
+            "ceph osd unset noout",
+            "ceph health detail",
+        ),
+        # client I/O paused: cinder-volume's RBD calls may hang long enough to go stale
+        may_fail=("CINDER-002",),
+        footprint=("storage1", "ceph"),
+    ),
 )
