@@ -246,7 +246,15 @@ class Lab:
         """Stop every service by PID (deadline, then SIGKILL), kill the hosts, remove nets."""
         from concurrent.futures import ThreadPoolExecutor
 
-        infra = {"mariadbd", "rabbit", "memcached", "ceph-mon", "ceph-mgr", "ceph-osd", "dbus-daemon"}
+        infra = {
+            "mariadbd",
+            "rabbit",
+            "memcached",
+            "ceph-mon",
+            "ceph-mgr",
+            "ceph-osd",
+            "dbus-daemon",
+        }
 
         def host_down(h: str) -> None:
             if self.hosts.is_systemd(h):
