@@ -1093,3 +1093,41 @@ register(
         _ceph_flags("unset"),
     )
 )
+
+
+# ---- the broker's own alarm (MQ-004) --------------------------------------------------
+def _rabbitmqctl() -> str:
+    from .controlplane import RABBIT_ENV
+
+    return f"env {RABBIT_ENV} /usr/lib/rabbitmq/bin/rabbitmqctl"
+
+
+def _disk_alarm(lab: Lab) -> bool:
+    out = lab.host_exec(
+        "controller",
+        f"{_rabbitmqctl()} eval 'rabbit_alarm:get_alarms().' </dev/null",
+        check=False,
+    ).stdout
+    return "disk" in out
+
+
+def _disk_alarm_inject(lab: Lab) -> None:
+    # a free-disk limit above what the node has: the alarm a full /var/lib/rabbitmq raises
+    lab.host_exec("controller", f"{_rabbitmqctl()} set_disk_free_limit 100000GB </dev/null")
+    wait_for("RabbitMQ's disk alarm", lambda: _disk_alarm(lab), 60, 1)
+
+
+def _disk_alarm_heal(lab: Lab) -> None:
+    lab.host_exec("controller", f"{_rabbitmqctl()} set_disk_free_limit 50MB </dev/null")
+    wait_for("RabbitMQ's disk alarm cleared", lambda: not _disk_alarm(lab), 60, 1)
+    lab.wait_green(since=time.monotonic())  # blocked publishers report again
+
+
+register(
+    Fault(
+        "rabbitmq-disk-alarm",
+        "RabbitMQ raises its disk alarm (free disk below its limit): publishers blocked",
+        _disk_alarm_inject,
+        _disk_alarm_heal,
+    )
+)

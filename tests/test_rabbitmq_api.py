@@ -36,6 +36,7 @@ class Broker(BaseHTTPRequestHandler):
 
     users: dict[str, str] = {"openstack": PASSWORD}
     answers: dict[str, Any] = {}
+    codes: dict[str, int] = {}  # an answer's HTTP status other than 200
     asked: list[str] = []
 
     def do_GET(self) -> None:
@@ -49,8 +50,13 @@ class Broker(BaseHTTPRequestHandler):
             self.send_response(401)
             self.end_headers()
             return
-        body = json.dumps(self.answers[self.path.split("?")[0].rsplit("/", 1)[-1]]).encode()
-        self.send_response(200)
+        name = self.path.split("?")[0].rsplit("/", 1)[-1]
+        if name not in self.answers:
+            self.send_response(404)
+            self.end_headers()
+            return
+        body = json.dumps(self.answers[name]).encode()
+        self.send_response(self.codes.get(name, 200))
         self.send_header("Content-Type", "application/json")
         self.end_headers()
         self.wfile.write(body)
@@ -65,6 +71,8 @@ def broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Broker]]:
         name: json.loads((DATA / f"api_{name}.json").read_text())
         for name in ("nodes", "vhosts", "queues", "consumers")
     }
+    Broker.answers["alarms"] = {"status": "ok"}  # /api/health/checks/alarms, 3.10.8
+    Broker.codes = {}
     Broker.asked = []
     Broker.users = {"openstack": PASSWORD}
     server = ThreadingHTTPServer(("127.0.0.1", 0), Broker)
@@ -130,10 +138,13 @@ def test_the_api_answers_as_rabbitmqctl_does(broker: type[Broker], tmp_path: Pat
     remote.adopt(HostSnapshot("ctl-01", reads=_ctl_reads()))
     from_ctl = broker_of(remote)
     assert from_api.cluster_status["running_nodes"] == from_ctl.cluster_status["running_nodes"]
+    assert from_api.cluster_status["alarms"] == from_ctl.cluster_status["alarms"] == []
     assert from_api.consumers == from_ctl.consumers
     assert from_api.ready == from_ctl.ready
     assert len(from_api.consumers) > 20  # the recorded broker's queues, all of them
-    assert not any("/api/" in p and "?" not in p for p in broker.asked)  # columns only
+    listings = [p for p in broker.asked if not p.startswith("/api/health/")]
+    assert all("?" in p for p in listings)  # columns only
+    assert "/api/health/checks/alarms" in broker.asked
 
 
 def test_a_queue_without_statistics_yet_hands_over_to_rabbitmqctl(
@@ -179,3 +190,40 @@ def test_without_the_api_the_pass_reads_with_rabbitmqctl(
     assert "management API" not in snap.reads["rabbitmq_status"].stderr
     assert snap.reads["rabbitmq_status"].rc != 0  # rabbitmqctl's own answer, not the API's
     assert remote.reads["rabbitmq_vhosts"] is snap.reads["rabbitmq_vhosts"]
+
+
+def _alarms(remote: Remote, connections: Connections) -> Any:
+    reads = rabbitmq_api.management_reads(remote, connections, 3.0)
+    return json.loads(reads["rabbitmq_status"].stdout)["alarms"]
+
+
+def test_an_alarm_is_the_brokers_own_health_check_live(
+    broker: type[Broker], tmp_path: Path
+) -> None:
+    """The alarm health check answers 503 naming the alarms (recorded from the lab's 3.10.8
+    with its disk alarm raised) while the node's flag waits for its next statistics."""
+    broker.answers["alarms"] = {
+        "alarms": [{"node": "rabbit@controller", "resource": "disk space"}],
+        "reason": "There are alarms in effect in the cluster",
+        "status": "failed",
+    }
+    broker.codes["alarms"] = 503
+    remote, connections = _host(f"rabbit://openstack:{ENCODED}@127.0.0.1:5672/", tmp_path)
+    assert _alarms(remote, connections) == [
+        {"node": "rabbit@controller", "resource": "disk", "type": "resource_limit"}
+    ]
+    broker.answers["alarms"] = {"status": "failed"}  # failed, naming nothing: not understood
+    with pytest.raises(CouldNotRun):
+        rabbitmq_api.management_reads(remote, connections, 3.0)
+
+
+def test_a_broker_without_the_alarm_check_gives_its_nodes_flags(
+    broker: type[Broker], tmp_path: Path
+) -> None:
+    del broker.answers["alarms"]  # before 3.8.10: 404
+    broker.answers["nodes"][0]["mem_alarm"] = True
+    remote, connections = _host(f"rabbit://openstack:{ENCODED}@127.0.0.1:5672/", tmp_path)
+    node = broker.answers["nodes"][0]["name"]
+    assert _alarms(remote, connections) == [
+        {"node": node, "resource": "memory", "type": "resource_limit"}
+    ]

@@ -73,3 +73,32 @@ def test_no_runaway_queue(connections: Connections) -> None:
         f"{q[1]} on vhost {q[0]} ({n})" for q, n in sorted(ready.items()) if n > RUNAWAY_MESSAGES
     ]
     assert not big, "queues running away: " + ", ".join(big)
+
+
+@pytest.mark.check("MQ-004", tier=10, roles=("messaging",))
+@pytest.mark.reads("rabbitmq")
+def test_no_resource_alarm(connections: Connections, findings: Findings) -> None:
+    """No RabbitMQ node raises a memory or disk alarm (the broker's own judgement: an alarm
+    blocks every publisher, so RPC hangs cloud-wide while every queue has consumers)."""
+    answered = broker(connections)
+    messaging = {r.name for r in connections.with_role("messaging")}
+    alarms = answered.cluster_status.get("alarms")
+    if not isinstance(alarms, list):
+        raise CouldNotRun("RabbitMQ's cluster status lists no alarms", "no 'alarms' in it")
+    for alarm in alarms:
+        if not isinstance(alarm, dict):
+            raise CouldNotRun("RabbitMQ's cluster status: an alarm not understood", str(alarm))
+        node = str(alarm.get("node", "?"))
+        resource = str(alarm.get("resource", "?"))
+        # the node's host where the inventory names it so, else the host that answered
+        where = node.rpartition("@")[2]
+        findings.add(
+            f"{node}:{resource}",
+            host=where if where in messaging else answered.host,
+            expected="no alarm",
+            actual=f"{resource} alarm",
+            node=node,
+            resource=resource,
+            said=f"{node} raises a {resource} alarm (publishers blocked)",
+        )
+    findings.assert_none()

@@ -495,4 +495,15 @@ EXPECTATIONS: tuple[Expect, ...] = (
         may_fail=("CINDER-002",),
         footprint=("storage1", "ceph"),
     ),
+    Expect(
+        "rabbitmq-disk-alarm",
+        fails=("MQ-004",),
+        root="MQ-004",
+        remedy=("controller", "rabbit@controller raises a disk alarm", "df -h /var/lib/rabbitmq"),
+        # publishers blocked: service reports stall (a record goes stale after 60 s)
+        may_fail=("NOVA-002", "NOVA-003", "CINDER-002", "CINDER-003", "NOVA-009"),
+        never=("rabbitmqctl stop_app",),
+        footprint=("controller", "rabbit"),
+        alone=True,
+    ),
 )
