@@ -26,6 +26,9 @@ class Signature:
     id: str
     pattern: re.Pattern[str]
     cause: str  # short text; {group} placeholders take the regex's named groups
+    # a later line matching this ends the episode (the service reconnected, its server
+    # answered again): an earlier match names no cause of what happens now
+    cleared_by: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,14 +55,18 @@ def parse(data: Mapping[str, Any], source: str = FILE) -> tuple[Signature, ...]:
         where = f"{source}: signature {n}"
         if not isinstance(entry, Mapping) or not {"id", "match", "cause"} <= set(entry):
             raise ProcedureError(f"{where}: needs id, match and cause")
+        unknown = set(entry) - {"id", "match", "cause", "cleared_by"}
+        if unknown:
+            raise ProcedureError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
         sid = str(entry["id"])
         if not _ID.match(sid) or any(s.id == sid for s in out):
             raise ProcedureError(f"{where}: id {sid!r} must be unique, lower-case-with-dashes")
         try:
             pattern = re.compile(str(entry["match"]))
+            cleared = re.compile(str(entry["cleared_by"])) if entry.get("cleared_by") else None
         except re.error as exc:
             raise ProcedureError(f"{where}: bad regex: {exc}") from None
-        out.append(Signature(sid, pattern, " ".join(str(entry["cause"]).split())))
+        out.append(Signature(sid, pattern, " ".join(str(entry["cause"]).split()), cleared))
     return tuple(out)
 
 
@@ -69,10 +76,13 @@ def load() -> tuple[Signature, ...]:
 
 
 def find_cause(text: str, signatures: Sequence[Signature]) -> Cause | None:
-    """The cause the first matching signature names, with the last line it matched."""
+    """The cause the first matching signature names, with the last line it matched; a
+    signature whose episode a later line ended (``cleared_by``) names none."""
     lines = text.splitlines()
     for sig in signatures:
         for line in reversed(lines):
+            if sig.cleared_by is not None and sig.cleared_by.search(line):
+                break  # the last word on it is that it recovered: a stale cause
             m = sig.pattern.search(line)
             if m is None:
                 continue

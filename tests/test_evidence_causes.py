@@ -110,6 +110,33 @@ EXAMPLES = [
         "connection-refused",
     ),
     ("kernel: Out of memory: Killed process 2211 (nova-compute) total-vm:2GB", "out-of-memory"),
+    (
+        "ERROR nova.servicegroup.drivers.db pymysql.err.OperationalError: (1290, 'The MariaDB "
+        "server is running with the --read-only option so it cannot execute this statement')",
+        "db-read-only",
+    ),
+    (
+        "ERROR keystone.token.providers.fernet.core Either [fernet_tokens] key_repository does "
+        "not exist or Keystone does not have sufficient permission to access it: "
+        "/etc/keystone/fernet-keys/",
+        "fernet-keys",
+    ),
+    (
+        "WARNING keystonemiddleware.auth_token [-] Unable to validate token: "
+        "pymemcache.exceptions.MemcacheUnexpectedCloseError",
+        "memcache-unreachable",
+    ),
+    (
+        "ERROR cinder.volume.drivers.rbd rados.TimedOut: [errno 110] RADOS timed out "
+        "(error connecting to the cluster)",
+        "ceph-timeout",
+    ),
+    (  # the lab's nova-compute when neutron-server answered 500 at its start
+        "2026-12-05 08:36:52.707 1094 ERROR nova.compute.manager "
+        "neutronclient.common.exceptions.InternalServerError: Request Failed: internal "
+        "server error while processing your request.",
+        "api-5xx",
+    ),
 ]
 
 
@@ -365,3 +392,46 @@ def test_a_systemd_unit_s_journal_is_evidence_with_its_cause() -> None:
     assert "journalctl -u swift-object.service on storage2" in text
     assert cause is not None
     assert cause.id == "no-space"
+
+
+def test_a_cause_a_later_line_cleared_is_stale() -> None:
+    """An ACCESS_REFUSED of an earlier, resolved episode (the same process reconnected
+    since) does not name the cause of a new failure (libvirtd stopped)."""
+    log = "\n".join(
+        [
+            "2026-12-05 07:00:01.000 2211 ERROR oslo.messaging._drivers.impl_rabbit [-] "
+            "AMQPConnectionError: (0, 0): (403) ACCESS_REFUSED - Login was refused",
+            "2026-12-05 07:05:01.000 2211 INFO oslo.messaging._drivers.impl_rabbit [-] "
+            "[1f2e] Reconnected to AMQP server on 10.0.0.11:5672 via [amqp] client "
+            "with port 41234.",
+            "2026-12-05 08:00:01.000 2211 ERROR nova.compute.manager libvirt.libvirtError: "
+            "Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file",
+        ]
+    )
+    found = find_cause(log, SIGS)
+    assert found is not None
+    assert found.id == "libvirt-down"
+    only_stale = "\n".join(log.splitlines()[:2])
+    assert find_cause(only_stale, SIGS) is None
+    refused_again = log.splitlines()[1] + "\n" + log.splitlines()[0]  # refused after it
+    again = find_cause(refused_again, SIGS)
+    assert again is not None
+    assert again.id == "amqp-access-refused"
+
+
+def test_a_5xx_from_another_api_names_that_api() -> None:
+    sdk = (
+        "ERROR nova.compute.manager openstack.exceptions.HttpException: HttpException: 500: "
+        "Server Error for url: http://10.0.0.11:9696/v2.0/ports?device_id=x"
+    )
+    found = find_cause(sdk, SIGS)
+    assert found is not None
+    assert "(http://10.0.0.11:9696)" in found.text
+    client = find_cause(EXAMPLES[-1][0], SIGS)
+    assert client is not None
+    assert "(neutron)" in client.text
+
+
+def test_an_unknown_key_of_a_signature_is_one_line() -> None:
+    with pytest.raises(ProcedureError, match="unknown key"):
+        parse({"signatures": [{"id": "x", "match": "y", "cause": "z", "cleared": "w"}]})
