@@ -285,6 +285,7 @@ def test_virsh_and_qemu_img_run_in_nova_libvirt() -> None:
     assert "/var/lib/containers" not in backing
     # instance_dirs is read on the host, through the mapping
     assert hostreads.READS["instance_dirs"].script(spec) == (
+        "[ -e /var/lib/containers/storage/volumes/nova_compute/_data/instances ] || exit 0; "
         "ls -1 /var/lib/containers/storage/volumes/nova_compute/_data/instances"
     )
     # without container_engine: whichever engine answers

@@ -8,9 +8,18 @@ from collections import Counter
 
 import pytest
 
+from fixtures.answers import Answers, every_answer
 from fixtures.baseline import FileOptions, compare, live_files
-from fixtures.config import ROLE_CONFIGS, ConfigSyntaxError, config_text, host_config, show
-from fixtures.connections import Connections, Remote, each_answer
+from fixtures.config import (
+    ROLE_CONFIGS,
+    ConfigSyntaxError,
+    Option,
+    UnparsableConfig,
+    config_text,
+    host_config,
+    show,
+)
+from fixtures.connections import Connections, Remote
 from fixtures.errors import CouldNotRun
 from fixtures.inventory import scoped_inventory
 from plugins.findings import Findings
@@ -27,10 +36,34 @@ from plugins.phases import gate_baseline
 @pytest.mark.parametrize("role", sorted(ROLE_CONFIGS))
 def test_role_config_consistent(role: str, connections: Connections, findings: Findings) -> None:
     """Every host of a role has the same effective configuration (host-specific options
-    such as ``host`` and ``my_ip`` excluded)."""
-    configs = each_answer(connections.with_role(role), lambda remote: host_config(remote, role))
-    if len(configs) < 2:
-        pytest.skip(f"fewer than two {role} hosts with its configuration answered")
+    such as ``host`` and ``my_ip`` excluded); a file that does not parse on a host is a
+    finding naming host, file and line, a host whose configuration could not be read makes
+    the check could-not-run (it is not a host that agrees)."""
+    got = every_answer(connections.with_role(role), lambda remote: host_config(remote, role))
+    for host, exc in sorted(got.failed.items()):
+        if isinstance(exc, UnparsableConfig):
+            findings.add(
+                f"{exc.file} [-] (the file)",
+                host=host,
+                actual="unparsable",
+                option=f"{exc.file} (does not parse)",
+                file=exc.file,
+                what="unparsable",
+                said=f"{host}: {exc.problem} (its service refuses it)",
+            )
+    unread = {h: e for h, e in got.failed.items() if not isinstance(e, UnparsableConfig)}
+    configs = got.values
+    if len(configs) < 2 and not got.failed:
+        pytest.skip(f"fewer than two {role} hosts with its configuration")
+    diffs = _differences(configs, findings) if len(configs) >= 2 else []
+    if unread and not findings:
+        raise Answers(failed=unread).unanswered(f"{role} configuration")
+    note = f" ({Answers(failed=unread).unanswered('not compared').what})" if unread else ""
+    findings.assert_none(f"{role} hosts differ{note}: " if diffs else f"{role} hosts: ")
+
+
+def _differences(configs: dict[str, dict[Option, str]], findings: Findings) -> list[str]:
+    """Each option whose value differs between hosts, one finding per odd host."""
     options = sorted(set().union(*configs.values()))
     diffs = []
     for opt in options:
@@ -49,12 +82,9 @@ def test_role_config_consistent(role: str, connections: Connections, findings: F
                     host=h,
                     actual=show(values[h]),
                     option=f"{fname} [{section}] {name}",
+                    said=f"{fname} [{section}] {name}: {shown}",
                 )
-    assert not diffs, (
-        f"{role} hosts differ: "
-        + "; ".join(diffs[:20])
-        + (f" (+{len(diffs) - 20} more)" if len(diffs) > 20 else "")
-    )
+    return diffs
 
 
 @pytest.mark.check(
@@ -92,7 +122,8 @@ def test_config_matches_baseline(
             unparsable[remote.name] = str(exc)
             return None
 
-    answers = each_answer([connections[n] for n in names], live)
+    got = every_answer([connections[n] for n in names], live)
+    answers = got.values
     for host, problem in sorted(unparsable.items()):
         findings.add(
             problem.split(":", 1)[0],
@@ -104,6 +135,7 @@ def test_config_matches_baseline(
         )
     if not answers and not unparsable:
         raise CouldNotRun(f"no {role} host answered with its configuration", ", ".join(names))
+    unread = got.unanswered(f"{role} configuration") if got.failed else None
     if role not in baseline.roles:
         findings.add(
             role,
@@ -127,4 +159,8 @@ def test_config_matches_baseline(
                 what=d.what,
                 verdict=d.verdict,
             )
-    findings.assert_none(f"{role} configuration differs from the baseline: ")
+    # a host whose configuration could not be read is not a host that matches
+    if unread is not None and not findings:
+        raise unread
+    note = f" ({unread.what}: not compared)" if unread is not None else ""
+    findings.assert_none(f"{role} configuration differs from the baseline{note}: ")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.answers import Answers
 from fixtures.connections import Connections, Remote
 from fixtures.discovery import short_name
 from fixtures.liveness import dead_services
@@ -28,8 +29,13 @@ def assert_alive(
         )
     ]
     assert not missing, f"no {' and no '.join(missing)} service is registered{where}"
-    dead = [d for b in binaries for d in dead_services(services, b, connections, host or None)]
-    assert not dead, "; ".join(dead)
+    judged = [dead_services(services, b, connections, host or None) for b in binaries]
+    dead = [d for j in judged for d in j.dead]
+    # a record claiming "up" on a host whose boot time could not be read is not alive
+    unjudged = Answers(failed={h: e for j in judged for h, e in j.unjudged.items()})
+    note = f" ({unjudged.unanswered('not judged').what})" if unjudged.failed else ""
+    assert not dead, "; ".join(dead) + note
+    unjudged.raise_unanswered(f"{' and '.join(binaries)} records claiming up")
 
 
 @pytest.mark.check("NOVA-002", tier=4, roles=("compute",), phases=WITH_CONFIG_GATE)

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.connections import Connections, Remote, each_answer
+from fixtures.answers import every_answer
+from fixtures.connections import Connections, Remote
 from fixtures.discovery import RINGS, host_addresses, ring_devices
 from fixtures.errors import CouldNotRun
 from fixtures.hypervisor import boot_time
@@ -45,7 +46,8 @@ def test_rings_identical(connections: Connections, findings: Findings) -> None:
     hosts = {r.name: r for r in connections.with_role("object-storage-proxy", "object-storage")}
     if not hosts:
         pytest.skip("the inventory declares no swift host")
-    sums = each_answer(hosts.values(), checksums)
+    got = every_answer(hosts.values(), checksums)
+    sums = got.values
     if not sums:
         raise CouldNotRun("no swift host answered", ", ".join(hosts))
     builders = [r.name for r in connections.with_role("object-storage-proxy")]
@@ -53,7 +55,10 @@ def test_rings_identical(connections: Connections, findings: Findings) -> None:
         values = {host: s.get(fname, MISSING) for host, s in sums.items()}
         for fields in choose_reference(values, builders).findings(fname, values):
             findings.add(**fields)
-    findings.assert_none()
+    # a host whose checksums could not be read is not a host that agrees
+    note = f" ({got.unanswered('not compared').what})" if got.failed else ""
+    findings.assert_none(f"swift files differ{note}: " if note else "")
+    got.raise_unanswered("swift checksums")
 
 
 @pytest.mark.check("SWIFT-003", tier=2, roles=("object-storage",), settles=False)
