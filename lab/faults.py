@@ -1131,3 +1131,29 @@ register(
         _disk_alarm_heal,
     )
 )
+
+
+# ---- a running service that would not start at the next boot (SVC-011) -----------------
+def _unit_enablement(host: str, unit: str, verb: str) -> Action:
+    def act(lab: Lab) -> None:
+        lab.host_exec(host, f"systemctl {verb} {unit}")
+
+    return act
+
+
+register(
+    Fault(
+        "unit-disabled@storage2",
+        "swift-object.service disabled on storage2 while it runs (gone at the next boot)",
+        _unit_enablement("storage2", "swift-object.service", "disable"),
+        _unit_enablement("storage2", "swift-object.service", "enable"),
+    )
+)
+register(
+    Fault(
+        "kolla-unit-disabled@compute2",
+        "kolla's nova_libvirt unit disabled on compute2 while its container runs",
+        _unit_enablement("compute2", "kolla-nova_libvirt-container.service", "disable"),
+        _unit_enablement("compute2", "kolla-nova_libvirt-container.service", "enable"),
+    )
+)

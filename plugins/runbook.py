@@ -137,7 +137,12 @@ class RenderedStep:
         if not self.guard:
             return ""
         checked = f" (verified by {', '.join(self.verified_by)})" if self.verified_by else ""
-        return " ".join(" ".join(self.guard).split()) + checked
+        if len(self.guard) == 1:
+            return " ".join(self.guard[0].split()) + checked
+        # each finding's guard a sentence of its own (two run together read as one)
+        sentences = [" ".join(g.split()).rstrip(".;, ") for g in self.guard if g.strip()]
+        joined = ". ".join(s[:1].upper() + s[1:] for s in sentences) + "."
+        return joined + checked
 
 
 def words(value: str) -> list[str]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from fixtures.boot import not_at_boot
 from fixtures.connections import Remote
-from fixtures.services import expected_services, service_states
+from fixtures.services import expected_services, host_services, service_states
 from plugins.catalog import WITH_CONFIG_GATE
 from plugins.findings import Findings
 
@@ -119,3 +120,45 @@ def test_network_agents_running(host: Remote, findings: Findings) -> None:
 def test_dashboard_running(host: Remote, findings: Findings) -> None:
     """The dashboard's web server runs on every dashboard host."""
     assert_role_services(host, "dashboard", findings)
+
+
+SERVICE_ROLES = (
+    "controller",
+    "compute",
+    "block-storage",
+    "ceph",
+    "object-storage",
+    "object-storage-proxy",
+    "network",
+    "database",
+    "messaging",
+    "dashboard",
+)
+
+
+@pytest.mark.check("SVC-011", tier=99, roles=SERVICE_ROLES)
+@pytest.mark.reads("services")
+def test_services_start_at_next_boot(host: Remote, findings: Findings) -> None:
+    """Every service that runs now starts again at the next boot: its unit enabled (not
+    disabled, masked or enabled only until the reboot), kolla's container unit enabled or
+    its restart policy one the engine starts at boot. A service started by hand runs today
+    and is gone after the next reboot."""
+    wanted = host_services(host.spec)
+    if not wanted:
+        pytest.skip(f"{host.name}: no service expected of its roles")
+    found = not_at_boot(host, wanted)
+    if found is None:
+        pytest.skip(f"{host.name}: its services are processes (no boot configuration to read)")
+    for b in found:
+        findings.add(
+            b.what,
+            host=host.name,
+            expected="starts at boot",
+            actual=b.state,
+            service=b.service,
+            boot_state=b.state,
+            **({"unit": b.what} if b.kind == "unit" else {"container": b.what, "engine": b.engine}),
+            manager=host.spec.service_manager,
+            said=f"{b.service}: {b.what} is {b.state}",
+        )
+    findings.assert_none(f"running, but not started at the next boot of {host.name}: ", sep=", ")

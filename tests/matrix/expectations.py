@@ -506,4 +506,18 @@ EXPECTATIONS: tuple[Expect, ...] = (
         footprint=("controller", "rabbit"),
         alone=True,
     ),
+    Expect(
+        "unit-disabled@storage2",
+        fails=("SVC-011@storage2",),
+        root="SVC-011",
+        remedy=("storage2", "systemctl enable swift-object.service"),
+        footprint=("storage2",),
+    ),
+    Expect(
+        "kolla-unit-disabled@compute2",
+        fails=("SVC-011@compute2",),
+        root="SVC-011",
+        remedy=("compute2", "systemctl enable kolla-nova_libvirt-container.service"),
+        footprint=("compute2",),
+    ),
 )
