@@ -1157,3 +1157,19 @@ register(
         _unit_enablement("compute2", "kolla-nova_libvirt-container.service", "enable"),
     )
 )
+
+
+# ---- the database server refusing writes (DB-004) --------------------------------------
+def _read_only_heal(lab: Lab) -> None:
+    _sql(lab, "SET GLOBAL read_only = OFF;")
+    lab.wait_green(since=time.monotonic())  # the services' reports are written again
+
+
+register(
+    Fault(
+        "database-read-only",
+        "MariaDB set read_only (as for a backup or a failover, never undone): writes refused",
+        lambda lab: _sql(lab, "SET GLOBAL read_only = ON;"),
+        _read_only_heal,
+    )
+)

@@ -8,7 +8,7 @@ import pytest
 
 from fixtures.connections import Remote
 from fixtures.database import Databases, configured_dsns
-from fixtures.errors import InputError
+from fixtures.errors import CouldNotRun, InputError
 from fixtures.inventory import Inventory
 from plugins.catalog import WITH_CONFIG_GATE
 from plugins.findings import Findings
@@ -90,3 +90,62 @@ def test_galera_cluster_whole(galera: dict[str, str], inventory: Inventory) -> N
             f"cluster size {status.get('wsrep_cluster_size')}, inventory has {expected}"
         )
     assert not problems, "Galera: " + "; ".join(problems)
+
+
+CONNECTIONS_HEADROOM = 0.9  # connections in use past this share of max_connections
+
+
+@pytest.mark.check("DB-004", tier=10, roles=("database",), phases=WITH_CONFIG_GATE)
+@pytest.mark.reads("database_server")
+def test_database_server_accepts_writes(
+    database_server: dict[str, str], findings: Findings
+) -> None:
+    """The database server takes writes (read_only, super_read_only and innodb_read_only
+    OFF; a Galera node ready) and has connections to spare (in use below 90% of
+    max_connections): its own variables and status, read through nova's DSN. A server
+    that refuses writes makes every service record go stale, which looks like every
+    service being down."""
+    server = database_server.get("server", "the database server")
+    missing = [
+        v for v in ("read_only", "max_connections", "threads_connected") if v not in database_server
+    ]
+    if missing:
+        raise CouldNotRun(f"{server}: no {', '.join(missing)} in its variables and status", "")
+    for flag in ("read_only", "super_read_only", "innodb_read_only"):
+        if database_server.get(flag, "OFF").upper() in ("ON", "1"):
+            findings.add(
+                flag,
+                expected="OFF",
+                actual="ON",
+                server=server,
+                flag=flag,
+                said=f"{server} refuses writes: {flag} is ON",
+            )
+    if database_server.get("wsrep_on", "OFF").upper() == "ON" and (
+        database_server.get("wsrep_ready", "").upper() != "ON"
+    ):
+        findings.add(
+            "wsrep_ready",
+            expected="ON",
+            actual=database_server.get("wsrep_ready") or "unknown",
+            server=server,
+            flag="wsrep_ready",
+            said=f"{server}: Galera node not ready (wsrep_ready "
+            f"{database_server.get('wsrep_ready')})",
+        )
+    try:
+        used = int(database_server["threads_connected"])
+        most = int(database_server["max_connections"])
+    except ValueError:
+        raise CouldNotRun(f"{server}: connection counts are not numbers", "") from None
+    if most and used >= CONNECTIONS_HEADROOM * most:
+        findings.add(
+            "connections",
+            expected=f"under {int(CONNECTIONS_HEADROOM * most)}",
+            actual=f"{used} of {most}",
+            server=server,
+            used=str(used),
+            max=str(most),
+            said=f"{server}: {used} of max_connections {most} in use",
+        )
+    findings.assert_none()

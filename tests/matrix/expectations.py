@@ -520,4 +520,23 @@ EXPECTATIONS: tuple[Expect, ...] = (
         remedy=("compute2", "systemctl enable kolla-nova_libvirt-container.service"),
         footprint=("compute2",),
     ),
+    Expect(
+        "database-read-only",
+        fails=("DB-004",),
+        root="DB-004",
+        remedy=("read_only ON", "SET GLOBAL read_only = OFF", "not a replica"),
+        # writes refused: service reports go stale a minute on (restarting them is no cure)
+        may_fail=(
+            "NOVA-002",
+            "NOVA-003",
+            "NOVA-004",
+            "NOVA-009",
+            "CINDER-002",
+            "CINDER-003",
+            "MQ-002",
+        ),
+        never=("systemctl restart nova-compute",),
+        footprint=("controller", "database"),
+        alone=True,
+    ),
 )
