@@ -5,9 +5,9 @@ pytest_plugins = [
     "plugins.redaction",
     "fixtures.inventory",
     "fixtures.connections",
+    "fixtures.database",  # before collection, whose dependency probe parses DSNs with it
     "fixtures.collection",
     "fixtures.cloud",
-    "fixtures.database",
     "fixtures.nova",
     "fixtures.placement",
     "fixtures.usage",
