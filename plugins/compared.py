@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from fixtures.inputfile import InputFileError, read_text
 from fixtures.snapshot import SCHEMA
 from plugins.reportfiles import BROKEN, COULD_NOT_RUN, FAILED, WAIVED, Entry
 from plugins.runbook import Finding
@@ -55,7 +56,9 @@ class Compared:
 def load(path: Path) -> dict[str, Any]:
     """A snapshot document, or SnapshotFileError saying in one line why it cannot be used."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
+    except InputFileError as exc:
+        raise SnapshotFileError(f"{path}: {exc}") from None
     except FileNotFoundError:
         raise SnapshotFileError(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -296,7 +296,7 @@ def _check_waivers(s: Setting, config: pytest.Config) -> Setting:
     if s.value is None:
         return s
     path = _path(s, config)
-    if not path.is_file():
+    if not path.exists():  # anything else that is no regular file: the loader says what
         raise _usage(s, "waivers", f"{path}: no such file")
     return Setting(str(path), s.source)
 

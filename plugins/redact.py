@@ -15,11 +15,16 @@ What it knows about OpenStack, beyond oslo.utils' ``mask_password`` list:
   or spaced ``name = value`` up to the end of the line (multi-word values);
 - swift tempauth ``user_<account>_<user> = <key> .admin``;
 - command lines: ``--password X``, ``--os-password=X``, ``mysql -pX``, ``sshpass -p X``;
+- the forms other tools print secrets in (:mod:`plugins.redact_forms`): process tables'
+  ``rabbitmqctl add_user``, ``curl -u``, ``ipmitool -P``, ``swift -K``, ``rbd --key``; key
+  blocks; ``ec2 credentials`` tables; ``user:pass@host`` without a scheme; password
+  hashes; SQL ``IDENTIFIED BY``; ``temp_url_sig``;
 - tokens: Keystone fernet, JWS/JWT, PKI, ``X-Auth-Token``, ``Authorization``;
 - literal values met in config files during the run (:func:`remember`).
 
 Check IDs, UUIDs, host names, file paths, URL paths (``/auth/tokens``) and option *names*
-stay visible: only values are masked.
+stay visible: only values are masked. Terminal control characters (ESC, C0 but tab and
+line ends, DEL, C1) become ``\\xNN``: every text written passes through here.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote
 
-MASK = "***"
+from plugins.redact_forms import MASK, RULES, Rule
+
 MIN_LITERAL = 6  # shorter values would mask ordinary words
 
 # -- literal values learned during the run ----------------------------------------------
@@ -174,6 +180,7 @@ _SECRET_WORDS = (
     "private_key",
     "privatekey",
     "chappassword",
+    "key_data",
 )
 _SECRET_SEGMENTS = {"pass", "pwd", "pswd", "token", "tokens", "psk", "sas"}
 _NOT_SECRET = re.compile(
@@ -271,7 +278,7 @@ def _mask_assignments(text: str) -> str:
 # (lowercase). On an ASCII text a rule runs only where one of its words is found (a pass
 # over a process table each is 0.1 s on 100 hosts); on any other text every rule runs
 # (Unicode case folding: "(?i)s" also matches U+017F).
-_RULES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
+_RULES: tuple[Rule, ...] = (
     # --password X, --os-password=X, --os-token X, --secret-key X
     (
         re.compile(
@@ -313,7 +320,18 @@ _RULES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     (re.compile(r"gAAAAA[A-Za-z0-9_\-=]{20,}"), MASK, ("gaaaaa",)),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), MASK, ("eyj",)),
     (re.compile(r"\bMII[A-Za-z0-9+/=]{100,}"), MASK, ("mii",)),
+    *RULES,  # the forms other tools print secrets in (plugins/redact_forms.py)
 )
+
+# Terminal control characters (C0 but tab and line ends, DEL, C1): shown as \xNN, so
+# no text afterboot writes can move a terminal's cursor, retitle it or clear it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # one class: a fast search
+
+
+def _escaped(m: re.Match[str]) -> str:
+    if m[0] == "\r" and m.string.startswith("\n", m.end()):
+        return "\r"  # a CRLF line end
+    return f"\\x{ord(m[0]):02x}"
 
 
 def redact(text: str) -> str:
@@ -339,7 +357,7 @@ def _redact(text: str) -> str:
     for pattern, replacement, words in _RULES:
         if low is None or any(w in low for w in words):
             text = pattern.sub(replacement, text)
-    return _mask_assignments(text)
+    return _CONTROL.sub(_escaped, _mask_assignments(text))
 
 
 def redact_obj(obj: Any) -> Any:

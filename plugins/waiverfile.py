@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +27,16 @@ from typing import Any
 import pytest
 import yaml
 
+from fixtures.inputfile import read_text
+from fixtures.yamlines import SafeLoader
 from plugins.catalog import ID_PATTERN
+from plugins.redact import redact
 from plugins.runbook import Finding
 
 APPLIED, EXPIRED, UNUSED = "applied", "expired", "unused"
 WAIVER_PROPERTY = "waiver"  # the user property carrying a WaiverUse as JSON
 _FIELDS = {"host", "offender", "justification", "owner", "expires"}
+_SHOWN_KEY = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # a mistyped check ID, not a file's line
 
 
 class WaiverError(ValueError):
@@ -145,7 +150,7 @@ def _date(value: Any, where: str) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise WaiverError(f"{where}: expires {value!r} is not a date (YYYY-MM-DD)") from None
+        raise WaiverError(f"{where}: expires {value!r:.40} is not a date (YYYY-MM-DD)") from None
 
 
 def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
@@ -180,9 +185,13 @@ def parse(data: Any, source: str) -> tuple[Waiver, ...]:
         raise WaiverError(f"{source}: expected a mapping of check IDs to waivers")
     out: list[Waiver] = []
     for check, raws in data.items():
-        where = f"{source}: {check}"
         if not isinstance(check, str) or not ID_PATTERN.match(check):
-            raise WaiverError(f"{where}: not a check ID (AREA-NNN)")
+            # name the key only when it looks like a mistyped ID: a waivers path that is
+            # a link to another file (/etc/shadow) must not print that file's lines
+            shown = check if isinstance(check, str) and _SHOWN_KEY.fullmatch(check) else None
+            what = shown or f"a key of {len(str(check))} characters (not shown)"
+            raise WaiverError(f"{source}: {what}: not a check ID (AREA-NNN)")
+        where = f"{source}: {check}"
         for n, raw in enumerate(raws if isinstance(raws, list) else [raws], 1):
             out.append(_waiver(check, raw, f"{where} #{n}" if isinstance(raws, list) else where))
     return tuple(out)
@@ -190,9 +199,11 @@ def parse(data: Any, source: str) -> tuple[Waiver, ...]:
 
 def load(path: Path) -> tuple[Waiver, ...]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(read_text(path), Loader=SafeLoader)
     except OSError as exc:
         raise WaiverError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise WaiverError(f"{path}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
@@ -225,6 +236,7 @@ def ledger(
 
 
 def ledger_lines(rows: Sequence[Mapping[str, Any]], today: dt.date) -> list[str]:
+    """One line per waiver with what it did, redacted (terminal, JUnit properties)."""
     lines = []
     for r in rows:
         where = (f" on {r['host']}" if r["host"] else "") + (
@@ -240,5 +252,5 @@ def ledger_lines(rows: Sequence[Mapping[str, Any]], today: dt.date) -> list[str]
             what = f"expired {r['expires']}, not used (remove it)"
         else:
             what = f"not used (until {r['expires']})"
-        lines.append(f"{head}: {what}; owner {r['owner']}: {r['justification']}")
+        lines.append(redact(f"{head}: {what}; owner {r['owner']}: {r['justification']}"))
     return lines
