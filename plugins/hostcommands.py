@@ -44,6 +44,15 @@ IN_CONTAINER: dict[str, str] = {
     "qemu-img": "nova_compute",
     "nova-manage": "nova_api",
     "cinder-manage": "cinder_api",
+    # the projects' upgrade checks and keystone's own tools (tests_cloud/test_upgrade_checks.py)
+    "nova-status": "nova_api",
+    "cinder-status": "cinder_api",
+    "placement-status": "placement_api",
+    "placement-manage": "placement_api",
+    "keystone-status": "keystone",
+    "keystone-manage": "keystone",
+    "glance-status": "glance_api",
+    "neutron-status": "neutron_server",
     "rabbitmqctl": "rabbitmq",
 }
 VERBS = ("start", "stop", "restart", "status", "is-active", "reload")
