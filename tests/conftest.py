@@ -68,3 +68,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sshd_mod.Sshd]:
     """A real sshd on loopback, one per test module."""
     with sshd_mod.sshd(tmp_path_factory.mktemp("sshd")) as s:
         yield s
+
+
+@pytest.fixture
+def fakebin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A directory first on PATH before the shell's own tools (no real OpenStack tool is
+    found): tools that answer, or fail, the way real ones do."""
+    path = Path(tempfile.mkdtemp(prefix="ab-bin-"))
+    monkeypatch.setenv("PATH", f"{path}:/usr/bin:/bin")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

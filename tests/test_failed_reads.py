@@ -7,9 +7,6 @@ check function."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -49,15 +46,6 @@ def _hosts(*specs: HostSpec, reads: dict[str, dict[str, ReadResult]]) -> Connect
 
 def _local(name: str, **kw: object) -> HostSpec:
     return HostSpec(name, connection="local", **kw)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def fakebin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A directory first on PATH, for tools that fail the way real ones do."""
-    path = Path(tempfile.mkdtemp(prefix="ab-bin-"))
-    monkeypatch.setenv("PATH", f"{path}:/usr/bin:/bin")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _tool(bin_dir: Path, name: str, body: str) -> None:

@@ -7,9 +7,6 @@ output and exit with the recorded status; the real checks judge what they read."
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,15 +38,6 @@ TOOLS = {p.tool for p in PROJECTS} | {"keystone-manage"}
 
 def _data(name: str) -> str:
     return (DATA / name).read_text() if name else ""
-
-
-@pytest.fixture
-def fakebin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A directory alone on PATH with the shell's tools: no real OpenStack tool is found."""
-    path = Path(tempfile.mkdtemp(prefix="ab-upg-"))
-    monkeypatch.setenv("PATH", f"{path}:/usr/bin:/bin")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _tool(
