@@ -89,6 +89,9 @@ class App(BaseApplication):
         for key, value in {{
             "bind": sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:{port}",
             "workers": 1, "threads": 4, "worker_class": "gthread", "timeout": 120,
+            # no kept-alive connection: gunicorn closed an idle one after its 2 s default
+            # just as a client polling every 2 s reused it (ConnectionResetError)
+            "keepalive": 0,
             "proc_name": "{name}", "control_socket_disable": True,
             "accesslog": None, "errorlog": "-",
         }}.items():
