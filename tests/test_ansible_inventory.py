@@ -8,10 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from fixtures import ansible
 from fixtures.ansible import RANGE_LIMIT
 from fixtures.errors import InputError
 from fixtures.inventory import Inventory, load_inventory
@@ -244,4 +246,29 @@ def test_directory_inventory_listed_with_its_vars_files(
             "ctl01 * 10.0.0.11 * 2200 * kolla * ssh * controller *"
             "address: host_vars/ctl01.yml (ansible_host); port: group_vars/all.yml (ansible_port)*",
         ]
+    )
+
+
+def test_a_dynamic_inventory_that_hangs_is_killed_whole_at_its_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its child holding the output open (a helper it started) does not keep the run
+    waiting past the deadline, nor running after it."""
+    marker = tmp_path / "child.pid"
+    script = tmp_path / "inventory.py"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"sleep 60 & echo $! > {marker}\n"  # a child that inherits the output pipe
+        "sleep 60\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setattr(ansible, "INVENTORY_TIMEOUT", 1.0)
+    started = time.monotonic()
+    with pytest.raises(InputError, match="did not finish within 1s"):
+        ansible._json_output([str(script), "--list"], str(script), "the dynamic inventory")
+    assert time.monotonic() - started < 10
+    pid = int(marker.read_text())
+    time.sleep(0.2)
+    assert (
+        not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
     )
