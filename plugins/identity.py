@@ -56,13 +56,15 @@ def _identify(items: list[pytest.Item], roots: list[Path]) -> dict[str, Check]:
             raise pytest.UsageError(f"check ID {check.id} is used twice: {known.where} and {where}")
         catalog[check.id] = check
         item.stash[check_key] = check
+        item.extra_keyword_matches.add(check.id)  # -k NOVA-005 selects the check
         item.user_properties.append(("check_id", check.id))
         item.user_properties.append(("tier", str(check.tier)))
     return catalog
 
 
 def _selected(check: Check, phase: str, roles: tuple[str, ...]) -> bool:
-    if phase not in check.phases:
+    """In the run of ``phase`` ("": any) limited to ``roles`` (none: every role)."""
+    if phase and phase not in check.phases:
         return False
     return not roles or not check.roles or bool(set(roles) & set(check.roles))
 
@@ -121,7 +123,17 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     if not settings(config).list_checks:
         return None
     tr = config.pluginmanager.get_plugin("terminalreporter")
-    lines = format_catalog(config.stash.get(_catalog_key, {}).values())
+    s = settings(config)
+    checks = [
+        c
+        for c in config.stash.get(_catalog_key, {}).values()
+        # a --phase (or --role) the operator gave lists what that run would judge; the
+        # ini's or the default phase: every check
+        if _selected(
+            c, s.phase.value if s.phase.source.startswith(("--", "$")) else "", s.roles.value
+        )
+    ]
+    lines = format_catalog(checks)
     for line in lines:
         if tr is not None:
             tr.write_line(line)

@@ -173,3 +173,30 @@ def test_collection_error_is_reported_not_crashed(suite: pytest.Pytester) -> Non
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     result.stdout.fnmatch_lines(["*ModuleNotFoundError*nowhere_to_be_found*"])
+
+
+def test_list_checks_honours_the_phase_and_role_asked_for(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        **{
+            "tests_cloud/test_x.py": GOOD
+            + '''
+@pytest.mark.check("MAINT-001", tier=4, phases=("pre-maintenance",))
+def test_drained():
+    """The host is drained."""
+'''
+        }
+    )
+    every = suite.runpytest("--list-checks").stdout.str()
+    assert "MAINT-001" in every
+    assert "NOVA-002" in every  # no --phase: the whole catalog
+    pre = suite.runpytest("--list-checks", "--phase=pre-maintenance").stdout.str()
+    assert "MAINT-001" in pre
+    assert "NOVA-002" not in pre
+    compute = suite.runpytest("--list-checks", "--role=compute").stdout.str()
+    assert "NOVA-002" in compute
+
+
+def test_a_check_id_is_a_keyword(suite: pytest.Pytester) -> None:
+    suite.makepyfile(**{"tests_cloud/test_x.py": GOOD})
+    result = suite.runpytest("-k", "DB-001", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["*test_x.py::test_a", "*", "1/2 tests collected*"])
