@@ -10,6 +10,7 @@ it replaces.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Generator
 from pathlib import Path
@@ -94,7 +95,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         rows, phase = list(results.rows.values()), settings(config).phase.value
         text = render(rows, phase, time.time(), previous)
         write_atomically(target, text)
-    except OSError as exc:
-        config.issue_config_time_warning(
-            pytest.PytestWarning(f"afterboot: prometheus textfile {target}: {exc}"), stacklevel=2
-        )
+    except (OSError, ValueError) as exc:  # ValueError: a file that is not text (a link)
+        # a timer job must not go stale silently: one line, and the run fails (status 4,
+        # the option's target being unusable)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        sys.stderr.write(f"ERROR: afterboot: prometheus textfile {target}: {why}\n")
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR

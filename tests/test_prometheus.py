@@ -154,3 +154,18 @@ def test_missing_directory_is_a_usage_error(site: pytest.Pytester) -> None:
     result = site.runpytest("--prometheus=nowhere/afterboot.prom")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "prometheus (from --prometheus): " in result.stderr.str()
+
+
+@pytest.mark.parametrize("how", ["unwritable", "not-text"])
+def test_a_failed_write_is_one_line_and_a_failed_run(site: pytest.Pytester, how: str) -> None:
+    """A timer job's textfile that cannot be written must not go stale silently."""
+    target = site.path / "textfiles" / "afterboot.prom"
+    if how == "unwritable":
+        target.mkdir()  # a directory where the file goes: the rename fails
+    else:
+        target.write_bytes(b"\xff\xfe\x00binary\x00")  # as a link to a binary reads
+    result = site.runpytest_subprocess("--prometheus=textfiles/afterboot.prom")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [ln for ln in result.stderr.str().splitlines() if "prometheus textfile" in ln]
+    assert len(errors) == 1
+    assert "Traceback" not in result.stderr.str()
