@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from fixtures import hostreads
+from fixtures.errors import CouldNotRun
 from fixtures.hostreads import PART, parts
-from fixtures.hypervisor import Domain, parse_domains
+from fixtures.hypervisor import Domain, has_volume_disk, parse_domains
 from fixtures.inventory import HostSpec
 
 VIRSH = shutil.which("virsh")
@@ -98,3 +99,28 @@ def test_a_virsh_that_cannot_list_fails_the_read(tmp_path: Path, read: str) -> N
     rc, out, _ = _run(read, tmp_path, node=None)
     assert rc != 0
     assert out == ""
+
+
+VOLUME = "5b1c4f1e-2d3a-4c5b-8e9f-0a1b2c3d4e5f"
+# a domain as nova defines it (the lab's compute1, libvirt 9): the volume's RBD disk
+DOMAIN = f"""<domain type='qemu'><name>instance-00000001</name>
+<metadata><nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1">
+<nova:name>ab-fw-compute1</nova:name><nova:description>holds {VOLUME}</nova:description>
+</nova:instance></metadata>
+<devices>
+<disk type='file' device='disk'><source file='/var/lib/nova/instances/x/disk'/>
+<target dev='vda' bus='virtio'/></disk>
+{{volume}}
+</devices></domain>"""
+RBD = f"""<disk type='network' device='disk'><source protocol='rbd' name='volumes/volume-{VOLUME}'/>
+<target dev='vdb' bus='virtio'/><serial>{VOLUME}</serial></disk>"""
+
+
+def test_a_volume_disk_is_found_by_its_serial_or_source_not_anywhere() -> None:
+    assert has_volume_disk(DOMAIN.format(volume=RBD), VOLUME)
+    no_serial = RBD.replace(f"<serial>{VOLUME}</serial>", "")
+    assert has_volume_disk(DOMAIN.format(volume=no_serial), VOLUME)  # its RBD source
+    # detached: the id is left only in the metadata's description
+    assert not has_volume_disk(DOMAIN.format(volume=""), VOLUME)
+    with pytest.raises(CouldNotRun, match="does not parse"):
+        has_volume_disk("<domain><devices>", VOLUME)

@@ -12,7 +12,7 @@ import pytest
 from fixtures.connections import Connections
 from fixtures.discovery import short_name
 from fixtures.errors import CouldNotRun
-from fixtures.hypervisor import domain_xml
+from fixtures.hypervisor import domain_xml, has_volume_disk
 from fixtures.liveness import report_time
 from plugins.findings import Findings
 
@@ -90,6 +90,8 @@ def test_volumes_attached_three_ways(
                 continue
             try:
                 xml = domain_xml(remote, server.instance_name)
+                where = f"domain {server.instance_name} on {remote.name}"
+                attached = bool(xml) and has_volume_disk(xml, vol.id, where)
             except CouldNotRun as exc:
                 unverified.append(f"{vol.id} ({exc})")
                 continue
@@ -105,7 +107,7 @@ def test_volumes_attached_three_ways(
                     uuid=server.id,
                     device=device or "",
                 )
-            elif vol.id not in xml:
+            elif not attached:
                 findings.add(
                     vol.id,
                     said=f"volume {vol.id} attached to {server.id} as {device} in cinder "
