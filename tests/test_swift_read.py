@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -37,9 +38,10 @@ class Swift:
 
 def test_a_huge_object_is_read_up_to_the_cap() -> None:
     swift = Swift(Body(iter([b"x" * 65536] * 100_000)))  # 6.5 GB if read whole
-    headers, read = read_object(swift, "c", "o", timeout=5)
+    headers, read, md5 = read_object(swift, "c", "o", timeout=5)
     assert headers["etag"] == "x"
     assert read == READ_CAP
+    assert md5 == ""  # cut at the cap: no MD5 of the whole
     assert swift.kwargs["resp_chunk_size"] == 65536
     assert swift.body.closed
 
@@ -74,7 +76,14 @@ def test_the_object_read_is_a_cloud_read_of_the_first_object() -> None:
 
     swift = Account(Body(iter([b"abc"])))
     ctx = CloudContext(5.0, swift=lambda: swift)
-    assert CLOUD_READS["object_read"].fetch(ctx) == {"container": "c2", "object": "o1", "etag": "x"}
+    assert CLOUD_READS["object_read"].fetch(ctx) == {
+        "container": "c2",
+        "object": "o1",
+        "etag": "x",
+        "listed_hash": None,
+        "bytes": 3,
+        "md5": hashlib.md5(b"abc", usedforsecurity=False).hexdigest(),
+    }
     assert swift.body.closed
 
     class Empty(Account):
@@ -85,3 +94,26 @@ def test_the_object_read_is_a_cloud_read_of_the_first_object() -> None:
         CLOUD_READS["object_read"].fetch(CloudContext(5.0, swift=lambda: Empty(Body(iter([])))))
         == {}
     )
+
+
+def test_a_small_object_is_read_whole_with_its_md5() -> None:
+    swift = Swift(Body(iter([b"hello ", b"swift"])))
+    _, read, md5 = read_object(swift, "c", "o", timeout=5)
+    assert read == 11
+    assert md5 == hashlib.md5(b"hello swift", usedforsecurity=False).hexdigest()
+
+
+def test_swift_005_fails_when_the_bytes_do_not_match_the_etag() -> None:
+    """A replica serving damaged bytes (the object server quarantines it only after it
+    streamed them): the proxy's etag is the stored MD5, the bytes read have another."""
+    # imported here: at module level pytest would collect the check as a test of this file
+    from tests_cloud.test_swift import test_proxy_serves_a_read as swift_005
+
+    good = hashlib.md5(b"abc", usedforsecurity=False).hexdigest()
+    read = {"container": "c2", "object": "o1", "etag": good, "bytes": 3, "md5": good}
+    swift_005(read)
+    damaged = {**read, "md5": hashlib.md5(b"abd", usedforsecurity=False).hexdigest()}
+    with pytest.raises(AssertionError, match="c2/o1: its 3 bytes have MD5"):
+        swift_005(damaged)
+    swift_005({**damaged, "etag": f'"{good}"'})  # a manifest: its etag is no MD5 of bytes
+    swift_005({**damaged, "md5": ""})  # past the cap: not read whole
