@@ -268,7 +268,9 @@ EXPECTATIONS: tuple[Expect, ...] = (
         remedy=("compute1", "nova-compute"),
         may_fail=COMPUTE_CONSEQUENCES,
         footprint=("compute1", "compute1-config"),
-        settle_s=30,  # nova-compute imports nova before it finds no driver and exits
+        # nova-compute imports nova before it finds no driver and exits
+        gone=("compute1", "nova-compute"),
+        settle_s=60,
     ),
     Expect(
         "swift-device-removed@storage1",

@@ -33,7 +33,10 @@ class Expect:
     may_fail: tuple[str, ...] = ()  # consequences allowed to fail too (timing-dependent)
     footprint: tuple[str, ...] = ()  # what the fault touches; faults sharing none run together
     phase: str = "post-reboot"
-    settle_s: float = 0.0  # wait after injecting before the suite runs
+    settle_s: float = 0.0  # wait after injecting before the suite runs (with ``gone``: at most)
+    # (host, service) whose process the fault ends (it exits on its own after the
+    # injection): polled until gone, within settle_s, instead of sleeping it all
+    gone: tuple[str, str] = ()
     alone: bool = False  # its blast radius (keystone, database, queue) would hide others
     shares: bool = False  # may fail the same check as another sharing fault (remedy tells)
     # checks reading through what it broke could not run (not failed): on its hosts, or

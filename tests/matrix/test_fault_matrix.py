@@ -30,6 +30,25 @@ def _healthy(lab: Any, reports: Path) -> Outcome:
     return outcome
 
 
+def settle(lab: Any, batch: list[Expect]) -> None:
+    """Wait for what the batch's faults need before the suite runs: a condition polled
+    where one is known (a process that exits on its own), a time where the judgement
+    itself is about time (a record 60 s stale, a process 60 s in D)."""
+    started = time.monotonic()
+    for exp in batch:
+        if exp.gone:
+            host, service = exp.gone
+            deadline = started + exp.settle_s
+            while lab.hosts.service_pid(host, service) is not None:
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"{exp.fault}: {service} on {host} still runs after {exp.settle_s:g}s"
+                    )
+                time.sleep(0.5)
+    timed = [e.settle_s for e in batch if not e.gone]
+    time.sleep(max(0.0, max(timed, default=0.0) - (time.monotonic() - started)))
+
+
 def test_healthy_lab_has_no_failure(lab: Any, tmp_path: Path) -> None:
     outcome = _healthy(lab, tmp_path / "healthy")
     ROWS.append(f"healthy (before)  -> 0 failures in {outcome.seconds:.0f}s  PASS")
@@ -42,7 +61,7 @@ def test_fault_batch(lab: Any, tmp_path: Path, batch: list[Expect]) -> None:
         for exp in batch:
             lab.inject(exp.fault)
             injected.append(exp)
-        time.sleep(max((e.settle_s for e in batch), default=0))
+        settle(lab, batch)
         outcome = run_suite(tmp_path / "faulty", phase=batch[0].phase)
     finally:
         # a rebooted host's servers are hard-rebooted last, once the rest is healed
