@@ -21,6 +21,7 @@ import pytest
 
 from plugins.allure_html import HTML, carry_history
 from plugins.identity import check_key
+from plugins.manifest import flat, manifest
 from plugins.options import settings
 from plugins.outcomes import COULD_NOT_RUN, WAIVED, outcome_of
 from plugins.procedure_book import procedures
@@ -153,6 +154,7 @@ def _write(directory: Path, config: pytest.Config) -> None:
         "python": platform.python_version(),
         "pytest": pytest.__version__,
     }
+    env.update(flat(manifest(config)))  # which afterboot, run by whom, on which cloud
     waivers = book(config)
     if waivers.waivers:
         env["waivers"] = f"{waivers.source} ({len(waivers.waivers)})"

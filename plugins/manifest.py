@@ -138,3 +138,31 @@ def manifest(config: pytest.Config) -> dict[str, Any]:
         "inventory": file_digest(s.inventory.value),
         "cloud": {"name": s.os_cloud.value, "auth_url": _plain_url(auth_url), "region": region},
     }
+
+
+def flat(run: dict[str, Any]) -> dict[str, str]:
+    """The manifest's identity as flat text (JUnit testsuite properties, Allure's
+    environment): who, what, where, which cloud; the options stay in summary.json."""
+    cloud, operator = run["cloud"], run["operator"]
+    return {
+        "afterboot": run["afterboot"],
+        "commit": run["commit"] or "(not a checkout)",
+        "procedures": run["procedures"],
+        "operator": f"{operator['user']}@{operator['host']}",
+        "started": run["started"],
+        "inventory_digest": run["inventory"] or "(no file)",
+        "auth_url": cloud["auth_url"] or "(none)",
+        "region": cloud["region"] or "(none)",
+    }
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The manifest as JUnit testsuite properties, before the JUnit writer writes its file."""
+    config = session.config
+    writers = [p for p in config.pluginmanager.get_plugins() if hasattr(p, "add_global_property")]
+    if not writers or hasattr(config, "workerinput"):
+        return
+    for key, value in flat(manifest(config)).items():
+        for writer in writers:
+            writer.add_global_property(f"afterboot {key}", value)

@@ -282,6 +282,16 @@ def test_a_healthy_runs_summary_lists_every_check_judged_and_the_run(
     }
     assert run["options"]["phase"]["value"] == "post-reboot"
     assert set(run["operator"]) == {"user", "host"}
+    # the same identity in JUnit's testsuite properties and Allure's environment
+    suite = next(ET.parse(site.path / "junit.xml").getroot().iter("testsuite"))
+    found = suite.find("properties")
+    assert found is not None
+    props = {p.get("name"): p.get("value") for p in found}
+    assert props["afterboot procedures"] == run["procedures"]
+    assert props["afterboot inventory_digest"] == run["inventory"]
+    environment = (site.path / "allure" / "environment.properties").read_text()
+    assert f"procedures = {run['procedures']}" in environment
+    assert "afterboot = " in environment
 
 
 def test_a_failing_runs_judged_record_carries_each_outcome(
