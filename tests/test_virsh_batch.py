@@ -14,7 +14,7 @@ import pytest
 from fixtures import hostreads
 from fixtures.errors import CouldNotRun
 from fixtures.hostreads import PART, parts
-from fixtures.hypervisor import Domain, has_volume_disk, parse_domains
+from fixtures.hypervisor import Domain, has_volume_disk, parse_cpu, parse_domains
 from fixtures.inventory import HostSpec
 
 VIRSH = shutil.which("virsh")
@@ -124,3 +124,19 @@ def test_a_volume_disk_is_found_by_its_serial_or_source_not_anywhere() -> None:
     assert not has_volume_disk(DOMAIN.format(volume=""), VOLUME)
     with pytest.raises(CouldNotRun, match="does not parse"):
         has_volume_disk("<domain><devices>", VOLUME)
+
+
+def test_the_cpu_of_an_x86_host_and_of_an_arm64_host() -> None:
+    x86 = "model name\t: Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz\nflags\t\t: fpu vme sse2 avx\n"
+    assert parse_cpu(x86) == (
+        "Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz",
+        {"fpu", "vme", "sse2", "avx"},
+    )
+    arm = (  # a Neoverse N1 (Ampere Altra), as /proc/cpuinfo prints it: no model name
+        "Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics\n"
+        "CPU implementer\t: 0x41\nCPU part\t: 0xd0c\n"
+        "Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics\n"
+    )
+    model, flags = parse_cpu(arm)
+    assert model == "arm64 implementer 0x41 part 0xd0c"
+    assert "atomics" in flags
