@@ -144,6 +144,11 @@ def test_could_not_run_is_excused_only_where_a_fault_blinds() -> None:
         for p in verdict([A, blind], far)["a@compute1"]
     )
     assert any("unrelated" in p for p in verdict([A, B], ok)["a@compute1"])  # nobody blinds
+    # a consequence a fault allows may end could-not-run too (it reads through what broke)
+    consequence = _good(could_not_run={"NOVA-002@compute1"})
+    assert verdict([A, B], consequence)["a@compute1"] == []
+    elsewhere = _good(could_not_run={"NOVA-002@compute2"})
+    assert any("unrelated" in p for p in verdict([A, B], elsewhere)["a@compute1"])
 
 
 def test_every_batch_starts_at_its_lowest_root() -> None:

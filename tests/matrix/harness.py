@@ -269,8 +269,9 @@ def verdict(batch: Sequence[Expect], outcome: Outcome) -> dict[str, list[str]]:
         for exp in batch:
             problems[exp.fault].append(f"summary starts at unrelated {starts}")
     # each failure must be one a fault of the batch allows, on that fault's hosts; "could
-    # not run" is the right answer of a check that reads through an API or a database the
-    # fault took away, on what it blinds; anywhere else it would hide a broken check
+    # not run" too (a consequence that reads through what the fault broke), or any check
+    # on what a blinding fault took away (an API, the database); anywhere else it would
+    # hide a broken check
     unexpected = sorted(
         [
             k
@@ -280,7 +281,11 @@ def verdict(batch: Sequence[Expect], outcome: Outcome) -> dict[str, list[str]]:
         + [
             k
             for k in outcome.could_not_run
-            if not any(e.blinds and _allows(e, k, (k.partition("@")[0],)) for e in batch)
+            if not any(
+                _allows(e, k, (*e.fails, *e.may_fail, e.root))
+                or (e.blinds and _allows(e, k, (k.partition("@")[0],)))
+                for e in batch
+            )
         ]
     )
     if unexpected:
