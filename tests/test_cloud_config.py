@@ -53,6 +53,14 @@ def test_reads_through_an_absent_api():
     """Reads instances; nothing listens."""
     raise ksa.ConnectFailure("Unable to establish connection to http://10.0.0.1:8774")
 
+@pytest.mark.check("NOVA-094", tier=5)
+def test_reads_through_an_api_without_versions():
+    """Reads providers; placement's endpoint answers no version document (it is down)."""
+    raise sdk.NotSupported(
+        "The placement service for afterboot-lab:RegionOne exists but does not have any "
+        "supported versions."
+    )
+
 @pytest.mark.check("NOVA-093", tier=5)
 def test_a_client_error_is_ours_to_see():
     """A 404 is not the API being down."""
@@ -65,11 +73,12 @@ def test_an_api_erring_while_a_check_reads_the_cloud_is_could_not_run(
 ) -> None:
     suite.makepyfile(**{"tests_cloud/test_x.py": READER})
     result = suite.runpytest()
-    result.assert_outcomes(errors=2, failed=1)
+    result.assert_outcomes(errors=3, failed=1)
     result.stdout.fnmatch_lines(
         [
             "could not run: an API answered 500 to GET 10.0.0.1:8774/v2.1/servers/detail*",
             "could not run: an API did not answer while the cloud was read (ConnectFailure;*",
+            "could not run: an API's version discovery failed while the cloud was read*",
         ]
     )
 

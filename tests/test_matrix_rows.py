@@ -156,3 +156,22 @@ def test_every_batch_starts_at_its_lowest_root() -> None:
     assert "summary starts at ['SWIFT-003'], not SVC-003" in verdict([A, B], wrong)["a@compute1"]
     unrelated = _good(start_here={"SVC-003", "DB-001"})
     assert any("unrelated ['DB-001']" in p for p in verdict([A, B], unrelated)["b@storage1"])
+
+
+def test_a_control_plane_faults_consequences_reach_every_host() -> None:
+    api = Expect(
+        "neutron-server-stopped",
+        fails=("SVC-004@controller",),
+        root="SVC-004",
+        remedy=("controller",),
+        may_fail=("NOVA-010",),
+        footprint=("controller", "neutron-server"),
+    )
+    outcome = _outcome(
+        failed={"SVC-004@controller"},
+        could_not_run={"NOVA-010@compute1"},
+        start_here={"SVC-004"},
+        tiers={"SVC-004": 15},
+        remediation={"SVC-004": "controller"},
+    )
+    assert verdict([api], outcome) == {"neutron-server-stopped": []}
