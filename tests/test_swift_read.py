@@ -117,3 +117,24 @@ def test_swift_005_fails_when_the_bytes_do_not_match_the_etag() -> None:
         swift_005(damaged)
     swift_005({**damaged, "etag": f'"{good}"'})  # a manifest: its etag is no MD5 of bytes
     swift_005({**damaged, "md5": ""})  # past the cap: not read whole
+
+
+def test_a_proxy_server_error_is_swift_005s_failure_not_a_bug() -> None:
+    from swiftclient.exceptions import ClientException
+
+    from fixtures.cloudreads import CLOUD_READS, CloudContext
+
+    # imported here: at module level pytest would collect the check as a test of this file
+    from tests_cloud.test_swift import test_proxy_serves_a_read as swift_005
+
+    class Failing(Account):
+        def get_container(self, name: str, limit: int) -> Any:
+            raise ClientException(
+                "Container GET failed", http_status=503, http_reason="Service Unavailable"
+            )
+
+    swift = Failing(Body(iter([b"abc"])))
+    read = CLOUD_READS["object_read"].fetch(CloudContext(5.0, swift=lambda: swift))
+    assert read["error"] == "503 Service Unavailable"
+    with pytest.raises(AssertionError, match="the proxy answered 503 Service Unavailable"):
+        swift_005(read)

@@ -175,6 +175,9 @@ def test_proxy_serves_a_read(object_read: dict[str, Any]) -> None:
     streamed, at most 1 MiB, within --timeout)."""
     if not object_read:
         pytest.skip("the account holds no object to read (swift stat is SWIFT-001)")
+    assert "error" not in object_read, (
+        f"the proxy answered {object_read.get('error')} to a read: {object_read.get('said')}"
+    )
     where = f"{object_read['container']}/{object_read['object']}"
     etag = str(object_read.get("etag") or "")
     assert etag, f"GET {where} gave no etag"
