@@ -541,7 +541,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         "database-read-only",
         fails=("DB-004",),
         root="DB-004",
-        remedy=("read_only ON", "SET GLOBAL read_only = OFF", "not a replica"),
+        remedy=("read_only ON", "SET GLOBAL read_only = OFF", "SHOW SLAVE STATUS"),
         # writes refused: service reports go stale a minute on (restarting them is no cure)
         may_fail=(
             "NOVA-002",
