@@ -124,7 +124,19 @@ def _user() -> str:
         return ""
 
 
+_manifest_key = pytest.StashKey[dict[str, Any]]()
+
+
 def manifest(config: pytest.Config) -> dict[str, Any]:
+    """The run's manifest, made once at the session's end (summary.json, JUnit and Allure
+    each ask for it: clouds.yaml parsed, the procedures hashed, the inventory read once)."""
+    made = config.stash.get(_manifest_key, None)
+    if made is None:
+        made = config.stash[_manifest_key] = _make(config)
+    return made
+
+
+def _make(config: pytest.Config) -> dict[str, Any]:
     s = settings(config)
     auth_url, region = cloud_config(s.os_cloud.value)
     return {
