@@ -37,7 +37,7 @@ matrix: venv
 ## Render reports/allure as HTML (reports/allure-html, history kept) if Allure 2 is installed;
 ## says so in one line and succeeds when it is not.
 report:
-	@$(PYTHON) -m plugins.allure_html $(REPORTS) || [ $$? -eq 1 ]
+	@$(PYTHON) -m afterboot.reports.allure_html $(REPORTS) || [ $$? -eq 1 ]
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -4,10 +4,13 @@ pytest_plugins = [
     "plugins.options",
     "plugins.redaction",
     "fixtures.inventory",
+    "plugins.inventory",
     "fixtures.connections",
     "fixtures.database",  # before collection, whose dependency probe parses DSNs with it
     "fixtures.collection",
+    "plugins.collection",
     "fixtures.cloud",
+    "plugins.cloud",
     "fixtures.nova",
     "fixtures.placement",
     "fixtures.usage",
@@ -15,7 +18,7 @@ pytest_plugins = [
     "plugins.hostlist",
     "plugins.outcomes",
     "plugins.hosts",
-    "plugins.findings",
+    "fixtures.findings",
     "plugins.procedure_book",  # before the plugins that import it
     "plugins.evidence",
     "plugins.blocking",
@@ -24,7 +27,8 @@ pytest_plugins = [
     "plugins.remediation",
     "plugins.allure_report",
     "plugins.waivers",
-    "plugins.compare",  # after waivers: a waived failure is no failure to mark new
+    "plugins.compare",
+    "fixtures.compare",  # after waivers: a waived failure is no failure to mark new
     "plugins.exitstatus",
     "plugins.prometheus",
     "plugins.phases",

@@ -59,7 +59,7 @@ hosts:
 CHECKS = f'''
 import pytest
 
-from fixtures.errors import HostUnreachable
+from afterboot.errors import HostUnreachable
 
 
 @pytest.mark.check("SVC-003", tier=4, roles=("compute",))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fixtures.connections import Remote
-from fixtures.inventory import HostSpec
+from afterboot.inventory.model import HostSpec
+from afterboot.transport.connections import Remote
 from tests import sshd
 
 

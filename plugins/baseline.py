@@ -1,38 +1,21 @@
-"""``--write-baseline=DIR``: the configuration baseline from a known-good cloud.
-
-Runs the collection pass for the ``configs`` read alone, on every host in scope
-(``--role``/``--host``) that has a role with configuration files, writes
-:mod:`fixtures.baseline`'s YAML under DIR and judges nothing: an unhealthy cloud still
-gets its baseline (exit status 0). A host that does not answer, or a file its service
-would refuse, writes nothing: one line each, exit status 3.
-"""
+"""``--write-baseline=DIR``: the configuration baseline from a known-good cloud: the pytest hooks over :mod:`afterboot.reports.baseline`."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from fixtures.baseline import (
+from afterboot.domains.baseline import (
     BaselineError,
-    HostFiles,
-    RoleBaseline,
     Salt,
-    build,
     existing_salt,
-    live_files,
     write,
 )
-from fixtures.cloudreads import CloudContext
-from fixtures.collection import collect
-from fixtures.config import ROLE_CONFIGS, ConfigSyntaxError
-from fixtures.connections import Connections
-from fixtures.hostreads import parts
-from fixtures.inventory import scoped_inventory
-from fixtures.snapshot import Snapshot
-from plugins.options import settings
-
-_failed_key = pytest.StashKey[bool]()
+from afterboot.domains.config import ROLE_CONFIGS
+from afterboot.inventory.load import scoped_inventory
+from afterboot.reads.collection import collect
+from afterboot.reports.baseline import _failed_key, _no_cloud, _target, gather
+from afterboot.settings import settings
+from afterboot.transport.connections import Connections
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,14 +29,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _target(config: pytest.Config) -> Path | None:
-    value = config.getoption("afterboot_write_baseline")
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else Path.cwd() / path
-
-
 def pytest_configure(config: pytest.Config) -> None:
     target = _target(config)
     if target is None:
@@ -64,34 +39,6 @@ def pytest_configure(config: pytest.Config) -> None:
         existing_salt(target)
     except BaselineError as exc:
         raise pytest.UsageError(f"--write-baseline: {exc}") from None
-
-
-def gather(
-    snap: Snapshot, paths: dict[str, dict[str, dict[str, str]]], salt: Salt
-) -> tuple[dict[str, tuple[list[str], RoleBaseline]], list[str]]:
-    """Each role's hosts and baseline from the hosts' ``configs`` reads (``paths``: host
-    -> role -> canonical path -> where the host keeps it); and the problems (a host
-    unreachable, a file that does not parse) that must stop the writing."""
-    problems: list[str] = []
-    per_role: dict[str, dict[str, HostFiles]] = {}
-    for name, roles in sorted(paths.items()):
-        host_snap = snap.hosts.get(name)
-        read = host_snap.reads.get("configs") if host_snap else None
-        if host_snap is None or host_snap.unreachable is not None or read is None or read.rc:
-            why = (host_snap.unreachable if host_snap else None) or (
-                read.stderr.strip()[:200] if read else "no output"
-            )
-            problems.append(f"host {name}: configuration not read ({why})")
-            continue
-        texts = parts(read.stdout)
-        for role, files in sorted(roles.items()):
-            mapped = {p: texts[where] for p, where in files.items() if where in texts}
-            try:
-                per_role.setdefault(role, {})[name] = live_files(mapped, files, salt)
-            except ConfigSyntaxError as exc:
-                problems.append(f"host {name}: {exc} (the service would refuse it too)")
-    roles_out = {role: (sorted(hosts), build(hosts)) for role, hosts in per_role.items()}
-    return roles_out, problems
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -133,10 +80,6 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         say(f"afterboot: baseline {role}: {len(files)} file(s) from {', '.join(hosts)}")
     say(f"afterboot: baseline written to {target} ({len(written)} files); review it in git")
     return True
-
-
-def _no_cloud() -> CloudContext:
-    raise AssertionError("the baseline reads no cloud")
 
 
 @pytest.hookimpl(wrapper=True)

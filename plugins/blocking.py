@@ -1,17 +1,4 @@
-"""Root cause first: a check whose dependency failed ends as *skipped, blocked by X on H*.
-
-Hooks and options only; the graph is ``depends_on`` in the procedures (plugins/dependencies).
-
-How it stays sound with pytest-xdist: the run is ordered by tier, and within a tier by
-dependency depth, so a dependency is normally handed out before its dependents. Every
-process records the checks that failed; workers share them through a directory the
-controller creates (passed in ``workerinput``), so a dependent skips when its dependency
-already failed on *any* worker. A dependent that started before its dependency failed on
-another worker still fails, and the controller, which sees every report, relabels it as
-blocked in the remediation summary (``relabel``): the terminal summary, summary.json and
-remediation.sh always name one root cause, whatever the scheduling. ``--no-blocking``
-turns all of it off.
-"""
+"""Root cause first: a check whose dependency failed ends as *skipped, blocked by X on H*: the pytest hooks over :mod:`afterboot.verdict.blocking`."""
 
 from __future__ import annotations
 
@@ -19,23 +6,24 @@ import os
 import shutil
 import tempfile
 from collections.abc import Generator
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from plugins.dependencies import blocker, depth, root_of
-from plugins.hosts import host_of
-from plugins.identity import check_key
-from plugins.procedure_book import procedures
-from plugins.reportfiles import BLOCKED, ENTRY_PROPERTY, Entry
-from plugins.runbook import Procedure
-
-_broken_key = pytest.StashKey[dict[str, set[str]]]()
-_dir_key = pytest.StashKey[str]()
-_enabled_key = pytest.StashKey[bool]()
-_TRUE = ("1", "true", "yes", "on")
+from afterboot.checks.hosts import host_of
+from afterboot.checks.identity import check_key
+from afterboot.procedures.book import procedures
+from afterboot.procedures.dependencies import blocker, depth, root_of
+from afterboot.reports.reportfiles import BLOCKED, ENTRY_PROPERTY, Entry
+from afterboot.verdict.blocking import (
+    _TRUE,
+    _broken,
+    _broken_key,
+    _dir_key,
+    _enabled_key,
+    _mark_broken,
+    enabled,
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,10 +38,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "afterboot_blocking", "skip dependents of a failed check", type="bool", default=True
     )
-
-
-def enabled(config: pytest.Config) -> bool:
-    return config.stash.get(_enabled_key, True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -93,16 +77,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=key)
 
 
-def _broken(config: pytest.Config) -> dict[str, set[str]]:
-    broken = config.stash[_broken_key]
-    shared = config.stash.get(_dir_key, "")
-    if shared and os.path.isdir(shared):
-        for name in os.listdir(shared):
-            check, _, host = name.partition("@")
-            broken.setdefault(check, set()).add(host)
-    return broken
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     check = item.stash.get(check_key, None)
@@ -118,25 +92,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         raise pytest.skip.Exception(f"blocked by {cause}", _use_item_location=True)
 
 
-def _mark_broken(config: pytest.Config, check: str, host: str) -> None:
-    config.stash[_broken_key].setdefault(check, set()).add(host)
-    shared = config.stash.get(_dir_key, "")
-    if shared and os.path.isdir(shared):
-        Path(shared, f"{check}@{host}").touch()
-
-
-def mend(config: pytest.Config, check: str, host: str) -> None:
-    """``check`` on ``host`` passed after all (``--settle``): it blocks nothing any more."""
-    hosts = config.stash[_broken_key].get(check)
-    if hosts is not None:
-        hosts.discard(host)
-        if not hosts:
-            del config.stash[_broken_key][check]
-    shared = config.stash.get(_dir_key, "")
-    if shared:
-        Path(shared, f"{check}@{host}").unlink(missing_ok=True)
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -146,20 +101,3 @@ def pytest_runtest_makereport(
     if check is not None and report.failed and report.when in ("setup", "call"):
         _mark_broken(item.config, check.id, host_of(item))
     return report
-
-
-def relabel(
-    config: pytest.Config, entries: list[Entry], procs: dict[str, Procedure]
-) -> list[Entry]:
-    """On the controller: failures whose dependency also failed become *blocked*."""
-    if not enabled(config):
-        return entries
-    broken: dict[str, set[str]] = {}
-    for e in entries:
-        broken.setdefault(e.check, set()).add(e.host)
-    out = []
-    for e in entries:
-        if blocker(procs.get(e.check), e.host, broken):  # also re-rooted with all reports
-            e = replace(e, outcome=BLOCKED, blocked_by=root_of(e.check, e.host, procs, broken))
-        out.append(e)
-    return out

@@ -1,31 +1,16 @@
-"""Per-host checks: a check asking for ``host`` runs once per inventory host of its roles.
-
-Parameter ids are the plain hostnames (``test_x[compute-03]``), so report history
-(Allure's historyId, JUnit names) survives a change of transport or address.
-"""
+"""Per-host checks: a check asking for ``host`` runs once per inventory host of its roles: the pytest hooks over :mod:`afterboot.checks.hosts`."""
 
 from __future__ import annotations
 
 import pytest
 
-from fixtures.inventory import scoped_inventory
-from plugins.catalog import CheckError, parse_marker
-
-MANAGED_BY_HELP = (
-    "managed_by(*managers): run only on hosts whose inventory service_manager is one of "
-    "these (systemd, container, process)"
-)
+from afterboot.checks.catalog import CheckError, parse_marker
+from afterboot.checks.hosts import MANAGED_BY_HELP
+from afterboot.inventory.load import scoped_inventory
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MANAGED_BY_HELP)
-
-
-def host_of(item: pytest.Item) -> str:
-    """The plain hostname a per-host check was parametrized with ("" if cloud-wide)."""
-    callspec = getattr(item, "callspec", None)
-    value = callspec.params.get("host") if callspec is not None else None
-    return str(value) if value else ""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

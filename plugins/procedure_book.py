@@ -1,21 +1,10 @@
-"""The procedure book of a run: ours merged with the site's, loaded once, shared by all.
-
-Hooks for its one option (``--procedures``) and the load at configure time (a bad file is
-a one-line usage error); :func:`procedures` is what the blocking, evidence, remediation,
-Allure, waiver and exit-status plugins read. Loading and parsing live in
-:mod:`plugins.runbook`; this module only decides which directories and keeps the result.
-"""
+"""The procedure book of a run: ours merged with the site's, loaded once, shared by all: the pytest hooks over :mod:`afterboot.procedures.book`."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from plugins.runbook import Procedure, ProcedureError, load
-
-_book_key = pytest.StashKey[dict[str, Procedure]]()
+from afterboot.procedures.book import procedures
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,35 +22,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def site_dirs(config: pytest.Config) -> list[Path]:
-    """The site's procedure directories: CLI, then environment, then ini."""
-    cli = config.getoption("afterboot_procedures")
-    if cli:
-        return [Path(p).resolve() for p in cli]
-    env = os.environ.get("AFTERBOOT_PROCEDURES")
-    if env:
-        return [Path(p).resolve() for p in env.split(os.pathsep) if p]
-    return [Path(p) for p in config.getini("afterboot_procedures")]
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     procedures(config)
-
-
-def procedures(config: pytest.Config) -> dict[str, Procedure]:
-    """The merged procedures of this run, by check ID (loaded on first use)."""
-    book = config.stash.get(_book_key, None)
-    if book is None:
-        try:
-            book = load(site_dirs(config))
-        except ProcedureError as exc:
-            raise pytest.UsageError(f"procedures: {exc}") from None
-        config.stash[_book_key] = book
-    return book
-
-
-def severity(config: pytest.Config, check: str) -> str:
-    """The severity of a check's procedure ('' when the check has none)."""
-    proc = procedures(config).get(check)
-    return proc.severity if proc is not None else ""

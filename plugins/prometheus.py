@@ -1,36 +1,18 @@
-"""``--prometheus=FILE``: every check's outcome per host as a node_exporter textfile.
-
-Hooks only (the format is :mod:`plugins.textfile`). Meant for the ``periodic`` phase run
-from cron or a timer, with FILE in node_exporter's ``--collector.textfile.directory``. In
-the worker each report carries its host (a ``host`` property); on the controller the
-reports are folded into one result per check and host, and the file is written once at the
-end of the session, atomically, keeping each failing check's last success from the file
-it replaces.
-"""
+"""``--prometheus=FILE``: every check's outcome per host as a node_exporter textfile: the pytest hooks over :mod:`afterboot.reports.prometheus`."""
 
 from __future__ import annotations
 
 import sys
 import time
 from collections.abc import Generator
-from pathlib import Path
 
 import pytest
 
-from plugins.hosts import host_of
-from plugins.identity import check_key
-from plugins.options import settings
-from plugins.outcomes import outcome_of
-from plugins.procedure_book import severity
-from plugins.textfile import Result, last_successes, render, write_atomically
-
-# The worst outcome of a check's setup, call and teardown is its outcome.
-_RANK = ("passed", "skipped", "blocked", "waived", "could_not_run", "failed", "broken")
-
-
-def _target(config: pytest.Config) -> Path | None:
-    value = settings(config).prometheus.value
-    return Path(str(value)) if value else None
+from afterboot.checks.hosts import host_of
+from afterboot.checks.identity import check_key
+from afterboot.reports.prometheus import _Results, _results_key, _target
+from afterboot.reports.textfile import last_successes, render, write_atomically
+from afterboot.settings import settings
 
 
 @pytest.hookimpl(wrapper=True)
@@ -41,37 +23,6 @@ def pytest_runtest_makereport(
     if _target(item.config) is not None and item.stash.get(check_key, None) is not None:
         report.user_properties.append(("host", host_of(item)))
     return report
-
-
-class _Results:
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.rows: dict[str, Result] = {}
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        props = {str(k): str(v) for k, v in report.user_properties}
-        check = props.get("check_id")
-        if not check:
-            return
-        outcome = outcome_of(report).replace("-", "_")
-        old = self.rows.get(report.nodeid)
-        if old is not None:
-            if _RANK.index(old.outcome) > _RANK.index(outcome):
-                outcome = old.outcome
-            seconds = old.seconds + report.duration
-        else:
-            seconds = report.duration
-        self.rows[report.nodeid] = Result(
-            check,
-            props.get("host", old.host if old else ""),
-            props.get("tier", ""),
-            severity(self.config, check),
-            outcome,
-            seconds,
-        )
-
-
-_results_key = pytest.StashKey[_Results]()
 
 
 @pytest.hookimpl(trylast=True)

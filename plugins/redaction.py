@@ -1,4 +1,4 @@
-"""The redaction layer's hooks (the work is in :mod:`plugins.redact`).
+"""The redaction layer's hooks (the work is in :mod:`afterboot.redact`).
 
 - Live logs: ``--log-cli-level``, ``--log-file`` and the captured-log sections get every
   record redacted before it is formatted.
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from plugins.redact import RedactingFilter, learned, remember
+from afterboot.redact import RedactingFilter, learned, remember
 
 _HANDLERS = ("log_cli_handler", "log_file_handler", "caplog_handler", "report_handler")
 _KEY = "afterboot_learned_secrets"

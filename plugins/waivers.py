@@ -1,31 +1,20 @@
-"""Waivers: a failure the site has accepted, until a date, is reported as *waived*.
-
-Hooks only; the file format and the judgement live in :mod:`plugins.waiverfile`. In the
-worker (or the only process) a failed check whose every finding a waiver in force covers
-becomes a skipped report tagged ``waived`` (``w``/``WAIVED`` in the terminal, ``<skipped>``
-in JUnit, *skipped* with a "waived:" message in Allure), keeping the original failure as a
-section; a matching waiver past its date leaves the failure failed and says so. On the
-controller every waiver is listed with what it did: in the terminal, summary.json and as
-JUnit testsuite properties.
-Could-not-run results are never waived: they say nothing about the cloud.
-"""
+"""Waivers: a failure the site has accepted, until a date, is reported as *waived*: the pytest hooks over :mod:`afterboot.verdict.waivers`."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
-from plugins.hosts import host_of
-from plugins.identity import check_key
-from plugins.options import settings
-from plugins.outcomes import WAIVED, could_not_run
-from plugins.remediation import findings_of
-from plugins.reportfiles import ENTRY_PROPERTY, Entry
-from plugins.waiverfile import (
+from afterboot.checks.hosts import host_of
+from afterboot.checks.identity import check_key
+from afterboot.reports.reportfiles import ENTRY_PROPERTY, Entry
+from afterboot.settings import settings
+from afterboot.verdict.outcomes import WAIVED, could_not_run
+from afterboot.verdict.remediation import findings_of
+from afterboot.verdict.waiverfile import (
     APPLIED,
     EXPIRED,
     WAIVER_PROPERTY,
@@ -38,6 +27,7 @@ from plugins.waiverfile import (
     ledger_lines,
     load,
 )
+from afterboot.verdict.waivers import _Ledger, _location
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,11 +39,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[book_key] = WaiverBook(str(s.value), load(Path(str(s.value))))
     except WaiverError as exc:
         raise pytest.UsageError(f"waivers (from {s.source}): {exc}") from None
-
-
-def _location(item: pytest.Item) -> tuple[str, int]:
-    path, line = item.reportinfo()[:2]
-    return os.fspath(path), (line or 0) + 1
 
 
 @pytest.hookimpl(wrapper=True)
@@ -103,22 +88,6 @@ def pytest_runtest_makereport(
     report.user_properties.extend(props)
     item.user_properties.extend(props)  # JUnit writes the teardown report's properties
     return report
-
-
-class _Ledger:
-    """On the controller: every waiver's uses, as the reports arrive (also from workers)."""
-
-    def __init__(self, waivers: WaiverBook) -> None:
-        self.book = waivers
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "teardown" or not self.book.waivers:
-            return
-        for key, value in report.user_properties:
-            if key == WAIVER_PROPERTY:
-                use = WaiverUse.from_json(str(value))
-                if use not in self.book.uses:
-                    self.book.uses.append(use)
 
 
 @pytest.hookimpl(trylast=True)

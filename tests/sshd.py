@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fixtures.inventory import HostSpec
+from afterboot.inventory.model import HostSpec
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.allure_html import carry_history, main
+from afterboot.reports.allure_html import carry_history, main
 from tests.conftest import ROOT
 
 CHECK = '''

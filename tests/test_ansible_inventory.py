@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import ansible
-from fixtures.ansible import RANGE_LIMIT
-from fixtures.errors import InputError
-from fixtures.inventory import Inventory, load_inventory
+from afterboot.errors import InputError
+from afterboot.inventory import ansible
+from afterboot.inventory.ansible import RANGE_LIMIT
+from afterboot.inventory.load import load_inventory
+from afterboot.inventory.model import Inventory
 
 from .conftest import SAMPLES
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.errors import InputError
-from fixtures.inventory import load_inventory
-from plugins.waiverfile import WaiverError, load
+from afterboot.errors import InputError
+from afterboot.inventory.load import load_inventory
+from afterboot.verdict.waiverfile import WaiverError, load
 
 HUGE = "9" * 5000
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.baseline import (
+from afterboot.domains.baseline import (
     HOST_DRIFTED,
     ROLE_CHANGED,
     BaselineError,
@@ -20,7 +20,7 @@ from fixtures.baseline import (
     load,
     write,
 )
-from fixtures.config import ConfigSyntaxError
+from afterboot.domains.config import ConfigSyntaxError
 
 SALT = Salt("00112233445566778899aabbccddeeff", iterations=1000)
 NOVA = "/etc/nova/nova.conf"

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from fixtures import beforeafter as ba
-from plugins.compared import (
+from afterboot.domains import beforeafter as ba
+from afterboot.procedures.runbook import Finding
+from afterboot.reports.reportfiles import COULD_NOT_RUN, FAILED, Entry
+from afterboot.verdict.compared import (
     SnapshotFileError,
     identity,
     is_new,
@@ -23,8 +25,6 @@ from plugins.compared import (
     result_keys,
     result_rows,
 )
-from plugins.reportfiles import COULD_NOT_RUN, FAILED, Entry
-from plugins.runbook import Finding
 
 from .conftest import SAMPLES
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.boot import not_at_boot
-from fixtures.connections import Connections
-from fixtures.errors import CouldNotRun
-from fixtures.hostreads import PART
-from fixtures.inventory import HostSpec, Inventory
-from fixtures.snapshot import HostSnapshot, ReadResult
-from plugins.runbook import RenderedStep
+from afterboot.domains.boot import not_at_boot
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.procedures.runbook import RenderedStep
+from afterboot.reads.hostreads import PART
+from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.transport.connections import Connections
 
 UNITS = """Id=swift-object.service
 ActiveState=active

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.database import DSN
-from fixtures.errors import CouldNotRun
-from fixtures.nova import cell_dsns
+from afterboot.domains.database import DSN
+from afterboot.domains.nova import cell_dsns
+from afterboot.errors import CouldNotRun
 
 LOCAL = DSN.parse("mysql+pymysql://nova:pw@db/nova")
 

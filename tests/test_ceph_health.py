@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from fixtures.ceph import health, osdmap_flags
-from fixtures.errors import CouldNotRun
+from afterboot.domains.ceph import health, osdmap_flags
+from afterboot.errors import CouldNotRun
 
 # `ceph -s -f json` on the lab after `ceph osd set pause` and `ceph osd set noout`
 PAUSED = {

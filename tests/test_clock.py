@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from fixtures.connections import Connections, Remote
-from fixtures.hypervisor import skew
-from fixtures.inventory import HostSpec, Inventory
-from fixtures.snapshot import HostSnapshot, ReadResult
-from plugins.findings import Findings, item_findings
+from afterboot.checks.findings import Findings, item_findings
+from afterboot.domains.hypervisor import skew
+from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.transport.connections import Connections, Remote
 from tests_cloud.test_hosts import test_clock_in_sync as clock_check
 
 

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from fixtures import cloudreads
-from fixtures.cloudreads import CloudContext, CloudRead
-from fixtures.collection import _read_cloud
-from fixtures.connections import Connections
-from fixtures.database import Databases
-from fixtures.errors import CouldNotRun
-from fixtures.hostreads import PART
-from fixtures.inventory import HostSpec, Inventory
-from fixtures.snapshot import HostSnapshot, ReadResult
+from afterboot.domains.database import Databases
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.reads import cloudreads
+from afterboot.reads.cloudreads import CloudContext, CloudRead
+from afterboot.reads.collection import _read_cloud
+from afterboot.reads.hostreads import PART
+from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.transport.connections import Connections
 
 
 def test_the_spare_identity_connection_opens_only_when_the_cloud_fails() -> None:
@@ -70,7 +70,7 @@ def test_database_reads_do_not_wait_for_the_token(monkeypatch: pytest.MonkeyPatc
         "listing": CloudRead("listing", "", read("listing")),
     }
     monkeypatch.setattr(cloudreads, "CLOUD_READS", reads)
-    import fixtures.collection as collection
+    import afterboot.reads.collection as collection
 
     monkeypatch.setattr(collection, "CLOUD_READS", reads)
     ctx = CloudContext(5.0, cloud=slow_cloud, db=lambda: "db")

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import hostreads
-from fixtures.collection import compose, deadline, needs, read_host, split
-from fixtures.connections import Remote
-from fixtures.errors import CouldNotRun
-from fixtures.hostreads import HostRead, parts
-from fixtures.inventory import HostSpec, Inventory
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.reads import hostreads
+from afterboot.reads.collection import compose, deadline, needs, read_host, split
+from afterboot.reads.hostreads import HostRead, parts
+from afterboot.transport.connections import Remote
 
 from . import sshd as sshd_mod
 
@@ -44,7 +44,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, HostRead]:
         "slow2": HostRead("slow2", "", lambda s: "sleep 1; echo also; echo e2 >&2", slow=True),
     }
     monkeypatch.setattr(hostreads, "READS", {**hostreads.READS, **extra})
-    import fixtures.collection as collection
+    import afterboot.reads.collection as collection
 
     monkeypatch.setattr(collection, "READS", hostreads.READS)
     return extra
@@ -118,7 +118,7 @@ def test_a_containers_reads_share_one_exec(
         "in2": HostRead("in2", "", lambda s: "echo two; exit 4", engine=True, container=container),
     }
     monkeypatch.setattr(hostreads, "READS", {**hostreads.READS, **reads})
-    import fixtures.collection as collection
+    import afterboot.reads.collection as collection
 
     monkeypatch.setattr(collection, "READS", hostreads.READS)
     spec = HostSpec(
@@ -215,8 +215,8 @@ def test_x():
 
 CHECKS = """
 import pytest
-from fixtures.config import config_text
-from fixtures.services import service_states
+from afterboot.domains.config import config_text
+from afterboot.domains.services import service_states
 
 @pytest.mark.check("HOST-013", tier=1)
 @pytest.mark.reads("processes", "configs", "df")
@@ -275,7 +275,7 @@ def test_the_process_table_leaves_out_the_reading_script(
 ) -> None:
     """A service named only in the script's own text (a config path, a slow read running
     beside) is not taken for a running service."""
-    from fixtures.services import process_table
+    from afterboot.domains.services import process_table
 
     snap = read_host(local, ["slow", "processes", "configs"], 3.0)
     table = process_table(snap.reads["processes"].stdout)
@@ -304,7 +304,7 @@ def test_paths_the_configuration_moves_are_read_there(
         assert snap.commands == 2
         assert snap.paths == {"/var/lib/nova/instances": str(instances)}
         remote.adopt(snap)
-        from fixtures.hypervisor import instance_dirs
+        from afterboot.domains.hypervisor import instance_dirs
 
         assert instance_dirs(remote) == {"0b6b0c4e-0000-4000-8000-000000000001"}
         (root / "etc" / "nova.conf").write_text("[DEFAULT]\ndebug = true\n")
@@ -331,7 +331,7 @@ def test_become_runs_the_reads_through_sudo(local: Remote) -> None:
 
 def test_a_stopped_or_zombie_service_is_not_running() -> None:
     """A SIGSTOPped nova-compute still matches ``pgrep``: it is not running for afterboot."""
-    from fixtures.services import SERVICES, _by_process, process_table
+    from afterboot.domains.services import SERVICES, _by_process, process_table
 
     table = process_table(
         "top 1\n"
@@ -350,7 +350,7 @@ def test_a_stopped_or_zombie_service_is_not_running() -> None:
 def test_a_shared_exec_cut_at_its_deadline_gives_its_reads_its_status() -> None:
     """The engine's exec killed at its deadline, a read inside it half done: that read
     is not taken as finished; it and the read never started take the exec's status."""
-    from fixtures.collection import _unframed
+    from afterboot.reads.collection import _unframed
 
     nonce = "@@ab-9"
     out = (

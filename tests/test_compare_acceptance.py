@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from plugins.exitstatus import Status
+from afterboot.verdict.exitstatus import Status
 
 from .conftest import ROOT, SAMPLES
 

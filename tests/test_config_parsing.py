@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.config import ConfigSyntaxError, effective, parse_ini, service_paths
-from fixtures.database import parse_service_config
-from fixtures.errors import CouldNotRun
+from afterboot.domains.config import ConfigSyntaxError, effective, parse_ini, service_paths
+from afterboot.domains.database import parse_service_config
+from afterboot.errors import CouldNotRun
 
 NOVA = """[DEFAULT]
 debug = true

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.connections import Remote
-from fixtures.errors import CommandTimeout, HostUnreachable
-from fixtures.inventory import HostSpec
+from afterboot.errors import CommandTimeout, HostUnreachable
+from afterboot.inventory.model import HostSpec
+from afterboot.transport.connections import Remote
 
 from . import sshd as sshd_mod
 
@@ -118,8 +118,8 @@ def test_a_pool_makes_its_control_dir_for_openssh_hosts_only_and_removes_it(
 ) -> None:
     import tempfile
 
-    from fixtures.connections import Connections
-    from fixtures.inventory import Inventory
+    from afterboot.inventory.model import Inventory
+    from afterboot.transport.connections import Connections
 
     made: list[str] = []
     mkdtemp = tempfile.mkdtemp

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.database import DSN, parse_service_config
-from fixtures.errors import InputError
+from afterboot.domains.database import DSN, parse_service_config
+from afterboot.errors import InputError
 
 NOVA_CONF = """[DEFAULT]
 transport_url = rabbit://nova:RABBIT-CANARY@10.0.0.10:5672/

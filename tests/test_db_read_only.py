@@ -9,9 +9,9 @@ from typing import Any
 import pymysql
 import pytest
 
-from fixtures.errors import CouldNotRun
-from fixtures.tables import TABLES, table_states
-from plugins.findings import Findings, item_findings
+from afterboot.checks.findings import Findings, item_findings
+from afterboot.domains.tables import TABLES, table_states
+from afterboot.errors import CouldNotRun
 from tests_cloud import test_databases as checks
 
 

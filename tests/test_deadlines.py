@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import transports
-from fixtures.connections import Remote
-from fixtures.errors import CommandTimeout, CouldNotRun
+from afterboot.errors import CommandTimeout, CouldNotRun
+from afterboot.transport import transports
+from afterboot.transport.connections import Remote
 
 from . import sshd as sshd_mod
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.collection import read_host
-from fixtures.connections import Connections
-from fixtures.dependencies import answers, dependencies, probe
-from fixtures.inventory import HostSpec, Inventory
+from afterboot.domains.dependencies import answers, dependencies, probe
+from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.reads.collection import read_host
+from afterboot.transport.connections import Connections
 
 NOVA = """[DEFAULT]
 transport_url = rabbit://nova:s3cr%40t@ctl-01:5672,nova:s3cr%40t@ctl-02:5673/

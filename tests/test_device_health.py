@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fixtures.hostreads import PART
-from fixtures.snapshot import ReadResult
-from fixtures.storage import unreadable_devices
+from afterboot.domains.storage import unreadable_devices
+from afterboot.reads.hostreads import PART
+from afterboot.reads.snapshot import ReadResult
 
 
 @dataclass

@@ -10,11 +10,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from plugins.evidence import Limits, section
-from plugins.reportfiles import Entry, procedure_text, script, summary_data
-from plugins.runbook import Finding, ProcedureError, load, render
-from plugins.signatures import find_cause, parse
-from plugins.signatures import load as load_signatures
+from afterboot.procedures.runbook import Finding, ProcedureError, load, render
+from afterboot.procedures.signatures import find_cause, parse
+from afterboot.procedures.signatures import load as load_signatures
+from afterboot.reports.reportfiles import Entry, procedure_text, script, summary_data
+from afterboot.verdict.evidence import Limits, section
 
 PROCS = load()
 SIGS = load_signatures()
@@ -310,7 +310,7 @@ def test_a_restarted_service_s_old_errors_name_no_cause() -> None:
 
 
 def test_last_writer_keeps_continuation_lines_and_logs_without_pids() -> None:
-    from plugins.evidence import last_writer
+    from afterboot.verdict.evidence import last_writer
 
     lines = [
         "2026-11-29 02:00:00.000 7 ERROR x [-] old",
@@ -324,7 +324,7 @@ def test_last_writer_keeps_continuation_lines_and_logs_without_pids() -> None:
 
 
 def test_the_most_specific_signature_wins_over_the_order_of_the_logs() -> None:
-    from plugins.evidence import most_specific
+    from afterboot.verdict.evidence import most_specific
 
     io = find_cause("blk_update_request: I/O error, dev sdb, sector 12", SIGS)
     refused = find_cause("ERROR nova AccessRefused: (403) ACCESS_REFUSED - Login was", SIGS)
@@ -338,7 +338,7 @@ def test_the_most_specific_signature_wins_over_the_order_of_the_logs() -> None:
 
 
 def test_libvirt_s_closed_client_connection_is_noise_not_an_io_error() -> None:
-    from plugins.evidence import load_limits
+    from afterboot.verdict.evidence import load_limits
 
     limits = load_limits()
     line = (
@@ -367,7 +367,7 @@ class _Journal:
 def test_a_systemd_unit_s_journal_is_evidence_with_its_cause() -> None:
     from types import SimpleNamespace
 
-    from plugins.evidence import _units, collect_journals
+    from afterboot.verdict.evidence import _units, collect_journals
 
     found = [
         Finding("swift-object", "storage2", extra={"unit": "swift-object.service"}),

@@ -12,15 +12,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from fixtures.collection import read_host
-from fixtures.connections import Connections, Remote
-from fixtures.errors import CouldNotRun
-from fixtures.hostreads import PART
-from fixtures.inventory import HostSpec, Inventory
-from fixtures.nova import Instance
-from fixtures.services import service_states
-from fixtures.snapshot import HostSnapshot, ReadResult
-from plugins.findings import Findings, item_findings
+from afterboot.checks.findings import Findings, item_findings
+from afterboot.domains.nova import Instance
+from afterboot.domains.services import service_states
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.reads.collection import read_host
+from afterboot.reads.hostreads import PART
+from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.transport.connections import Connections, Remote
 
 UUID = "0b2c7e3a-9f7e-4a43-8a51-4f2f1d8c6f10"
 NOVA_CONF = "[DEFAULT]\ndebug = false\n[database]\nconnection = mysql+pymysql://n:p@db/nova\n"
@@ -203,7 +203,7 @@ def test_swift_006_a_devices_root_that_cannot_be_listed_is_could_not_run(
 
 def test_swift_006_no_devices_root_is_no_device(tmp_path: Path) -> None:
     """A devices root that does not exist answers "no device" (SWIFT-005 names each)."""
-    from fixtures.storage import device_dirs
+    from afterboot.domains.storage import device_dirs
 
     spec = _local("stor-01", paths={"/srv/node": str(tmp_path / "none")})
     assert device_dirs(_read_here(spec, "swift_devices")) == set()

@@ -1,4 +1,4 @@
-"""Remediation commands adapted to the host they run on (plugins/hostcommands.py): the
+"""Remediation commands adapted to the host they run on (afterboot/procedures/hostcommands.py): the
 rule table per manager and engine, the segment splitting, quoting, and no change at all
 for process and systemd hosts without moved paths."""
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.inventory import HostSpec
-from plugins.hostcommands import adapt, container_of, map_paths, spec_for, split
-from plugins.reportfiles import procedure_text, script, summary_data
-from plugins.runbook import Finding, Step, command_line, load, render
+from afterboot.inventory.model import HostSpec
+from afterboot.procedures.hostcommands import adapt, container_of, map_paths, spec_for, split
+from afterboot.procedures.runbook import Finding, Step, command_line, load, render
+from afterboot.reports.reportfiles import procedure_text, script, summary_data
 from tests.test_procedure_safety import (
     HOSTILE,
     MARK,
@@ -42,7 +42,7 @@ def kolla(engine: str = "podman", name: str = "compute2") -> HostSpec:
 
 
 PODMAN, DOCKER, AUTO = kolla("podman"), kolla("docker"), kolla("")
-ANY = "$(command -v docker || command -v podman)"  # fixtures/containers.py's engine_command
+ANY = "$(command -v docker || command -v podman)"  # afterboot/domains/containers.py's engine_command
 
 # (command, podman, docker); the engine the inventory leaves open renders docker's with ANY
 TABLE = [

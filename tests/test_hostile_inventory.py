@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.errors import InputError
-from fixtures.inventory import load_inventory
+from afterboot.errors import InputError
+from afterboot.inventory.load import load_inventory
 
 CHECK = '''
 import pytest

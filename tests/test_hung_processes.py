@@ -15,20 +15,20 @@ from typing import Any, cast
 
 import pytest
 
-from fixtures.blocked import (
+from afterboot.domains.blocked import (
     HUNG_AFTER_S,
     cause_of,
     hung_processes,
     parse,
     script,
 )
-from fixtures.collection import compose, read_host, recollect
-from fixtures.connections import Remote
-from fixtures.hostreads import PART, READS, resolve
-from fixtures.inventory import HostSpec
-from fixtures.services import Service, _by_process, process_table
-from fixtures.snapshot import HostSnapshot, ReadResult, Snapshot
-from plugins.runbook import Finding, load, render
+from afterboot.domains.services import Service, _by_process, process_table
+from afterboot.inventory.model import HostSpec
+from afterboot.procedures.runbook import Finding, load, render
+from afterboot.reads.collection import compose, read_host, recollect
+from afterboot.reads.hostreads import PART, READS, resolve
+from afterboot.reads.snapshot import HostSnapshot, ReadResult, Snapshot
+from afterboot.transport.connections import Remote
 
 from .conftest import ROOT
 
@@ -376,7 +376,7 @@ TABLE = (
 OBJECT_PID = 500 + _SWIFT.index("swift-object-server")
 
 CANNED = """
-from fixtures.hostreads import READS, HostRead
+from afterboot.reads.hostreads import READS, HostRead
 
 # this host's process table and second sample, as a frozen swift device leaves them
 for _name in ("processes", "blocked"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.catalog import Check, CheckError, format_catalog, parse_marker
+from afterboot.checks.catalog import Check, CheckError, format_catalog, parse_marker
 
 GOOD = '''
 import pytest

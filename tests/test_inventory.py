@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.ansible import GROUP_ROLES
-from fixtures.errors import InputError
-from fixtures.inventory import load_inventory
+from afterboot.errors import InputError
+from afterboot.inventory.ansible import GROUP_ROLES
+from afterboot.inventory.load import load_inventory
 
 from .conftest import SAMPLES
 

@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FAILING_READS = """
 import json, os, time
 import pytest
-import fixtures.collection as collection
-from fixtures.errors import CouldNotRun
-from fixtures.snapshot import CloudSnapshot, HostSnapshot, ReadResult
+import afterboot.reads.collection as collection
+from afterboot.errors import CouldNotRun
+from afterboot.reads.snapshot import CloudSnapshot, HostSnapshot, ReadResult
 
 RC = int(os.environ["AB_FAILED_RC"])
 

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from plugins.exitstatus import Status, verdict
+from afterboot.verdict.exitstatus import Status, verdict
 
 UUID = "6f0c1d2e-1111-2222-3333-444455556666"
 INVENTORY = """\
@@ -22,12 +22,12 @@ hosts:
   cmp-02: {roles: [compute]}
 """
 
-# NOVA-005 is critical, MAINT-002 normal, PERIODIC-003 minor (plugins/procedures/).
+# NOVA-005 is critical, MAINT-002 normal, PERIODIC-003 minor (afterboot/procedures/data/).
 CHECKS = f'''
 import os
 import pytest
 import yaml
-from fixtures.errors import CouldNotRun
+from afterboot.errors import CouldNotRun
 
 FAIL = set(os.environ.get("FAIL", "").split(","))
 
@@ -241,7 +241,7 @@ def test_allure_categories_tell_a_bug_from_could_not_run(
 
 
 def test_readme_waiver_example_is_accepted() -> None:
-    from plugins.waiverfile import parse
+    from afterboot.verdict.waiverfile import parse
     from tests.conftest import ROOT
 
     readme = (ROOT / "README.md").read_text()

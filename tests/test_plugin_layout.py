@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.catalog import first_sentence
+from afterboot.checks.catalog import first_sentence
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "plugins"
@@ -62,12 +62,12 @@ def test_procedures_are_loaded_in_one_module() -> None:
         for p in PLUGINS.glob("*.py")
         for node in ast.walk(ast.parse(p.read_text()))
         if isinstance(node, ast.ImportFrom)
-        and node.module == "plugins.runbook"
+        and node.module == "afterboot.procedures.runbook"
         and any(alias.name == "load" for alias in node.names)
     )
     assert loaders == ["procedure_book.py"]
     for name in ("blocking", "evidence", "remediation", "allure_report"):
-        assert "from plugins.procedure_book import" in (PLUGINS / f"{name}.py").read_text()
+        assert "from afterboot.procedures.book import" in (PLUGINS / f"{name}.py").read_text()
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.textfile import Result, escape, parse_labels, render, unescape
+from afterboot.reports.textfile import Result, escape, parse_labels, render, unescape
 
 CHECKS = '''
 import os

@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 import requests  # noqa: F401 - loaded before pytester's inner runs drop what they import
 
-from fixtures import rabbitmq_api
-from fixtures.collection import _read_and_hand
-from fixtures.connections import Connections, Remote
-from fixtures.errors import CouldNotRun
-from fixtures.hostreads import PART
-from fixtures.inventory import HostSpec, Inventory
-from fixtures.rabbitmq import broker_of
-from fixtures.snapshot import HostSnapshot, ReadResult
-from plugins.redact import forget_all, redact
+from afterboot.domains import rabbitmq_api
+from afterboot.domains.rabbitmq import broker_of
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.reads.collection import _read_and_hand
+from afterboot.reads.hostreads import PART
+from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.redact import forget_all, redact
+from afterboot.transport.connections import Connections, Remote
 
 DATA = Path(__file__).parent / "data" / "rabbitmq"
 PASSWORD = "s3cr@t/pa:ss"  # URL-encoded in transport_url, as oslo.messaging wants it

@@ -11,8 +11,8 @@ import logging
 
 import pytest
 
-from fixtures.config import effective
-from plugins import redact as r
+from afterboot import redact as r
+from afterboot.domains.config import effective
 
 HOSTILE = "ZQ1 ZQ2'ZQ3\"ZQ4;ZQ5,ZQ6}ZQ7@ZQ8/ZQ9:ZQa?ZQb#ZQc[ZQd]ZQe%ZQfüZQg€ZQh"
 

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from plugins import redact as r
-from plugins.waiverfile import WaiverError, ledger, ledger_lines, load, parse
+from afterboot import redact as r
+from afterboot.verdict.waiverfile import WaiverError, ledger, ledger_lines, load, parse
 
 # Each form with {s} where the secret goes.
 FORMS = (

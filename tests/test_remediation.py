@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from plugins.catalog import TIERS
-from plugins.dependencies import blocker, depth, root_of
-from plugins.redact import redact
-from plugins.reportfiles import BLOCKED, Entry, script, summary_lines
-from plugins.runbook import Finding, ProcedureError, load, message_findings, render
+from afterboot.checks.catalog import TIERS
+from afterboot.procedures.dependencies import blocker, depth, root_of
+from afterboot.procedures.runbook import Finding, ProcedureError, load, message_findings, render
+from afterboot.redact import redact
+from afterboot.reports.reportfiles import BLOCKED, Entry, script, summary_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 UUID_A = "6f0c1d2e-1111-2222-3333-444455556666"
@@ -170,7 +170,7 @@ def test_summary_marks_the_lowest_broken_tier() -> None:
 
 
 def test_placeholder_default_applies_only_when_the_finding_lacks_the_value() -> None:
-    from plugins.runbook import fill
+    from afterboot.procedures.runbook import fill
 
     assert fill("server {reboot|reboot --hard} {uuid}", {"uuid": "u1"}) == "server reboot --hard u1"
     assert fill("server {reboot|reboot --hard} {uuid}", {"reboot": "reboot", "uuid": "u1"}) == (
@@ -180,7 +180,7 @@ def test_placeholder_default_applies_only_when_the_finding_lacks_the_value() -> 
 
 
 def test_url_paths_named_like_secrets_are_not_masked() -> None:
-    from plugins.redact import redact
+    from afterboot.redact import redact
 
     msg = "Unable to establish connection to http://10.0.0.1:5000/v3/auth/tokens: Pool(host='x')"
     assert redact(msg) == msg

@@ -26,7 +26,7 @@ import logging
 
 import pytest
 
-from fixtures.config import effective
+from afterboot.domains.config import effective
 
 HOSTILE = {HOSTILE!r}
 OPTIONS = {SECRET_OPTIONS!r}

@@ -1,10 +1,10 @@
-"""Reference selection for replicated files (rings, swift.conf): fixtures/replicas.py."""
+"""Reference selection for replicated files (rings, swift.conf): afterboot/domains/replicas.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from fixtures.replicas import (
+from afterboot.domains.replicas import (
     ABSENT,
     AGREE,
     BUILDER_ODD,
@@ -105,7 +105,7 @@ def test_findings_carry_the_fields_the_procedure_selects_by() -> None:
 
 def _swift002(sums: dict[str, str | None], versions: dict[str, int] | None = None) -> str:
     """SWIFT-002's rendered commands for the verdict on ``object.ring.gz``."""
-    from plugins.runbook import Finding, load, render
+    from afterboot.procedures.runbook import Finding, load, render
 
     verdict = choose_reference(sums, PROXY, versions)
     found = []

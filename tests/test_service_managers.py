@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import services as suite
-from fixtures.inventory import load_inventory
+from afterboot.domains import services as suite
+from afterboot.inventory.load import load_inventory
+from afterboot.procedures import runbook
 from lab import Lab, outputs, swift, systemd_host
 from lab.config import HOSTS, service_manager
 from lab.services import Service
-from plugins import runbook
 
 SHOW = """Id=swift-object.service
 ActiveState=active

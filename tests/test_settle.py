@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from plugins.settle import FIRST_WAIT, Row
+from afterboot.verdict.settle import FIRST_WAIT, Row
 
 from . import sshd as sshd_mod
 
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.errors import CouldNotRun
+from afterboot.errors import CouldNotRun
 
 
 def count(name):
@@ -271,7 +271,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.config import config_text
+from afterboot.domains.config import config_text
 
 
 @pytest.mark.check("SVC-003", tier=4, roles=("compute",))
@@ -382,7 +382,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.errors import CouldNotRun
+from afterboot.errors import CouldNotRun
 
 
 def count(name):
@@ -430,8 +430,8 @@ def test_a_cloud_source_that_failed_is_opened_again(
 ) -> None:
     """Keystone down in round 1: the cloud connection (a session fixture) is opened again
     in the next round and the cloud read is made again with it."""
-    import fixtures.collection as collection
-    from fixtures.cloudreads import CloudRead
+    import afterboot.reads.collection as collection
+    from afterboot.reads.cloudreads import CloudRead
 
     fetched: list[str] = []
 
@@ -539,7 +539,7 @@ def test_no_round_is_started_that_would_end_past_the_budget(site: pytest.Pyteste
 
 
 def test_settles_is_part_of_a_check() -> None:
-    from plugins.catalog import CheckError, parse_marker
+    from afterboot.checks.catalog import CheckError, parse_marker
 
     mark = pytest.mark.check("SWIFT-002", tier=2, settles=False).mark
     assert parse_marker(mark, "x", "Rings agree.").settles is False

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.errors import InputError
-from fixtures.inventory import is_host, load_inventory
+from afterboot.errors import InputError
+from afterboot.inventory.load import load_inventory
+from afterboot.inventory.model import is_host
 
 CHECK = '''
 import pytest
@@ -147,8 +148,8 @@ def test_the_sites_own_proxy_command_is_kept(tmp_path: Path) -> None:
 
 
 def test_a_scoped_address_reaches_ssh_escaped(tmp_path: Path) -> None:
-    from fixtures.connections import Remote
-    from fixtures.inventory import HostSpec
+    from afterboot.inventory.model import HostSpec
+    from afterboot.transport.connections import Remote
 
     spec = HostSpec(name="ctl", address="fe80::1%eth0", jump="ops@bastion")
     remote = Remote(spec, timeout=2, control_dir=str(tmp_path))

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.cloud import READ_CAP, read_object
-from fixtures.errors import CouldNotRun
+from afterboot.errors import CouldNotRun
+from afterboot.reads.cloud import READ_CAP, read_object
 
 
 class Body:
@@ -72,7 +72,7 @@ class Account(Swift):
 
 
 def test_the_object_read_is_a_cloud_read_of_the_first_object() -> None:
-    from fixtures.cloudreads import CLOUD_READS, CloudContext
+    from afterboot.reads.cloudreads import CLOUD_READS, CloudContext
 
     swift = Account(Body(iter([b"abc"])))
     ctx = CloudContext(5.0, swift=lambda: swift)
@@ -122,7 +122,7 @@ def test_swift_005_fails_when_the_bytes_do_not_match_the_etag() -> None:
 def test_a_proxy_server_error_is_swift_005s_failure_not_a_bug() -> None:
     from swiftclient.exceptions import ClientException
 
-    from fixtures.cloudreads import CLOUD_READS, CloudContext
+    from afterboot.reads.cloudreads import CLOUD_READS, CloudContext
 
     # imported here: at module level pytest would collect the check as a test of this file
     from tests_cloud.test_swift import test_proxy_serves_a_read as swift_005

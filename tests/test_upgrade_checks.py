@@ -13,13 +13,8 @@ from pathlib import Path
 import pytest
 
 import tests_cloud.test_upgrade_checks as checks
-from fixtures.collection import compose, read_host
-from fixtures.connections import Connections
-from fixtures.errors import CouldNotRun
-from fixtures.hostreads import READS
-from fixtures.inventory import HostSpec, Inventory
-from fixtures.snapshot import ReadResult
-from fixtures.upgradecheck import (
+from afterboot.checks.findings import Findings, item_findings
+from afterboot.domains.upgradecheck import (
     BY_NAME,
     DOCTOR_READ,
     FAILURE,
@@ -30,7 +25,12 @@ from fixtures.upgradecheck import (
     parse,
     parse_doctor,
 )
-from plugins.findings import Findings, item_findings
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.reads.collection import compose, read_host
+from afterboot.reads.hostreads import READS
+from afterboot.reads.snapshot import ReadResult
+from afterboot.transport.connections import Connections
 
 DATA = Path(__file__).resolve().parent / "data" / "upgradecheck"
 TOOLS = {p.tool for p in PROJECTS} | {"keystone-manage"}
@@ -472,7 +472,7 @@ def test_doctor_symptoms_parse_from_the_recorded_output() -> None:
 
 
 def test_every_tool_is_adapted_to_its_container_in_the_procedures() -> None:
-    from plugins.hostcommands import IN_CONTAINER
+    from afterboot.procedures.hostcommands import IN_CONTAINER
 
     for project in PROJECTS:
         assert IN_CONTAINER[project.tool] == project.container

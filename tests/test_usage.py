@@ -1,4 +1,4 @@
-"""The periodic checks' cloud reads (fixtures.usage) and the checks judging them: each
+"""The periodic checks' cloud reads (afterboot.domains.usage) and the checks judging them: each
 offender a finding; quota sets asked concurrently, one request per project."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.usage import (
+from afterboot.checks.findings import Findings, item_findings
+from afterboot.domains.usage import (
     Account,
     PoolUse,
     QuotaUse,
@@ -19,7 +20,6 @@ from fixtures.usage import (
     images_not_active,
     quota_use,
 )
-from plugins.findings import Findings, item_findings
 from tests_cloud import test_periodic as checks
 
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from fixtures.cloudreads import version_document
+from afterboot.reads.cloudreads import version_document
 
 KEYSTONE = {"versions": {"values": [{"id": "v3.14", "status": "stable"}]}}  # 300
 NOVA = {"versions": [{"id": "v2.1", "status": "CURRENT", "min_version": "2.1"}]}  # 200

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import hostreads
-from fixtures.errors import CouldNotRun
-from fixtures.hostreads import PART, parts
-from fixtures.hypervisor import Domain, has_volume_disk, parse_cpu, parse_domains
-from fixtures.inventory import HostSpec
+from afterboot.domains.hypervisor import Domain, has_volume_disk, parse_cpu, parse_domains
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec
+from afterboot.reads import hostreads
+from afterboot.reads.hostreads import PART, parts
 
 VIRSH = shutil.which("virsh")
 pytestmark = pytest.mark.skipif(VIRSH is None, reason="virsh (libvirt-clients) not installed")

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from fixtures.cloudreads import Answer
-from fixtures.errors import CouldNotRun
-from fixtures.snapshot import Snapshot
-from plugins.catalog import WITH_CONFIG_GATE
+from afterboot.checks.catalog import WITH_CONFIG_GATE
+from afterboot.errors import CouldNotRun
+from afterboot.reads.cloudreads import Answer
+from afterboot.reads.snapshot import Snapshot
 
 
 def answer(snapshot: Snapshot, record_property: Callable[[str, object], None], api: str) -> Any:

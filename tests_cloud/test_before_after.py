@@ -4,14 +4,15 @@ or configured in the snapshot taken before (``--phase=pre-maintenance``) is so n
 
 Each difference names its offender, what it was before and what it is now. These checks
 run in any phase, only with ``--compare``; the comparisons are the pure functions of
-``fixtures/beforeafter.py`` over the two snapshot documents.
+``afterboot/domains/beforeafter.py`` over the two snapshot documents.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from fixtures.beforeafter import (
+from afterboot.checks.findings import Findings
+from afterboot.domains.beforeafter import (
     Doc,
     attachments,
     configs,
@@ -21,10 +22,9 @@ from fixtures.beforeafter import (
     service_records,
     storage,
 )
-from plugins.compare import judge
-from plugins.compared import Compared
-from plugins.findings import Findings
-from plugins.options import PHASES
+from afterboot.settings import PHASES
+from afterboot.verdict.compare import judge
+from afterboot.verdict.compared import Compared
 
 
 @pytest.mark.check("DIFF-001", tier=5, roles=("compute",), phases=PHASES)

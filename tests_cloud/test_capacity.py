@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from fixtures.connections import Remote
-from fixtures.discovery import short_name
-from fixtures.placement import CLASSES, Provider
-from plugins.findings import Findings
+from afterboot.checks.findings import Findings
+from afterboot.domains.placement import CLASSES, Provider
+from afterboot.inventory.discovery import short_name
+from afterboot.transport.connections import Remote
 
 
 @pytest.mark.check("NOVA-010", tier=4, roles=("compute",))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.ceph import CephHealth, health_of, osdmap_flags
-from fixtures.connections import Connections, Remote, first_answer
-from plugins.findings import Findings
+from afterboot.checks.findings import Findings
+from afterboot.domains.ceph import CephHealth, health_of, osdmap_flags
+from afterboot.transport.connections import Connections, Remote, first_answer
 
 
 @pytest.mark.check("CEPH-001", tier=2, roles=("ceph",))

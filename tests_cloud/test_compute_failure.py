@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.connections import Connections
-from fixtures.discovery import short_name
-from fixtures.errors import CouldNotRun, HostUnreachable
-from fixtures.hypervisor import PAUSED, RUNNING, domains
-from fixtures.nova import Instance
-from plugins.findings import Findings
+from afterboot.checks.findings import Findings
+from afterboot.domains.hypervisor import PAUSED, RUNNING, domains
+from afterboot.domains.nova import Instance
+from afterboot.errors import CouldNotRun, HostUnreachable
+from afterboot.inventory.discovery import short_name
+from afterboot.transport.connections import Connections
 
 
 @pytest.mark.check("NOVA-009", tier=4, roles=("compute",))

@@ -8,9 +8,10 @@ from collections import Counter
 
 import pytest
 
-from fixtures.answers import Answers, every_answer
-from fixtures.baseline import FileOptions, compare, live_files
-from fixtures.config import (
+from afterboot.checks.findings import Findings
+from afterboot.checks.phases import gate_baseline
+from afterboot.domains.baseline import FileOptions, compare, live_files
+from afterboot.domains.config import (
     ROLE_CONFIGS,
     ConfigSyntaxError,
     Option,
@@ -19,11 +20,10 @@ from fixtures.config import (
     host_config,
     show,
 )
-from fixtures.connections import Connections, Remote
-from fixtures.errors import CouldNotRun
-from fixtures.inventory import scoped_inventory
-from plugins.findings import Findings
-from plugins.phases import gate_baseline
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.load import scoped_inventory
+from afterboot.reads.answers import Answers, every_answer
+from afterboot.transport.connections import Connections, Remote
 
 
 @pytest.mark.check(

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.connections import Remote
-from fixtures.containers import ContainerRead, Drift, mixed_tags, parse, stale
-from plugins.findings import Findings
+from afterboot.checks.findings import Findings
+from afterboot.domains.containers import ContainerRead, Drift, mixed_tags, parse, stale
+from afterboot.transport.connections import Remote
 
 
 def _containers_of(host: Remote) -> ContainerRead:

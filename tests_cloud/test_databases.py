@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.connections import Remote
-from fixtures.database import Databases, configured_dsns
-from fixtures.errors import CouldNotRun, InputError
-from fixtures.inventory import Inventory
-from plugins.catalog import WITH_CONFIG_GATE
-from plugins.findings import Findings
+from afterboot.checks.catalog import WITH_CONFIG_GATE
+from afterboot.checks.findings import Findings
+from afterboot.domains.database import Databases, configured_dsns
+from afterboot.errors import CouldNotRun, InputError
+from afterboot.inventory.model import Inventory
+from afterboot.transport.connections import Remote
 
 
 @pytest.mark.check("DB-001", tier=10, roles=("controller",), phases=WITH_CONFIG_GATE)

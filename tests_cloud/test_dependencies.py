@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.config import ROLE_CONFIGS
-from fixtures.connections import Remote
-from fixtures.dependencies import answers, dependencies, why
-from fixtures.errors import CouldNotRun
-from fixtures.hostreads import parts
-from plugins.catalog import WITH_CONFIG_GATE
-from plugins.findings import Findings
+from afterboot.checks.catalog import WITH_CONFIG_GATE
+from afterboot.checks.findings import Findings
+from afterboot.domains.config import ROLE_CONFIGS
+from afterboot.domains.dependencies import answers, dependencies, why
+from afterboot.errors import CouldNotRun
+from afterboot.reads.hostreads import parts
+from afterboot.transport.connections import Remote
 
 CONFIGURED_ROLES = tuple(ROLE_CONFIGS)
 

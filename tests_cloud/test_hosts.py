@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from fixtures.connections import Remote
-from fixtures.hypervisor import clock, skew
-from plugins.findings import Findings
+from afterboot.checks.findings import Findings
+from afterboot.domains.hypervisor import clock, skew
+from afterboot.transport.connections import Remote
 
 MAX_SKEW_S = 5.0
 

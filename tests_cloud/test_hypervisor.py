@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.connections import Remote
-from fixtures.hypervisor import (
+from afterboot.checks.findings import Findings
+from afterboot.domains.hypervisor import (
     PAUSED,
     POWER_NAMES,
     RUNNING,
@@ -20,8 +20,8 @@ from fixtures.hypervisor import (
     missing_backing_files,
     nbd_in_use,
 )
-from fixtures.nova import Instance, on_host
-from plugins.findings import Findings
+from afterboot.domains.nova import Instance, on_host
+from afterboot.transport.connections import Remote
 
 # vm_states nova means to be running; task_state set means nova is working on it.
 SHOULD_RUN = ("active",)

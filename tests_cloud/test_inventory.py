@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.connections import Connections, first_answer
-from fixtures.discovery import (
+from afterboot.checks.findings import Findings
+from afterboot.domains.storage import device_dirs
+from afterboot.inventory.discovery import (
     RINGS,
     host_addresses,
     hypervisor_hosts,
@@ -19,9 +20,8 @@ from fixtures.discovery import (
     service_hosts,
     short_name,
 )
-from fixtures.inventory import Inventory
-from fixtures.storage import device_dirs
-from plugins.findings import Findings
+from afterboot.inventory.model import Inventory
+from afterboot.transport.connections import Connections, first_answer
 
 
 def compare(kind: str, declared: set[str], known: set[str]) -> str | None:

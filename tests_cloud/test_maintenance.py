@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 
-from fixtures.answers import every_answer
-from fixtures.connections import Connections, Remote
-from fixtures.hypervisor import cpu_signature
-from fixtures.nova import Instance, on_host
-from plugins.findings import Findings
+from afterboot.checks.findings import Findings
+from afterboot.domains.hypervisor import cpu_signature
+from afterboot.domains.nova import Instance, on_host
+from afterboot.reads.answers import every_answer
+from afterboot.transport.connections import Connections, Remote
 
 
 @pytest.mark.check(

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from fixtures.connections import Remote
-from fixtures.hostreads import DEVICES_ROOT, PART
-from fixtures.liveness import report_time
-from fixtures.usage import Account, ImageState, PoolUse, QuotaUse
-from plugins.findings import Findings
+from afterboot.checks.findings import Findings
+from afterboot.domains.liveness import report_time
+from afterboot.domains.usage import Account, ImageState, PoolUse, QuotaUse
+from afterboot.reads.hostreads import DEVICES_ROOT, PART
+from afterboot.transport.connections import Remote
 
 STUCK_AFTER_S = 3600
 DISK_FULL_PERCENT = 90

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.connections import Connections
-from fixtures.errors import CouldNotRun
-from fixtures.inventory import Inventory
-from fixtures.rabbitmq import Broker
-from fixtures.rabbitmq import broker as first_broker
-from plugins.catalog import WITH_CONFIG_GATE
-from plugins.findings import Findings
+from afterboot.checks.catalog import WITH_CONFIG_GATE
+from afterboot.checks.findings import Findings
+from afterboot.domains.rabbitmq import Broker
+from afterboot.domains.rabbitmq import broker as first_broker
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import Inventory
+from afterboot.transport.connections import Connections
 
 RUNAWAY_MESSAGES = 10000
 

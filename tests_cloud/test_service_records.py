@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.answers import Answers
-from fixtures.connections import Connections, Remote
-from fixtures.discovery import short_name
-from fixtures.liveness import dead_services
-from fixtures.rabbitmq import broker
-from plugins.catalog import WITH_CONFIG_GATE
+from afterboot.checks.catalog import WITH_CONFIG_GATE
+from afterboot.domains.liveness import dead_services
+from afterboot.domains.rabbitmq import broker
+from afterboot.inventory.discovery import short_name
+from afterboot.reads.answers import Answers
+from afterboot.transport.connections import Connections, Remote
 
 
 def assert_alive(

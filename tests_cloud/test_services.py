@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.boot import not_at_boot
-from fixtures.connections import Remote
-from fixtures.services import expected_services, host_services, service_states
-from plugins.catalog import WITH_CONFIG_GATE
-from plugins.findings import Findings
+from afterboot.checks.catalog import WITH_CONFIG_GATE
+from afterboot.checks.findings import Findings
+from afterboot.domains.boot import not_at_boot
+from afterboot.domains.services import expected_services, host_services, service_states
+from afterboot.transport.connections import Remote
 
 
 def assert_role_services(host: Remote, role: str, findings: Findings) -> None:

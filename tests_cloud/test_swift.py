@@ -9,13 +9,10 @@ from typing import Any
 
 import pytest
 
-from fixtures.answers import every_answer
-from fixtures.connections import Connections, Remote
-from fixtures.discovery import RINGS, host_addresses, ring_devices
-from fixtures.errors import CouldNotRun
-from fixtures.hypervisor import boot_time
-from fixtures.replicas import MISSING, choose_reference
-from fixtures.storage import (
+from afterboot.checks.findings import Findings
+from afterboot.domains.hypervisor import boot_time
+from afterboot.domains.replicas import MISSING, choose_reference
+from afterboot.domains.storage import (
     DEVICES_ROOT,
     SWIFT_FILES,
     checksums,
@@ -25,7 +22,10 @@ from fixtures.storage import (
     replication_stamps,
     unreadable_devices,
 )
-from plugins.findings import Findings
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.discovery import RINGS, host_addresses, ring_devices
+from afterboot.reads.answers import every_answer
+from afterboot.transport.connections import Connections, Remote
 
 REPLICATION_MAX_AGE_S = 24 * 3600
 FIRST_PASS_GRACE_S = 3600
@@ -41,7 +41,7 @@ def test_rings_identical(connections: Connections, findings: Findings) -> None:
     Compared here, never trusted from ``swift-recon --md5``, which exits 0 on a mismatch.
     Which copy is right is decided by the majority and the ring-builder (proxy) hosts'
     place in it, never assumed: a builder that differs from every node is inspected, not
-    copied (:func:`fixtures.replicas.choose_reference`).
+    copied (:func:`afterboot.domains.replicas.choose_reference`).
     """
     hosts = {r.name: r for r in connections.with_role("object-storage-proxy", "object-storage")}
     if not hosts:

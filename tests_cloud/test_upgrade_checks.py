@@ -1,5 +1,5 @@
 """The projects' own upgrade checks (``<project>-status upgrade check``) and keystone's
-doctor (``keystone-manage doctor``), read on the controllers (fixtures/upgradecheck.py).
+doctor (``keystone-manage doctor``), read on the controllers (afterboot/domains/upgradecheck.py).
 
 After an upgrade or a restore, and from the timer: each project knows best what its
 upgrade left undone (cells v2, computes too old, online migrations, removed options or
@@ -14,12 +14,19 @@ from collections.abc import Callable
 
 import pytest
 
-from fixtures.answers import Answers, every_answer
-from fixtures.connections import Connections
-from fixtures.errors import CouldNotRun
-from fixtures.upgradecheck import DOCTOR_READ, PROJECTS, Doctor, Project, UpgradeCheck, doctor
-from fixtures.upgradecheck import upgrade_check as read_upgrade_check
-from plugins.findings import Findings
+from afterboot.checks.findings import Findings
+from afterboot.domains.upgradecheck import (
+    DOCTOR_READ,
+    PROJECTS,
+    Doctor,
+    Project,
+    UpgradeCheck,
+    doctor,
+)
+from afterboot.domains.upgradecheck import upgrade_check as read_upgrade_check
+from afterboot.errors import CouldNotRun
+from afterboot.reads.answers import Answers, every_answer
+from afterboot.transport.connections import Connections
 
 PHASES = ("post-upgrade", "post-restore", "periodic")
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.connections import Connections
-from fixtures.discovery import short_name
-from fixtures.errors import CouldNotRun
-from fixtures.hypervisor import domain_xml, has_volume_disk
-from fixtures.liveness import report_time
-from plugins.findings import Findings
+from afterboot.checks.findings import Findings
+from afterboot.domains.hypervisor import domain_xml, has_volume_disk
+from afterboot.domains.liveness import report_time
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.discovery import short_name
+from afterboot.transport.connections import Connections
 
 STUCK_STATES = ("attaching", "detaching", "reserved")
 STUCK_AFTER_S = 600

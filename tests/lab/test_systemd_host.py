@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import services as suite
+from afterboot.domains import services as suite
 from lab import systemd_host as sd
 from lab.config import HostSpec
 from lab.hosts import HOST_PATH, SSHD_CONFIG, tmp_mount

@@ -443,7 +443,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         remedy=("storage1", "swift-object-server", "percpu_rwsem_wait", "fsfreeze -u"),
         # a process in D cannot be killed: no restart, no start of a second copy
         never=("swift-init all start", "systemctl restart swift", "kill -9"),
-        # proven hung after 60 s in D (the scheduler's clock, fixtures/blocked.py): the
+        # proven hung after 60 s in D (the scheduler's clock, afterboot/domains/blocked.py): the
         # suite runs 75 s after the upload blocked. Other storage1 daemons that write to
         # the device (replicators, auditors) may be proven hung too: the same check
         settle_s=75,

@@ -1,0 +1,93 @@
+"""Structured findings: a check names each offender (subject, host, expected, actual, extra).
+
+Kept in ``item.stash`` while the check runs; the remediation plugin carries them to the
+controller inside ``report.user_properties`` (so they survive pytest-xdist) and fills one
+remediation per finding::
+
+    def test_x(host, findings):
+        for uuid in stopped:
+            findings.add(uuid, host=host.name, expected="running", actual="shut off", uuid=uuid)
+        assert not stopped, ...
+
+Helpers without a ``request`` call :func:`report_finding` with the item.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from afterboot.procedures.runbook import Finding
+
+findings_key = pytest.StashKey[list[Finding]]()
+MAX_FINDINGS = 200
+
+
+class Findings:
+    """What the running check found wrong; ``add`` once per offender, then
+    ``assert_none()``: the failure message is rendered from the findings."""
+
+    def __init__(self, item: pytest.Item) -> None:
+        self._item = item
+        self._said: list[str] = []
+
+    def add(
+        self,
+        subject: str,
+        *,
+        host: str = "",
+        expected: str = "",
+        actual: str = "",
+        said: str = "",
+        **extra: object,
+    ) -> Finding:
+        """Record an offender; ``said`` is its sentence in the failure message."""
+        if said and said not in self._said:
+            self._said.append(said)
+        return report_finding(
+            self._item, subject, host=host, expected=expected, actual=actual, **extra
+        )
+
+    def __len__(self) -> int:
+        return len(item_findings(self._item))
+
+    def assert_none(self, prefix: str = "", sep: str = "; ", limit: int = 20) -> None:
+        """Fail with every offender's sentence (at most ``limit``) if there is any."""
+        __tracebackhide__ = True
+        found = item_findings(self._item)
+        if not found and not self._said:
+            return
+        said = self._said or [_sentence(f) for f in found]
+        more = f" (+{len(said) - limit} more)" if len(said) > limit else ""
+        raise AssertionError(prefix + sep.join(said[:limit]) + more)
+
+
+def _sentence(finding: Finding) -> str:
+    where = f" on {finding.host}" if finding.host else ""
+    detail = ", ".join(
+        f"{k} {v}" for k, v in (("expected", finding.expected), ("actual", finding.actual)) if v
+    )
+    return f"{finding.subject}{where}" + (f" ({detail})" if detail else "")
+
+
+def report_finding(
+    item: pytest.Item,
+    subject: str,
+    *,
+    host: str = "",
+    expected: str = "",
+    actual: str = "",
+    **extra: object,
+) -> Finding:
+    """Record one finding on ``item`` (``request.node``); kept at most 200 per check."""
+    finding = Finding(
+        str(subject), str(host), str(expected), str(actual), {k: str(v) for k, v in extra.items()}
+    )
+    found = item.stash.setdefault(findings_key, [])
+    if len(found) < MAX_FINDINGS and finding not in found:
+        found.append(finding)
+    return finding
+
+
+def item_findings(item: pytest.Item) -> list[Finding]:
+    found: list[Finding] | None = item.stash.get(findings_key, None)
+    return list(found or [])

@@ -1,0 +1,67 @@
+"""Check identity: every check carries a stable ID and a restoration tier.
+
+Collection stops with one line when a check under ``afterboot_check_paths`` has no ID, or
+when two checks share one.  The run is ordered by tier (Table 11-1) and limited to the
+checks of ``--phase`` and ``--role``; ``--list-checks`` prints the catalog and runs nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from afterboot.checks.catalog import Check, CheckError, parse_marker
+
+check_key = pytest.StashKey[Check]()
+_catalog_key = pytest.StashKey[dict[str, Check]]()
+_worker_error_key = pytest.StashKey[str]()
+
+
+def _in_check_paths(item: pytest.Item, roots: list[Path]) -> bool:
+    path = Path(item.path)
+    return any(path == root or root in path.parents for root in roots)
+
+
+def _where(item: pytest.Item) -> str:
+    return item.nodeid.split("[", 1)[0]
+
+
+def _identify(items: list[pytest.Item], roots: list[Path]) -> dict[str, Check]:
+    catalog: dict[str, Check] = {}
+    for item in items:
+        marker = item.get_closest_marker("check")
+        where = _where(item)
+        if marker is None:
+            if _in_check_paths(item, roots):
+                raise pytest.UsageError(
+                    f"{where}: check has no ID; add "
+                    '@pytest.mark.check("AREA-NNN", tier=N) (IDs are listed by --list-checks)'
+                )
+            continue
+        doc = getattr(getattr(item, "function", None), "__doc__", None)
+        try:
+            check = parse_marker(marker, where, doc)
+        except CheckError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        known = catalog.get(check.id)
+        if known is not None and known.where != where:
+            raise pytest.UsageError(f"check ID {check.id} is used twice: {known.where} and {where}")
+        catalog[check.id] = check
+        item.stash[check_key] = check
+        item.extra_keyword_matches.add(check.id)  # -k NOVA-005 selects the check
+        item.user_properties.append(("check_id", check.id))
+        item.user_properties.append(("tier", str(check.tier)))
+    return catalog
+
+
+def _selected(check: Check, phase: str, roles: tuple[str, ...]) -> bool:
+    """In the run of ``phase`` ("": any) limited to ``roles`` (none: every role)."""
+    if phase and phase not in check.phases:
+        return False
+    return not roles or not check.roles or bool(set(roles) & set(check.roles))
+
+
+def catalog(config: pytest.Config) -> dict[str, Check]:
+    """The checks collected in this run, by ID."""
+    return config.stash.get(_catalog_key, {})

@@ -1,0 +1,95 @@
+"""Ceph's own judgement of itself: the health checks of ``ceph status`` (JSON).
+
+Ceph knows more about its cluster than any outside probe: a flag that stops all I/O
+(``pause``, ``noout`` left behind by a maintenance), OSDs down or out, placement groups
+not active+clean, monitors out of quorum, full and nearfull OSDs, a manager down. Each
+raised health check is one finding, by its code; a status that cannot be read or parsed is
+could-not-run, never a healthy cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from afterboot.errors import CouldNotRun
+from afterboot.transport.connections import Remote
+
+STATUSES = ("HEALTH_OK", "HEALTH_WARN", "HEALTH_ERR")
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    code: str  # OSDMAP_FLAGS, OSD_DOWN, PG_AVAILABILITY, OSD_NEARFULL, MON_DOWN ...
+    severity: str  # HEALTH_WARN or HEALTH_ERR
+    message: str  # its summary: "pauserd,pausewr flag(s) set"
+    muted: bool = False  # `ceph health mute CODE`: the site accepted it for now
+
+
+@dataclass(frozen=True)
+class CephHealth:
+    status: str
+    checks: tuple[HealthCheck, ...]
+
+    @property
+    def raised(self) -> tuple[HealthCheck, ...]:
+        return tuple(c for c in self.checks if not c.muted)
+
+
+# the OSD map's read and write pause bits are set and unset together as "pause"
+_FLAG_NAMES = {"pauserd": "pause", "pausewr": "pause"}
+
+
+def osdmap_flags(message: str) -> tuple[str, ...]:
+    """The flags an OSDMAP_FLAGS message names ("pauserd,pausewr,noout flag(s) set"), as
+    ``ceph osd unset`` takes them; only plain flag words (a word of anything else is left
+    out: it is no flag ceph sets)."""
+    words = message.split(" flag", 1)[0].split(",")
+    flags = []
+    for word in (w.strip() for w in words):
+        flag = _FLAG_NAMES.get(word, word)
+        if flag.isascii() and flag.replace("_", "").isalpha() and flag not in flags:
+            flags.append(flag)
+    return tuple(flags)
+
+
+def health(text: str, host: str) -> CephHealth:
+    """The health of ``ceph -s -f json`` as ``host`` printed it (Luminous and later:
+    ``health.status`` and ``health.checks``; older: ``overall_status``)."""
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CouldNotRun(f"host {host}: ceph status is not JSON", str(exc)[:120]) from None
+    block = data.get("health") if isinstance(data, Mapping) else None
+    if not isinstance(block, Mapping):
+        raise CouldNotRun(f"host {host}: ceph status has no health", text.strip()[:120])
+    status = block.get("status") or block.get("overall_status")
+    if status not in STATUSES:
+        raise CouldNotRun(f"host {host}: ceph health status {status!r} unknown", "")
+    raw = block.get("checks") or {}
+    if not isinstance(raw, Mapping):
+        raise CouldNotRun(f"host {host}: ceph health checks are not a mapping", "")
+    checks = []
+    for code, check in sorted(raw.items()):
+        check = check if isinstance(check, Mapping) else {}
+        summary = check.get("summary")
+        message = summary.get("message", "") if isinstance(summary, Mapping) else ""
+        checks.append(
+            HealthCheck(
+                str(code),
+                str(check.get("severity") or "HEALTH_WARN"),
+                str(message or code),
+                bool(check.get("muted")),
+            )
+        )
+    if status != "HEALTH_OK" and not checks:
+        # a status that is not OK names its checks; none named: an answer not understood
+        raise CouldNotRun(f"host {host}: ceph says {status} but names no health check", "")
+    return CephHealth(str(status), tuple(checks))
+
+
+def health_of(remote: Remote) -> CephHealth:
+    """Ceph's health as this ceph host reads it (the collection pass's ``ceph_status``)."""
+    return health(remote.read("ceph_status").stdout, remote.name)

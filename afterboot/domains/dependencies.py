@@ -1,0 +1,173 @@
+"""Every dependency a host's configuration names must answer, from that host.
+
+A service needs what its configuration names: the broker of ``transport_url``, the
+database server of ``[database] connection``, keystone at ``auth_url`` and
+``www_authenticate_uri``, memcached at ``memcached_servers``, glance at ``api_servers``.
+One of them not answering from the host that uses it (a firewall rule after a reboot, a
+VIP that did not come back, a server that did not start) is a failure no per-service
+check names. The endpoints are taken from the host's ``configs`` read, then probed from
+the host in one more command: a bounded TCP connect to each, all at once (bash's
+``/dev/tcp``, else python3), never a byte sent.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from afterboot.domains.config import ConfigSyntaxError, parse_ini
+from afterboot.domains.database import DSN
+from afterboot.domains.rabbitmq_api import transport_endpoints
+from afterboot.errors import InputError
+from afterboot.inventory.model import HostSpec
+from afterboot.reads.hostreads import parts
+from afterboot.reads.snapshot import ReadResult
+
+CONNECT_S = 3.0  # one connect's bound; the probes run side by side
+# (section, option, how its value names endpoints); section names as oslo.config keeps
+# them (lower case, DEFAULT as is); swift's paste sections by their name
+OPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("DEFAULT", "transport_url", "amqp"),
+    ("database", "connection", "sql"),
+    ("api_database", "connection", "sql"),
+    ("placement_database", "connection", "sql"),
+    ("keystone_authtoken", "www_authenticate_uri", "url"),
+    ("keystone_authtoken", "auth_url", "url"),
+    ("keystone_authtoken", "memcached_servers", "hostports"),
+    ("cache", "memcache_servers", "hostports"),
+    ("placement", "auth_url", "url"),
+    ("neutron", "auth_url", "url"),
+    ("service_user", "auth_url", "url"),
+    ("glance", "api_servers", "urls"),
+    ("filter:authtoken", "www_authenticate_uri", "url"),
+    ("filter:authtoken", "auth_url", "url"),
+    ("filter:authtoken", "memcached_servers", "hostports"),
+    ("filter:cache", "memcache_servers", "hostports"),
+)
+DEFAULT_PORTS = {"hostports": 11211, "http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """One endpoint one option of one file names (never its credentials)."""
+
+    file: str
+    section: str
+    option: str
+    host: str
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def _hostport(text: str, default: int) -> tuple[str, int] | None:
+    """``ctl:11211``, ``inet6:[::1]:11211``, ``[fd00::1]:5000``, ``ctl`` (the default)."""
+    text = text.strip().removeprefix("inet6:").removeprefix("inet:")
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.lstrip(":")
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, ""
+    if not host or (port and not port.isdigit()):
+        return None
+    return host, int(port) if port else default
+
+
+def _url(text: str) -> tuple[str, int] | None:
+    parts_ = urlsplit(text.strip())
+    if parts_.scheme not in ("http", "https") or not parts_.hostname:
+        return None
+    try:
+        port = parts_.port
+    except ValueError:
+        return None
+    return parts_.hostname, port or DEFAULT_PORTS[parts_.scheme]
+
+
+def _endpoints(kind: str, value: str) -> list[tuple[str, int]]:
+    if "$" in value:  # an oslo.config substitution: not resolved here
+        return []
+    if kind == "amqp":
+        return [(e.host, e.port) for e in transport_endpoints(value)]
+    if kind == "sql":
+        try:
+            dsn = DSN.parse(value)
+        except InputError:
+            return []  # not MySQL (sqlite) or not a URL: DB-001's to judge
+        return [] if dsn.socket or not dsn.host or dsn.port < 0 else [(dsn.host, dsn.port)]
+    if kind in ("url", "urls"):
+        found = [_url(v) for v in value.split(",")]
+        return [f for f in found if f is not None]
+    found = [_hostport(v, DEFAULT_PORTS["hostports"]) for v in value.split(",") if v.strip()]
+    return [f for f in found if f is not None]
+
+
+def dependencies(configs: Mapping[str, str]) -> list[Dependency]:
+    """The endpoints the configuration files name (file path -> text), in file order;
+    a file that does not parse names none (CONF-001 names it)."""
+    found: list[Dependency] = []
+    for path, text in configs.items():
+        try:
+            sections = parse_ini(text, path)
+        except ConfigSyntaxError:
+            continue
+        for section, option, kind in OPTIONS:
+            values = sections.get(section, {}).get(option, [])
+            if not values:
+                continue
+            for host, port in _endpoints(kind, values[-1]):
+                found.append(Dependency(path, section, option, host, port))
+    return found
+
+
+def endpoints(deps: Iterable[Dependency]) -> list[tuple[str, int]]:
+    return list(dict.fromkeys((d.host, d.port) for d in deps))
+
+
+def probe(pairs: list[tuple[str, int]], connect_s: float = CONNECT_S) -> str:
+    """The probe command: one line per endpoint, ``<host> <port> <status>`` (0 answered,
+    124 timed out, else refused or unreachable), all connects side by side. Host names
+    are arguments, never shell text."""
+    t = f"{connect_s:g}"
+    head = (
+        "if command -v bash >/dev/null 2>&1; then p() { timeout -k 1 " + t + " bash -c "
+        '\'exec 3<>"/dev/tcp/$1/$2"\' _ "$1" "$2" 2>/dev/null; }; '
+        "elif command -v python3 >/dev/null 2>&1; then p() { timeout -k 1 " + t + " python3 -c "
+        "'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), "
+        + t
+        + ').close()\' "$1" "$2" 2>/dev/null; }; '
+        'else echo "neither bash nor python3 to probe with" >&2; exit 127; fi; '
+    )
+    body = "".join(
+        f"(p {shlex.quote(h)} {port}; echo {shlex.quote(h)} {port} $?) & " for h, port in pairs
+    )
+    return head + body + "wait"
+
+
+def probe_from(spec: HostSpec, configs: ReadResult | None) -> str:
+    """The ``dependencies`` read's command on this host, made from its ``configs`` read
+    (a configs read that failed fails this one too: nothing to probe is no answer)."""
+    if configs is None or configs.rc != 0:
+        return "echo 'its configuration could not be read' >&2; exit 1"
+    pairs = endpoints(dependencies(parts(configs.stdout)))
+    return probe(pairs) if pairs else "true"
+
+
+def answers(text: str) -> dict[tuple[str, int], int]:
+    """The probe's lines: (host, port) -> status (0 answered)."""
+    found: dict[tuple[str, int], int] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+            found[(fields[0], int(fields[1]))] = int(fields[2])
+    return found
+
+
+def why(status: int) -> str:
+    return "no answer within the bound" if status in (124, 137) else "refused or unreachable"

@@ -1,0 +1,170 @@
+"""What a compute host's hypervisor really runs: libvirt domains, instance directories,
+backing files, nbd devices: parsers of the host reads (:mod:`afterboot.reads.hostreads`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from xml.etree import ElementTree
+
+from afterboot.errors import CouldNotRun
+from afterboot.reads.hostreads import INSTANCES_DIR, parts
+from afterboot.transport.connections import Remote
+
+# nova's power_state values (nova/compute/power_state.py)
+NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED = 0, 1, 3, 4, 6, 7
+POWER_NAMES = {
+    0: "no state",
+    1: "running",
+    3: "paused",
+    4: "shutdown",
+    6: "crashed",
+    7: "suspended",
+}
+
+# virsh domstate -> nova power_state
+LIBVIRT_POWER = {
+    "running": RUNNING,
+    "idle": RUNNING,
+    "blocked": RUNNING,
+    "in shutdown": RUNNING,
+    "paused": PAUSED,
+    "shut off": SHUTDOWN,
+    "crashed": CRASHED,
+    "pmsuspended": SUSPENDED,
+}
+
+__all__ = ["INSTANCES_DIR", "Domain", "boot_time", "clock", "domains"]
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    uuid: str
+    state: str  # as virsh says it: "running", "shut off" ...
+    reason: str  # "booted", "crashed", "unknown", "user" ...
+
+    @property
+    def power_state(self) -> int:
+        return LIBVIRT_POWER.get(self.state, NOSTATE)
+
+
+def domains(remote: Remote) -> list[Domain]:
+    """Every domain libvirt knows on the host (``virsh list --all``), running or not."""
+    result = remote.read("domains")
+    if result.rc != 0:
+        raise CouldNotRun(
+            f"{remote.name}: virsh did not answer",
+            (result.stderr.strip() or f"exit {result.rc}")[:200],
+        )
+    return parse_domains(result.stdout)
+
+
+def parse_domains(text: str) -> list[Domain]:
+    """The ``domains`` read's lines (name, uuid, state with its reason) as domains."""
+    found = []
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) != 3 or not fields[1].strip():
+            continue
+        state, _, reason = fields[2].strip().partition(" (")
+        found.append(Domain(fields[0], fields[1].strip(), state, reason.rstrip(")")))
+    return found
+
+
+def domain_xml(remote: Remote, name: str) -> str:
+    """The domain's XML; "" when libvirt has no such domain, CouldNotRun when libvirt
+    itself does not answer (a dead libvirtd is not a missing domain)."""
+    result = remote.read("domain_xmls")
+    if result.rc != 0:
+        raise CouldNotRun(
+            f"{remote.name}: virsh did not answer",
+            (result.stderr.strip() or f"exit {result.rc}")[:200],
+        )
+    return parts(result.stdout).get(name, "")
+
+
+def has_volume_disk(xml: str, volume: str, where: str = "domain XML") -> bool:
+    """The domain has a disk that is this volume: nova sets a volume disk's ``<serial>``
+    to the volume's id; its source (``volumes/volume-<id>`` on RBD, a path with it) says so
+    too. Not the id anywhere in the XML (its metadata or another disk's description).
+    XML that does not parse is CouldNotRun, never "no such disk"."""
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError as exc:
+        raise CouldNotRun(f"{where} does not parse", str(exc)[:120]) from None
+    for disk in root.iterfind("./devices/disk"):
+        if (disk.findtext("serial") or "").strip() == volume:
+            return True
+        source = disk.find("source")
+        if source is not None and any(
+            volume in (source.get(attr) or "") for attr in ("name", "file", "dev", "volume")
+        ):
+            return True
+    return False
+
+
+def instance_dirs(remote: Remote) -> set[str]:
+    """Names in ``/var/lib/nova/instances`` that look like instance uuids (none when the
+    directory does not exist; one that cannot be listed is CouldNotRun)."""
+    result = remote.read("instance_dirs")
+    return {n for n in result.stdout.split() if len(n) == 36 and n.count("-") == 4}
+
+
+def missing_backing_files(remote: Remote, uuids: list[str]) -> dict[str, str]:
+    """uuid -> backing file path, for instance disks whose backing file is gone."""
+    missing = {}
+    for line in remote.read("backing_files").stdout.splitlines():
+        disk, _, backing = line.partition("\t")
+        uuid = disk.rsplit("/", 2)[-2] if disk.count("/") >= 2 else ""
+        if uuid in uuids:
+            missing[uuid] = backing
+    return missing
+
+
+def nbd_in_use(remote: Remote) -> list[str]:
+    """nbd devices connected to an image (``qemu-nbd -c``) or mounted, left from an inspection."""
+    out = remote.read("nbd").stdout
+    return [line.replace("/sys/block/", "/dev/") for line in out.splitlines() if line]
+
+
+def clock(remote: Remote, *, again: bool = False) -> tuple[float, float]:
+    """The host's clock when it was read and its uptime, in seconds (``again``: a new
+    sample, read now; ``remote.read_window`` is then its window)."""
+    out = remote.read("clock", again=again).stdout
+    try:
+        now, uptime = (float(x) for x in out.split())
+    except ValueError:
+        raise CouldNotRun(f"{remote.name}: unreadable clock", out.strip()[:80]) from None
+    return now, uptime
+
+
+def skew(remote: Remote, now: float) -> float:
+    """How far ``now``, the host's clock, lies outside the operator's clock while the host
+    was read (``remote.read_window``): 0.0 inside it."""
+    before, after = remote.read_window
+    return now - after if now > after else now - before if now < before else 0.0
+
+
+def boot_time(remote: Remote) -> float:
+    """When the host booted, as a UNIX time (its clock minus its uptime)."""
+    now, uptime = clock(remote)
+    return now - uptime
+
+
+def cpu_signature(remote: Remote) -> tuple[str, frozenset[str]]:
+    """The CPU model name and flags as the host's kernel reports them (arm64: no model
+    name, its implementer and part instead; its Features as the flags)."""
+    return parse_cpu(remote.read("cpu").stdout)
+
+
+def parse_cpu(text: str) -> tuple[str, frozenset[str]]:
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    model = fields.get("model name") or (
+        f"arm64 implementer {fields['CPU implementer']} part {fields['CPU part']}"
+        if "CPU implementer" in fields and "CPU part" in fields
+        else ""
+    )
+    return model, frozenset((fields.get("flags") or fields.get("Features") or "").split())

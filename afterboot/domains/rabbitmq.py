@@ -1,0 +1,70 @@
+"""RabbitMQ as the messaging hosts see it: the host read ``rabbitmq`` (``rabbitmqctl``
+cluster status and every vhost's queues, read once per run), parsed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from afterboot.errors import CouldNotRun
+from afterboot.reads.hostreads import parts
+from afterboot.transport.connections import Connections, Remote, first_answer
+
+
+@dataclass(frozen=True)
+class Broker:
+    """What one messaging host's ``rabbitmqctl`` said."""
+
+    host: str
+    cluster_status: dict[str, Any]
+    consumers: dict[tuple[str, str], int]  # (vhost, queue) -> consumers
+    ready: dict[tuple[str, str], int]  # (vhost, queue) -> messages ready
+
+
+def _queue_rows(text: str) -> dict[str, tuple[int, int]]:
+    rows = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+            rows[fields[0]] = (int(fields[1]), int(fields[2]))
+    return rows
+
+
+def _checked(remote: Remote, name: str) -> str:
+    result = remote.read(name)
+    if result.rc != 0:
+        raise CouldNotRun(
+            f"{remote.name}: rabbitmqctl failed",
+            (result.stderr.strip() or result.stdout.strip() or f"exit {result.rc}")[-200:],
+        )
+    return result.stdout
+
+
+def broker_of(remote: Remote) -> Broker:
+    """Parse one host's RabbitMQ reads, or CouldNotRun naming why rabbitmqctl failed.
+
+    The queues of vhost ``/`` are read beside the vhost list; other vhosts (one per
+    service in openstack-ansible) are read after it, in one more command."""
+    try:
+        status = json.loads(_checked(remote, "rabbitmq_status") or "{}")
+    except json.JSONDecodeError:
+        raise CouldNotRun(f"{remote.name}: rabbitmqctl cluster_status unreadable", "") from None
+    vhosts = [v for v in _checked(remote, "rabbitmq_vhosts").split() if v != "name"]
+    by_vhost: dict[str, dict[str, tuple[int, int]]] = {}
+    if "/" in vhosts:
+        by_vhost["/"] = _queue_rows(_checked(remote, "rabbitmq_root_queues"))
+    if any(v != "/" for v in vhosts):
+        for vhost, text in parts(_checked(remote, "rabbitmq_queues")).items():
+            by_vhost[vhost] = _queue_rows(text)
+    consumers = {(v, q): row[0] for v, rows in by_vhost.items() for q, row in rows.items()}
+    ready = {(v, q): row[1] for v, rows in by_vhost.items() for q, row in rows.items()}
+    return Broker(remote.name, status, consumers, ready)
+
+
+def broker(connections: Connections) -> Broker:
+    """The first messaging host whose rabbitmqctl answered (they share one cluster)."""
+    try:
+        return first_answer(connections.with_role("messaging"), broker_of, "RabbitMQ")
+    except CouldNotRun as exc:
+        raise CouldNotRun("RabbitMQ answers on no messaging host", exc.reason) from None

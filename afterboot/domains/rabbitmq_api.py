@@ -1,0 +1,218 @@
+"""RabbitMQ's management API as a source of the messaging hosts' RabbitMQ reads.
+
+kolla-ansible and openstack-ansible enable the management plugin. Where it answers, the
+collection pass asks it over HTTP (five requests, a few milliseconds) instead of booting
+three ``rabbitmqctl`` Erlang VMs on the host (about a second of CPU each under load), and
+files the answers under the same reads (``rabbitmq_status``, ``rabbitmq_vhosts``,
+``rabbitmq_root_queues``, ``rabbitmq_queues``), in the format ``rabbitmqctl`` prints, so
+that the checks and the before/after comparison judge one format whatever the source.
+
+The credentials are the services' own: the ``transport_url`` of their configurations
+(the host's own ``configs`` read, then the controllers'). Consumers come from
+``/api/consumers``, which the broker updates as channels open and close; a queue's
+ready-message count comes from its statistics, which the broker emits every few seconds:
+a queue without statistics yet (a broker just started, or the plugin just enabled) makes
+the whole answer incomplete, and the host is read with ``rabbitmqctl`` as before. So is
+any failure: no plugin, a refused user (openstack-ansible's service users have no
+management tag), TLS only, a filtered port.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote
+
+from afterboot.domains.config import config_text
+from afterboot.errors import CouldNotRun
+from afterboot.reads.hostreads import PART
+from afterboot.reads.snapshot import ReadResult
+from afterboot.redact import remember, url_userinfo
+from afterboot.transport.connections import Connections, Remote
+
+PORT = 15672  # the plugin's default listener (kolla: rabbitmq_management_port)
+# what this source answers, in the format rabbitmqctl prints it
+READS = ("rabbitmq_status", "rabbitmq_vhosts", "rabbitmq_root_queues", "rabbitmq_queues")
+MAX_USERS = 3  # credentials tried per host (each service may have its own user)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One broker of a transport URL: where, and as whom (the password never shown)."""
+
+    host: str
+    port: int
+    user: str
+    password: str = field(default="", repr=False)
+
+
+def transport_endpoints(url: str) -> list[Endpoint]:
+    """The brokers of an oslo.messaging transport URL
+    (``rabbit://user:pass@host1:5672,user:pass@host2:5672/vhost``)."""
+    url = url.strip()
+    if not url.partition("://")[0].startswith(("rabbit", "amqp")):
+        return []
+    found = []
+    for user, secret, hostport in url_userinfo(url):
+        password = secret or ""
+        remember(password)
+        remember(unquote(password))
+        if hostport.startswith("["):  # [v6]:port
+            host, _, port = hostport[1:].partition("]")
+            port = port.lstrip(":")
+        elif hostport.count(":") == 1:
+            host, _, port = hostport.partition(":")
+        else:  # a bare name, IPv4 or unbracketed IPv6 address
+            host, port = hostport, ""
+        if host:
+            found.append(
+                Endpoint(
+                    host, int(port) if port.isdigit() else 5672, unquote(user), unquote(password)
+                )
+            )
+    return found
+
+
+def _own_endpoints(remote: Remote) -> list[Endpoint]:
+    from afterboot.domains.database import SERVICE_CONFIGS, parse_service_config  # a pytest plugin
+
+    found: list[Endpoint] = []
+    for path in dict.fromkeys(path for path, _, _ in SERVICE_CONFIGS.values()):
+        text = config_text(remote, path)
+        value = parse_service_config(text, "DEFAULT", "transport_url") if text else None
+        if value:
+            found.extend(transport_endpoints(value))
+    return found
+
+
+def endpoints(remote: Remote, connections: Connections) -> list[Endpoint]:
+    """The transport URLs' brokers the host's own configurations name, else the
+    controllers' (a messaging host of its own holds no service configuration)."""
+    found: list[Endpoint] = []
+    for host in [remote, *(r for r in connections.with_role("controller") if r is not remote)]:
+        try:
+            found = _own_endpoints(host)
+        except CouldNotRun:
+            continue
+        if found:
+            break
+    return found
+
+
+def _address(remote: Remote, known: Iterable[Endpoint]) -> str:
+    """The address at which the services reach this host's broker, else the inventory's."""
+    mine = {remote.spec.address, remote.name} - {None}
+    for endpoint in known:
+        if endpoint.host in mine:
+            return endpoint.host
+    return remote.spec.address or remote.name
+
+
+def _get(session: Any, base: str, path: str, timeout: float) -> Any:
+    resp = session.get(base + path, timeout=(min(2.0, timeout), timeout), allow_redirects=False)
+    if resp.status_code != 200:
+        raise CouldNotRun(f"{base}{path.split('?')[0]}: HTTP {resp.status_code}", "")
+    return resp.json()
+
+
+def _alarms(session: Any, base: str, timeout: float, nodes: list[Any]) -> list[dict[str, str]]:
+    """The broker's own alarm health check (3.8.10+: 200 without alarm, 503 naming them),
+    live; the nodes' alarm flags (refreshed with their statistics, every few seconds)
+    where the broker has no such check."""
+    resp = session.get(
+        base + "/api/health/checks/alarms",
+        timeout=(min(2.0, timeout), timeout),
+        allow_redirects=False,
+    )
+    if resp.status_code in (200, 503):
+        found = resp.json().get("alarms") or [] if resp.status_code == 503 else []
+        if resp.status_code == 503 and not found:
+            raise CouldNotRun(f"{base}/api/health/checks/alarms: failed, naming no alarm", "")
+        return [
+            {
+                "node": str(a.get("node", "")),
+                # "disk space" here, "disk" in rabbitmqctl's cluster status
+                "resource": str(a.get("resource", "")).split()[0] if a.get("resource") else "",
+                "type": "resource_limit",
+            }
+            for a in found
+        ]
+    if resp.status_code != 404:
+        raise CouldNotRun(f"{base}/api/health/checks/alarms: HTTP {resp.status_code}", "")
+    return [
+        {"node": n["name"], "resource": resource, "type": "resource_limit"}
+        for n in nodes
+        for resource, key in (("memory", "mem_alarm"), ("disk", "disk_free_alarm"))
+        if n.get(key)
+    ]
+
+
+def _answer(session: Any, base: str, timeout: float) -> dict[str, ReadResult]:
+    nodes = _get(
+        session, base, "/api/nodes?columns=name,running,type,mem_alarm,disk_free_alarm", timeout
+    )
+    vhosts = [v["name"] for v in _get(session, base, "/api/vhosts?columns=name", timeout)]
+    queues = _get(session, base, "/api/queues?columns=name,vhost,messages_ready", timeout)
+    consumers = _get(session, base, "/api/consumers?columns=queue", timeout)
+    if any("messages_ready" not in q for q in queues):
+        raise CouldNotRun(f"{base}: queue statistics not emitted yet", "")
+    counts: dict[tuple[str, str], int] = {}
+    for consumer in consumers:
+        queue = consumer.get("queue") or {}
+        key = (str(queue.get("vhost")), str(queue.get("name")))
+        counts[key] = counts.get(key, 0) + 1
+    rows: dict[str, list[str]] = {v: [] for v in vhosts}
+    for q in queues:
+        vhost, name = str(q["vhost"]), str(q["name"])
+        ready = int(q["messages_ready"])
+        rows.setdefault(vhost, []).append(f"{name}\t{counts.get((vhost, name), 0)}\t{ready}")
+    alarms = _alarms(session, base, timeout, nodes)
+    status = {
+        "running_nodes": [n["name"] for n in nodes if n.get("running")],
+        "disk_nodes": [n["name"] for n in nodes if n.get("type", "disc") == "disc"],
+        "ram_nodes": [n["name"] for n in nodes if n.get("type") == "ram"],
+        "alarms": alarms,
+        "source": "management API",
+    }
+    via = f"via the management API at {base}"
+    text = {
+        "rabbitmq_status": json.dumps(status),
+        "rabbitmq_vhosts": "\n".join(vhosts),
+        "rabbitmq_root_queues": "\n".join(rows.get("/", [])),
+        "rabbitmq_queues": "\n".join(
+            f"{PART} {v}\n" + "\n".join(r) for v, r in sorted(rows.items())
+        ),
+    }
+    return {name: ReadResult(name, 0, value + "\n", via) for name, value in text.items()}
+
+
+def management_reads(
+    remote: Remote, connections: Connections, timeout: float
+) -> dict[str, ReadResult]:
+    """The host's RabbitMQ reads from its broker's management API, or CouldNotRun saying
+    why not (then ``rabbitmqctl`` reads them)."""
+    import requests
+
+    known = endpoints(remote, connections)
+    if not known:
+        raise CouldNotRun(f"{remote.name}: no transport_url names a RabbitMQ user", "")
+    host = _address(remote, known)
+    base = f"http://[{host}]:{PORT}" if ":" in host else f"http://{quote(host, safe='.-')}:{PORT}"
+    users = list({(e.user, e.password): e for e in known}.values())[:MAX_USERS]
+    why = []
+    with requests.Session() as session:
+        session.trust_env = False  # the broker is on the management network, not behind a proxy
+        for endpoint in users:
+            session.auth = (endpoint.user, endpoint.password)
+            try:
+                return _answer(session, base, timeout)
+            except CouldNotRun as exc:
+                why.append(str(exc))
+                if not str(exc).endswith(("HTTP 401", "HTTP 403")):
+                    break
+            except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+                why.append(f"{base}: {type(exc).__name__}: {exc}"[:200])
+                break
+    raise CouldNotRun(f"{remote.name}: RabbitMQ management API", "; ".join(why)[-300:])

@@ -1,0 +1,124 @@
+"""Swift storage as the hosts hold it: ring checksums, device mounts, replication stamps.
+
+Parsers of the host reads ``swift_checksums``, ``mounts``, ``partitions``,
+``swift_devices`` and ``swift_recon`` (:mod:`afterboot.reads.hostreads`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from afterboot.reads.hostreads import DEVICES_ROOT, PART, RECON_KINDS, SWIFT_FILES, parts
+from afterboot.transport.connections import Remote
+
+__all__ = ["DEVICES_ROOT", "SWIFT_FILES", "Mount", "checksums", "device_dirs", "mounts"]
+
+
+def checksums(remote: Remote) -> dict[str, str]:
+    """md5 of each swift file on the host ("missing" when absent); never the content."""
+    return parse_checksums(remote.read("swift_checksums").stdout)
+
+
+def parse_checksums(text: str) -> dict[str, str]:
+    """The ``swift_checksums`` read as file name -> md5 ("missing" when absent)."""
+    sums: dict[str, str] = {}
+    for line in text.splitlines():
+        digest, _, path = line.partition(" ")
+        sums[path.strip().rsplit("/", 1)[-1]] = digest
+    return sums
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: str
+    target: str
+    fstype: str
+
+
+def mounts(remote: Remote) -> dict[str, Mount]:
+    """Mount points of the host, by target path (last mount wins, as the kernel shows)."""
+    return parse_mounts(remote.read("mounts").stdout)
+
+
+def parse_mounts(text: str) -> dict[str, Mount]:
+    """``/proc/mounts`` as mount points by target path (last mount wins)."""
+    found: dict[str, Mount] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 3:
+            found[fields[1]] = Mount(fields[0], fields[1], fields[2])
+    return found
+
+
+def is_partition(remote: Remote, source: str) -> bool:
+    name = source.rsplit("/", 1)[-1]
+    return name in set(remote.read("partitions").stdout.split())
+
+
+def device_dirs(remote: Remote) -> set[str]:
+    """The directories under the devices root (none when the root does not exist; a root
+    that cannot be listed is CouldNotRun, never "no device")."""
+    return set(remote.read("swift_devices").stdout.split())
+
+
+# Errors that mean the file system or the disk under it failed (not a permission the
+# reading user lacks: that says nothing about the device).
+DEVICE_ERRORS = (
+    "Input/output error",
+    "Structure needs cleaning",
+    "Stale file handle",
+    "No such device",
+    "Read-only file system",
+)
+
+
+@dataclass(frozen=True)
+class DeviceFault:
+    """A device directory that cannot be read: the error, and the kernel's last word on it."""
+
+    device: str
+    error: str
+    kernel_name: str
+    kernel: str
+
+
+def _names(line: str, kernel_name: str) -> bool:
+    """Whether a kernel log line is about that block device (``XFS (sdb):``, ``dev sdb,``)."""
+    return bool(kernel_name) and (f"({kernel_name})" in line or f"dev {kernel_name}," in line)
+
+
+def unreadable_devices(remote: Remote) -> dict[str, DeviceFault]:
+    """Device directories under the devices root whose reading fails with a device error,
+    with the last kernel log line naming their block device (``XFS (sdb): ...``)."""
+    text = remote.read("swift_device_health").stdout
+    listing, _, kernel = text.partition(f"{PART} kernel")
+    faults: dict[str, DeviceFault] = {}
+    for line in listing.splitlines():
+        fields = line.split("\t")
+        if len(fields) < 4 or fields[0] != "unreadable":
+            continue
+        _, device, kname, error = fields[:4]
+        if not any(e in error for e in DEVICE_ERRORS):
+            continue
+        said = [k.strip() for k in kernel.splitlines() if _names(k, kname)]
+        faults[device] = DeviceFault(
+            device, error.rsplit(": ", 1)[-1], kname, said[-1] if said else ""
+        )
+    return faults
+
+
+def replication_stamps(remote: Remote) -> dict[str, float]:
+    """Last completed replication pass per server type, from the recon cache files."""
+    stamps: dict[str, float] = {}
+    files = parts(remote.read("swift_recon").stdout)
+    for kind in RECON_KINDS:
+        text = next((t for p, t in files.items() if p.endswith(f"/{kind}.recon")), "")
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError:
+            continue
+        last = data.get(f"{kind}_replication_last") or data.get("replication_last")
+        if isinstance(last, (int, float)):
+            stamps[kind] = float(last)
+    return stamps

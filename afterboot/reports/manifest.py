@@ -1,0 +1,166 @@
+"""The run's manifest: what an audit needs to know a report by.
+
+``summary.json`` carries it as ``run``: afterboot's version and commit, a digest of the
+procedures the run rendered, who ran it where, when it started and finished (UTC), every
+option with where its value came from, a digest of the inventory file, and the cloud's
+auth URL and region as clouds.yaml names them. No secret: the whole summary passes through
+redaction, and the auth URL loses any user info.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import socket
+import time
+from dataclasses import asdict, fields
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from afterboot.settings import Setting, settings
+from afterboot.procedures.book import procedures
+
+ROOT = Path(__file__).resolve().parent.parent
+_started_key = pytest.StashKey[float]()
+
+
+def cloud_config(name: str | None) -> tuple[str | None, str | None]:
+    """auth_url and region of the cloud as clouds.yaml (or OS_*) says, without a request."""
+    try:
+        from openstack import config as os_config
+
+        cloud = os_config.OpenStackConfig().get_one(cloud=name)
+        auth = cloud.config.get("auth") or {}
+        return auth.get("auth_url"), cloud.get_region_name() or None
+    except Exception:  # noqa: BLE001 - no cloud configured: nothing to tell it by
+        return None, None
+
+
+def _utc(when: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+
+
+def version() -> str:
+    try:
+        return metadata.version("afterboot")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def commit(root: Path = ROOT) -> str:
+    """The checkout's commit, read from .git (no git process): "" outside a checkout."""
+    git = root / ".git"
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head
+        ref = head.removeprefix("ref: ")
+        loose = git / ref
+        if loose.is_file():
+            return loose.read_text().strip()
+        for line in (git / "packed-refs").read_text().splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref:
+                return sha
+    except OSError:
+        pass
+    return ""
+
+
+def file_digest(path: object) -> str:
+    """sha256 of a regular file's bytes ("" for none, a directory or a script's output)."""
+    if not isinstance(path, str) or not path:
+        return ""
+    p = Path(path)
+    try:
+        if not p.is_file():
+            return ""
+        return "sha256:" + hashlib.sha256(p.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def procedures_digest(config: pytest.Config) -> str:
+    book = procedures(config)
+    text = json.dumps({k: asdict(v) for k, v in sorted(book.items())}, sort_keys=True, default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain_url(url: str | None) -> str | None:
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+
+
+def options(config: pytest.Config) -> dict[str, dict[str, Any]]:
+    s = settings(config)
+    found: dict[str, dict[str, Any]] = {}
+    for f in fields(s):
+        setting = getattr(s, f.name)
+        if isinstance(setting, Setting):
+            value = setting.value
+            found[f.name] = {
+                "value": list(value) if isinstance(value, tuple) else value,
+                "source": setting.source,
+            }
+    return found
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name, no passwd entry (a container's uid)
+        return ""
+
+
+_manifest_key = pytest.StashKey[dict[str, Any]]()
+
+
+def manifest(config: pytest.Config) -> dict[str, Any]:
+    """The run's manifest, made once at the session's end (summary.json, JUnit and Allure
+    each ask for it: clouds.yaml parsed, the procedures hashed, the inventory read once)."""
+    made = config.stash.get(_manifest_key, None)
+    if made is None:
+        made = config.stash[_manifest_key] = _make(config)
+    return made
+
+
+def _make(config: pytest.Config) -> dict[str, Any]:
+    s = settings(config)
+    auth_url, region = cloud_config(s.os_cloud.value)
+    return {
+        "afterboot": version(),
+        "commit": commit(),
+        "procedures": procedures_digest(config),
+        "operator": {"user": _user(), "host": socket.gethostname()},
+        "started": _utc(config.stash.get(_started_key, time.time())),
+        "finished": _utc(time.time()),
+        "options": options(config),
+        "inventory": file_digest(s.inventory.value),
+        "cloud": {"name": s.os_cloud.value, "auth_url": _plain_url(auth_url), "region": region},
+    }
+
+
+def flat(run: dict[str, Any]) -> dict[str, str]:
+    """The manifest's identity as flat text (JUnit testsuite properties, Allure's
+    environment): who, what, where, which cloud; the options stay in summary.json."""
+    cloud, operator = run["cloud"], run["operator"]
+    return {
+        "afterboot": run["afterboot"],
+        "commit": run["commit"] or "(not a checkout)",
+        "procedures": run["procedures"],
+        "operator": f"{operator['user']}@{operator['host']}",
+        "started": run["started"],
+        "inventory_digest": run["inventory"] or "(no file)",
+        "auth_url": cloud["auth_url"] or "(none)",
+        "region": cloud["region"] or "(none)",
+    }
+
+

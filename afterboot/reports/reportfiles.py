@@ -1,0 +1,319 @@
+"""What the remediation plugin shows and writes: text, summary.json, remediation.sh.
+
+Plain module. An :class:`Entry` is one failed or blocked check run, as carried to the
+controller; entries are grouped by check, ordered by restoration tier, and the lowest
+broken tier is marked "start here". Every string leaves through :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from afterboot.inventory.model import HostSpec
+from afterboot.checks.catalog import TIERS
+from afterboot.redact import redact, redact_obj
+from afterboot.procedures.runbook import Finding, Procedure, render
+
+FAILED, COULD_NOT_RUN, BLOCKED, WAIVED = "failed", "could-not-run", "blocked", "waived"
+BROKEN = "broken"  # the check raised an unexpected exception: a bug in it
+ENTRY_PROPERTY = "afterboot"  # the user property carrying an Entry as JSON
+NEW_PROPERTY = "new"  # "true"/"false": failing, or not, in the compared run (--compare)
+ALREADY_FAILING = "already failing before the maintenance"
+
+
+@dataclass(frozen=True)
+class Entry:
+    check: str
+    tier: int
+    nodeid: str
+    host: str = ""
+    outcome: str = FAILED
+    message: str = ""
+    blocked_by: str = ""
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+    waiver: str = ""  # waived: the waiver(s) applied; failed: the waiver(s) that expired
+    cause: str = ""  # the cause a log signature named (afterboot/procedures/signatures.py): "id: text"
+    new: bool | None = None  # --compare: not failing in the compared run (None: no compare)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["findings"] = [f.to_dict() for f in self.findings]
+        if self.new is None:
+            del data["new"]
+        return redact(json.dumps(data, sort_keys=True))
+
+    @classmethod
+    def from_json(cls, text: str) -> Entry:
+        data = json.loads(text)
+        data["findings"] = tuple(Finding.from_dict(f) for f in data.get("findings", ()))
+        return cls(**data)
+
+
+def tier_label(tier: int) -> str:
+    return f"tier {tier}: {TIERS.get(tier, '?')}"
+
+
+def cause_ids(causes: Sequence[str]) -> tuple[str, ...]:
+    """The signature IDs of ``"id: text"`` causes."""
+    return tuple(dict.fromkeys(c.split(":", 1)[0].strip() for c in causes if c))
+
+
+def procedure_text(
+    proc: Procedure | None,
+    check: str,
+    findings: Sequence[Finding],
+    causes: Sequence[str] = (),
+    hosts: Mapping[str, HostSpec] | None = None,
+) -> str:
+    """The filled-in procedure of one check, for a section, a property or an attachment;
+    ``causes`` (``"id: text"``) put the steps that fit them first; ``hosts`` (the
+    inventory's) adapt the host commands to their hosts."""
+    if proc is None:
+        return redact(f"{check}: no remediation procedure is defined (add one under procedures/)")
+    lines = [
+        f"{check} [{tier_label(proc.tier)}] {proc.severity}: {proc.title}",
+        f"Why: {' '.join(proc.why.split())}",
+    ]
+    where = sorted({f.host for f in findings if f.host})
+    if where:
+        lines.append(f"Where: {', '.join(where)}")
+    lines.extend(f"Cause: {c.split(':', 1)[-1].strip()}" for c in dict.fromkeys(causes) if c)
+    for n, step in enumerate(render(proc, findings, cause_ids(causes), hosts), 1):
+        lines.extend(f"{'  ' if i else f'{n:>2}. '}{t}" for i, t in enumerate(step.text))
+        if step.guard:
+            lines.append(f"      guard: {step.guard_line()}")
+        lines.extend(f"      $ {c}" for c in step.commands)
+        lines.extend(f"      (Ops Guide, historical: {h})" for h in step.historical)
+    lines.append(f"Guide: {proc.guide}")
+    if proc.runbook:
+        lines.append(f"Runbook: {proc.runbook}")
+    if proc.contact:
+        lines.append(f"Contact: {proc.contact}")
+    return redact("\n".join(lines))
+
+
+@dataclass
+class Group:
+    check: str
+    tier: int
+    entries: list[Entry]
+
+    @property
+    def broken(self) -> list[Entry]:
+        return [e for e in self.entries if e.outcome not in (BLOCKED, WAIVED)]
+
+    @property
+    def failed(self) -> list[Entry]:
+        """The entries that say the cloud is wrong (the procedure applies to these)."""
+        return [e for e in self.entries if e.outcome == FAILED]
+
+    @property
+    def unrun(self) -> list[Entry]:
+        return [e for e in self.entries if e.outcome == COULD_NOT_RUN]
+
+    @property
+    def causes(self) -> list[str]:
+        """What the evidence of the failed entries named (``"id: text"``), once each."""
+        return list(dict.fromkeys(e.cause for e in self.failed if e.cause))
+
+    @property
+    def findings(self) -> list[Finding]:
+        seen: dict[str, Finding] = {}
+        for e in self.failed:
+            for f in e.findings:
+                seen.setdefault(json.dumps(f.to_dict(), sort_keys=True), f)
+        return list(seen.values())
+
+
+def grouped(entries: Sequence[Entry]) -> list[Group]:
+    groups: dict[str, Group] = {}
+    for e in entries:
+        groups.setdefault(e.check, Group(e.check, e.tier, [])).entries.append(e)
+    return sorted(groups.values(), key=lambda g: (g.tier, g.check))
+
+
+def start_tier(groups: Sequence[Group]) -> int | None:
+    """The lowest tier where the cloud is wrong (could-not-run results are listed apart)."""
+    tiers = [g.tier for g in groups if g.failed] or [g.tier for g in groups if g.broken]
+    return min(tiers) if tiers else None
+
+
+def fresh(entries: Sequence[Entry]) -> list[Entry]:
+    """The entries that were not already failing in the compared run (all without one)."""
+    return [e for e in entries if e.new is not False]
+
+
+def already_failing_lines(entries: Sequence[Entry]) -> list[str]:
+    """The failures the compared run had too, listed apart from the new ones."""
+    old = [e for e in entries if e.new is False]
+    if not old:
+        return []
+    lines = [f"--- {ALREADY_FAILING}"]
+    for e in sorted(old, key=lambda e: (e.tier, e.check, e.nodeid)):
+        names = ", ".join(dict.fromkeys(f.subject for f in e.findings if f.subject))
+        lines.append(f"  {e.check} {e.nodeid}: {e.outcome}" + (f" ({names})" if names else ""))
+    return [redact(line) for line in lines]
+
+
+def summary_lines(
+    entries: Sequence[Entry],
+    procs: Mapping[str, Procedure],
+    hosts: Mapping[str, HostSpec] | None = None,
+) -> list[str]:
+    old = already_failing_lines(entries)
+    entries = fresh(entries)
+    groups = grouped(entries)
+    first = start_tier(groups)
+    lines: list[str] = []
+    tier = None
+    for g in groups:
+        if g.tier != tier:
+            tier = g.tier
+            mark = "  <== start here" if tier == first else ""
+            lines.append(f"--- {tier_label(tier)}{mark}")
+        if g.failed:
+            lines.append(f"[failed] x{len(g.failed)}")
+            lines.extend(
+                "    " + line
+                for line in procedure_text(
+                    procs.get(g.check), g.check, g.findings, g.causes, hosts
+                ).splitlines()
+            )
+        lines.extend(
+            f"    {e.nodeid}: waiver expired, failing again: {e.waiver}"
+            for e in g.failed
+            if e.waiver
+        )
+        for e in g.unrun:
+            lines.append(f"  {e.check} {e.nodeid}: {e.message or 'could not run'}")
+        lines.extend(
+            f"  {e.check} {e.nodeid}: bug in the check: {e.message}"
+            for e in g.entries
+            if e.outcome == BROKEN
+        )
+        for e in g.entries:
+            if e.outcome == BLOCKED:
+                lines.append(f"  {e.check} {e.nodeid}: blocked by {e.blocked_by}")
+            elif e.outcome == WAIVED:
+                lines.append(f"  {e.check} {e.nodeid}: {e.waiver}")
+    return [redact(line) for line in lines] + old
+
+
+def summary_data(
+    entries: Sequence[Entry],
+    procs: Mapping[str, Procedure],
+    meta: Mapping[str, Any],
+    hosts: Mapping[str, HostSpec] | None = None,
+) -> dict[str, Any]:
+    groups = grouped(entries)
+    first = start_tier(grouped(fresh(entries)))  # where to start: the new failures
+    checks = []
+    for g in groups:
+        proc = procs.get(g.check)
+        steps = (
+            [
+                {**asdict(s), "guard": s.guard_line()}
+                for s in render(proc, g.findings, cause_ids(g.causes), hosts)
+            ]
+            if proc
+            else []
+        )
+        checks.append(
+            {
+                "check": g.check,
+                "tier": g.tier,
+                "tier_name": TIERS.get(g.tier, ""),
+                "start_here": g.tier == first and bool(fresh(g.broken)),
+                "title": proc.title if proc else "",
+                "severity": proc.severity if proc else "",
+                "guide": proc.guide if proc else "",
+                "procedure": proc.source if proc else "",
+                "runbook": proc.runbook if proc else "",
+                "contact": proc.contact if proc else "",
+                "causes": g.causes,
+                "results": [json.loads(e.to_json()) for e in g.entries],
+                "steps": steps,
+            }
+        )
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e.outcome] = counts.get(e.outcome, 0) + 1
+    data = {**meta, "start_here_tier": first, "counts": counts, "checks": checks}
+    old = [e for e in entries if e.new is False]
+    if old:
+        data[ALREADY_FAILING.replace(" ", "_")] = [
+            {"check": e.check, "nodeid": e.nodeid, "host": e.host, "outcome": e.outcome}
+            for e in old
+        ]
+    result: dict[str, Any] = redact_obj(data)
+    return result
+
+
+SCRIPT_HEAD = """#!/bin/sh
+# afterboot remediation plan, generated {generated} (phase {phase}, cloud {cloud}).
+# A checklist for a human, never run by afterboot. Read every line, keep what applies,
+# run it step by step. Ordered by restoration tier (Table 11-1): fix the first tier first,
+# then run afterboot again: later failures are often consequences of the first.
+echo "afterboot: review remediation.sh and remove this guard before running it" >&2
+exit 1
+"""
+
+
+def _comment(text: str, prefix: str = "# ") -> list[str]:
+    """``text`` as comment lines: a value holding a newline never starts a command."""
+    return [prefix + line for line in str(text).splitlines() or [""]]
+
+
+def script(
+    entries: Sequence[Entry],
+    procs: Mapping[str, Procedure],
+    meta: Mapping[str, Any],
+    hosts: Mapping[str, HostSpec] | None = None,
+) -> str:
+    groups = grouped(entries)
+    first = start_tier(groups)
+    out = [SCRIPT_HEAD.format(**{k: meta.get(k) or "-" for k in ("generated", "phase", "cloud")})]
+    for g in groups:
+        proc = procs.get(g.check)
+        if not g.broken or proc is None:
+            continue
+        mark = " (start here)" if g.tier == first else ""
+        out.append(f"\n# ===== {g.check} [{tier_label(g.tier)}]{mark}: {proc.title}")
+        for e in g.unrun:
+            out.extend(
+                _comment(f"  could not run: {e.nodeid}: {e.message} -- fix access, run again")
+            )
+        if not g.failed:
+            continue
+        for e in g.failed:
+            out.extend(_comment(f"  {e.outcome}: {e.nodeid}"))
+        for c in g.causes:
+            out.extend(_comment(f"cause (from the logs): {c.split(':', 1)[-1].strip()}"))
+        for n, step in enumerate(render(proc, g.findings, cause_ids(g.causes), hosts), 1):
+            for t in step.text:
+                out.extend(_comment(f"{n}. {t}"))
+            if step.guard and step.commands:
+                out.extend(_comment(f"GUARD, before the command below: {step.guard_line()}"))
+            elif step.guard:
+                out.extend(_comment(f"GUARD: {step.guard_line()}"))
+            for cmd in step.commands:
+                if redact(cmd) != cmd:  # masking a secret could cut a quoted word short
+                    out.extend(_comment(redact(cmd), "# a secret was masked, fill in: "))
+                elif "<" in cmd and ">" in cmd:
+                    out.extend(_comment(cmd, "# fill in, then uncomment: "))
+                else:
+                    out.append(cmd)
+            for h in step.historical:
+                out.extend(_comment(f"   (Ops Guide: {h})"))
+        blocked = [
+            e for e in entries if e.outcome == BLOCKED and e.blocked_by.split(" ")[0] == g.check
+        ]
+        if blocked:
+            out.extend(
+                _comment(f"blocked by it: {', '.join(shlex.quote(e.nodeid) for e in blocked)}")
+            )
+    return "\n".join(redact(item) for item in out) + "\n"  # item by item: see above

@@ -1,0 +1,81 @@
+"""Root cause first: a check whose dependency failed ends as *skipped, blocked by X on H*.
+
+Hooks and options only; the graph is ``depends_on`` in the procedures (plugins/dependencies).
+
+How it stays sound with pytest-xdist: the run is ordered by tier, and within a tier by
+dependency depth, so a dependency is normally handed out before its dependents. Every
+process records the checks that failed; workers share them through a directory the
+controller creates (passed in ``workerinput``), so a dependent skips when its dependency
+already failed on *any* worker. A dependent that started before its dependency failed on
+another worker still fails, and the controller, which sees every report, relabels it as
+blocked in the remediation summary (``relabel``): the terminal summary, summary.json and
+remediation.sh always name one root cause, whatever the scheduling. ``--no-blocking``
+turns all of it off.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from afterboot.procedures.dependencies import blocker, root_of
+from afterboot.procedures.runbook import Procedure
+from afterboot.reports.reportfiles import BLOCKED, Entry
+
+_broken_key = pytest.StashKey[dict[str, set[str]]]()
+_dir_key = pytest.StashKey[str]()
+_enabled_key = pytest.StashKey[bool]()
+_TRUE = ("1", "true", "yes", "on")
+
+
+def enabled(config: pytest.Config) -> bool:
+    return config.stash.get(_enabled_key, True)
+
+
+def _broken(config: pytest.Config) -> dict[str, set[str]]:
+    broken = config.stash[_broken_key]
+    shared = config.stash.get(_dir_key, "")
+    if shared and os.path.isdir(shared):
+        for name in os.listdir(shared):
+            check, _, host = name.partition("@")
+            broken.setdefault(check, set()).add(host)
+    return broken
+
+
+def _mark_broken(config: pytest.Config, check: str, host: str) -> None:
+    config.stash[_broken_key].setdefault(check, set()).add(host)
+    shared = config.stash.get(_dir_key, "")
+    if shared and os.path.isdir(shared):
+        Path(shared, f"{check}@{host}").touch()
+
+
+def mend(config: pytest.Config, check: str, host: str) -> None:
+    """``check`` on ``host`` passed after all (``--settle``): it blocks nothing any more."""
+    hosts = config.stash[_broken_key].get(check)
+    if hosts is not None:
+        hosts.discard(host)
+        if not hosts:
+            del config.stash[_broken_key][check]
+    shared = config.stash.get(_dir_key, "")
+    if shared:
+        Path(shared, f"{check}@{host}").unlink(missing_ok=True)
+
+
+def relabel(
+    config: pytest.Config, entries: list[Entry], procs: dict[str, Procedure]
+) -> list[Entry]:
+    """On the controller: failures whose dependency also failed become *blocked*."""
+    if not enabled(config):
+        return entries
+    broken: dict[str, set[str]] = {}
+    for e in entries:
+        broken.setdefault(e.check, set()).add(e.host)
+    out = []
+    for e in entries:
+        if blocker(procs.get(e.check), e.host, broken):  # also re-rooted with all reports
+            e = replace(e, outcome=BLOCKED, blocked_by=root_of(e.check, e.host, procs, broken))
+        out.append(e)
+    return out

@@ -1,0 +1,137 @@
+"""Before and after: ``--compare=FILE`` judges this run against an earlier snapshot.
+
+Hooks, options and the fixtures ``before`` and ``after``; the comparisons themselves are
+the pure functions of :mod:`afterboot.domains.beforeafter`, the file and result logic
+:mod:`afterboot.verdict.compared`.
+
+- ``--compare=FILE`` (``$AFTERBOOT_COMPARE``, ini ``afterboot_compare``) loads a
+  ``reports/snapshot.json`` taken before the maintenance (``--phase=pre-maintenance``);
+  a missing, damaged or foreign file (another schema, another cloud) stops the run with
+  one line. The before/after checks (those asking for ``before``) run in any phase, and
+  every failure is marked ``new`` or not (the same check failed for the same offender in
+  the compared run): a JUnit property and an Allure label in the worker, a field of
+  ``summary.json`` on the controller, where old failures are listed apart.
+- Without it the before/after checks are deselected; ``--phase=pre-maintenance`` still
+  makes their reads, so that its snapshot is a whole "before".
+- ``--snapshot-file=FILE`` judges that snapshot as "now" instead of reading the cloud: only
+  the before/after checks run, touching no host and no API (an audit of two snapshots).
+- At the end of every run the controller adds to the ``reports/snapshot.json`` this run
+  wrote the cloud's identity, the run's results and the checks it judged (per host).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from afterboot.checks.findings import Findings
+from afterboot.checks.identity import check_key
+from afterboot.domains.beforeafter import BEFORE, NOW, Comparison
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.load import loaded_inventory
+from afterboot.reports.manifest import cloud_config
+from afterboot.settings import settings
+from afterboot.verdict.compared import (
+    Compared,
+    SnapshotFileError,
+    identity,
+    load,
+)
+
+compared_key = pytest.StashKey[Compared]()
+_after_key = pytest.StashKey[Compared]()
+_started_key = pytest.StashKey[float]()
+_before_keys = pytest.StashKey[set[tuple[str, str, str]]]()
+_judged_key = pytest.StashKey[set[tuple[str, str]]]()
+PRE_MAINTENANCE = "pre-maintenance"
+JUDGED_PROPERTY = "afterboot_judged"  # the host of a check that gave a verdict
+
+
+def _setting(config: pytest.Config) -> tuple[str | None, str]:
+    cli = config.getoption("afterboot_compare")
+    if cli:
+        return str(cli), "--compare"
+    env = os.environ.get("AFTERBOOT_COMPARE")
+    if env:
+        return env, "$AFTERBOOT_COMPARE"
+    ini = config.getini("afterboot_compare")
+    if ini:
+        return str(ini), "ini afterboot_compare"
+    return None, "default"
+
+
+def _path(value: str, source: str, config: pytest.Config) -> Path:
+    path = Path(os.path.expanduser(value))
+    if not path.is_absolute():
+        base = config.inipath.parent if source.startswith("ini ") and config.inipath else None
+        path = (base or Path.cwd()) / path
+    return path
+
+
+def _load(value: str, source: str, config: pytest.Config) -> Compared:
+    try:
+        return Compared(value, load(_path(value, source, config)))
+    except SnapshotFileError as exc:
+        raise pytest.UsageError(f"compare (from {source}): {exc}") from None
+
+
+def current_identity(config: pytest.Config) -> dict[str, Any]:
+    s = settings(config)
+    auth_url, region = cloud_config(s.os_cloud.value)
+    inv = loaded_inventory(config)
+    return identity(s.os_cloud.value, auth_url, region, inv.hosts if inv else ())
+
+
+def _before_after(item: pytest.Item) -> bool:
+    """A before/after check: a check that asks for the compared snapshot (``before``)."""
+    return check_key in item.stash and "before" in getattr(item, "fixturenames", ())
+
+
+# -- fixtures -------------------------------------------------------------------------
+
+
+def judge(result: Comparison, before: Compared, findings: Findings, config: pytest.Config) -> None:
+    """Fail naming every difference; could not run when a side lacks what is compared."""
+    __tracebackhide__ = True
+    for d in result.differences:
+        findings.add(
+            d.subject, host=d.host, expected=d.before, actual=d.now, said=d.said, **d.extra
+        )
+    findings.assert_none(f"changed since {before.path}: ")
+    lacking = [read for side, read in result.lacking if side == BEFORE]
+    if lacking:
+        raise CouldNotRun(
+            f"the snapshot {before.path} holds no {', '.join(lacking)}",
+            "take it with --phase=pre-maintenance",
+        )
+    lacking = [read for side, read in result.lacking if side == NOW]
+    if lacking:
+        saved = config.stash.get(_after_key, None)
+        where = f"the snapshot {saved.path}" if saved else "this run"
+        raise CouldNotRun(f"{where} holds no {', '.join(lacking)}", "nothing to compare with")
+    if result.unknown:
+        more = f" (+{len(result.unknown) - 3} more)" if len(result.unknown) > 3 else ""
+        raise CouldNotRun("; ".join(result.unknown[:3]) + more, "compared the rest")
+
+
+# -- new or already failing ----------------------------------------------------------
+
+
+# -- what the next run compares with --------------------------------------------------
+
+
+class _Judged:
+    """On the controller: (check, host) of every check that gave a verdict, as the reports
+    arrive (from xdist workers too); a blocked or deselected check gave none."""
+
+    def __init__(self, judged: set[tuple[str, str]]) -> None:
+        self.judged = judged
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when in ("setup", "call"):
+            props = {str(k): str(v) for k, v in report.user_properties}
+            if "check_id" in props and JUDGED_PROPERTY in props:
+                self.judged.add((props["check_id"], props[JUDGED_PROPERTY]))

@@ -1,0 +1,231 @@
+"""Evidence: on failure, the tail of the logs the procedure names, from the host involved.
+
+The host's connection comes from the session's ``connections`` pool (the check's ``host``
+fixture, or the host of its findings); the read is bounded (bytes, lines, logs) and runs
+under the connection's deadline; the known noise of a healthy cloud is dropped (regexes in
+``procedures/_evidence.yaml``). Evidence that cannot be fetched is noted, never a failure.
+
+On a kolla host the logs are read where the host's ``paths:`` put them
+(``/var/log/nova`` -> ``/var/log/kolla/nova``), and when none names a cause, the output of
+the containers the findings name (``docker/podman logs --tail``), as the journal of the
+units they name on a systemd host.
+
+A log signature (:mod:`afterboot.procedures.signatures`) that matches a log names the cause: one
+``cause:`` line above that log's tail, and the first cause found as the ``cause`` and
+``cause_id`` properties (JUnit), which the remediation plugin carries into the entry (the
+fitting procedure step first, ``summary.json``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from afterboot.procedures.runbook import Finding, data_file, fill
+from afterboot.procedures.signatures import (
+    Cause,
+    Signature,
+    find_cause,
+)
+from afterboot.procedures.signatures import load as load_signatures
+
+
+@dataclass(frozen=True)
+class Limits:
+    lines: int
+    bytes: int
+    logs: int
+    noise: tuple[re.Pattern[str], ...]
+    signatures: tuple[Signature, ...] = ()
+
+
+_limits_key = pytest.StashKey[Limits]()
+
+
+def load_limits() -> Limits:
+    """How much log to attach and the noise to drop (``_evidence.yaml``), the signatures."""
+    data = data_file("_evidence.yaml")
+    raw = data.get("limits") or {}
+    return Limits(
+        int(raw.get("lines", 60)),
+        int(raw.get("bytes", 65536)),
+        int(raw.get("logs", 3)),
+        tuple(re.compile(p) for p in data.get("noise") or ()),
+        load_signatures(),
+    )
+
+
+def denoised(text: str, limits: Limits) -> list[str]:
+    return [line for line in text.splitlines() if not any(p.search(line) for p in limits.noise)]
+
+
+def filtered(text: str, limits: Limits) -> str:
+    """Noise dropped, the last ``limits.lines`` lines kept."""
+    return "\n".join(denoised(text, limits)[-limits.lines :])
+
+
+# oslo.log's line: "2026-11-29 05:22:25.285 585 ERROR nova ..." (date, time, pid, level)
+_OSLO_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (\d+) [A-Z]+ ")
+
+
+def last_writer(lines: list[str]) -> list[str]:
+    """The lines of the process that wrote last, in a log whose lines carry their pid
+    (oslo.log): a restarted service's log still holds its previous life's errors, which
+    name no cause of what happens now. Other logs are kept whole."""
+    pids = [m.group(1) if (m := _OSLO_LINE.match(line)) else None for line in lines]
+    last = next((pid for pid in reversed(pids) if pid is not None), None)
+    if last is None:
+        return lines
+    kept, current = [], None
+    for line, pid in zip(lines, pids, strict=True):
+        current = pid if pid is not None else current  # continuation lines: their writer's
+        if current == last:
+            kept.append(line)
+    return kept
+
+
+def section(title: str, text: str, limits: Limits) -> tuple[str, Cause | None]:
+    """One log's evidence: the cause its signature names (over the whole tail read, noise
+    removed) as one line above the last ``limits.lines`` lines."""
+    keep = denoised(text, limits)
+    if not keep:
+        return "", None
+    cause = find_cause("\n".join(last_writer(keep)), limits.signatures)
+    head = f"{cause.headline()}\n" if cause else ""
+    tail = "\n".join(keep[-limits.lines :])
+    return f"{head}{title} (last {limits.lines} lines, noise removed)\n{tail}", cause
+
+
+def _remote(item: pytest.Item, host: str) -> Any:
+    funcargs: dict[str, Any] = getattr(item, "funcargs", {})
+    remote = funcargs.get("host")
+    if remote is not None and hasattr(remote, "run"):
+        return remote
+    pool = funcargs.get("connections")
+    if pool is not None and host:
+        try:
+            return pool[host]
+        except Exception:  # noqa: BLE001 - not in the inventory: no evidence
+            return None
+    return None
+
+
+def collect(item: pytest.Item, logs: tuple[str, ...], host: str, limits: Limits) -> list[str]:
+    """The evidence sections; never raises."""
+    return [text for text, _ in collect_causes(item, logs, host, limits)]
+
+
+def _sections(
+    remote: Any, reads: Sequence[tuple[str, str, tuple[str, ...]]], limits: Limits
+) -> list[tuple[str, Cause | None]]:
+    """Each read (title, command format, its arguments) as a section with the cause it
+    names; a read that fails is left out, one that raises is said; never raises."""
+    out: list[tuple[str, Cause | None]] = []
+    for title, fmt, args in reads[: limits.logs]:
+        try:
+            result = remote.run(fmt, *args)
+            if getattr(result, "rc", 1) != 0:
+                continue
+            text, cause = section(title, str(result.stdout), limits)
+        except Exception as exc:  # noqa: BLE001 - evidence is best effort
+            out.append((f"{title}: not fetched ({type(exc).__name__})", None))
+            continue
+        if text:
+            out.append((text, cause))
+    return out
+
+
+def collect_causes(
+    item: pytest.Item, logs: tuple[str, ...], host: str, limits: Limits
+) -> list[tuple[str, Cause | None]]:
+    """Each log's section and the cause it names; never raises."""
+    remote = _remote(item, host)
+    if remote is None or not logs:
+        return []
+    reads = []
+    for log in logs:
+        path = fill(log, {"host": host or getattr(remote, "name", "")})
+        mapped = remote.path(path) if hasattr(remote, "path") else path
+        reads.append(
+            (
+                f"{path} on {remote.name}",
+                "test -r %s && tail -c %s %s",
+                (mapped, str(limits.bytes), mapped),
+            )
+        )
+    return _sections(remote, reads, limits)
+
+
+def most_specific(causes: list[Cause], signatures: tuple[Signature, ...]) -> Cause | None:
+    """The cause of the most specific signature any log named (the signatures' order; the
+    logs' order breaks ties): an ACCESS_REFUSED in nova-compute's log names the cause
+    better than an old I/O error line in libvirtd's."""
+    rank = {sig.id: n for n, sig in enumerate(signatures)}
+    return min(causes, key=lambda c: rank.get(c.id, len(rank)), default=None)
+
+
+def _units(found: list[Finding], host: str) -> list[str]:
+    """The systemd units the findings name on ``host`` (a service check on a systemd host)."""
+    return list(
+        dict.fromkeys(
+            f.extra["unit"] for f in found if f.extra.get("unit") and f.host in ("", host)
+        )
+    )
+
+
+def collect_journals(
+    item: pytest.Item, units: list[str], host: str, limits: Limits
+) -> list[tuple[str, Cause | None]]:
+    """The journal of each unit a finding names: where a systemd host's service logs (its
+    procedure's log files may not exist there); never raises."""
+    remote = _remote(item, host)
+    if remote is None or not units:
+        return []
+    fmt = "journalctl -u %s -n %s --no-pager -o short-iso"
+    reads = [
+        (f"journalctl -u {u} on {remote.name}", fmt, (u, str(limits.lines * 4))) for u in units
+    ]
+    return _sections(remote, reads, limits)
+
+
+def _containers(found: list[Finding], host: str) -> list[tuple[str, str]]:
+    """The (engine, container) pairs of the containers the findings say are not running
+    well on ``host`` (a service check on a kolla host: ``container_state``)."""
+    return list(
+        dict.fromkeys(
+            (str(f.extra.get("engine") or "docker"), str(f.extra["container"]))
+            for f in found
+            if f.extra.get("container") and f.extra.get("container_state")
+            if f.host in ("", host)
+        )
+    )
+
+
+def collect_container_logs(
+    item: pytest.Item, containers: list[tuple[str, str]], host: str, limits: Limits
+) -> list[tuple[str, Cause | None]]:
+    """The output of each container a finding names (``docker/podman logs``): what a
+    kolla service printed before it died, when its log file does not say; never raises."""
+    remote = _remote(item, host)
+    if remote is None or not containers:
+        return []
+    fmt = "%s logs --tail %s %s 2>&1"
+    reads = [
+        (f"{engine} logs {name} on {remote.name}", fmt, (engine, str(limits.lines), name))
+        for engine, name in containers
+        if engine in ("docker", "podman")
+    ]
+    return _sections(remote, reads, limits)
+
+
+def _attach(text: str) -> None:
+    try:
+        import allure
+
+        allure.attach(text, name="Evidence", attachment_type=allure.attachment_type.TEXT)
+    except Exception:  # noqa: BLE001 - no allure: the section is enough
+        return

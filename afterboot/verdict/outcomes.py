@@ -1,0 +1,49 @@
+"""Two outcomes kept apart: *the cloud is wrong* (failed) and *the check could not run*.
+
+A :class:`~afterboot.errors.CouldNotRun` raised anywhere in a check (an unreachable host,
+bad credentials, a command past its deadline), or an API erring on its side while a check
+reads the cloud through it, ends the test as an error whose whole report is one line
+naming what to fix, tagged ``could-not-run`` for JUnit and the summary. Everything else
+keeps pytest's normal meaning.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+COULD_NOT_RUN = "could-not-run"
+BROKEN = "broken"  # an unexpected exception: a bug in the check, not a verdict on the cloud
+WAIVED = "waived"  # a failure a site waiver accepts until its expiry (afterboot/verdict/waivers.py)
+
+
+def _verdict(exc: BaseException) -> bool:
+    """An assertion (or ``pytest.fail``) is the check's verdict; anything else is a bug."""
+    return isinstance(exc, (AssertionError, pytest.fail.Exception))
+
+
+def broken(report: pytest.TestReport) -> bool:
+    """The check itself failed (an unexpected exception), whatever the cloud's state."""
+    return report.failed and any(k == "outcome" and v == BROKEN for k, v in report.user_properties)
+
+
+def could_not_run(report: pytest.TestReport | pytest.CollectReport) -> bool:
+    props = getattr(report, "user_properties", ())  # a CollectReport has none
+    return any(k == "outcome" and v == COULD_NOT_RUN for k, v in props)
+
+
+def waived(report: pytest.TestReport | pytest.CollectReport) -> bool:
+    props = getattr(report, "user_properties", ())
+    return report.skipped and any(k == "outcome" and v == WAIVED for k, v in props)
+
+
+def outcome_of(report: pytest.TestReport) -> str:
+    """passed, failed, broken, could-not-run, waived, blocked or skipped: what a phase report
+    says."""
+    if report.failed:
+        return COULD_NOT_RUN if could_not_run(report) else BROKEN if broken(report) else "failed"
+    if report.skipped:
+        if waived(report):
+            return WAIVED
+        blocked = any(k == "blocked_by" for k, _ in report.user_properties)
+        return "blocked" if blocked else "skipped"
+    return "passed"

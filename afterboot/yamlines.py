@@ -1,0 +1,136 @@
+"""YAML loading that remembers line numbers, so a bad inventory gets ``file:line: what``.
+
+Hostile input ends in one :class:`InputError` line: a duplicate key (a second entry would
+silently replace the first), a key that is not a string (``null:``, ``1:``), and aliases
+that expand past :data:`MAX_NODES` nodes (a "billion laughs" file) are refused before any
+object is built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from afterboot.errors import InputError
+
+MAX_NODES = 100_000  # nodes after alias expansion; real inventories have a few thousand
+
+
+class LineDict(dict[str, Any]):
+    """A mapping from YAML that knows its own line and the line of each key (1-based)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line = 0
+        self.key_lines: dict[str, int] = {}
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class SafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a scalar Python cannot convert (an int of more digits
+    than ``int()`` accepts, a date that does not exist: ``2027-02-30``) stays a string
+    for the validation to name, instead of raising ``ValueError`` mid-parse."""
+
+
+def _lenient(tag: str) -> None:
+    strict = SafeLoader.yaml_constructors[tag]
+
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        try:
+            return strict(loader, node)
+        except (ValueError, OverflowError):
+            return str(node.value)
+
+    SafeLoader.add_constructor(tag, construct)
+
+
+for _tag in ("int", "float", "timestamp"):
+    _lenient(f"tag:yaml.org,2002:{_tag}")
+
+
+class _Loader(SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            scalar = isinstance(key_node, yaml.ScalarNode)
+            shown = "null" if key is None else key_node.value if scalar else "(a collection)"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {shown} must be a string (quote it)", key_node.start_mark
+            )
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first on line {result.key_lines[key]})",
+                key_node.start_mark,
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """Nodes the document has once every alias is expanded (stops counting past limit)."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose children are being counted
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if not done and id(node) in open_:
+            return limit + 1  # an alias inside its own anchor: infinite
+        if isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        else:
+            kids = []
+        if done:
+            sizes[id(node)] = min(limit + 1, 1 + sum(sizes.get(id(k), 0) for k in kids))
+            continue
+        open_.add(id(node))
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in sizes)
+    return sizes[id(root)]
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """Parse YAML text; a syntax error becomes one :class:`InputError` line."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, MAX_NODES) > MAX_NODES:
+            raise InputError(
+                f"YAML expands to more than {MAX_NODES} nodes (aliases?); refused",
+                source,
+                node.start_mark.line + 1,
+            )
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError(f"invalid YAML: {problem}", source, line) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", source) from None
+    except RecursionError:
+        raise InputError("invalid YAML: nested too deeply", source) from None
+    finally:
+        loader.dispose()
