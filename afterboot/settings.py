@@ -305,3 +305,22 @@ def resolve_settings(config: pytest.Config) -> Settings:
 def settings(config: pytest.Config) -> Settings:
     """The resolved settings of this run (for other plugins and fixtures)."""
     return config.stash[settings_key]
+
+
+reports_dir_key = pytest.StashKey[Path]()
+
+
+def _reports_dir(config: pytest.Config) -> Path:
+    value = (
+        config.getoption("afterboot_reports_dir")
+        or os.environ.get("AFTERBOOT_REPORTS_DIR")
+        or config.getini("afterboot_reports_dir")
+        or "reports"
+    )
+    path = Path(os.path.expanduser(str(value)))
+    return path if path.is_absolute() else config.rootpath / path
+
+
+def reports_dir(config: pytest.Config) -> Path:
+    """Where summary.json, remediation.sh (and the other report files) go."""
+    return config.stash.get(reports_dir_key, None) or _reports_dir(config)

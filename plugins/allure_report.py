@@ -10,7 +10,7 @@ from afterboot.redact import redact, redact_tree
 from afterboot.reports.allure import _allure, _labels, _status_message, _write, alluredir
 from afterboot.reports.allure_html import HTML, carry_history
 from afterboot.reports.reportfiles import ALREADY_FAILING, NEW_PROPERTY
-from afterboot.verdict.remediation import reports_dir
+from afterboot.settings import reports_dir
 from afterboot.verdict.waiverfile import WAIVER_PROPERTY, WaiverUse
 
 

@@ -13,7 +13,7 @@ from afterboot.checks.identity import check_key
 from afterboot.reads.collection import also_reads_key, no_reading_key
 from afterboot.redact import redact, redact_obj
 from afterboot.reports.reportfiles import NEW_PROPERTY
-from afterboot.settings import settings
+from afterboot.settings import reports_dir, settings
 from afterboot.verdict.compare import (
     JUDGED_PROPERTY,
     PRE_MAINTENANCE,
@@ -34,7 +34,7 @@ from afterboot.verdict.compared import (
 )
 from afterboot.verdict.compared import result_rows as rows_of
 from afterboot.verdict.outcomes import could_not_run
-from afterboot.verdict.remediation import entries, findings_of, reports_dir
+from afterboot.verdict.remediation import entries, findings_of
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

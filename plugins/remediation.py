@@ -18,16 +18,15 @@ from afterboot.reports.reportfiles import (
     summary_data,
     summary_lines,
 )
+from afterboot.settings import _reports_dir, reports_dir_key
 from afterboot.verdict.remediation import (
     _annotate,
     _Collector,
     _collector_key,
     _redacted,
-    _reports_dir,
     entries,
     host_specs,
     meta,
-    reports_dir_key,
 )
 
 

@@ -29,7 +29,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from afterboot.reads.hostreads import PART
+from afterboot.inventory.model import HostSpec
+from afterboot.reads.hostreads import PART, HostRead, register
 
 # A process proven in D this long is hung. Longer than a disk's command timeout (SCSI:
 # 30 s, then it errors or retries) and NFS's first timeout (timeo=600: 60 s); half the
@@ -331,3 +332,22 @@ def script(select: str = IN_D) -> str:
         f'echo "{PART} timeout"; cat /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null; fi; '
         "true"
     )
+
+
+
+# -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
+def _blocked(spec: HostSpec) -> str:
+    return script()
+
+
+register(
+    HostRead(
+        "blocked",
+        "the processes in uninterruptible sleep (D) at the end of the script: state, "
+        "context switches, how long since they ran, wchan, kernel stack; the kernel's "
+        "hung-task reports when there are any (afterboot/domains/blocked.py)",
+        _blocked,
+        last=True,
+    ),
+)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from afterboot.domains.containers import ContainerRead
 from afterboot.domains.containers import parse as parse_containers
-from afterboot.domains.services import Service, service, unit_blocks
+from afterboot.domains.servicemap import Service, service
+from afterboot.domains.units import unit_blocks
 from afterboot.errors import CouldNotRun
 from afterboot.transport.connections import Remote
 

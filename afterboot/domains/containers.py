@@ -27,10 +27,11 @@ import shlex
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from afterboot.domains.servicemap import host_services, service
+from afterboot.domains.units import unit_blocks
 from afterboot.inventory.model import HostSpec
+from afterboot.reads.hostreads import PART, HostRead, engine_setup, register
 from afterboot.redact import redact
-
-PART = "@@afterboot-part"  # afterboot.reads.hostreads.PART (which imports this module)
 
 # One line per container, tab-separated; JSON fields carry no raw tab or newline.
 INSPECT_FORMAT = "\t".join(
@@ -55,31 +56,9 @@ UNIT_PROPS = (
 HEALTH_OUTPUT_CHARS = 300
 
 
-def engine_setup(spec: HostSpec) -> str:
-    """The shell that sets ``rt``: the inventory's engine, else the one that answers."""
-    if spec.container_engine:
-        return f"rt={shlex.quote(spec.container_engine)}; "
-    # docker first (kolla's default); a docker CLI without a daemon does not answer
-    return (
-        'rt=""; for e in docker podman; do command -v "$e" >/dev/null 2>&1 && '
-        '"$e" ps -q >/dev/null 2>&1 && { rt=$e; break; }; done; '
-        '[ -n "$rt" ] || { echo "neither docker nor podman answers" >&2; exit 127; }; '
-    )
-
-
-def engine_command(spec: HostSpec) -> str:
-    """``docker`` / ``podman`` as a shell word for commands run in a container
-    (``$(...)`` when the inventory does not say which)."""
-    if spec.container_engine:
-        return shlex.quote(spec.container_engine)
-    return "$(command -v docker || command -v podman)"
-
-
 def _host_units(spec: HostSpec) -> str:
     """The units of the host's services: kolla's ``kolla-<name>-container`` of each
     container (podman), the service's own where it runs on the host itself (d-bus)."""
-    from afterboot.domains.services import host_services, service
-
     units = []
     for svc in (service(n) for n in host_services(spec)):
         units += [unit_of(c) for c in svc.containers if "*" not in c] or list(svc.units)
@@ -253,8 +232,6 @@ def _container(line: str) -> Container | None:
 
 def parse(text: str) -> ContainerRead:
     """The ``containers`` read's output."""
-    from afterboot.domains.services import unit_blocks
-
     sections: dict[str, list[str]] = {"": []}
     current = ""
     engine = ""
@@ -355,3 +332,16 @@ def mixed_tags(read: ContainerRead) -> list[Drift]:
         common = max(counts, key=lambda t: counts[t])  # first of the most frequent
         out += [Drift(c, common, tag) for c, tag in members if tag != common]
     return sorted(out, key=lambda d: d.container.name)
+
+
+
+# -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
+register(
+    HostRead(
+        "containers",
+        "every container (docker/podman): state, health, image; image names now; kolla units",
+        script,
+        engine=True,
+    ),
+)

@@ -22,7 +22,7 @@ from afterboot.domains.database import DSN
 from afterboot.domains.rabbitmq_api import transport_endpoints
 from afterboot.errors import InputError
 from afterboot.inventory.model import HostSpec
-from afterboot.reads.hostreads import parts
+from afterboot.reads.hostreads import HostRead, parts, register
 from afterboot.reads.snapshot import ReadResult
 
 CONNECT_S = 3.0  # one connect's bound; the probes run side by side
@@ -171,3 +171,16 @@ def answers(text: str) -> dict[tuple[str, int], int]:
 
 def why(status: int) -> str:
     return "no answer within the bound" if status in (124, 137) else "refused or unreachable"
+
+
+
+# -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
+register(
+    HostRead(
+        "dependencies",
+        "a bounded TCP connect from the host to each endpoint its configuration names",
+        lambda s: "true",
+        follows="configs",
+    ),
+)

@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from afterboot.errors import CouldNotRun
-from afterboot.reads.hostreads import INSTANCES_DIR, parts
+from afterboot.reads.hostreads import (
+    INSTANCES_DIR,
+    LIBVIRT_CONTAINER,
+    PART,
+    HostRead,
+    HostSpec,
+    container_path,
+    parts,
+    quoted_path,
+    register,
+    shlex,
+)
 from afterboot.transport.connections import Remote
 
 # nova's power_state values (nova/compute/power_state.py)
@@ -168,3 +179,106 @@ def parse_cpu(text: str) -> tuple[str, frozenset[str]]:
         else ""
     )
     return model, frozenset((fields.get("flags") or fields.get("Features") or "").split())
+
+
+
+# -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
+# One virsh for all the domains (each virsh is a connection to libvirtd: ~20 ms, three per
+# domain when asked one by one): the names listed first (a failing list fails the read,
+# never "no domain"), then one command string, each name single-quoted as virsh's parser
+# reads it ('\'' inside), in which ``echo`` marks where each domain's answers start.
+# virsh exits with its last command's status: a libvirtd lost mid-batch fails the read.
+_VIRSH_BATCH = (
+    "n=$(virsh -r list --all --name) || exit; "
+    "c=$(printf '%s\\n' \"$n\" | sed -n \"/./{{s/'/'\\\\\\\\''/g;s/.*/{per}/p}}\"); "
+    '[ -z "$c" ] && exit 0; o=$(virsh -r "$c") || exit; printf \'%s\\n\' "$o"'
+)
+
+
+DOMAIN_MARK = "@@afterboot-domain "
+
+
+# each domain's marked answers back into a line: name, uuid, state (reason)
+_DOMAIN_LINES = (
+    f'index($0, "{DOMAIN_MARK}") == 1 {{ if (n != "") print n "\\t" u "\\t" s; '
+    f'n = substr($0, {len(DOMAIN_MARK) + 1}); u = ""; s = ""; next }} '
+    'NF { if (u == "") u = $0; else if (s == "") s = $0 } '
+    'END { if (n != "") print n "\\t" u "\\t" s }'
+)
+
+
+def _domains(spec: HostSpec) -> str:
+    """name, uuid and state with its reason, a tab-separated line per domain (a domain
+    gone between the list and its questions: an empty uuid, or a failed read when it was
+    the last one asked)."""
+    per = f"echo -- '{DOMAIN_MARK}&'; domuuid -- '&'; domstate --reason -- '&';"
+    return _VIRSH_BATCH.format(per=per) + f" | awk '{_DOMAIN_LINES}'"
+
+
+def _domain_xmls(spec: HostSpec) -> str:
+    per = f"echo -- '{PART} &'; dumpxml -- '&';"
+    return _VIRSH_BATCH.format(per=per)
+
+
+def _backing_files(spec: HostSpec) -> str:
+    if spec.service_manager == "container":
+        # the disks and their backing files as qemu sees them, in nova_libvirt
+        base = shlex.quote(container_path(spec, spec.path(INSTANCES_DIR)))
+    else:
+        base = quoted_path(spec, INSTANCES_DIR)
+    # qemu-img failing on a disk that is still there fails the read ("nothing missing"
+    # would be a guess), as does an answer without its "file format:" line (not qemu-img's)
+    return (
+        f'for d in {base}/*/disk; do [ -f "$d" ] || continue; '
+        'i=$(qemu-img info -U "$d") || { r=$?; [ -f "$d" ] || continue; exit "$r"; }; '
+        'case "$i" in *"file format:"*) ;; *) '
+        'echo "qemu-img info $d: no file format in its answer" >&2; exit 1 ;; esac; '
+        "b=$(printf '%s\\n' \"$i\" | sed -n 's/^backing file: \\([^ ]*\\).*/\\1/p'); "
+        '[ -n "$b" ] && [ ! -e "$b" ] && printf "%s\\t%s\\n" "$d" "$b"; done; true'
+    )
+
+
+register(
+    HostRead(
+        "cpu",
+        "CPU model and flags",
+        lambda s: (
+            # x86: model name, flags; arm64: Features, CPU implementer and part
+            "grep -m5 -E '^(model name|flags|Features|CPU implementer|CPU part)' "
+            "/proc/cpuinfo || "
+            "{ echo 'no model name, flags or Features in /proc/cpuinfo' >&2; exit 1; }"
+        ),
+    ),
+    HostRead(
+        "domains",
+        "libvirt domains with uuid, state and reason",
+        _domains,
+        container=LIBVIRT_CONTAINER,
+    ),
+    HostRead(
+        "domain_xmls",
+        "the XML of every libvirt domain",
+        _domain_xmls,
+        container=LIBVIRT_CONTAINER,
+    ),
+    HostRead(
+        "instance_dirs",
+        "instance directories of nova (none where the directory does not exist)",
+        lambda s: f"[ -e {quoted_path(s, INSTANCES_DIR)} ] || exit 0; ls -1 {quoted_path(s, INSTANCES_DIR)}",
+    ),
+    HostRead(
+        "backing_files",
+        "instance disks whose backing file is gone",
+        _backing_files,
+        container=LIBVIRT_CONTAINER,
+    ),
+    HostRead(
+        "nbd",
+        "nbd devices connected or mounted",
+        lambda s: (
+            'for p in /sys/block/nbd*/pid; do [ -e "$p" ] && echo "connected ${p%/pid}"; '
+            "done; grep '^/dev/nbd' /proc/mounts | awk '{print \"mounted \" $1 \" on \" $2}'; true"
+        ),
+    ),
+)

@@ -7,6 +7,7 @@ from typing import Any
 
 from afterboot.domains.database import DSN, Databases
 from afterboot.errors import CouldNotRun, InputError
+from afterboot.reads.cloudreads import CloudContext, CloudRead, register
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,15 @@ def on_host(all_instances: list[Instance], host: str) -> list[Instance]:
 
 
 # -- fixtures ------------------------------------------------------------------------
+
+
+
+# -- the cloud reads this module makes (afterboot.reads.cloudreads' registry) ----------
+
+def _instances(ctx: CloudContext) -> Any:
+    return instances_of(ctx.db, ctx.timeout)
+
+
+register(
+    CloudRead("instances", "every live instance of every nova cell (database)", _instances, "db"),
+)

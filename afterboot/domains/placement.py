@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from afterboot.inventory.discovery import short_name
+from afterboot.reads.cloudreads import CloudContext, CloudRead, register
 
 CLASSES = ("VCPU", "MEMORY_MB")
 
@@ -41,3 +42,19 @@ def compute_providers(cloud: Any) -> dict[str, Provider]:
         }
         found[short_name(rp.name)] = Provider(rp.id, rp.name, capacity, used, held)
     return found
+
+
+
+# -- the cloud reads this module makes (afterboot.reads.cloudreads' registry) ----------
+
+def _providers(ctx: CloudContext) -> Any:
+    return compute_providers(ctx.cloud)
+
+
+register(
+    CloudRead(
+        "providers",
+        "placement's compute-node resource providers, their usage and allocations (API)",
+        _providers,
+    ),
+)

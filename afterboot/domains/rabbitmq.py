@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from afterboot.errors import CouldNotRun
-from afterboot.reads.hostreads import parts
+from afterboot.inventory.model import HostSpec
+from afterboot.reads.hostreads import PART, HostRead, engine_command, parts, register
 from afterboot.transport.connections import Connections, Remote, first_answer
 
 
@@ -68,3 +69,44 @@ def broker(connections: Connections) -> Broker:
         return first_answer(connections.with_role("messaging"), broker_of, "RabbitMQ")
     except CouldNotRun as exc:
         raise CouldNotRun("RabbitMQ answers on no messaging host", exc.reason) from None
+
+
+
+# -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
+def _rabbitmqctl(spec: HostSpec) -> str:
+    if spec.service_manager == "container":
+        return f"{engine_command(spec)} exec rabbitmq rabbitmqctl -q"
+    return "rabbitmqctl -q"
+
+
+def _rabbitmq_status(spec: HostSpec) -> str:
+    return f"{_rabbitmqctl(spec)} cluster_status --formatter json"
+
+
+def _rabbitmq_vhosts(spec: HostSpec) -> str:
+    return f"{_rabbitmqctl(spec)} list_vhosts name"
+
+
+def _rabbitmq_root_queues(spec: HostSpec) -> str:
+    return f"{_rabbitmqctl(spec)} list_queues -p / name consumers messages_ready"
+
+
+def _rabbitmq_queues(spec: HostSpec) -> str:
+    ctl = _rabbitmqctl(spec)
+    return (
+        f'vs=$({ctl} list_vhosts name) || exit; for v in $vs; do [ "$v" = name ] && continue; '
+        f'echo "{PART} $v"; {ctl} list_queues -p "$v" name consumers messages_ready '
+        "|| exit $?; done"
+    )
+
+
+register(
+    HostRead("rabbitmq_status", "RabbitMQ cluster status", _rabbitmq_status, slow=True),
+    HostRead("rabbitmq_vhosts", "RabbitMQ vhosts", _rabbitmq_vhosts, slow=True),
+    HostRead(
+        "rabbitmq_root_queues", "RabbitMQ queues of vhost /", _rabbitmq_root_queues, slow=True
+    ),
+    # Only where vhosts other than "/" exist (openstack-ansible): read after the others.
+    HostRead("rabbitmq_queues", "RabbitMQ queues of every vhost", _rabbitmq_queues, slow=True),
+)

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from afterboot.domains.config import config_text
+from afterboot.domains.database import SERVICE_CONFIGS, parse_service_config
 from afterboot.errors import CouldNotRun
 from afterboot.reads.hostreads import PART
 from afterboot.reads.snapshot import ReadResult
@@ -76,7 +77,6 @@ def transport_endpoints(url: str) -> list[Endpoint]:
 
 
 def _own_endpoints(remote: Remote) -> list[Endpoint]:
-    from afterboot.domains.database import SERVICE_CONFIGS, parse_service_config  # a pytest plugin
 
     found: list[Endpoint] = []
     for path in dict.fromkeys(path for path, _, _ in SERVICE_CONFIGS.values()):

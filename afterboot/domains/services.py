@@ -8,191 +8,17 @@ as the Operations Guide's ``ps aux | grep nova-`` does).
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from afterboot.domains.blocked import Hung, hung_processes, parse
-from afterboot.domains.cmdline import identities
 from afterboot.domains.containers import Container, ContainerRead, health_meaning
 from afterboot.domains.containers import parse as parse_containers
 from afterboot.domains.hypervisor import clock
+from afterboot.domains.servicemap import Service, service
+from afterboot.domains.units import _unix, unit_blocks
 from afterboot.errors import CouldNotRun
-from afterboot.inventory.model import HostSpec
 from afterboot.transport.connections import Remote
-
-
-@dataclass(frozen=True)
-class Service:
-    name: str
-    # regex a process's identity (:func:`identities`: executable, python script or module,
-    # process title) matches whole
-    process: str
-    units: tuple[str, ...] = ()
-    containers: tuple[str, ...] = ()
-    # text every command line of the service contains: a cheap test first ("" none)
-    needle: str = ""
-    # regex searched in the whole command line besides ("" none): the argument that tells
-    # this service from another run by the same executable (rabbit's beam, rsync --daemon)
-    args: str = ""
-
-    def matches(self, args: str) -> bool:
-        """Whether a command line is one of this service's processes: its identity is the
-        service's (a command that only names the service, ``journalctl -fu nova-compute``,
-        is not)."""
-        if self.needle not in args:
-            return False
-        if not any(re.fullmatch(self.process, name) for name in identities(args)):
-            return False
-        return not self.args or re.search(self.args, args) is not None
-
-
-def _svc(
-    name: str,
-    process: str | None = None,
-    units: tuple[str, ...] = (),
-    containers: tuple[str, ...] | None = None,
-    args: str = "",
-) -> Service:
-    return Service(
-        name,
-        # "nova-api", "/usr/bin/nova-api", "python3 /usr/bin/nova-api", gunicorn's
-        # "gunicorn: master [nova-api]", apache's "(wsgi:nova-api)", "nova-api-wsgi"
-        process or rf"{re.escape(name)}([-.](wsgi|py))?",
-        units or (name, f"openstack-{name}"),
-        # kolla's container name; () for a service of the host itself (d-bus)
-        (name.replace("-", "_"),) if containers is None else containers,
-        "",  # an entry point (python -m nova.cmd.compute) need not name the service
-        args,
-    )
-
-
-def _swift_units(kind: str) -> tuple[str, ...]:
-    base = kind.removesuffix("-server")
-    names = (f"swift-{base}", f"openstack-swift-{base}")
-    return names if base == kind else (*names, f"swift-{kind}")
-
-
-SERVICES: dict[str, Service] = {
-    s.name: s
-    for s in (
-        _svc(
-            "mariadb",
-            r"mariadbd|mysqld",
-            ("mariadb", "mysql", "mysqld"),
-            ("mariadb", "galera"),
-        ),
-        _svc("rabbitmq", r"beam(\.smp)?", ("rabbitmq-server",), ("rabbitmq",), r"\brabbit"),
-        _svc("memcached", r"memcached", ("memcached",), ("memcached",)),
-        # keystone-all, keystone-wsgi-public, (wsgi:keystone-public), a keystone-api launcher
-        _svc(
-            "keystone", r"keystone([-.][\w.-]+)?", ("keystone", "apache2", "httpd"), ("keystone",)
-        ),
-        _svc(
-            "placement-api", None, ("placement-api", "openstack-placement-api"), ("placement_api",)
-        ),
-        _svc("glance-api"),
-        _svc("neutron-server"),
-        _svc("nova-api"),
-        _svc("nova-conductor"),
-        _svc("nova-scheduler"),
-        _svc("nova-novncproxy"),
-        _svc("nova-compute"),
-        _svc("cinder-api"),
-        _svc("cinder-scheduler"),
-        _svc("cinder-volume"),
-        _svc("dbus", r"dbus-daemon", ("dbus",), (), r"\s--system\b"),
-        _svc(
-            "libvirtd",
-            r"libvirtd|virtqemud",
-            ("libvirtd", "virtqemud"),
-            ("nova_libvirt",),
-        ),
-        _svc("ceph-mon", r"ceph-mon", ("ceph-mon@*",), ("ceph-mon*",)),
-        _svc("ceph-osd", r"ceph-osd", ("ceph-osd@*",), ("ceph-osd*",)),
-        _svc("rsync", r"rsync", ("rsync",), ("swift_rsyncd",), r"\s--daemon\b"),
-        *(
-            # units as the packages name them: Debian/Ubuntu swift-object.service and
-            # swift-object-replicator.service, RDO openstack-swift-object(-replicator);
-            # swift-object-server.service as some deployment tools name the servers
-            _svc(f"swift-{kind}", None, _swift_units(kind))
-            for kind in (
-                "proxy-server",
-                "account-server",
-                "account-replicator",
-                "account-auditor",
-                "account-reaper",
-                "container-server",
-                "container-replicator",
-                "container-auditor",
-                "container-updater",
-                "object-server",
-                "object-replicator",
-                "object-auditor",
-                "object-updater",
-            )
-        ),
-        _svc("neutron-dhcp-agent"),
-        _svc("neutron-l3-agent"),
-        _svc("neutron-metadata-agent"),
-        _svc("horizon", r"apache2|httpd", ("apache2", "httpd"), ("horizon",)),
-    )
-}
-
-ROLE_SERVICES: dict[str, tuple[str, ...]] = {
-    "database": ("mariadb",),
-    "messaging": ("rabbitmq",),
-    "controller": (
-        "keystone",
-        "placement-api",
-        "glance-api",
-        "neutron-server",
-        "nova-api",
-        "nova-conductor",
-        "nova-scheduler",
-        "cinder-api",
-        "cinder-scheduler",
-        "memcached",
-    ),
-    "compute": ("dbus", "libvirtd", "nova-compute"),
-    "block-storage": ("cinder-volume",),
-    "ceph": ("ceph-mon", "ceph-osd"),
-    "object-storage-proxy": ("swift-proxy-server", "memcached"),
-    "object-storage": (
-        "swift-account-server",
-        "swift-account-replicator",
-        "swift-account-auditor",
-        "swift-container-server",
-        "swift-container-replicator",
-        "swift-container-auditor",
-        "swift-container-updater",
-        "swift-object-server",
-        "swift-object-replicator",
-        "swift-object-auditor",
-        "swift-object-updater",
-        "rsync",
-    ),
-    "network": ("neutron-dhcp-agent", "neutron-l3-agent", "neutron-metadata-agent"),
-    "dashboard": ("horizon",),
-}
-
-
-def expected_services(remote: Remote | HostSpec, role: str) -> list[str]:
-    """The services ``role`` needs on this host, with the inventory's per-host changes.
-
-    ``services:`` extras count toward the host's first role; ``exclude_services:`` apply
-    to every role.
-    """
-    names = list(ROLE_SERVICES.get(role, ()))
-    spec = remote if isinstance(remote, HostSpec) else remote.spec
-    if spec.roles and spec.roles[0] == role:
-        names += [s for s in spec.services if s not in names]
-    return [n for n in names if n not in spec.exclude_services]
-
-
-def host_services(spec: HostSpec) -> list[str]:
-    """Every service any role of the host needs (what its service-manager read asks for)."""
-    return list(dict.fromkeys(n for role in spec.roles for n in expected_services(spec, role)))
 
 
 @dataclass(frozen=True)
@@ -333,28 +159,10 @@ def _unit_blocks(remote: Remote) -> dict[str, dict[str, str]]:
     return unit_blocks(remote.read("units").stdout)
 
 
-def unit_blocks(text: str) -> dict[str, dict[str, str]]:
-    """The ``units`` read (``systemctl show``) as each unit's properties, by its ``Id``."""
-    blocks = {}
-    for block in text.split("\n\n"):
-        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        if props.get("Id"):
-            blocks[props["Id"]] = props
-    return blocks
-
-
 # A unit systemd restarted more than LOOP_RESTARTS times is in a restart loop while its
 # current run is younger than LOOP_WINDOW_S; one that has run longer since recovered.
 LOOP_RESTARTS = 3
 LOOP_WINDOW_S = 600.0
-
-
-def _unix(stamp: str) -> float | None:
-    """``@1795929869`` (``systemctl show --timestamp=unix``) as a number; else None."""
-    try:
-        return float(stamp[1:]) if stamp.startswith("@") else None
-    except ValueError:
-        return None
 
 
 def _restart_loop(restarts: int, started: float | None, now: float | None) -> bool:
@@ -510,11 +318,6 @@ def _frozen(
 def process_state(processes: list[Process], name: str) -> ServiceState:
     """Whether a service runs, judged from a process table (:func:`process_table`)."""
     return _by_process(processes, service(name))
-
-
-def service(name: str) -> Service:
-    """A known service, or one named as distributions name its unit and kolla its container."""
-    return SERVICES.get(name) or _svc(name)
 
 
 def _now(remote: Remote) -> float | None:

@@ -9,7 +9,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from afterboot.reads.hostreads import DEVICES_ROOT, PART, RECON_KINDS, SWIFT_FILES, parts
+from afterboot.reads.hostreads import (
+    DEVICES_ROOT,
+    PART,
+    RECON_DIR,
+    RECON_KINDS,
+    RINGS,
+    SWIFT_FILES,
+    HostRead,
+    HostSpec,
+    file_parts,
+    parts,
+    quoted_path,
+    register,
+)
 from afterboot.transport.connections import Remote
 
 __all__ = ["DEVICES_ROOT", "SWIFT_FILES", "Mount", "checksums", "device_dirs", "mounts"]
@@ -122,3 +135,64 @@ def replication_stamps(remote: Remote) -> dict[str, float]:
         if isinstance(last, (int, float)):
             stamps[kind] = float(last)
     return stamps
+
+
+
+# -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
+def _ring_files(spec: HostSpec) -> str:
+    paths = " ".join(quoted_path(spec, f"/etc/swift/{r}.ring.gz") for r in RINGS)
+    return (
+        f'for f in {paths}; do [ -f "$f" ] || continue; '
+        'echo "' + PART + ' $f"; base64 -w0 < "$f" || exit; echo; done'
+    )
+
+
+def _device_health(spec: HostSpec) -> str:
+    """Each entry of the devices root: readable, or the error reading it (an XFS shut down
+    after I/O errors stays mounted and answers EIO) with its mount's kernel device name;
+    then the kernel log's XFS and I/O error lines (dmesg may be root-only: then none)."""
+    root = quoted_path(spec, DEVICES_ROOT)
+    return (
+        # (no -e test: stat fails on the very directories this looks for)
+        f'for d in {root}/*; do case "$d" in */\\*) continue ;; esac; '
+        'if e=$(ls -- "$d" 2>&1 >/dev/null); then printf \'ok\\t%s\\n\' "${d##*/}"; else '
+        "s=$(awk -v m=\"$d\" '$2 == m {print $1}' /proc/mounts | tail -n 1); "
+        'k=$(readlink -f "$s" 2>/dev/null); '
+        'printf \'unreadable\\t%s\\t%s\\t%s\\n\' "${d##*/}" "${k##*/}" '
+        '"$(printf %s "$e" | head -n 1)"; fi; done; '
+        f'echo "{PART} kernel"; '
+        "dmesg 2>/dev/null | grep -iE 'XFS \\([^)]*\\): .*(shut|error|corrupt|fail)|I/O error' "
+        "| tail -n 40; true"
+    )
+
+
+def _recon(spec: HostSpec) -> str:
+    return file_parts([spec.path(f"{RECON_DIR}/{k}.recon") for k in RECON_KINDS])
+
+
+register(
+    HostRead(
+        "swift_checksums",
+        "md5 of the swift rings and swift.conf",
+        lambda s: (
+            "for f in "
+            + " ".join(quoted_path(s, f"/etc/swift/{n}") for n in SWIFT_FILES)
+            + '; do if [ -f "$f" ]; then md5sum "$f"; else echo "missing $f"; fi; done'
+        ),
+    ),
+    HostRead("swift_rings", "the swift ring files (base64)", _ring_files),
+    HostRead(
+        "swift_devices",
+        "directories under the swift devices root",
+        # no devices root: no device (SWIFT-005 names each missing one); a root that
+        # cannot be listed fails the read
+        lambda s: f"[ -e {quoted_path(s, DEVICES_ROOT)} ] || exit 0; ls -1 {quoted_path(s, DEVICES_ROOT)}",
+    ),
+    HostRead(
+        "swift_device_health",
+        "whether each swift device's root can be read; the kernel's XFS and I/O errors",
+        _device_health,
+    ),
+    HostRead("swift_recon", "swift's recon cache (replication stamps)", _recon),
+)

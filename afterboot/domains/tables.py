@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from afterboot.errors import CouldNotRun
+from afterboot.reads.cloudreads import CloudContext, CloudRead, register
 
 TABLES: dict[str, tuple[str, ...]] = {
     "nova": ("instances", "block_device_mapping", "services", "compute_nodes"),
@@ -75,3 +76,20 @@ def _row_error(cur: Any, service: str, table: str) -> str:
             ) from None
         return str(exc.args[-1] if exc.args else exc)
     return ""
+
+
+
+# -- the cloud reads this module makes (afterboot.reads.cloudreads' registry) ----------
+
+def _tables(ctx: CloudContext) -> dict[str, str]:
+    return table_states(ctx.db)
+
+
+register(
+    CloudRead(
+        "tables",
+        "each table the checks rely on: a row read, missing, or the error reading it (database)",
+        _tables,
+        "db",
+    ),
+)

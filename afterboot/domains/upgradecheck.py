@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec
-from afterboot.reads.hostreads import PART
+from afterboot.reads.hostreads import PART, HostRead, register
 from afterboot.reads.snapshot import ReadResult
 from afterboot.transport.connections import Remote
 
@@ -399,3 +399,86 @@ def upgrade_check(remote: Remote, project: Project) -> UpgradeCheck:
 def doctor(remote: Remote) -> Doctor:
     """``keystone-manage doctor`` as this controller read it (the collection pass)."""
     return parse_doctor(remote.read(DOCTOR_READ), remote.name)
+
+
+
+# -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
+# the seven tools at once cost ~13 s of CPU (imports): ~4 s on a controller's cores, 12 to
+# 19 s on the lab's two (the whole cloud beside them); bounded all the same
+UPGRADE_CHECK_BUDGET_S = 45.0
+
+
+def _upgrade_check(project: str) -> Callable[[HostSpec], str]:
+    """The read of a project's ``<project>-status upgrade check`` (afterboot/domains/upgradecheck.py)."""
+
+    def read(spec: HostSpec) -> str:
+        return script(project, spec)
+
+    return read
+
+
+def _keystone_doctor(spec: HostSpec) -> str:
+    return doctor_script(spec)
+
+
+register(
+    # The projects' own upgrade checks and keystone's doctor (afterboot/domains/upgradecheck.py): a
+    # Python tool each, 1 to 3 s, in the container of the service where it runs.
+    HostRead(
+        "upgrade_check_keystone",
+        "keystone-status upgrade check (keystone's own upgrade checks, JSON)",
+        _upgrade_check("keystone"),
+        slow=True,
+        budget=UPGRADE_CHECK_BUDGET_S,
+        container="keystone",
+    ),
+    HostRead(
+        "upgrade_check_glance",
+        "glance-status upgrade check (glance's own upgrade checks, JSON)",
+        _upgrade_check("glance"),
+        slow=True,
+        budget=UPGRADE_CHECK_BUDGET_S,
+        container="glance_api",
+    ),
+    HostRead(
+        "upgrade_check_placement",
+        "placement-status upgrade check (placement's own upgrade checks, a table)",
+        _upgrade_check("placement"),
+        slow=True,
+        budget=UPGRADE_CHECK_BUDGET_S,
+        container="placement_api",
+    ),
+    HostRead(
+        "upgrade_check_neutron",
+        "neutron-status upgrade check (neutron's own upgrade checks, JSON)",
+        _upgrade_check("neutron"),
+        slow=True,
+        budget=UPGRADE_CHECK_BUDGET_S,
+        container="neutron_server",
+    ),
+    HostRead(
+        "upgrade_check_cinder",
+        "cinder-status upgrade check (cinder's own upgrade checks, JSON)",
+        _upgrade_check("cinder"),
+        slow=True,
+        budget=UPGRADE_CHECK_BUDGET_S,
+        container="cinder_api",
+    ),
+    HostRead(
+        "upgrade_check_nova",
+        "nova-status upgrade check (nova's own upgrade checks, a table)",
+        _upgrade_check("nova"),
+        slow=True,
+        budget=UPGRADE_CHECK_BUDGET_S,
+        container="nova_api",
+    ),
+    HostRead(
+        "keystone_doctor",
+        "keystone-manage doctor (the symptoms keystone finds in its own deployment)",
+        _keystone_doctor,
+        slow=True,
+        budget=UPGRADE_CHECK_BUDGET_S,
+        container="keystone",
+    ),
+)

@@ -8,10 +8,13 @@ checks declare them, so a post-reboot run never asks for them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from ipaddress import ip_address
 from typing import Any
+
+from afterboot.reads.cloudreads import CloudContext, CloudRead, register
 
 QUOTA_ITEMS = ("instances", "cores", "ram")
 QUOTA_WORKERS = 8  # one quota-set request per project, this many at a time
@@ -108,3 +111,33 @@ def accounts(cloud: Any) -> list[Account]:
         Account(user.id, user.name or "", bool(user.is_enabled), user.id in holders)
         for user in cloud.identity.users()
     ]
+
+
+
+# -- the cloud reads this module makes (afterboot.reads.cloudreads' registry) ----------
+
+def _usage(name: str) -> Callable[[CloudContext], Any]:
+    """A read of :mod:`afterboot.domains.usage` (the periodic checks'), made with the cloud's API."""
+
+    def fetch(ctx: CloudContext) -> Any:
+        return globals()[name](ctx.cloud)
+
+    return fetch
+
+
+register(
+    CloudRead(
+        "quotas", "each project's use of its instances, cores and RAM quotas", _usage("quota_use")
+    ),
+    CloudRead("images", "every image glance lists that is not active", _usage("images_not_active")),
+    CloudRead(
+        "floating_ip_pools",
+        "each external network's floating-IP pool: its size and the addresses taken",
+        _usage("floating_pools"),
+    ),
+    CloudRead(
+        "user_accounts",
+        "every keystone user, enabled or not, and whether a role names it",
+        _usage("accounts"),
+    ),
+)

@@ -33,10 +33,11 @@ import re
 import shlex
 from collections.abc import Callable, Mapping
 
-from afterboot.domains.containers import engine_command, unit_of
-from afterboot.domains.services import SERVICES
+from afterboot.domains.containers import unit_of
+from afterboot.domains.servicemap import SERVICES
 from afterboot.inventory.discovery import short_name
 from afterboot.inventory.model import HostSpec
+from afterboot.reads.hostreads import engine_command
 
 # a tool that a kolla host has only inside one of its containers -> that container
 IN_CONTAINER: dict[str, str] = {

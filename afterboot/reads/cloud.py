@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from afterboot.errors import CouldNotRun
+from afterboot.reads.cloudreads import CloudContext, CloudRead, register
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -168,3 +169,52 @@ def read_object(
         if close is not None:
             close()
     return headers, read, digest.hexdigest() if whole else ""
+
+
+
+# -- the cloud reads this module makes (afterboot.reads.cloudreads' registry) ----------
+
+def _object_read(ctx: CloudContext) -> dict[str, Any]:
+    """The account's first object, read back through the proxy (streamed, at most 1 MiB,
+    within the timeout): its container, name, etag, the listing's hash and the MD5 of the
+    bytes read ("" for an object past 1 MiB); {} when the account holds none; the proxy's
+    server error (5xx) as ``error``."""
+    swift = ctx.swift
+    try:
+        return _first_object(swift, ctx.timeout)
+    except Exception as exc:
+        status = getattr(exc, "http_status", None)  # swiftclient's ClientException
+        if not isinstance(status, int) or status < 500:
+            raise
+        # the proxy answered, with a server error: what SWIFT-005 exists to see
+        reason = getattr(exc, "http_reason", "") or ""
+        return {"error": f"{status} {reason}".strip(), "said": str(exc)[:200]}
+
+
+def _first_object(swift: Any, timeout: float) -> dict[str, Any]:
+    _, containers = swift.get_account(limit=20)
+    # not by the account's object counts: the container updater brings them there some
+    # time after an upload (a fresh account lists its containers with a count of 0)
+    for container in containers:
+        _, objects = swift.get_container(container["name"], limit=20)
+        if objects:
+            # a whole object to check its bytes against its etag, where one is small
+            small = [o for o in objects if int(o.get("bytes") or 0) < READ_CAP]
+            obj = (small or objects)[0]
+            headers, size, md5 = read_object(swift, container["name"], obj["name"], timeout)
+            return {
+                "container": container["name"],
+                "object": obj["name"],
+                "etag": headers.get("etag"),
+                "listed_hash": obj.get("hash"),
+                "bytes": size,
+                "md5": md5,
+            }
+    return {}
+
+
+register(
+    CloudRead(
+        "object_read", "the account's first object, read back through the proxy", _object_read
+    ),
+)

@@ -197,76 +197,6 @@ class CloudRead:
     source: str = "api"
 
 
-def _instances(ctx: CloudContext) -> Any:
-    from afterboot.domains.nova import instances_of
-
-    return instances_of(ctx.db, ctx.timeout)
-
-
-def _providers(ctx: CloudContext) -> Any:
-    from afterboot.domains.placement import compute_providers
-
-    return compute_providers(ctx.cloud)
-
-
-def _object_read(ctx: CloudContext) -> dict[str, Any]:
-    """The account's first object, read back through the proxy (streamed, at most 1 MiB,
-    within the timeout): its container, name, etag, the listing's hash and the MD5 of the
-    bytes read ("" for an object past 1 MiB); {} when the account holds none; the proxy's
-    server error (5xx) as ``error``."""
-    swift = ctx.swift
-    try:
-        return _first_object(swift, ctx.timeout)
-    except Exception as exc:
-        status = getattr(exc, "http_status", None)  # swiftclient's ClientException
-        if not isinstance(status, int) or status < 500:
-            raise
-        # the proxy answered, with a server error: what SWIFT-005 exists to see
-        reason = getattr(exc, "http_reason", "") or ""
-        return {"error": f"{status} {reason}".strip(), "said": str(exc)[:200]}
-
-
-def _first_object(swift: Any, timeout: float) -> dict[str, Any]:
-    from afterboot.reads.cloud import READ_CAP, read_object
-
-    _, containers = swift.get_account(limit=20)
-    # not by the account's object counts: the container updater brings them there some
-    # time after an upload (a fresh account lists its containers with a count of 0)
-    for container in containers:
-        _, objects = swift.get_container(container["name"], limit=20)
-        if objects:
-            # a whole object to check its bytes against its etag, where one is small
-            small = [o for o in objects if int(o.get("bytes") or 0) < READ_CAP]
-            obj = (small or objects)[0]
-            headers, size, md5 = read_object(swift, container["name"], obj["name"], timeout)
-            return {
-                "container": container["name"],
-                "object": obj["name"],
-                "etag": headers.get("etag"),
-                "listed_hash": obj.get("hash"),
-                "bytes": size,
-                "md5": md5,
-            }
-    return {}
-
-
-def _tables(ctx: CloudContext) -> dict[str, str]:
-    from afterboot.domains.tables import table_states
-
-    return table_states(ctx.db)
-
-
-def _usage(name: str) -> Callable[[CloudContext], Any]:
-    """A read of :mod:`afterboot.domains.usage` (the periodic checks'), made with the cloud's API."""
-
-    def fetch(ctx: CloudContext) -> Any:
-        from afterboot.domains import usage
-
-        return getattr(usage, name)(ctx.cloud)
-
-    return fetch
-
-
 # What a before/after comparison keeps of a Galera node's status (none: not Galera).
 GALERA_STATUS = (
     "wsrep_cluster_size",
@@ -317,8 +247,19 @@ def _database_server(ctx: CloudContext) -> dict[str, str]:
     return found
 
 
-_READS = (
-    CloudRead("instances", "every live instance of every nova cell (database)", _instances, "db"),
+CLOUD_READS: dict[str, CloudRead] = {}
+
+
+def register(*reads: CloudRead) -> None:
+    """Add reads to the registry: the plain API listings below, and each domain module's
+    own, made where it is judged (:mod:`afterboot.domains.all` imports them all)."""
+    for read in reads:
+        if read.name in CLOUD_READS:
+            raise ValueError(f"cloud read {read.name!r} registered twice")
+        CLOUD_READS[read.name] = read
+
+
+register(
     CloudRead(
         "compute_services",
         "nova's service records (API)",
@@ -333,11 +274,6 @@ _READS = (
         "volume_services",
         "cinder's service records (API)",
         lambda ctx: list(ctx.cloud.block_storage.services()),
-    ),
-    CloudRead(
-        "providers",
-        "placement's compute-node resource providers, their usage and allocations (API)",
-        _providers,
     ),
     CloudRead(
         "servers",
@@ -377,30 +313,6 @@ _READS = (
         lambda ctx: ctx.db.sessions(),
         "db",
     ),
-    CloudRead(
-        "tables",
-        "each table the checks rely on: a row read, missing, or the error reading it (database)",
-        _tables,
-        "db",
-    ),
-    CloudRead(
-        "quotas", "each project's use of its instances, cores and RAM quotas", _usage("quota_use")
-    ),
-    CloudRead("images", "every image glance lists that is not active", _usage("images_not_active")),
-    CloudRead(
-        "floating_ip_pools",
-        "each external network's floating-IP pool: its size and the addresses taken",
-        _usage("floating_pools"),
-    ),
-    CloudRead(
-        "user_accounts",
-        "every keystone user, enabled or not, and whether a role names it",
-        _usage("accounts"),
-    ),
     CloudRead("apis", "each API's answer to a read-only probe, and the catalog's endpoints", _apis),
-    CloudRead(
-        "object_read", "the account's first object, read back through the proxy", _object_read
-    ),
 )
 
-CLOUD_READS: dict[str, CloudRead] = {r.name: r for r in _READS}

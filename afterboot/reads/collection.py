@@ -30,23 +30,26 @@ from typing import Any
 
 import pytest
 
+from afterboot.checks.identity import check_key
 from afterboot.domains import dependencies, rabbitmq_api
-from afterboot.domains.config import service_paths
+from afterboot.domains.all import CLOUD_READS, READS
+from afterboot.domains.config import effective_files, service_paths
 from afterboot.errors import CommandTimeout, CouldNotRun, HostUnreachable
+from afterboot.inventory.discovery import ring_summary
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads import hostreads
-from afterboot.reads.cloudreads import CLOUD_READS, CloudContext
+from afterboot.reads.cloudreads import CloudContext
 from afterboot.reads.hostreads import (
     ALWAYS,
     MOVABLE,
     PATH_READS,
-    READS,
     HostRead,
     known,
     parts,
     resolve,
 )
 from afterboot.reads.snapshot import CloudSnapshot, HostSnapshot, ReadResult, Snapshot, save
+from afterboot.settings import reports_dir_key
 from afterboot.transport.connections import Connections, Remote
 
 MAX_WORKERS = 32
@@ -300,8 +303,6 @@ def needs(
     items: Iterable[pytest.Item], inventory: Inventory | None
 ) -> tuple[dict[str, set[str]], set[str]]:
     """Host reads per host and the cloud reads, for the given (selected) checks."""
-    from afterboot.checks.identity import check_key
-
     per_host: dict[str, set[str]] = {}
     cloud: set[str] = set()
     if inventory is not None:
@@ -512,8 +513,6 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _stored() -> dict[str, Any]:
-    from afterboot.domains.config import effective_files
-    from afterboot.inventory.discovery import ring_summary
 
     return {"configs": effective_files, "swift_rings": ring_summary}
 
@@ -524,7 +523,6 @@ def stored_forms() -> dict[str, Any]:
 
 
 def _save(config: pytest.Config, snap: Snapshot) -> None:
-    from afterboot.verdict.remediation import reports_dir_key
 
     out = config.stash.get(reports_dir_key, None)
     if out is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from afterboot.errors import CouldNotRun
+from afterboot.redact import redact_obj
 
 SCHEMA = 1
 TIMED_OUT = (124, 137)  # coreutils timeout: expired, killed
@@ -124,8 +125,6 @@ def _plain(value: Any) -> Any:
 
 def to_json(snapshot: Snapshot, stored: dict[str, Any]) -> dict[str, Any]:
     """The snapshot as a document (``stored`` maps a host read to what is kept of it)."""
-    from afterboot.redact import redact_obj
-
     hosts: dict[str, Any] = {}
     for name, h in sorted(snapshot.hosts.items()):
         reads = {}

@@ -26,7 +26,7 @@ from afterboot.settings import settings
 from afterboot.verdict.outcomes import COULD_NOT_RUN, WAIVED, outcome_of
 from afterboot.procedures.book import procedures
 from afterboot.redact import redact, redact_tree
-from afterboot.verdict.remediation import reports_dir
+from afterboot.settings import reports_dir
 from afterboot.reports.reportfiles import ALREADY_FAILING, NEW_PROPERTY, tier_label
 from afterboot.verdict.waiverfile import WAIVER_PROPERTY, WaiverUse, book
 

@@ -86,8 +86,11 @@ def file_digest(path: object) -> str:
 
 
 def procedures_digest(config: pytest.Config) -> str:
+    """What the operator is told, wherever its files live: each procedure's content (not
+    the ``source`` file it was read from, which moves with the checkout)."""
     book = procedures(config)
-    text = json.dumps({k: asdict(v) for k, v in sorted(book.items())}, sort_keys=True, default=str)
+    content = {k: {**asdict(v), "source": ""} for k, v in sorted(book.items())}
+    text = json.dumps(content, sort_keys=True, default=str)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -28,12 +28,16 @@ from testinfra.backend.base import BaseBackend, CommandResult
 from afterboot.errors import CommandTimeout, CouldNotRun, HostUnreachable
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.transport.paramiko_backend import paramiko_backend
 from afterboot.transport.transports import (
     DeadlineDocker,
     DeadlineLocal,
     DeadlinePodman,
     DeadlineSsh,
 )
+
+# reads named host reads in one command, now: ``read_host(remote, names, timeout)``
+Reader = Callable[["Remote", list[str], float], HostSnapshot]
 
 # masters asked to exit at once at the end of the run
 CLOSE_WORKERS = 16
@@ -52,8 +56,11 @@ class Remote:
     ``remote.process.filter(...)``: all go through the same deadline-bound connection.
     """
 
-    def __init__(self, spec: HostSpec, timeout: float, control_dir: str) -> None:
+    def __init__(
+        self, spec: HostSpec, timeout: float, control_dir: str, reader: Reader | None = None
+    ) -> None:
         self.spec = spec
+        self.reader = reader
         self.name = spec.name
         self.timeout = timeout
         self._control_dir = control_dir
@@ -87,13 +94,11 @@ class Remote:
         if spec.connection == "podman":
             return DeadlinePodman(label, t, spec.container or spec.name)
         if spec.connection == "paramiko":
-            from afterboot.transport.paramiko_backend import DeadlineParamiko
-
             target = spec.address or spec.name
             pspec = f"{spec.user}@{target}" if spec.user else target
             if spec.port:
                 pspec = f"{pspec}:{spec.port}"
-            return DeadlineParamiko(
+            return paramiko_backend(
                 label,
                 t,
                 pspec,
@@ -209,11 +214,11 @@ class Remote:
         self.probe()
         got = None if again else self.reads.get(name)
         if got is None:
-            from afterboot.reads.collection import read_host
-
+            if self.reader is None:
+                raise CouldNotRun(f"{self.name}: read {name!r} was not collected", "no reader")
             if name not in self.reads:
                 self.undeclared.add(name)
-            snap = read_host(self, [name], self.timeout)
+            snap = self.reader(self, [name], self.timeout)
             if snap.unreachable is not None:
                 raise HostUnreachable(self.name, snap.unreachable)
             self.reads.update(snap.reads)
@@ -286,9 +291,12 @@ NO_MASTER = frozenset({"local", "docker", "podman", "paramiko"})
 class Connections:
     """The session's pool: one :class:`Remote` per host, made on first use."""
 
-    def __init__(self, inventory: Inventory | None, timeout: float) -> None:
+    def __init__(
+        self, inventory: Inventory | None, timeout: float, reader: Reader | None = None
+    ) -> None:
         self.inventory = inventory
         self.timeout = timeout
+        self.reader = reader  # reads a host now (afterboot.reads.collection.read_host)
         self._control_dir = ""  # made for the first ssh host (its masters' sockets)
         self._remotes: dict[str, Remote] = {}
 
@@ -300,7 +308,7 @@ class Connections:
             spec = self.inventory.hosts[name]
             if spec.connection not in NO_MASTER and not self._control_dir:
                 self._control_dir = tempfile.mkdtemp(prefix="ab-ssh-")
-            remote = Remote(spec, self.timeout, self._control_dir)
+            remote = Remote(spec, self.timeout, self._control_dir, self.reader)
             self._remotes[name] = remote
         return remote
 

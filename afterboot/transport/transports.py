@@ -26,7 +26,7 @@ from testinfra.backend import base, docker, local, podman, ssh
 from afterboot.errors import CommandTimeout, HostUnreachable
 
 OUTPUT_CAP = 4 * 1024 * 1024  # bytes kept per stream (the tail)
-_CHUNK = 65536
+CHUNK = 65536
 
 
 def _first_line(data: bytes | str) -> str:
@@ -62,7 +62,7 @@ class Tail:
         return self.chunks[0] if self.chunks else b""
 
 
-def _with_note(stderr: bytes, out: Tail, err: Tail) -> bytes:
+def with_note(stderr: bytes, out: Tail, err: Tail) -> bytes:
     notes = [
         f"afterboot: {name} cut to its last {tail.cap} bytes ({tail.cut} bytes dropped)\n"
         for name, tail in (("stdout", out), ("stderr", err))
@@ -106,7 +106,7 @@ def run_bounded(cmd: bytes | list[str], deadline: float, shell: bool) -> tuple[i
                 raise TimeoutError
             ready, _, _ = select.select(list(open_), [], [], left)
             for fd in ready:
-                data = os.read(fd, _CHUNK)
+                data = os.read(fd, CHUNK)
                 if data:
                     tails[fd].add(data)
                 else:
@@ -118,7 +118,7 @@ def run_bounded(cmd: bytes | list[str], deadline: float, shell: bool) -> tuple[i
     out, err = tails[proc.stdout.fileno()], tails[proc.stderr.fileno()]
     proc.stdout.close()
     proc.stderr.close()
-    return rc, out.value(), _with_note(err.value(), out, err)
+    return rc, out.value(), with_note(err.value(), out, err)
 
 
 class _Deadline:

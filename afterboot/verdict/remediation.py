@@ -10,10 +10,8 @@ them over serialized), summarised in ``pytest_terminal_summary`` and written onc
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,24 +42,6 @@ from afterboot.verdict.blocking import relabel
 from afterboot.verdict.outcomes import broken, could_not_run
 from afterboot.verdict.settle import summary as settle_summary
 from afterboot.verdict.waiverfile import WAIVER_PROPERTY, WaiverUse, book
-
-reports_dir_key = pytest.StashKey[Path]()
-
-
-def _reports_dir(config: pytest.Config) -> Path:
-    value = (
-        config.getoption("afterboot_reports_dir")
-        or os.environ.get("AFTERBOOT_REPORTS_DIR")
-        or config.getini("afterboot_reports_dir")
-        or "reports"
-    )
-    path = Path(os.path.expanduser(str(value)))
-    return path if path.is_absolute() else config.rootpath / path
-
-
-def reports_dir(config: pytest.Config) -> Path:
-    """Where summary.json, remediation.sh (and the other report files) go."""
-    return config.stash.get(reports_dir_key, None) or _reports_dir(config)
 
 
 def _message(report: pytest.TestReport) -> str:

@@ -1,0 +1,24 @@
+"""TODO"""
+
+from __future__ import annotations
+
+from afterboot.domains.config import ROLE_CONFIGS
+from afterboot.domains.database import SERVICE_CONFIGS
+from afterboot.reads.hostreads import HostRead, file_parts, register
+
+# -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
+def config_files() -> list[str]:
+    """Every configuration file a check or the database lookup reads."""
+    paths = {p for files in ROLE_CONFIGS.values() for p in files}
+    return sorted(paths | {path for path, _, _ in SERVICE_CONFIGS.values()})
+
+
+register(
+    HostRead(
+        "configs",
+        "the services' configuration files",
+        lambda s: file_parts([s.path(p) for p in config_files()]),
+        secret=True,
+    ),
+)

@@ -1,0 +1,53 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import shlex
+
+from afterboot.domains.servicemap import host_services, service
+from afterboot.inventory.model import HostSpec
+from afterboot.reads.hostreads import HostRead, register
+
+
+def unit_blocks(text: str) -> dict[str, dict[str, str]]:
+    """The ``units`` read (``systemctl show``) as each unit's properties, by its ``Id``."""
+    blocks = {}
+    for block in text.split("\n\n"):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if props.get("Id"):
+            blocks[props["Id"]] = props
+    return blocks
+
+
+def _unix(stamp: str) -> float | None:
+    """``@1795929869`` (``systemctl show --timestamp=unix``) as a number; else None."""
+    try:
+        return float(stamp[1:]) if stamp.startswith("@") else None
+    except ValueError:
+        return None
+
+
+
+# -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
+def _unit_names(spec: HostSpec) -> list[str]:
+
+    return [unit for name in host_services(spec) for unit in service(name).units]
+
+
+def _units(spec: HostSpec) -> str:
+    units = " ".join(shlex.quote(u) for u in _unit_names(spec)) or "ssh"
+    props = (
+        "--property=Id,ActiveState,SubState,NRestarts,ExecMainStartTimestamp,UnitFileState "
+        "--no-pager"
+    )
+    # unix timestamps where systemd has them (248+), its local format otherwise
+    return (
+        f"systemctl show --timestamp=unix {props} {units} 2>/dev/null || "
+        f"systemctl show {props} {units}"
+    )
+
+
+register(
+    HostRead("units", "systemd units of the host's services", _units),
+)
