@@ -16,6 +16,7 @@ pytest_plugins = [
     "fixtures.usage",
     "plugins.identity",
     "plugins.hostlist",
+    "plugins.verdict",
     "plugins.outcomes",
     "plugins.hosts",
     "fixtures.findings",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -92,12 +91,3 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         raise pytest.skip.Exception(f"blocked by {cause}", _use_item_location=True)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    check = item.stash.get(check_key, None)
-    if check is not None and report.failed and report.when in ("setup", "call"):
-        _mark_broken(item.config, check.id, host_of(item))
-    return report

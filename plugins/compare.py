@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator
 
 import pytest
 
-from afterboot.checks.hosts import host_of
-from afterboot.checks.identity import check_key
 from afterboot.reads.collection import also_reads_key, no_reading_key
 from afterboot.redact import redact, redact_obj
-from afterboot.reports.reportfiles import NEW_PROPERTY
 from afterboot.settings import reports_dir, settings
 from afterboot.verdict.compare import (
-    JUDGED_PROPERTY,
     PRE_MAINTENANCE,
     _after_key,
     _before_after,
@@ -29,12 +24,10 @@ from afterboot.verdict.compare import (
     current_identity,
 )
 from afterboot.verdict.compared import (
-    is_new,
     other_cloud,
 )
 from afterboot.verdict.compared import result_rows as rows_of
-from afterboot.verdict.outcomes import could_not_run
-from afterboot.verdict.remediation import entries, findings_of
+from afterboot.verdict.remediation import entries
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -135,37 +128,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     elif not base.has_results:
         line += "; it holds no results: failures are not marked new"
     return [redact(line)]
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    base = item.config.stash.get(compared_key, None)
-    check = item.stash.get(check_key, None)
-    if check is not None and (report.when == "call" or (report.when == "setup" and report.failed)):
-        # it gave a verdict (only this report carries it: not a JUnit property)
-        report.user_properties.append((JUDGED_PROPERTY, host_of(item)))
-    if base is None or check is None or report.when not in ("setup", "call") or not report.failed:
-        return report
-    judged = base.judged()
-    if _before_after(item):
-        if could_not_run(report):
-            return report  # no comparison made: nothing to call new
-        new = True  # a difference since the snapshot is new by definition
-    elif not base.has_results:
-        return report  # a snapshot without results (taken before they were kept)
-    elif judged is not None and (check.id, host_of(item)) not in judged:
-        return report  # the compared run did not judge it: neither new nor old
-    else:
-        new = is_new(
-            check.id, host_of(item), findings_of(item, report), item.config.stash[_before_keys]
-        )
-    prop = (NEW_PROPERTY, "true" if new else "false")
-    report.user_properties.append(prop)
-    item.user_properties.append(prop)  # JUnit writes the teardown report's properties
-    return report
 
 
 @pytest.hookimpl(trylast=True)

@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
 import pytest
 
-from afterboot.errors import CouldNotRun
-from afterboot.reads.cloud import api_unavailable
 from afterboot.verdict.outcomes import (
-    BROKEN,
-    COULD_NOT_RUN,
     WAIVED,
-    _verdict,
     could_not_run,
     waived,
 )
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    excinfo = call.excinfo
-    unrun = None if excinfo is None else excinfo.value
-    if unrun is not None and not isinstance(unrun, CouldNotRun):
-        unrun = api_unavailable(unrun)
-    if isinstance(unrun, CouldNotRun):
-        report.outcome = "failed"
-        report.longrepr = f"could not run: {unrun}"
-        report.user_properties.append(("outcome", COULD_NOT_RUN))
-    elif report.failed and excinfo is not None and not _verdict(excinfo.value):
-        report.user_properties.append(("outcome", BROKEN))
-    return report
 
 
 def pytest_report_teststatus(

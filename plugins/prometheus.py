@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Generator
 
 import pytest
 
-from afterboot.checks.hosts import host_of
-from afterboot.checks.identity import check_key
 from afterboot.reports.prometheus import _Results, _results_key, _target
 from afterboot.reports.textfile import last_successes, render, write_atomically
 from afterboot.settings import settings
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    if _target(item.config) is not None and item.stash.get(check_key, None) is not None:
-        report.user_properties.append(("host", host_of(item)))
-    return report
 
 
 @pytest.hookimpl(trylast=True)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
-from afterboot.checks.identity import check_key
 from afterboot.procedures.book import procedures
 from afterboot.redact import redact_tree
 from afterboot.reports.manifest import manifest
@@ -20,10 +18,8 @@ from afterboot.reports.reportfiles import (
 )
 from afterboot.settings import _reports_dir, reports_dir_key
 from afterboot.verdict.remediation import (
-    _annotate,
     _Collector,
     _collector_key,
-    _redacted,
     entries,
     host_specs,
     meta,
@@ -45,17 +41,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[reports_dir_key] = _reports_dir(config)
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    check = item.stash.get(check_key, None)
-    if check is not None and report.failed and report.when in ("setup", "call"):
-        _annotate(item, report, check)
-    return _redacted(item.config, report)
 
 
 @pytest.hookimpl(trylast=True)

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
-from afterboot.checks.hosts import host_of
-from afterboot.checks.identity import check_key
-from afterboot.reports.reportfiles import ENTRY_PROPERTY, Entry
 from afterboot.settings import settings
-from afterboot.verdict.outcomes import WAIVED, could_not_run
-from afterboot.verdict.remediation import findings_of
 from afterboot.verdict.waiverfile import (
-    APPLIED,
-    EXPIRED,
-    WAIVER_PROPERTY,
     WaiverBook,
     WaiverError,
-    WaiverUse,
     book,
     book_key,
-    judge,
     ledger_lines,
     load,
 )
-from afterboot.verdict.waivers import _Ledger, _location
+from afterboot.verdict.waivers import _Ledger
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,55 +28,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[book_key] = WaiverBook(str(s.value), load(Path(str(s.value))))
     except WaiverError as exc:
         raise pytest.UsageError(f"waivers (from {s.source}): {exc}") from None
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    waivers = book(item.config).waivers
-    check = item.stash.get(check_key, None)
-    if (
-        not waivers
-        or check is None
-        or not report.failed
-        or report.when not in ("setup", "call")
-        or could_not_run(report)
-    ):
-        return report
-    found = findings_of(item, report)
-    verdict = judge(waivers, check.id, found, dt.date.today())
-    props: list[tuple[str, object]] = []
-    if verdict.waived:
-        text = "waived: " + "; ".join(w.describe() for w in verdict.applied)
-        message = report.longreprtext.strip()
-        report.sections.append(("Waived failure", message))
-        report.outcome = "skipped"
-        report.longrepr = (*_location(item), text)
-        first = next((line for line in message.splitlines() if line.startswith("E ")), "")
-        entry = Entry(
-            check.id, check.tier, report.nodeid, host_of(item), WAIVED,
-            first.removeprefix("E").strip()[:500], findings=tuple(found), waiver=text,
-        )  # fmt: skip
-        props.append(("outcome", WAIVED))
-        props.append((ENTRY_PROPERTY, entry.to_json()))
-        props.extend(
-            (WAIVER_PROPERTY, WaiverUse(w.key, APPLIED, report.nodeid, w.describe()).to_json())
-            for w in verdict.applied
-        )
-    elif verdict.expired:
-        text = "; ".join(w.describe() for w in verdict.expired)
-        report.sections.append(
-            ("Waiver expired", f"{text}\nThe failure counts again: fix it, or renew the waiver.")
-        )
-        props.extend(
-            (WAIVER_PROPERTY, WaiverUse(w.key, EXPIRED, report.nodeid, w.describe()).to_json())
-            for w in verdict.expired
-        )
-    report.user_properties.extend(props)
-    item.user_properties.extend(props)  # JUnit writes the teardown report's properties
-    return report
 
 
 @pytest.hookimpl(trylast=True)

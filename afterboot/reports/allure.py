@@ -29,6 +29,13 @@ from afterboot.redact import redact, redact_tree
 from afterboot.settings import reports_dir
 from afterboot.reports.reportfiles import ALREADY_FAILING, NEW_PROPERTY, tier_label
 from afterboot.verdict.waiverfile import WAIVER_PROPERTY, WaiverUse, book
+from collections.abc import Generator
+import pytest
+from afterboot.redact import redact, redact_tree
+from afterboot.reports.allure_html import HTML, carry_history
+from afterboot.reports.reportfiles import ALREADY_FAILING, NEW_PROPERTY
+from afterboot.settings import reports_dir
+from afterboot.verdict.waiverfile import WAIVER_PROPERTY, WaiverUse
 
 SEVERITY = {"blocker": "blocker", "critical": "critical", "normal": "normal", "minor": "minor"}
 
@@ -137,3 +144,33 @@ def _write(directory: Path, config: pytest.Config) -> None:
     (directory / "executor.json").write_text(json.dumps(executor, indent=2))
 
 
+def annotate_allure(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> pytest.TestReport:
+    """With --alluredir: the result's labels, status message and attachments."""
+    if alluredir(item.config) is None:
+        return report
+    allure = _allure()
+
+    if report.when == "setup":
+        _labels(item)
+    if report.when == "teardown":
+        return report
+    _status_message(item.config, report)
+    for key, value in report.user_properties:
+        if key == WAIVER_PROPERTY:
+            allure.attach(
+                redact(WaiverUse.from_json(str(value)).description),
+                name="Waiver" if report.skipped else "Waiver expired",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+        elif key == "remediation" and report.failed:
+            allure.attach(
+                redact(str(value)), name="Remediation", attachment_type=allure.attachment_type.TEXT
+            )
+        elif key == "blocked_by":
+            allure.dynamic.label("blocked_by", redact(str(value)))
+        elif key == NEW_PROPERTY and report.failed:  # --compare (afterboot/verdict/compare.py)
+            allure.dynamic.label("new", str(value))
+            allure.dynamic.tag("new failure" if value == "true" else ALREADY_FAILING)
+    return report

@@ -23,6 +23,14 @@ from afterboot.settings import settings
 from afterboot.verdict.outcomes import outcome_of
 from afterboot.procedures.book import severity
 from afterboot.reports.textfile import Result, last_successes, render, write_atomically
+import sys
+import time
+from collections.abc import Generator
+import pytest
+from afterboot.checks.hosts import host_of
+from afterboot.checks.identity import check_key
+from afterboot.reports.textfile import last_successes, render, write_atomically
+from afterboot.settings import settings
 
 # The worst outcome of a check's setup, call and teardown is its outcome.
 _RANK = ("passed", "skipped", "blocked", "waived", "could_not_run", "failed", "broken")
@@ -64,3 +72,10 @@ class _Results:
 _results_key = pytest.StashKey[_Results]()
 
 
+def note_host(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> pytest.TestReport:
+    """With --prometheus: the host of each check result, for its metric labels."""
+    if _target(item.config) is not None and item.stash.get(check_key, None) is not None:
+        report.user_properties.append(("host", host_of(item)))
+    return report

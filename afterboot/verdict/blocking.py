@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from afterboot.checks.hosts import host_of
+from afterboot.checks.identity import check_key
 from afterboot.procedures.dependencies import blocker, root_of
 from afterboot.procedures.runbook import Procedure
 from afterboot.reports.reportfiles import BLOCKED, Entry
@@ -79,3 +81,13 @@ def relabel(
             e = replace(e, outcome=BLOCKED, blocked_by=root_of(e.check, e.host, procs, broken))
         out.append(e)
     return out
+
+
+def note_broken(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> pytest.TestReport:
+    """A check that failed (or could not run) is noted broken: its dependents are then blocked."""
+    check = item.stash.get(check_key, None)
+    if check is not None and report.failed and report.when in ("setup", "call"):
+        _mark_broken(item.config, check.id, host_of(item))
+    return report

@@ -28,18 +28,23 @@ from typing import Any
 import pytest
 
 from afterboot.checks.findings import Findings
+from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
 from afterboot.domains.beforeafter import BEFORE, NOW, Comparison
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.load import loaded_inventory
 from afterboot.reports.manifest import cloud_config
+from afterboot.reports.reportfiles import NEW_PROPERTY
 from afterboot.settings import settings
 from afterboot.verdict.compared import (
     Compared,
     SnapshotFileError,
     identity,
+    is_new,
     load,
 )
+from afterboot.verdict.outcomes import could_not_run
+from afterboot.verdict.remediation import findings_of
 
 compared_key = pytest.StashKey[Compared]()
 _after_key = pytest.StashKey[Compared]()
@@ -135,3 +140,33 @@ class _Judged:
             props = {str(k): str(v) for k, v in report.user_properties}
             if "check_id" in props and JUDGED_PROPERTY in props:
                 self.judged.add((props["check_id"], props[JUDGED_PROPERTY]))
+
+
+def mark_new(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> pytest.TestReport:
+    """With --compare: each failure marked new or already failing; every verdict noted judged."""
+    base = item.config.stash.get(compared_key, None)
+    check = item.stash.get(check_key, None)
+    if check is not None and (report.when == "call" or (report.when == "setup" and report.failed)):
+        # it gave a verdict (only this report carries it: not a JUnit property)
+        report.user_properties.append((JUDGED_PROPERTY, host_of(item)))
+    if base is None or check is None or report.when not in ("setup", "call") or not report.failed:
+        return report
+    judged = base.judged()
+    if _before_after(item):
+        if could_not_run(report):
+            return report  # no comparison made: nothing to call new
+        new = True  # a difference since the snapshot is new by definition
+    elif not base.has_results:
+        return report  # a snapshot without results (taken before they were kept)
+    elif judged is not None and (check.id, host_of(item)) not in judged:
+        return report  # the compared run did not judge it: neither new nor old
+    else:
+        new = is_new(
+            check.id, host_of(item), findings_of(item, report), item.config.stash[_before_keys]
+        )
+    prop = (NEW_PROPERTY, "true" if new else "false")
+    report.user_properties.append(prop)
+    item.user_properties.append(prop)  # JUnit writes the teardown report's properties
+    return report

@@ -25,13 +25,21 @@ from typing import Any
 
 import pytest
 
+from afterboot.checks.findings import item_findings
+from afterboot.checks.hosts import host_of
+from afterboot.checks.identity import check_key
+from afterboot.procedures.book import procedures
 from afterboot.procedures.runbook import Finding, data_file, fill
 from afterboot.procedures.signatures import (
+    CAUSE_ID_PROPERTY,
+    CAUSE_PROPERTY,
     Cause,
     Signature,
     find_cause,
 )
 from afterboot.procedures.signatures import load as load_signatures
+from afterboot.redact import redact
+from afterboot.verdict.outcomes import could_not_run
 
 
 @dataclass(frozen=True)
@@ -229,3 +237,37 @@ def _attach(text: str) -> None:
         allure.attach(text, name="Evidence", attachment_type=allure.attachment_type.TEXT)
     except Exception:  # noqa: BLE001 - no allure: the section is enough
         return
+
+
+def gather_evidence(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> pytest.TestReport:
+    """A failed check's evidence: the logs its procedure names, from its host, and the cause they show."""
+    check = item.stash.get(check_key, None)
+    if check is None or not report.failed or report.when != "call" or could_not_run(report):
+        return report
+    proc = procedures(item.config).get(check.id)
+    if proc is None:
+        return report
+    limits: Limits = item.config.stash[_limits_key]
+    found: list[Cause] = []
+    host = host_of(item)
+    mine = item_findings(item)
+    sources = [
+        *collect_journals(item, _units(mine, host), host, limits),
+        *collect_causes(item, proc.logs, host, limits),
+    ]
+    if not any(cause for _, cause in sources):  # the logs name no cause: the container's output
+        sources += collect_container_logs(item, _containers(mine, host), host, limits)
+    for text, cause in sources:
+        clean = redact(text)
+        report.sections.append(("Evidence", clean))
+        _attach(clean)
+        if cause is not None:
+            found.append(cause)
+    first = most_specific(found, limits.signatures)
+    if first is not None:
+        for props in (report.user_properties, item.user_properties):  # JUnit reads teardown's
+            props.append((CAUSE_PROPERTY, redact(first.label())))
+            props.append((CAUSE_ID_PROPERTY, first.id))
+    return report

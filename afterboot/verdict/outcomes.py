@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import pytest
 
+from afterboot.errors import CouldNotRun
+from afterboot.reads.cloud import api_unavailable
+
 COULD_NOT_RUN = "could-not-run"
 BROKEN = "broken"  # an unexpected exception: a bug in the check, not a verdict on the cloud
 WAIVED = "waived"  # a failure a site waiver accepts until its expiry (afterboot/verdict/waivers.py)
@@ -47,3 +50,20 @@ def outcome_of(report: pytest.TestReport) -> str:
         blocked = any(k == "blocked_by" for k, _ in report.user_properties)
         return "blocked" if blocked else "skipped"
     return "passed"
+
+
+def classify(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> pytest.TestReport:
+    """Could-not-run and broken told apart from a failed check (the cloud is wrong)."""
+    excinfo = call.excinfo
+    unrun = None if excinfo is None else excinfo.value
+    if unrun is not None and not isinstance(unrun, CouldNotRun):
+        unrun = api_unavailable(unrun)
+    if isinstance(unrun, CouldNotRun):
+        report.outcome = "failed"
+        report.longrepr = f"could not run: {unrun}"
+        report.user_properties.append(("outcome", COULD_NOT_RUN))
+    elif report.failed and excinfo is not None and not _verdict(excinfo.value):
+        report.user_properties.append(("outcome", BROKEN))
+    return report

@@ -199,3 +199,13 @@ def meta(config: pytest.Config) -> dict[str, Any]:
         info["waivers"] = waivers.rows()
     info.update(settle_summary(config))  # --settle: how long each failing check took
     return info
+
+
+def annotate_failure(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> pytest.TestReport:
+    """A failed check gets its filled procedure and its entry; every report leaves redacted."""
+    check = item.stash.get(check_key, None)
+    if check is not None and report.failed and report.when in ("setup", "call"):
+        _annotate(item, report, check)
+    return _redacted(item.config, report)

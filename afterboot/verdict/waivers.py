@@ -12,14 +12,24 @@ Could-not-run results are never waived: they say nothing about the cloud.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import pytest
 
+from afterboot.checks.hosts import host_of
+from afterboot.checks.identity import check_key
+from afterboot.reports.reportfiles import ENTRY_PROPERTY, Entry
+from afterboot.verdict.outcomes import WAIVED, could_not_run
+from afterboot.verdict.remediation import findings_of
 from afterboot.verdict.waiverfile import (
+    APPLIED,
+    EXPIRED,
     WAIVER_PROPERTY,
     WaiverBook,
     WaiverUse,
+    book,
+    judge,
 )
 
 
@@ -42,3 +52,51 @@ class _Ledger:
                 use = WaiverUse.from_json(str(value))
                 if use not in self.book.uses:
                     self.book.uses.append(use)
+
+
+def apply_waivers(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> pytest.TestReport:
+    """A failure a waiver covers becomes waived (skipped); an expired waiver is said."""
+    waivers = book(item.config).waivers
+    check = item.stash.get(check_key, None)
+    if (
+        not waivers
+        or check is None
+        or not report.failed
+        or report.when not in ("setup", "call")
+        or could_not_run(report)
+    ):
+        return report
+    found = findings_of(item, report)
+    verdict = judge(waivers, check.id, found, dt.date.today())
+    props: list[tuple[str, object]] = []
+    if verdict.waived:
+        text = "waived: " + "; ".join(w.describe() for w in verdict.applied)
+        message = report.longreprtext.strip()
+        report.sections.append(("Waived failure", message))
+        report.outcome = "skipped"
+        report.longrepr = (*_location(item), text)
+        first = next((line for line in message.splitlines() if line.startswith("E ")), "")
+        entry = Entry(
+            check.id, check.tier, report.nodeid, host_of(item), WAIVED,
+            first.removeprefix("E").strip()[:500], findings=tuple(found), waiver=text,
+        )  # fmt: skip
+        props.append(("outcome", WAIVED))
+        props.append((ENTRY_PROPERTY, entry.to_json()))
+        props.extend(
+            (WAIVER_PROPERTY, WaiverUse(w.key, APPLIED, report.nodeid, w.describe()).to_json())
+            for w in verdict.applied
+        )
+    elif verdict.expired:
+        text = "; ".join(w.describe() for w in verdict.expired)
+        report.sections.append(
+            ("Waiver expired", f"{text}\nThe failure counts again: fix it, or renew the waiver.")
+        )
+        props.extend(
+            (WAIVER_PROPERTY, WaiverUse(w.key, EXPIRED, report.nodeid, w.describe()).to_json())
+            for w in verdict.expired
+        )
+    report.user_properties.extend(props)
+    item.user_properties.extend(props)  # JUnit writes the teardown report's properties
+    return report
