@@ -47,6 +47,8 @@ class Setting:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every option of a run, resolved once (CLI > environment > ini > default)."""
+
     inventory: Setting
     os_cloud: Setting
     phase: Setting
@@ -58,6 +60,18 @@ class Settings:
     baseline: Setting = Setting(None, "default")
     list_checks: bool = False
     list_hosts: bool = False
+    reports_dir: Setting = Setting(Path("reports"), "default")
+    compare: Setting = Setting(None, "default")
+    snapshot_file: Setting = Setting(None, "default")
+    settle: Setting = Setting(None, "default")
+    procedures: Setting = Setting((), "default")
+    write_baseline: Setting = Setting(None, "default")
+    blocking: Setting = Setting(True, "default")
+
+    def audited(self) -> dict[str, Setting]:
+        """The options that choose what a run judges, as the header and the run's manifest
+        show them (:data:`AUDITED`)."""
+        return {name: getattr(self, name) for name in AUDITED}
 
     def header(self) -> list[str]:
         def show(s: Setting) -> str:
@@ -70,22 +84,10 @@ class Settings:
                 v = f"{v:g}"
             return f"{v} (from {s.source})"
 
+        flags = {o.dest: o.flag.removeprefix("--") for o in OPTIONS}
         return [
             "afterboot: "
-            + ", ".join(
-                f"{name}={show(getattr(self, attr))}"
-                for name, attr in (
-                    ("inventory", "inventory"),
-                    ("os-cloud", "os_cloud"),
-                    ("phase", "phase"),
-                    ("role", "roles"),
-                    ("host", "hosts"),
-                    ("timeout", "timeout"),
-                    ("waivers", "waivers"),
-                    ("prometheus", "prometheus"),
-                    ("baseline", "baseline"),
-                )
-            )
+            + ", ".join(f"{flags[name]}={show(s)}" for name, s in self.audited().items())
         ]
 
 
@@ -93,98 +95,116 @@ settings_key = pytest.StashKey[Settings]()
 
 
 @dataclass(frozen=True)
-class _Option:
+class Option:
+    """One option: its flag, environment variable and ini key (each optional), and how its
+    value is checked once resolved."""
+
     dest: str
     flag: str
     env: str
     ini: str
     help: str
-    default: str | None = None
+    default: Any = None
+    action: str = "store"  # append (repeatable), store_true (a switch)
+    metavar: str | None = None
+    ini_type: str | None = None  # pytest's ini types: "paths", "bool"
+    env_help: str = ""  # how the environment variable is read, where it is not the value
+    cli_dest: str = ""  # the parser's dest where it is not afterboot_<dest>
+
+    @property
+    def parser_dest(self) -> str:
+        return self.cli_dest or f"afterboot_{self.dest}"
 
 
-_OPTIONS = (
-    _Option(
-        "inventory",
-        "--inventory",
-        "AFTERBOOT_INVENTORY",
-        "afterboot_inventory",
-        "inventory file: afterboot YAML, or an Ansible inventory (INI or YAML)",
-    ),
-    _Option(
-        "os_cloud",
-        "--os-cloud",
-        "OS_CLOUD",
-        "afterboot_os_cloud",
-        "cloud name in clouds.yaml (else OS_* variables are used)",
-    ),
-    _Option(
-        "phase",
-        "--phase",
-        "AFTERBOOT_PHASE",
-        "afterboot_phase",
-        f"why the suite runs, selects the checks: {', '.join(PHASES)}",
-        "post-reboot",
-    ),
-    _Option(
-        "roles",
-        "--role",
-        "AFTERBOOT_ROLE",
-        "afterboot_role",
-        "check only hosts with these roles (comma-separated, repeatable)",
-    ),
-    _Option(
-        "hosts",
-        "--host",
-        "AFTERBOOT_HOST",
-        "afterboot_host",
-        "check only these hosts (comma-separated, repeatable)",
-    ),
-    _Option(
-        "timeout",
-        "--timeout",
-        "AFTERBOOT_TIMEOUT",
-        "afterboot_timeout",
-        "seconds any remote call may take (connect, command, API, database)",
-        "10",
-    ),
-    _Option(
-        "waivers",
-        "--waivers",
-        "AFTERBOOT_WAIVERS",
-        "afterboot_waivers",
-        "YAML file of accepted failures: check ID (+ host, offender) -> justification, "
-        "owner, expires",
-    ),
-    _Option(
-        "prometheus",
-        "--prometheus",
-        "AFTERBOOT_PROMETHEUS",
-        "afterboot_prometheus",
-        "write a node_exporter textfile (*.prom) of every check's outcome to this file",
-    ),
-    _Option(
-        "baseline",
-        "--baseline",
-        "AFTERBOOT_BASELINE",
-        "afterboot_baseline",
-        "directory of the reviewed configuration baseline the config-gate phase compares "
-        "with (written by --write-baseline)",
-    ),
-)
+def _opt(*args: Any, **kwargs: Any) -> Option:
+    return Option(*args, **kwargs)
 
 
-_FILES = ("waivers", "prometheus")
-_DIRS = ("baseline",)
+# Every option of afterboot, in the order ``pytest --help`` lists them.
+OPTIONS = (
+    _opt("inventory", "--inventory", "AFTERBOOT_INVENTORY", "afterboot_inventory",
+         "inventory file: afterboot YAML, or an Ansible inventory (INI or YAML)",
+         metavar="INVENTORY"),
+    _opt("os_cloud", "--os-cloud", "OS_CLOUD", "afterboot_os_cloud",
+         "cloud name in clouds.yaml (else OS_* variables are used)", metavar="OS_CLOUD"),
+    _opt("phase", "--phase", "AFTERBOOT_PHASE", "afterboot_phase",
+         f"why the suite runs, selects the checks: {', '.join(PHASES)}", "post-reboot",
+         metavar="PHASE"),
+    _opt("roles", "--role", "AFTERBOOT_ROLE", "afterboot_role",
+         "check only hosts with these roles (comma-separated, repeatable)", action="append",
+         metavar="ROLE"),
+    _opt("hosts", "--host", "AFTERBOOT_HOST", "afterboot_host",
+         "check only these hosts (comma-separated, repeatable)", action="append",
+         metavar="HOST"),
+    _opt("timeout", "--timeout", "AFTERBOOT_TIMEOUT", "afterboot_timeout",
+         "seconds any remote call may take (connect, command, API, database)", "10",
+         metavar="TIMEOUT"),
+    _opt("waivers", "--waivers", "AFTERBOOT_WAIVERS", "afterboot_waivers",
+         "YAML file of accepted failures: check ID (+ host, offender) -> justification, "
+         "owner, expires", metavar="FILE"),
+    _opt("prometheus", "--prometheus", "AFTERBOOT_PROMETHEUS", "afterboot_prometheus",
+         "write a node_exporter textfile (*.prom) of every check's outcome to this file",
+         metavar="FILE"),
+    _opt("baseline", "--baseline", "AFTERBOOT_BASELINE", "afterboot_baseline",
+         "directory of the reviewed configuration baseline the config-gate phase compares "
+         "with (written by --write-baseline)", metavar="DIR"),
+    _opt("list_checks", "--list-checks", "", "",
+         "print the check catalog (ID, tier, roles, phases, title) and exit; touches no cloud",
+         False, action="store_true"),
+    _opt("list_hosts", "--list-hosts", "", "",
+         "print every host of --inventory (address, port, user, connection, roles and "
+         "where each came from) and exit; touches no host", False, action="store_true"),
+    _opt("reports_dir", "--reports-dir", "AFTERBOOT_REPORTS_DIR", "afterboot_reports_dir",
+         "where summary.json and remediation.sh go", "reports", metavar="DIR"),
+    _opt("compare", "--compare", "AFTERBOOT_COMPARE", "afterboot_compare",
+         "compare with this earlier reports/snapshot.json (taken with "
+         "--phase=pre-maintenance): run the before/after checks and mark each failure new "
+         "or already failing", metavar="FILE"),
+    _opt("snapshot_file", "--snapshot-file", "", "",
+         "with --compare: judge this saved reports/snapshot.json as 'now' instead of "
+         "reading the cloud (only the before/after checks; no host, no API)", metavar="FILE"),
+    _opt("settle", "--settle", "AFTERBOOT_SETTLE", "",
+         "wait up to SECONDS for failing checks to come back (re-read and re-judged, "
+         "backing off from 2 to 15 s) before the verdict", metavar="SECONDS"),
+    _opt("procedures", "--procedures", "AFTERBOOT_PROCEDURES", "afterboot_procedures",
+         "site procedure directories merged over ours, repeatable", (), action="append",
+         metavar="DIR", ini_type="paths", env_help="env AFTERBOOT_PROCEDURES (os.pathsep-separated), ini afterboot_procedures"),
+    _opt("write_baseline", "--write-baseline", "", "",
+         "read every host's service configuration (in scope of --role/--host) and write "
+         "the reviewed-baseline files of --phase=config-gate to DIR; judges nothing",
+         metavar="DIR"),
+    _opt("blocking", "--no-blocking", "AFTERBOOT_NO_BLOCKING", "afterboot_blocking",
+         "run and fail dependents of a failed check instead of skipping them as blocked",
+         True, action="store_true", ini_type="bool",
+         env_help="env AFTERBOOT_NO_BLOCKING=1, ini afterboot_blocking = false",
+         cli_dest="afterboot_no_blocking"),
+)  # fmt: skip
+# What the header and the run's manifest (summary.json, JUnit, Allure) show: the options
+# that choose what a run judges.
+AUDITED = (
+    "inventory", "os_cloud", "phase", "roles", "hosts", "timeout", "waivers", "prometheus",
+    "baseline",
+)  # fmt: skip
+_TRUE = {"1", "true", "yes", "on"}
 
 
-def _resolve(config: pytest.Config, opt: _Option) -> Setting:
-    cli = config.getoption(f"afterboot_{opt.dest}")
+def resolve(config: pytest.Config, opt: Option) -> Setting:
+    """One option's value and its source: the CLI, else the environment, else the ini file,
+    else the default."""
+    cli = config.getoption(opt.parser_dest, None)
+    if opt.dest == "blocking":  # a switch that turns it off, an environment variable too
+        if cli:
+            return Setting(False, opt.flag)
+        env = os.environ.get(opt.env)
+        if env:
+            return Setting(env.lower() not in _TRUE, f"${opt.env}")
+        return Setting(bool(config.getini(opt.ini)), f"ini {opt.ini}")
     if cli:
         return Setting(cli, opt.flag)
-    env = os.environ.get(opt.env)
+    env = os.environ.get(opt.env) if opt.env else None
     if env:
         return Setting(env, f"${opt.env}")
-    ini = config.getini(opt.ini)
+    ini = config.getini(opt.ini) if opt.ini else None
     if ini:
         return Setting(ini, f"ini {opt.ini}")
     return Setting(opt.default, "default")
@@ -289,38 +309,76 @@ _CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
 }
 
 
+def _check_reports_dir(s: Setting, config: pytest.Config) -> Setting:
+    path = Path(os.path.expanduser(str(s.value)))
+    return Setting(path if path.is_absolute() else config.rootpath / path, s.source)
+
+
+def _check_compare(s: Setting, config: pytest.Config) -> Setting:
+    return s if s.value is None else Setting(str(s.value), s.source)
+
+
+def _check_settle(s: Setting, config: pytest.Config) -> Setting:
+    if s.value is None:
+        return s
+    try:
+        value = float(s.value)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400 or value != value:
+        raise _usage(
+            s, "settle", f"{s.value!r} is not a number of seconds (0 <= seconds <= 86400)"
+        )
+    if config.getoption("numprocesses", None) or hasattr(config, "workerinput"):
+        raise _usage(s, "settle", "--settle runs in one process; drop -n (pytest-xdist)")
+    return Setting(value, s.source)
+
+
+def _check_procedures(s: Setting, config: pytest.Config) -> Setting:
+    if s.source == f"${_ENV_PROCEDURES}":
+        return Setting(tuple(Path(p).resolve() for p in str(s.value).split(os.pathsep) if p), s.source)
+    if s.source.startswith("ini "):  # pytest made them absolute, from the ini file's place
+        return Setting(tuple(Path(p) for p in s.value), s.source)
+    return Setting(tuple(Path(p).resolve() for p in s.value or ()), s.source)
+
+
+def _check_write_baseline(s: Setting, config: pytest.Config) -> Setting:
+    if not s.value:
+        return Setting(None, s.source)
+    path = Path(s.value).expanduser()
+    return Setting(path if path.is_absolute() else Path.cwd() / path, s.source)
+
+
+_ENV_PROCEDURES = "AFTERBOOT_PROCEDURES"
+_CHECKERS.update(
+    reports_dir=_check_reports_dir,
+    compare=_check_compare,
+    settle=_check_settle,
+    procedures=_check_procedures,
+    write_baseline=_check_write_baseline,
+)
+
+
 def resolve_settings(config: pytest.Config) -> Settings:
-    values: dict[str, Setting] = {}
-    for opt in _OPTIONS:
-        setting = _resolve(config, opt)
+    """Every option, resolved once, checked once (a bad value: one usage error line)."""
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        setting = resolve(config, opt)
         checker = _CHECKERS.get(opt.dest)
         values[opt.dest] = checker(setting, config) if checker else setting
-    return Settings(
-        list_checks=bool(config.getoption("afterboot_list_checks")),
-        list_hosts=bool(config.getoption("afterboot_list_hosts")),
-        **values,
-    )
+    values["list_checks"] = bool(values["list_checks"].value)
+    values["list_hosts"] = bool(values["list_hosts"].value)
+    return Settings(**values)
 
 
 def settings(config: pytest.Config) -> Settings:
-    """The resolved settings of this run (for other plugins and fixtures)."""
-    return config.stash[settings_key]
-
-
-reports_dir_key = pytest.StashKey[Path]()
-
-
-def _reports_dir(config: pytest.Config) -> Path:
-    value = (
-        config.getoption("afterboot_reports_dir")
-        or os.environ.get("AFTERBOOT_REPORTS_DIR")
-        or config.getini("afterboot_reports_dir")
-        or "reports"
-    )
-    path = Path(os.path.expanduser(str(value)))
-    return path if path.is_absolute() else config.rootpath / path
+    """The settings of this run, resolved on first use (whichever plugin asks first)."""
+    resolved = config.stash.get(settings_key, None)
+    if resolved is None:
+        resolved = config.stash[settings_key] = resolve_settings(config)
+    return resolved
 
 
 def reports_dir(config: pytest.Config) -> Path:
     """Where summary.json, remediation.sh (and the other report files) go."""
-    return config.stash.get(reports_dir_key, None) or _reports_dir(config)
+    return Path(settings(config).reports_dir.value)

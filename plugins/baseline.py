@@ -13,24 +13,14 @@ from afterboot.domains.baseline import (
 from afterboot.domains.config import ROLE_CONFIGS
 from afterboot.inventory.load import scoped_inventory
 from afterboot.reads.collection import collect
-from afterboot.reports.baseline import _failed_key, _no_cloud, _target, gather
+from afterboot.reports.baseline import _failed_key, _no_cloud, gather
+from afterboot.reports.baseline import target as write_target
 from afterboot.settings import settings
 from afterboot.transport.connections import Connections
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("afterboot").addoption(
-        "--write-baseline",
-        dest="afterboot_write_baseline",
-        metavar="DIR",
-        default=None,
-        help="read every host's service configuration (in scope of --role/--host) and write "
-        "the reviewed-baseline files of --phase=config-gate to DIR; judges nothing",
-    )
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    target = _target(config)
+    target = write_target(config)
     if target is None:
         return
     if target.exists() and not target.is_dir():
@@ -43,14 +33,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     # after every pytest_configure: the inventory is loaded by then
-    if _target(session.config) is not None and scoped_inventory(session.config) is None:
+    if write_target(session.config) is not None and scoped_inventory(session.config) is None:
         raise pytest.UsageError("--write-baseline needs --inventory (the hosts to read)")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> bool | None:
     config = session.config
-    target = _target(config)
+    target = write_target(config)
     if target is None:
         return None
     inv = scoped_inventory(config)
@@ -85,7 +75,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
 @pytest.hookimpl(wrapper=True)
 def pytest_sessionfinish(session: pytest.Session) -> object:
     result = yield
-    if _target(session.config) is not None and session.exitstatus in (
+    if write_target(session.config) is not None and session.exitstatus in (
         pytest.ExitCode.OK,
         pytest.ExitCode.NO_TESTS_COLLECTED,
     ):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from typing import Any
@@ -14,8 +13,8 @@ from afterboot.checks.identity import check_key
 from afterboot.procedures.book import procedures
 from afterboot.procedures.dependencies import blocker, depth, root_of
 from afterboot.reports.reportfiles import BLOCKED, ENTRY_PROPERTY, Entry
+from afterboot.settings import settings
 from afterboot.verdict.blocking import (
-    _TRUE,
     _broken,
     _broken_key,
     _dir_key,
@@ -25,28 +24,8 @@ from afterboot.verdict.blocking import (
 )
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("afterboot").addoption(
-        "--no-blocking",
-        dest="afterboot_no_blocking",
-        action="store_true",
-        default=None,
-        help="run and fail dependents of a failed check instead of skipping them as blocked "
-        "[env AFTERBOOT_NO_BLOCKING=1, ini afterboot_blocking = false]",
-    )
-    parser.addini(
-        "afterboot_blocking", "skip dependents of a failed check", type="bool", default=True
-    )
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("afterboot_no_blocking"):
-        on = False
-    elif os.environ.get("AFTERBOOT_NO_BLOCKING"):
-        on = os.environ["AFTERBOOT_NO_BLOCKING"].lower() not in _TRUE
-    else:
-        on = bool(config.getini("afterboot_blocking"))
-    config.stash[_enabled_key] = on
+    config.stash[_enabled_key] = bool(settings(config).blocking.value)
     config.stash[_broken_key] = {}
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:

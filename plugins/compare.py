@@ -18,7 +18,6 @@ from afterboot.verdict.compare import (
     _Judged,
     _judged_key,
     _load,
-    _setting,
     _started_key,
     compared_key,
     current_identity,
@@ -30,31 +29,10 @@ from afterboot.verdict.compared import result_rows as rows_of
 from afterboot.verdict.remediation import entries
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("afterboot")
-    group.addoption(
-        "--compare",
-        dest="afterboot_compare",
-        default=None,
-        metavar="FILE",
-        help="compare with this earlier reports/snapshot.json (taken with "
-        "--phase=pre-maintenance): run the before/after checks and mark each failure new "
-        "or already failing [env AFTERBOOT_COMPARE, ini afterboot_compare]",
-    )
-    group.addoption(
-        "--snapshot-file",
-        dest="afterboot_snapshot_file",
-        default=None,
-        metavar="FILE",
-        help="with --compare: judge this saved reports/snapshot.json as 'now' instead of "
-        "reading the cloud (only the before/after checks; no host, no API)",
-    )
-    parser.addini("afterboot_compare", "reports/snapshot.json to compare with (--compare)")
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    value, source = _setting(config)
-    after = config.getoption("afterboot_snapshot_file")
+    compare = settings(config).compare
+    value, source = compare.value, compare.source
+    after = settings(config).snapshot_file.value
     if value is None:
         if after:
             raise pytest.UsageError(
@@ -89,7 +67,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     why = other_cloud(base.doc.get("identity"), current_identity(config))
     if why:
-        _, source = _setting(config)
+        source = settings(config).compare.source
         raise pytest.UsageError(
             f"compare (from {source}): {base.path} is a snapshot of another cloud: {why}"
         )

@@ -1,44 +1,35 @@
-"""afterboot's options: one group, one precedence chain (CLI > environment > ini > default): the pytest hooks over :mod:`afterboot.settings`."""
+"""afterboot's options, all from one table (:data:`afterboot.settings.OPTIONS`): one group,
+one precedence chain (CLI > environment > ini > default), resolved once."""
 
 from __future__ import annotations
 
 import pytest
 
-from afterboot.settings import _DIRS, _FILES, _OPTIONS, resolve_settings, settings_key
+from afterboot.settings import OPTIONS, settings, settings_key
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("afterboot", "afterboot: OpenStack post-reboot verification")
-    for opt in _OPTIONS:
-        repeatable = opt.dest in ("roles", "hosts")
+    for opt in OPTIONS:
+        where = [opt.env_help or (f"env {opt.env}" if opt.env else "")]
+        if opt.ini and not opt.env_help:
+            where.append(f"ini {opt.ini}")
+        said = ", ".join(w for w in where if w)
+        kwargs = {"metavar": opt.metavar} if opt.metavar else {}
         group.addoption(
             opt.flag,
-            dest=f"afterboot_{opt.dest}",
-            action="append" if repeatable else "store",
-            default=None,
-            metavar="FILE"
-            if opt.dest in _FILES
-            else "DIR"
-            if opt.dest in _DIRS
-            else opt.dest.rstrip("s").upper(),
-            help=f"{opt.help} [env {opt.env}, ini {opt.ini}]",
+            dest=opt.parser_dest,
+            action=opt.action,
+            default=False if opt.dest.startswith("list_") else None,
+            help=f"{opt.help} [{said}]" if said else opt.help,
+            **kwargs,
         )
-        parser.addini(opt.ini, help=opt.help)
-    group.addoption(
-        "--list-checks",
-        dest="afterboot_list_checks",
-        action="store_true",
-        default=False,
-        help="print the check catalog (ID, tier, roles, phases, title) and exit; touches no cloud",
-    )
-    group.addoption(
-        "--list-hosts",
-        dest="afterboot_list_hosts",
-        action="store_true",
-        default=False,
-        help="print every host of --inventory (address, port, user, connection, roles and "
-        "where each came from) and exit; touches no host",
-    )
+        if opt.ini and opt.ini_type == "bool":
+            parser.addini(opt.ini, help=opt.help, type="bool", default=opt.default)
+        elif opt.ini and opt.ini_type == "paths":
+            parser.addini(opt.ini, help=opt.help, type="paths", default=[])
+        elif opt.ini:
+            parser.addini(opt.ini, help=opt.help)
     parser.addini(
         "afterboot_check_paths",
         type="paths",
@@ -49,9 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[settings_key] = resolve_settings(config)
+    settings(config)  # resolved here, first: a bad value stops the run before anything else
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    settings = config.stash.get(settings_key, None)
-    return settings.header() if settings else []
+    resolved = config.stash.get(settings_key, None)
+    return resolved.header() if resolved else []

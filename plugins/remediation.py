@@ -16,7 +16,7 @@ from afterboot.reports.reportfiles import (
     summary_data,
     summary_lines,
 )
-from afterboot.settings import _reports_dir, reports_dir_key
+from afterboot.settings import reports_dir
 from afterboot.verdict.remediation import (
     _Collector,
     _collector_key,
@@ -24,23 +24,6 @@ from afterboot.verdict.remediation import (
     host_specs,
     meta,
 )
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("afterboot")
-    group.addoption(
-        "--reports-dir",
-        dest="afterboot_reports_dir",
-        default=None,
-        metavar="DIR",
-        help="where summary.json and remediation.sh go "
-        "[env AFTERBOOT_REPORTS_DIR, ini afterboot_reports_dir, default reports]",
-    )
-    parser.addini("afterboot_reports_dir", "directory for summary.json and remediation.sh")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.stash[reports_dir_key] = _reports_dir(config)
 
 
 @pytest.hookimpl(trylast=True)
@@ -59,7 +42,7 @@ def pytest_terminal_summary(
     terminalreporter.write_sep("=", "remediation (lowest tier first: start there)", red=True)
     for line in summary_lines(found, procedures(config), host_specs(config)):
         terminalreporter.write_line(line)
-    out = config.stash[reports_dir_key]
+    out = reports_dir(config)
     terminalreporter.write_line(f"plan: {out / 'summary.json'}, {out / 'remediation.sh'}")
 
 
@@ -72,7 +55,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     found, procs, info = entries(config), procedures(config), meta(config)
     info = {**info, "run": manifest(config), "judged": collector.judged(found)}
     specs = host_specs(config)
-    out = config.stash[reports_dir_key]
+    out = reports_dir(config)
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.json").write_text(

@@ -5,25 +5,11 @@ from __future__ import annotations
 import pytest
 
 from afterboot.verdict.settle import (
-    ENV,
-    FIRST_WAIT,
-    MAX_WAIT,
     Settle,
     _settle_key,
     _teardown_and_log,
     budget,
 )
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("afterboot").addoption(
-        "--settle",
-        dest="afterboot_settle",
-        default=None,
-        metavar="SECONDS",
-        help="wait up to SECONDS for failing checks to come back (re-read and re-judged, "
-        f"backing off from {FIRST_WAIT:g} to {MAX_WAIT:g} s) before the verdict [env {ENV}]",
-    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -8,25 +8,19 @@ Allure, waiver and exit-status plugins read. Loading and parsing live in
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from afterboot.procedures.runbook import Procedure, ProcedureError, load
+from afterboot.settings import settings
 
 _book_key = pytest.StashKey[dict[str, Procedure]]()
 
 
 def site_dirs(config: pytest.Config) -> list[Path]:
-    """The site's procedure directories: CLI, then environment, then ini."""
-    cli = config.getoption("afterboot_procedures")
-    if cli:
-        return [Path(p).resolve() for p in cli]
-    env = os.environ.get("AFTERBOOT_PROCEDURES")
-    if env:
-        return [Path(p).resolve() for p in env.split(os.pathsep) if p]
-    return [Path(p) for p in config.getini("afterboot_procedures")]
+    """The site's procedure directories (``--procedures``, its variable, its ini key)."""
+    return list(settings(config).procedures.value)
 
 
 def procedures(config: pytest.Config) -> dict[str, Procedure]:

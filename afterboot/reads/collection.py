@@ -49,7 +49,7 @@ from afterboot.reads.hostreads import (
     resolve,
 )
 from afterboot.reads.snapshot import CloudSnapshot, HostSnapshot, ReadResult, Snapshot, save
-from afterboot.settings import reports_dir_key
+from afterboot.settings import reports_dir, settings_key
 from afterboot.transport.connections import Connections, Remote
 
 MAX_WORKERS = 32
@@ -524,7 +524,7 @@ def stored_forms() -> dict[str, Any]:
 
 def _save(config: pytest.Config, snap: Snapshot) -> None:
 
-    out = config.stash.get(reports_dir_key, None)
+    out = reports_dir(config) if settings_key in config.stash else None
     if out is not None:
         with contextlib.suppress(OSError):
             save(snap, _stored(), Path(out) / "snapshot.json")

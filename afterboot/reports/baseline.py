@@ -35,12 +35,10 @@ from afterboot.settings import settings
 _failed_key = pytest.StashKey[bool]()
 
 
-def _target(config: pytest.Config) -> Path | None:
-    value = config.getoption("afterboot_write_baseline")
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else Path.cwd() / path
+def target(config: pytest.Config) -> Path | None:
+    """Where ``--write-baseline`` writes (None: it was not given)."""
+    value = settings(config).write_baseline.value
+    return None if value is None else Path(value)
 
 
 def gather(

@@ -103,17 +103,14 @@ def _plain_url(url: str | None) -> str | None:
 
 
 def options(config: pytest.Config) -> dict[str, dict[str, Any]]:
-    s = settings(config)
-    found: dict[str, dict[str, Any]] = {}
-    for f in fields(s):
-        setting = getattr(s, f.name)
-        if isinstance(setting, Setting):
-            value = setting.value
-            found[f.name] = {
-                "value": list(value) if isinstance(value, tuple) else value,
-                "source": setting.source,
-            }
-    return found
+    """The options that chose what the run judged: each value and where it came from."""
+    return {
+        name: {
+            "value": list(s.value) if isinstance(s.value, tuple) else s.value,
+            "source": s.source,
+        }
+        for name, s in settings(config).audited().items()
+    }
 
 
 def _user() -> str:

@@ -55,19 +55,6 @@ PRE_MAINTENANCE = "pre-maintenance"
 JUDGED_PROPERTY = "afterboot_judged"  # the host of a check that gave a verdict
 
 
-def _setting(config: pytest.Config) -> tuple[str | None, str]:
-    cli = config.getoption("afterboot_compare")
-    if cli:
-        return str(cli), "--compare"
-    env = os.environ.get("AFTERBOOT_COMPARE")
-    if env:
-        return env, "$AFTERBOOT_COMPARE"
-    ini = config.getini("afterboot_compare")
-    if ini:
-        return str(ini), "ini afterboot_compare"
-    return None, "default"
-
-
 def _path(value: str, source: str, config: pytest.Config) -> Path:
     path = Path(os.path.expanduser(value))
     if not path.is_absolute():

@@ -16,7 +16,6 @@ One process only: with pytest-xdist (``-n``) ``--settle`` is a usage error.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -44,26 +43,9 @@ SOURCES = ("cloud", "db", "identity", "swift", "connections", "snapshot")
 
 
 def budget(config: pytest.Config) -> float | None:
-    """The settle budget in seconds (None: no settling), or a one-line usage error."""
-    raw = config.getoption("afterboot_settle")
-    source = "--settle"
-    if raw is None and os.environ.get(ENV):
-        raw, source = os.environ[ENV], f"${ENV}"
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 86400 or value != value:
-        raise pytest.UsageError(
-            f"settle (from {source}): {raw!r} is not a number of seconds (0 <= seconds <= 86400)"
-        )
-    if config.getoption("numprocesses", None) or hasattr(config, "workerinput"):
-        raise pytest.UsageError(
-            f"settle (from {source}): --settle runs in one process; drop -n (pytest-xdist)"
-        )
-    return value
+    """The settle budget in seconds (None: no settling)."""
+    value = settings(config).settle.value
+    return None if value is None else float(value)
 
 
 @dataclass
