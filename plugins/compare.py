@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
 from afterboot.reads.collection import also_reads_key, no_reading_key
-from afterboot.redact import redact, redact_obj
-from afterboot.settings import reports_dir, settings
+from afterboot.redact import redact
+from afterboot.settings import settings
 from afterboot.verdict.compare import (
     PRE_MAINTENANCE,
     _after_key,
@@ -25,8 +24,6 @@ from afterboot.verdict.compare import (
 from afterboot.verdict.compared import (
     other_cloud,
 )
-from afterboot.verdict.compared import result_rows as rows_of
-from afterboot.verdict.remediation import entries
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -108,33 +105,3 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [redact(line)]
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The controller adds the cloud's identity and this run's results to the snapshot
-    this run wrote (never to an older one, nor when it judged a saved one)."""
-    config = session.config
-    if hasattr(config, "workerinput") or config.stash.get(no_reading_key, ""):
-        return
-    path = reports_dir(config) / "snapshot.json"
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
-    started = config.stash.get(_started_key, time.time())
-    if not isinstance(doc, dict) or float(doc.get("read_at") or 0) < started:
-        return
-    added = {
-        "phase": settings(config).phase.value,
-        "identity": current_identity(config),
-        "results": rows_of(entries(config)),
-        "judged": sorted([list(k) for k in config.stash.get(_judged_key, set())]),
-    }
-    # what the snapshot held was redacted when it was saved, after the last check ran
-    # (no secret is learned since): only what is added here is redacted now
-    doc.update(redact_obj(added))
-    tmp = path.with_suffix(".tmp")
-    try:
-        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
-        tmp.replace(path)
-    except OSError as exc:
-        config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)

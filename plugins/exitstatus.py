@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from afterboot.verdict.exitstatus import _Tally, _tally_key, verdict
+from afterboot.verdict.exitstatus import _Tally, _tally_key
 
 
 @pytest.hookimpl(trylast=True)
@@ -16,12 +16,3 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.pluginmanager.register(tally, "afterboot-exit-status")
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    tally = session.config.stash.get(_tally_key, None)
-    if tally is None or session.exitstatus not in (
-        pytest.ExitCode.OK,
-        pytest.ExitCode.TESTS_FAILED,
-    ):
-        return
-    session.exitstatus = verdict(list(tally.failed.values()), len(tally.unrun))

@@ -1,9 +1,10 @@
-"""The verdict pipeline's two hooks (:mod:`afterboot.verdict.pipeline` declares the stages).
+"""The verdict pipeline's hooks: :mod:`afterboot.verdict.pipeline` declares the stages and
+their order; this module only says when each list runs.
 
-Judging wraps the report as an ordinary hook wrapper: its stages run before the wrappers
-of plugins registered later (allure-pytest's listener), which see the judged report.
-Exporting is the outermost wrapper: the entry, the redaction and the Allure annotations
-come after every other plugin has seen the report.
+A report is judged in an ordinary hook wrapper: its stages run before the wrappers of
+plugins registered later (allure-pytest's listener), which see the judged report. It is
+exported in the outermost wrapper, after every other plugin has seen it. At the session's
+end the same two moments: before the JUnit writer writes its file, and after.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Generator
 
 import pytest
 
-from afterboot.verdict.pipeline import EXPORT, JUDGE, run
+from afterboot.verdict.pipeline import BEFORE_WRITERS, EXPORT, FINISH, JUDGE, finish, run
 
 
 @pytest.hookimpl(wrapper=True)
@@ -23,7 +24,14 @@ def pytest_runtest_makereport(
     return run(JUDGE, item, call, report)
 
 
-class _Export:
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    finish(BEFORE_WRITERS, session)
+
+
+class _Last:
+    """The second moment of each: registered at configure, after every plugin's own."""
+
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
@@ -31,6 +39,10 @@ class _Export:
         report = yield
         return run(EXPORT, item, call, report)
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        finish(FINISH, session)
+
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(_Export(), "afterboot-verdict-export")
+    config.pluginmanager.register(_Last(), "afterboot-verdict-last")

@@ -46,15 +46,3 @@ def pytest_terminal_summary(
         terminalreporter.write_line(line)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The ledger as JUnit testsuite properties, before the JUnit writer writes its file."""
-    config = session.config
-    waivers = book(config)
-    if not waivers.waivers or hasattr(config, "workerinput"):
-        return
-    writers = [p for p in config.pluginmanager.get_plugins() if hasattr(p, "add_global_property")]
-    lines = ledger_lines(waivers.rows(), dt.date.today())
-    for writer in writers:
-        for w, line in zip(waivers.waivers, lines, strict=True):
-            writer.add_global_property(f"waiver {w.key}", line)

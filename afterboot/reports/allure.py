@@ -36,6 +36,10 @@ from afterboot.reports.allure_html import HTML, carry_history
 from afterboot.reports.reportfiles import ALREADY_FAILING, NEW_PROPERTY
 from afterboot.settings import reports_dir
 from afterboot.verdict.waiverfile import WAIVER_PROPERTY, WaiverUse
+import pytest
+from afterboot.redact import redact_tree
+from afterboot.reports.allure_html import HTML, carry_history
+from afterboot.settings import reports_dir
 
 SEVERITY = {"blocker": "blocker", "critical": "critical", "normal": "normal", "minor": "minor"}
 
@@ -174,3 +178,17 @@ def annotate_allure(
             allure.dynamic.label("new", str(value))
             allure.dynamic.tag("new failure" if value == "true" else ALREADY_FAILING)
     return report
+
+
+def write_allure_files(session: pytest.Session) -> None:
+    """With --alluredir: the environment, categories and history files, then redaction."""
+    config = session.config
+    directory = alluredir(config)
+    if directory is None or hasattr(config, "workerinput"):
+        return
+    try:
+        _write(directory, config)
+        carry_history(reports_dir(config) / HTML, directory)
+    except OSError as exc:
+        config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)
+    redact_tree([directory])

@@ -24,6 +24,8 @@ import pytest
 
 from afterboot.settings import Setting, settings
 from afterboot.procedures.book import procedures
+import time
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 _started_key = pytest.StashKey[float]()
@@ -164,3 +166,12 @@ def flat(run: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def manifest_properties(session: pytest.Session) -> None:
+    """The run's manifest as JUnit testsuite properties (before the JUnit writer writes its file)."""
+    config = session.config
+    writers = [p for p in config.pluginmanager.get_plugins() if hasattr(p, "add_global_property")]
+    if not writers or hasattr(config, "workerinput"):
+        return
+    for key, value in flat(manifest(config)).items():
+        for writer in writers:
+            writer.add_global_property(f"afterboot {key}", value)

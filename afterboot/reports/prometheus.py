@@ -31,6 +31,11 @@ from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
 from afterboot.reports.textfile import last_successes, render, write_atomically
 from afterboot.settings import settings
+import sys
+import time
+import pytest
+from afterboot.reports.textfile import last_successes, render, write_atomically
+from afterboot.settings import settings
 
 # The worst outcome of a check's setup, call and teardown is its outcome.
 _RANK = ("passed", "skipped", "blocked", "waived", "could_not_run", "failed", "broken")
@@ -79,3 +84,23 @@ def note_host(
     if _target(item.config) is not None and item.stash.get(check_key, None) is not None:
         report.user_properties.append(("host", host_of(item)))
     return report
+
+
+def write_textfile(session: pytest.Session) -> None:
+    """With --prometheus: every check's outcome as a node_exporter textfile."""
+    config = session.config
+    results = config.stash.get(_results_key, None)
+    target = _target(config)
+    if results is None or target is None or not results.rows:
+        return
+    try:
+        previous = last_successes(target.read_text()) if target.is_file() else {}
+        rows, phase = list(results.rows.values()), settings(config).phase.value
+        text = render(rows, phase, time.time(), previous)
+        write_atomically(target, text)
+    except (OSError, ValueError) as exc:  # ValueError: a file that is not text (a link)
+        # a timer job must not go stale silently: one line, and the run fails (status 4,
+        # the option's target being unusable)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        sys.stderr.write(f"ERROR: afterboot: prometheus textfile {target}: {why}\n")
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR

@@ -21,7 +21,9 @@ the pure functions of :mod:`afterboot.domains.beforeafter`, the file and result 
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +35,11 @@ from afterboot.checks.identity import check_key
 from afterboot.domains.beforeafter import BEFORE, NOW, Comparison
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.load import loaded_inventory
+from afterboot.reads.collection import no_reading_key
+from afterboot.redact import redact_obj
 from afterboot.reports.manifest import cloud_config
 from afterboot.reports.reportfiles import NEW_PROPERTY
-from afterboot.settings import settings
+from afterboot.settings import reports_dir, settings
 from afterboot.verdict.compared import (
     Compared,
     SnapshotFileError,
@@ -43,8 +47,9 @@ from afterboot.verdict.compared import (
     is_new,
     load,
 )
+from afterboot.verdict.compared import result_rows as rows_of
 from afterboot.verdict.outcomes import could_not_run
-from afterboot.verdict.remediation import findings_of
+from afterboot.verdict.remediation import entries, findings_of
 
 compared_key = pytest.StashKey[Compared]()
 _after_key = pytest.StashKey[Compared]()
@@ -157,3 +162,33 @@ def mark_new(
     report.user_properties.append(prop)
     item.user_properties.append(prop)  # JUnit writes the teardown report's properties
     return report
+
+
+def add_results(session: pytest.Session) -> None:
+    """The cloud's identity and this run's results, added to the snapshot this run wrote."""
+    config = session.config
+    if hasattr(config, "workerinput") or config.stash.get(no_reading_key, ""):
+        return
+    path = reports_dir(config) / "snapshot.json"
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    started = config.stash.get(_started_key, time.time())
+    if not isinstance(doc, dict) or float(doc.get("read_at") or 0) < started:
+        return
+    added = {
+        "phase": settings(config).phase.value,
+        "identity": current_identity(config),
+        "results": rows_of(entries(config)),
+        "judged": sorted([list(k) for k in config.stash.get(_judged_key, set())]),
+    }
+    # what the snapshot held was redacted when it was saved, after the last check ran
+    # (no secret is learned since): only what is added here is redacted now
+    doc.update(redact_obj(added))
+    tmp = path.with_suffix(".tmp")
+    try:
+        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        tmp.replace(path)
+    except OSError as exc:
+        config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)

@@ -66,3 +66,14 @@ class _Tally:
 
 
 _tally_key = pytest.StashKey[_Tally]()
+
+
+def set_exit_status(session: pytest.Session) -> None:
+    """The run's exit status from its verdicts (the most severe failure, could-not-run)."""
+    tally = session.config.stash.get(_tally_key, None)
+    if tally is None or session.exitstatus not in (
+        pytest.ExitCode.OK,
+        pytest.ExitCode.TESTS_FAILED,
+    ):
+        return
+    session.exitstatus = verdict(list(tally.failed.values()), len(tally.unrun))

@@ -8,6 +8,11 @@ sees (allure-pytest's listener, pytest's JUnit and terminal). :data:`EXPORT` com
 the failure's entry with its filled procedure, redaction of everything the report
 carries, and the Allure annotations made from them.
 
+At the session's end the results leave the same way: :data:`BEFORE_WRITERS` while other
+plugins can still take them (the JUnit writer's testsuite properties), :data:`FINISH`
+once they have written their files (the exit status, the snapshot's results, Allure's
+files, summary.json and remediation.sh, and the last redaction pass over all of them).
+
 ``--settle`` is not a stage: it runs a check again, whole, before its report is final
 (:mod:`afterboot.verdict.settle`); each attempt goes through the pipeline.
 """
@@ -18,16 +23,19 @@ from collections.abc import Callable
 
 import pytest
 
-from afterboot.reports.allure import annotate_allure
-from afterboot.reports.prometheus import note_host
+from afterboot.reports.allure import annotate_allure, write_allure_files
+from afterboot.reports.manifest import manifest_properties
+from afterboot.reports.prometheus import note_host, write_textfile
 from afterboot.verdict.blocking import note_broken
-from afterboot.verdict.compare import mark_new
+from afterboot.verdict.compare import add_results, mark_new
 from afterboot.verdict.evidence import gather_evidence
+from afterboot.verdict.exitstatus import set_exit_status
 from afterboot.verdict.outcomes import classify
-from afterboot.verdict.remediation import annotate_failure
-from afterboot.verdict.waivers import apply_waivers
+from afterboot.verdict.remediation import annotate_failure, write_plan
+from afterboot.verdict.waivers import apply_waivers, ledger_properties
 
 Stage = Callable[[pytest.Item, pytest.CallInfo[None], pytest.TestReport], pytest.TestReport]
+SessionStage = Callable[[pytest.Session], None]
 
 JUDGE: tuple[tuple[str, Stage], ...] = (
     ("classify", classify),
@@ -42,6 +50,18 @@ EXPORT: tuple[tuple[str, Stage], ...] = (
     ("allure", annotate_allure),
 )
 
+BEFORE_WRITERS: tuple[tuple[str, SessionStage], ...] = (
+    ("waiver ledger", ledger_properties),
+    ("manifest", manifest_properties),
+)
+FINISH: tuple[tuple[str, SessionStage], ...] = (
+    ("metrics", write_textfile),
+    ("exit status", set_exit_status),
+    ("snapshot results", add_results),
+    ("allure files", write_allure_files),
+    ("plan", write_plan),
+)
+
 
 def run(
     stages: tuple[tuple[str, Stage], ...],
@@ -53,3 +73,9 @@ def run(
     for _, stage in stages:
         report = stage(item, call, report)
     return report
+
+
+def finish(stages: tuple[tuple[str, SessionStage], ...], session: pytest.Session) -> None:
+    """The session through ``stages``, in order."""
+    for _, stage in stages:
+        stage(session)

@@ -30,6 +30,7 @@ from afterboot.verdict.waiverfile import (
     WaiverUse,
     book,
     judge,
+    ledger_lines,
 )
 
 
@@ -100,3 +101,16 @@ def apply_waivers(
     report.user_properties.extend(props)
     item.user_properties.extend(props)  # JUnit writes the teardown report's properties
     return report
+
+
+def ledger_properties(session: pytest.Session) -> None:
+    """The waiver ledger as JUnit testsuite properties (before the JUnit writer writes its file)."""
+    config = session.config
+    waivers = book(config)
+    if not waivers.waivers or hasattr(config, "workerinput"):
+        return
+    writers = [p for p in config.pluginmanager.get_plugins() if hasattr(p, "add_global_property")]
+    lines = ledger_lines(waivers.rows(), dt.date.today())
+    for writer in writers:
+        for w, line in zip(waivers.waivers, lines, strict=True):
+            writer.add_global_property(f"waiver {w.key}", line)
