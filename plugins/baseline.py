@@ -13,7 +13,7 @@ from afterboot.domains.baseline import (
 from afterboot.domains.config import ROLE_CONFIGS
 from afterboot.inventory.load import scoped_inventory
 from afterboot.reads.collection import collect
-from afterboot.reports.baseline import _failed_key, _no_cloud, gather
+from afterboot.reports.baseline import failed_key, gather, no_cloud
 from afterboot.reports.baseline import target as write_target
 from afterboot.settings import settings
 from afterboot.transport.connections import Connections
@@ -54,14 +54,14 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     timeout = settings(config).timeout.value
     connections = Connections(inv, timeout)
     try:
-        snap = collect(connections, {n: {"configs"} for n in paths}, set(), _no_cloud, timeout)
+        snap = collect(connections, {n: {"configs"} for n in paths}, set(), no_cloud, timeout)
     finally:
         connections.close()
     roles, problems = gather(snap, paths, salt)
     tr = config.pluginmanager.get_plugin("terminalreporter")
     say = tr.write_line if tr is not None else print
     if problems or not paths:
-        config.stash[_failed_key] = True
+        config.stash[failed_key] = True
         for line in problems or ["no host in scope has a role with configuration files"]:
             say(f"afterboot: baseline not written: {line}")
         return True
@@ -80,6 +80,6 @@ def pytest_sessionfinish(session: pytest.Session) -> object:
         pytest.ExitCode.NO_TESTS_COLLECTED,
     ):
         # 0: written (whatever the checks would say); 3: a host or file could not be read
-        failed = session.config.stash.get(_failed_key, False)
+        failed = session.config.stash.get(failed_key, False)
         session.exitstatus = 3 if failed else pytest.ExitCode.OK
     return result

@@ -15,33 +15,33 @@ from afterboot.procedures.dependencies import blocker, depth, root_of
 from afterboot.reports.reportfiles import BLOCKED, ENTRY_PROPERTY, Entry
 from afterboot.settings import settings
 from afterboot.verdict.blocking import (
-    _broken,
-    _broken_key,
-    _dir_key,
-    _enabled_key,
-    _mark_broken,
+    broken_checks,
+    broken_key,
+    dir_key,
     enabled,
+    enabled_key,
+    mark_broken,
 )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_enabled_key] = bool(settings(config).blocking.value)
-    config.stash[_broken_key] = {}
+    config.stash[enabled_key] = bool(settings(config).blocking.value)
+    config.stash[broken_key] = {}
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
-        config.stash[_dir_key] = str(workerinput.get("afterboot_broken_dir", ""))
+        config.stash[dir_key] = str(workerinput.get("afterboot_broken_dir", ""))
     elif config.pluginmanager.hasplugin("xdist"):
-        config.stash[_dir_key] = tempfile.mkdtemp(prefix="afterboot-broken-")
+        config.stash[dir_key] = tempfile.mkdtemp(prefix="afterboot-broken-")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput") and config.stash.get(_dir_key, ""):
-        shutil.rmtree(config.stash[_dir_key], ignore_errors=True)
+    if not hasattr(config, "workerinput") and config.stash.get(dir_key, ""):
+        shutil.rmtree(config.stash[dir_key], ignore_errors=True)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    node.workerinput["afterboot_broken_dir"] = node.config.stash.get(_dir_key, "")
+    node.workerinput["afterboot_broken_dir"] = node.config.stash.get(dir_key, "")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -60,10 +60,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     check = item.stash.get(check_key, None)
     if check is None or not enabled(item.config):
         return
-    procs, host, broken = procedures(item.config), host_of(item), _broken(item.config)
+    procs, host, broken = procedures(item.config), host_of(item), broken_checks(item.config)
     if blocker(procs.get(check.id), host, broken):
         cause = root_of(check.id, host, procs, broken)
-        _mark_broken(item.config, check.id, host)  # its own dependents are blocked too
+        mark_broken(item.config, check.id, host)  # its own dependents are blocked too
         entry = Entry(check.id, check.tier, item.nodeid, host, BLOCKED, blocked_by=cause)
         item.user_properties.append(("blocked_by", cause))
         item.user_properties.append((ENTRY_PROPERTY, entry.to_json()))

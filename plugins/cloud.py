@@ -12,11 +12,11 @@ from afterboot.settings import settings
 
 if TYPE_CHECKING:
     pass
-from afterboot.reads.cloud import _NO_CLOUD, connected, early_key
+from afterboot.reads.cloud import NO_CLOUD, connected, early_key
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if any(config.getoption(name, None) for name in _NO_CLOUD):
+    if any(config.getoption(name, None) for name in NO_CLOUD):
         return
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return  # the xdist controller runs no check

@@ -11,15 +11,15 @@ from afterboot.redact import redact
 from afterboot.settings import settings
 from afterboot.verdict.compare import (
     PRE_MAINTENANCE,
-    _after_key,
-    _before_after,
-    _before_keys,
-    _Judged,
-    _judged_key,
-    _load,
-    _started_key,
+    Judged,
+    after_key,
+    before_after,
+    before_keys,
     compared_key,
     current_identity,
+    judged_key,
+    load_snapshot,
+    started_key,
 )
 from afterboot.verdict.compared import (
     other_cloud,
@@ -36,18 +36,18 @@ def pytest_configure(config: pytest.Config) -> None:
                 "--snapshot-file: needs --compare=FILE (the snapshot to compare it with)"
             )
         return
-    base = _load(value, source, config)
+    base = load_snapshot(value, source, config)
     config.stash[compared_key] = base
-    config.stash[_before_keys] = base.failed_before()
+    config.stash[before_keys] = base.failed_before()
     if after:
-        now = _load(str(after), "--snapshot-file", config)
+        now = load_snapshot(str(after), "--snapshot-file", config)
         why = other_cloud(base.doc.get("identity"), now.doc.get("identity"))
         if why:
             raise pytest.UsageError(
                 f"compare (from {source}): {value} and {after} are snapshots of different "
                 f"clouds: {why.replace('this run', after)}"
             )
-        config.stash[_after_key] = now
+        config.stash[after_key] = now
         config.stash[no_reading_key] = f"judging the snapshot {after}"
 
 
@@ -55,12 +55,12 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Another cloud's snapshot stops the run before any worker starts or host is read."""
     config = session.config
-    config.stash[_started_key] = time.time()
+    config.stash[started_key] = time.time()
     if not hasattr(config, "workerinput"):
-        config.stash[_judged_key] = set()
-        config.pluginmanager.register(_Judged(config.stash[_judged_key]), "afterboot-judged")
+        config.stash[judged_key] = set()
+        config.pluginmanager.register(Judged(config.stash[judged_key]), "afterboot-judged")
     base = config.stash.get(compared_key, None)
-    if base is None or _after_key in config.stash or hasattr(config, "workerinput"):
+    if base is None or after_key in config.stash or hasattr(config, "workerinput"):
         return
     why = other_cloud(base.doc.get("identity"), current_identity(config))
     if why:
@@ -76,12 +76,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if settings(config).list_checks:
         return
     if compared_key not in config.stash:
-        pairs = [it for it in items if _before_after(it)]
+        pairs = [it for it in items if before_after(it)]
         if settings(config).phase.value == PRE_MAINTENANCE:
             config.stash[also_reads_key] = pairs
         drop = pairs
-    elif _after_key in config.stash:
-        drop = [it for it in items if not _before_after(it)]
+    elif after_key in config.stash:
+        drop = [it for it in items if not before_after(it)]
     else:
         return
     if drop:
@@ -97,7 +97,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     taken = base.doc.get("read_at")
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(taken)) if taken else "?"
     line = f"afterboot: compare={base.path} (taken {when}, phase {base.doc.get('phase', '?')})"
-    after = config.stash.get(_after_key, None)
+    after = config.stash.get(after_key, None)
     if after is not None:
         line += f", judging {after.path} (no host, no API)"
     elif not base.has_results:

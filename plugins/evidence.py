@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from afterboot.verdict.evidence import (
-    _limits_key,
+    limits_key,
     load_limits,
 )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_limits_key] = load_limits()
+    config.stash[limits_key] = load_limits()
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from afterboot.verdict.exitstatus import _Tally, _tally_key
+from afterboot.verdict.exitstatus import Tally, tally_key
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return
-    tally = _Tally(session.config)
-    session.config.stash[_tally_key] = tally
+    tally = Tally(session.config)
+    session.config.stash[tally_key] = tally
     session.config.pluginmanager.register(tally, "afterboot-exit-status")
 
 

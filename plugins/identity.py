@@ -10,11 +10,11 @@ import pytest
 
 from afterboot.checks.catalog import MARKER_HELP, format_catalog
 from afterboot.checks.identity import (
-    _catalog_key,
-    _identify,
-    _selected,
-    _worker_error_key,
+    catalog_key,
     check_key,
+    identify,
+    selected,
+    worker_error_key,
 )
 from afterboot.settings import settings
 
@@ -29,7 +29,7 @@ def pytest_collection_modifyitems(
 ) -> None:
     roots = [Path(p) for p in config.getini("afterboot_check_paths")]
     try:
-        catalog = _identify(items, roots)
+        catalog = identify(items, roots)
     except pytest.UsageError as exc:
         workeroutput = getattr(config, "workeroutput", None)
         if workeroutput is None:
@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(
         workeroutput["afterboot_usage_error"] = str(exc)
         items[:] = []
         return
-    config.stash[_catalog_key] = catalog
+    config.stash[catalog_key] = catalog
     s = settings(config)
     if s.list_checks:
         return
@@ -47,7 +47,7 @@ def pytest_collection_modifyitems(
     dropped: list[pytest.Item] = []
     for item in items:
         check = item.stash.get(check_key, None)
-        if check is None or _selected(check, s.phase.value, s.roles.value):
+        if check is None or selected(check, s.phase.value, s.roles.value):
             keep.append(item)
         else:
             dropped.append(item)
@@ -61,12 +61,12 @@ def pytest_collection_modifyitems(
 def pytest_testnodedown(node: Any, error: object) -> None:
     message = getattr(node, "workeroutput", {}).get("afterboot_usage_error")
     if message:
-        node.config.stash[_worker_error_key] = message
+        node.config.stash[worker_error_key] = message
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    message = session.config.stash.get(_worker_error_key, None)
+    message = session.config.stash.get(worker_error_key, None)
     if message:
         sys.stderr.write(f"ERROR: {message}\n")
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
@@ -80,10 +80,10 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     s = settings(config)
     checks = [
         c
-        for c in config.stash.get(_catalog_key, {}).values()
+        for c in config.stash.get(catalog_key, {}).values()
         # a --phase (or --role) the operator gave lists what that run would judge; the
         # ini's or the default phase: every check
-        if _selected(
+        if selected(
             c, s.phase.value if s.phase.source.startswith(("--", "$")) else "", s.roles.value
         )
     ]

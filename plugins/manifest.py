@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from afterboot.reports.manifest import _started_key
+from afterboot.reports.manifest import started_key
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[_started_key] = time.time()
+    session.config.stash[started_key] = time.time()
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from afterboot.checks.phases import NEEDS, _baseline_key
+from afterboot.checks.phases import NEEDS, baseline_key
 from afterboot.domains.baseline import BaselineError, load
 from afterboot.settings import settings
 
@@ -28,6 +28,6 @@ def pytest_configure(config: pytest.Config) -> None:
                 raise BaselineError(
                     f"{root}: no such directory (write one: pytest --write-baseline={root})"
                 )
-            config.stash[_baseline_key] = load(root)
+            config.stash[baseline_key] = load(root)
         except BaselineError as exc:
             raise pytest.UsageError(f"baseline (from {s.baseline.source}): {exc}") from None

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from afterboot.reports.prometheus import _Results, _results_key, _target
+from afterboot.reports.prometheus import Results, results_key, textfile_target
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
-    if hasattr(config, "workerinput") or _target(config) is None:
+    if hasattr(config, "workerinput") or textfile_target(config) is None:
         return
-    results = _Results(config)
-    config.stash[_results_key] = results
+    results = Results(config)
+    config.stash[results_key] = results
     config.pluginmanager.register(results, "afterboot-prometheus")
 
 

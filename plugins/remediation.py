@@ -11,8 +11,8 @@ from afterboot.reports.reportfiles import (
 )
 from afterboot.settings import reports_dir
 from afterboot.verdict.remediation import (
-    _Collector,
-    _collector_key,
+    Collector,
+    collector_key,
     entries,
     host_specs,
 )
@@ -20,8 +20,8 @@ from afterboot.verdict.remediation import (
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    collector = _Collector()
-    session.config.stash[_collector_key] = collector
+    collector = Collector()
+    session.config.stash[collector_key] = collector
     session.config.pluginmanager.register(collector, "afterboot-remediation-collector")
 
 

@@ -6,26 +6,26 @@ import pytest
 
 from afterboot.verdict.settle import (
     Settle,
-    _settle_key,
-    _teardown_and_log,
     budget,
+    settle_key,
+    teardown_and_log,
 )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     seconds = budget(config)
     if seconds is not None:
-        config.stash[_settle_key] = Settle(config, seconds)
+        config.stash[settle_key] = Settle(config, seconds)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    state = config.stash.get(_settle_key, None)
+    state = config.stash.get(settle_key, None)
     return [f"afterboot: settle up to {state.budget:g}s"] if state is not None else []
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
-    state = item.config.stash.get(_settle_key, None)
+    state = item.config.stash.get(settle_key, None)
     if state is None:
         return None
     session = item.session
@@ -37,14 +37,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         state.settle(session)
     finally:
         state.finish(session)
-        _teardown_and_log(session, state)
+        teardown_and_log(session, state)
     return True
 
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
-    state = config.stash.get(_settle_key, None)
+    state = config.stash.get(settle_key, None)
     if state is not None and state.ran:
         terminalreporter.write_sep(
             "=",

@@ -16,7 +16,7 @@ from afterboot.verdict.waiverfile import (
     ledger_lines,
     load,
 )
-from afterboot.verdict.waivers import _Ledger
+from afterboot.verdict.waivers import Ledger
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,7 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.pluginmanager.register(_Ledger(book(session.config)), "afterboot-waiver-ledger")
+    session.config.pluginmanager.register(Ledger(book(session.config)), "afterboot-waiver-ledger")
 
 
 def pytest_terminal_summary(

@@ -331,8 +331,8 @@ def test_become_runs_the_reads_through_sudo(local: Remote) -> None:
 
 def test_a_stopped_or_zombie_service_is_not_running() -> None:
     """A SIGSTOPped nova-compute still matches ``pgrep``: it is not running for afterboot."""
-    from afterboot.domains.services import _by_process, process_table
     from afterboot.domains.servicemap import SERVICES
+    from afterboot.domains.services import _by_process, process_table
 
     table = process_table(
         "top 1\n"

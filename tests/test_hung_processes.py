@@ -22,8 +22,8 @@ from afterboot.domains.blocked import (
     parse,
     script,
 )
-from afterboot.domains.services import _by_process, process_table
 from afterboot.domains.servicemap import Service
+from afterboot.domains.services import _by_process, process_table
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures.runbook import Finding, load, render
 from afterboot.reads.collection import compose, read_host, recollect

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from afterboot.domains.cmdline import identities
-from afterboot.domains.services import _by_systemd, process_state, process_table
 from afterboot.domains.servicemap import SERVICES
+from afterboot.domains.services import _by_systemd, process_state, process_table
 
 # real command lines: distributions, kolla, the lab (lab/controlplane.py, lab/compute.py,
 # lab/swift.py, lab/ceph.py, lab/install.py's gunicorn launchers)

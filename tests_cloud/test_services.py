@@ -12,8 +12,8 @@ import pytest
 from afterboot.checks.catalog import WITH_CONFIG_GATE
 from afterboot.checks.findings import Findings
 from afterboot.domains.boot import not_at_boot
-from afterboot.domains.services import service_states
 from afterboot.domains.servicemap import expected_services, host_services
+from afterboot.domains.services import service_states
 from afterboot.transport.connections import Remote
 
 

@@ -14,8 +14,8 @@ import pytest
 from afterboot.checks.catalog import Check, CheckError, parse_marker
 
 check_key = pytest.StashKey[Check]()
-_catalog_key = pytest.StashKey[dict[str, Check]]()
-_worker_error_key = pytest.StashKey[str]()
+catalog_key = pytest.StashKey[dict[str, Check]]()
+worker_error_key = pytest.StashKey[str]()
 
 
 def _in_check_paths(item: pytest.Item, roots: list[Path]) -> bool:
@@ -27,7 +27,7 @@ def _where(item: pytest.Item) -> str:
     return item.nodeid.split("[", 1)[0]
 
 
-def _identify(items: list[pytest.Item], roots: list[Path]) -> dict[str, Check]:
+def identify(items: list[pytest.Item], roots: list[Path]) -> dict[str, Check]:
     catalog: dict[str, Check] = {}
     for item in items:
         marker = item.get_closest_marker("check")
@@ -55,7 +55,7 @@ def _identify(items: list[pytest.Item], roots: list[Path]) -> dict[str, Check]:
     return catalog
 
 
-def _selected(check: Check, phase: str, roles: tuple[str, ...]) -> bool:
+def selected(check: Check, phase: str, roles: tuple[str, ...]) -> bool:
     """In the run of ``phase`` ("": any) limited to ``roles`` (none: every role)."""
     if phase and phase not in check.phases:
         return False
@@ -64,4 +64,4 @@ def _selected(check: Check, phase: str, roles: tuple[str, ...]) -> bool:
 
 def catalog(config: pytest.Config) -> dict[str, Check]:
     """The checks collected in this run, by ID."""
-    return config.stash.get(_catalog_key, {})
+    return config.stash.get(catalog_key, {})

@@ -14,7 +14,7 @@ import pytest
 
 from afterboot.domains.baseline import Baseline
 
-_baseline_key = pytest.StashKey[Baseline]()
+baseline_key = pytest.StashKey[Baseline]()
 
 NEEDS = {
     "config-gate": "--phase=config-gate needs a reviewed baseline: write one with "
@@ -27,4 +27,4 @@ NEEDS = {
 
 def gate_baseline(config: pytest.Config) -> Baseline | None:
     """The baseline of this config-gate run (None in other phases)."""
-    return config.stash.get(_baseline_key, None)
+    return config.stash.get(baseline_key, None)

@@ -16,7 +16,7 @@ from afterboot.domains.containers import Container, ContainerRead, health_meanin
 from afterboot.domains.containers import parse as parse_containers
 from afterboot.domains.hypervisor import clock
 from afterboot.domains.servicemap import Service, service
-from afterboot.domains.units import _unix, unit_blocks
+from afterboot.domains.units import unit_blocks, unix_time
 from afterboot.errors import CouldNotRun
 from afterboot.transport.connections import Remote
 
@@ -176,7 +176,7 @@ def _restart_loop(restarts: int, started: float | None, now: float | None) -> bo
 def _looping(props: dict[str, str], restarts: int, now: float | None) -> bool:
     if props.get("SubState") == "auto-restart":
         return True
-    return _restart_loop(restarts, _unix(props.get("ExecMainStartTimestamp", "")), now)
+    return _restart_loop(restarts, unix_time(props.get("ExecMainStartTimestamp", "")), now)
 
 
 def _instance_down(mine: list[dict[str, str]], now: float | None) -> ServiceState | None:

@@ -19,7 +19,7 @@ def unit_blocks(text: str) -> dict[str, dict[str, str]]:
     return blocks
 
 
-def _unix(stamp: str) -> float | None:
+def unix_time(stamp: str) -> float | None:
     """``@1795929869`` (``systemctl show --timestamp=unix``) as a number; else None."""
     try:
         return float(stamp[1:]) if stamp.startswith("@") else None

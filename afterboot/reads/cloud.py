@@ -128,7 +128,7 @@ def connected(name: str | None, timeout: float) -> Any:
 # third of a second or more, a wait the run need not make before its first read).
 early_key: pytest.StashKey[Future[Any]] = pytest.StashKey()
 # Options under which the run reads no API: no token is asked for early.
-_NO_CLOUD = (
+NO_CLOUD = (
     "collectonly",
     "afterboot_list_checks",
     "afterboot_write_baseline",

@@ -477,11 +477,11 @@ def _cloud_read(name: str, ctx: CloudContext) -> CloudSnapshot:
 # -- xdist: one worker reads the hosts, the others load what it read --------------------
 
 
-def _host_file(base: Path) -> Path:
+def host_file(base: Path) -> Path:
     return base / "afterboot-host-reads.json"
 
 
-def _dump_hosts(snap: Snapshot, path: Path) -> None:
+def dump_hosts(snap: Snapshot, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -489,7 +489,7 @@ def _dump_hosts(snap: Snapshot, path: Path) -> None:
     tmp.replace(path)
 
 
-def _load_hosts(path: Path) -> Snapshot:
+def load_hosts(path: Path) -> Snapshot:
     data = json.loads(path.read_text())
     snap = Snapshot()
     for name, h in data.items():
@@ -499,7 +499,7 @@ def _load_hosts(path: Path) -> Snapshot:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -522,7 +522,7 @@ def stored_forms() -> dict[str, Any]:
     return _stored()
 
 
-def _save(config: pytest.Config, snap: Snapshot) -> None:
+def save_snapshot(config: pytest.Config, snap: Snapshot) -> None:
 
     out = reports_dir(config) if settings_key in config.stash else None
     if out is not None:

@@ -32,7 +32,7 @@ from afterboot.inventory.load import scoped_inventory
 from afterboot.reads.snapshot import Snapshot
 from afterboot.settings import settings
 
-_failed_key = pytest.StashKey[bool]()
+failed_key = pytest.StashKey[bool]()
 
 
 def target(config: pytest.Config) -> Path | None:
@@ -69,7 +69,7 @@ def gather(
     return roles_out, problems
 
 
-def _no_cloud() -> CloudContext:
+def no_cloud() -> CloudContext:
     raise AssertionError("the baseline reads no cloud")
 
 

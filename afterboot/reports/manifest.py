@@ -28,7 +28,7 @@ import time
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-_started_key = pytest.StashKey[float]()
+started_key = pytest.StashKey[float]()
 
 
 def cloud_config(name: str | None) -> tuple[str | None, str | None]:
@@ -142,7 +142,7 @@ def _make(config: pytest.Config) -> dict[str, Any]:
         "commit": commit(),
         "procedures": procedures_digest(config),
         "operator": {"user": _user(), "host": socket.gethostname()},
-        "started": _utc(config.stash.get(_started_key, time.time())),
+        "started": _utc(config.stash.get(started_key, time.time())),
         "finished": _utc(time.time()),
         "options": options(config),
         "inventory": file_digest(s.inventory.value),

@@ -41,12 +41,12 @@ from afterboot.settings import settings
 _RANK = ("passed", "skipped", "blocked", "waived", "could_not_run", "failed", "broken")
 
 
-def _target(config: pytest.Config) -> Path | None:
+def textfile_target(config: pytest.Config) -> Path | None:
     value = settings(config).prometheus.value
     return Path(str(value)) if value else None
 
 
-class _Results:
+class Results:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.rows: dict[str, Result] = {}
@@ -74,14 +74,14 @@ class _Results:
         )
 
 
-_results_key = pytest.StashKey[_Results]()
+results_key = pytest.StashKey[Results]()
 
 
 def note_host(
     item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
 ) -> pytest.TestReport:
     """With --prometheus: the host of each check result, for its metric labels."""
-    if _target(item.config) is not None and item.stash.get(check_key, None) is not None:
+    if textfile_target(item.config) is not None and item.stash.get(check_key, None) is not None:
         report.user_properties.append(("host", host_of(item)))
     return report
 
@@ -89,8 +89,8 @@ def note_host(
 def write_textfile(session: pytest.Session) -> None:
     """With --prometheus: every check's outcome as a node_exporter textfile."""
     config = session.config
-    results = config.stash.get(_results_key, None)
-    target = _target(config)
+    results = config.stash.get(results_key, None)
+    target = textfile_target(config)
     if results is None or target is None or not results.rows:
         return
     try:

@@ -27,19 +27,19 @@ from afterboot.procedures.dependencies import blocker, root_of
 from afterboot.procedures.runbook import Procedure
 from afterboot.reports.reportfiles import BLOCKED, Entry
 
-_broken_key = pytest.StashKey[dict[str, set[str]]]()
-_dir_key = pytest.StashKey[str]()
-_enabled_key = pytest.StashKey[bool]()
+broken_key = pytest.StashKey[dict[str, set[str]]]()
+dir_key = pytest.StashKey[str]()
+enabled_key = pytest.StashKey[bool]()
 _TRUE = ("1", "true", "yes", "on")
 
 
 def enabled(config: pytest.Config) -> bool:
-    return config.stash.get(_enabled_key, True)
+    return config.stash.get(enabled_key, True)
 
 
-def _broken(config: pytest.Config) -> dict[str, set[str]]:
-    broken = config.stash[_broken_key]
-    shared = config.stash.get(_dir_key, "")
+def broken_checks(config: pytest.Config) -> dict[str, set[str]]:
+    broken = config.stash[broken_key]
+    shared = config.stash.get(dir_key, "")
     if shared and os.path.isdir(shared):
         for name in os.listdir(shared):
             check, _, host = name.partition("@")
@@ -47,21 +47,21 @@ def _broken(config: pytest.Config) -> dict[str, set[str]]:
     return broken
 
 
-def _mark_broken(config: pytest.Config, check: str, host: str) -> None:
-    config.stash[_broken_key].setdefault(check, set()).add(host)
-    shared = config.stash.get(_dir_key, "")
+def mark_broken(config: pytest.Config, check: str, host: str) -> None:
+    config.stash[broken_key].setdefault(check, set()).add(host)
+    shared = config.stash.get(dir_key, "")
     if shared and os.path.isdir(shared):
         Path(shared, f"{check}@{host}").touch()
 
 
 def mend(config: pytest.Config, check: str, host: str) -> None:
     """``check`` on ``host`` passed after all (``--settle``): it blocks nothing any more."""
-    hosts = config.stash[_broken_key].get(check)
+    hosts = config.stash[broken_key].get(check)
     if hosts is not None:
         hosts.discard(host)
         if not hosts:
-            del config.stash[_broken_key][check]
-    shared = config.stash.get(_dir_key, "")
+            del config.stash[broken_key][check]
+    shared = config.stash.get(dir_key, "")
     if shared:
         Path(shared, f"{check}@{host}").unlink(missing_ok=True)
 
@@ -89,5 +89,5 @@ def note_broken(
     """A check that failed (or could not run) is noted broken: its dependents are then blocked."""
     check = item.stash.get(check_key, None)
     if check is not None and report.failed and report.when in ("setup", "call"):
-        _mark_broken(item.config, check.id, host_of(item))
+        mark_broken(item.config, check.id, host_of(item))
     return report

@@ -52,10 +52,10 @@ from afterboot.verdict.outcomes import could_not_run
 from afterboot.verdict.remediation import entries, findings_of
 
 compared_key = pytest.StashKey[Compared]()
-_after_key = pytest.StashKey[Compared]()
-_started_key = pytest.StashKey[float]()
-_before_keys = pytest.StashKey[set[tuple[str, str, str]]]()
-_judged_key = pytest.StashKey[set[tuple[str, str]]]()
+after_key = pytest.StashKey[Compared]()
+started_key = pytest.StashKey[float]()
+before_keys = pytest.StashKey[set[tuple[str, str, str]]]()
+judged_key = pytest.StashKey[set[tuple[str, str]]]()
 PRE_MAINTENANCE = "pre-maintenance"
 JUDGED_PROPERTY = "afterboot_judged"  # the host of a check that gave a verdict
 
@@ -68,7 +68,7 @@ def _path(value: str, source: str, config: pytest.Config) -> Path:
     return path
 
 
-def _load(value: str, source: str, config: pytest.Config) -> Compared:
+def load_snapshot(value: str, source: str, config: pytest.Config) -> Compared:
     try:
         return Compared(value, load(_path(value, source, config)))
     except SnapshotFileError as exc:
@@ -82,7 +82,7 @@ def current_identity(config: pytest.Config) -> dict[str, Any]:
     return identity(s.os_cloud.value, auth_url, region, inv.hosts if inv else ())
 
 
-def _before_after(item: pytest.Item) -> bool:
+def before_after(item: pytest.Item) -> bool:
     """A before/after check: a check that asks for the compared snapshot (``before``)."""
     return check_key in item.stash and "before" in getattr(item, "fixturenames", ())
 
@@ -106,7 +106,7 @@ def judge(result: Comparison, before: Compared, findings: Findings, config: pyte
         )
     lacking = [read for side, read in result.lacking if side == NOW]
     if lacking:
-        saved = config.stash.get(_after_key, None)
+        saved = config.stash.get(after_key, None)
         where = f"the snapshot {saved.path}" if saved else "this run"
         raise CouldNotRun(f"{where} holds no {', '.join(lacking)}", "nothing to compare with")
     if result.unknown:
@@ -120,7 +120,7 @@ def judge(result: Comparison, before: Compared, findings: Findings, config: pyte
 # -- what the next run compares with --------------------------------------------------
 
 
-class _Judged:
+class Judged:
     """On the controller: (check, host) of every check that gave a verdict, as the reports
     arrive (from xdist workers too); a blocked or deselected check gave none."""
 
@@ -146,7 +146,7 @@ def mark_new(
     if base is None or check is None or report.when not in ("setup", "call") or not report.failed:
         return report
     judged = base.judged()
-    if _before_after(item):
+    if before_after(item):
         if could_not_run(report):
             return report  # no comparison made: nothing to call new
         new = True  # a difference since the snapshot is new by definition
@@ -156,7 +156,7 @@ def mark_new(
         return report  # the compared run did not judge it: neither new nor old
     else:
         new = is_new(
-            check.id, host_of(item), findings_of(item, report), item.config.stash[_before_keys]
+            check.id, host_of(item), findings_of(item, report), item.config.stash[before_keys]
         )
     prop = (NEW_PROPERTY, "true" if new else "false")
     report.user_properties.append(prop)
@@ -174,14 +174,14 @@ def add_results(session: pytest.Session) -> None:
         doc = json.loads(path.read_text())
     except (OSError, ValueError):
         return
-    started = config.stash.get(_started_key, time.time())
+    started = config.stash.get(started_key, time.time())
     if not isinstance(doc, dict) or float(doc.get("read_at") or 0) < started:
         return
     added = {
         "phase": settings(config).phase.value,
         "identity": current_identity(config),
         "results": rows_of(entries(config)),
-        "judged": sorted([list(k) for k in config.stash.get(_judged_key, set())]),
+        "judged": sorted([list(k) for k in config.stash.get(judged_key, set())]),
     }
     # what the snapshot held was redacted when it was saved, after the last check ran
     # (no secret is learned since): only what is added here is redacted now

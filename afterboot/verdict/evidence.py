@@ -51,7 +51,7 @@ class Limits:
     signatures: tuple[Signature, ...] = ()
 
 
-_limits_key = pytest.StashKey[Limits]()
+limits_key = pytest.StashKey[Limits]()
 
 
 def load_limits() -> Limits:
@@ -249,7 +249,7 @@ def gather_evidence(
     proc = procedures(item.config).get(check.id)
     if proc is None:
         return report
-    limits: Limits = item.config.stash[_limits_key]
+    limits: Limits = item.config.stash[limits_key]
     found: list[Cause] = []
     host = host_of(item)
     mine = item_findings(item)

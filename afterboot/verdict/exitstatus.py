@@ -44,7 +44,7 @@ def verdict(failed_severities: list[str], unrun: int) -> Status:
     return Status.COULD_NOT_RUN if unrun else Status.PASSED
 
 
-class _Tally:
+class Tally:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.failed: dict[str, str] = {}  # nodeid -> severity
@@ -65,12 +65,12 @@ class _Tally:
             self.failed[report.nodeid or "collection"] = ""
 
 
-_tally_key = pytest.StashKey[_Tally]()
+tally_key = pytest.StashKey[Tally]()
 
 
 def set_exit_status(session: pytest.Session) -> None:
     """The run's exit status from its verdicts (the most severe failure, could-not-run)."""
-    tally = session.config.stash.get(_tally_key, None)
+    tally = session.config.stash.get(tally_key, None)
     if tally is None or session.exitstatus not in (
         pytest.ExitCode.OK,
         pytest.ExitCode.TESTS_FAILED,

@@ -148,7 +148,7 @@ def _entry_of(report: pytest.TestReport) -> Entry | None:
     return entry if report.failed or entry.outcome in (BLOCKED, WAIVED) else None
 
 
-class _Collector:
+class Collector:
     """Gathers failed/blocked entries as reports arrive (on the controller, from workers)."""
 
     def __init__(self) -> None:
@@ -181,12 +181,12 @@ class _Collector:
         return {"counts": dict(sorted(counts.items())), "results": rows}
 
 
-_collector_key = pytest.StashKey[_Collector]()
+collector_key = pytest.StashKey[Collector]()
 
 
 def entries(config: pytest.Config) -> list[Entry]:
     """Failed, could-not-run and blocked checks of this run, as the controller saw them."""
-    collector = config.stash.get(_collector_key, None)
+    collector = config.stash.get(collector_key, None)
     found = list(collector.entries) if collector else []
     return relabel(config, found, procedures(config))
 
@@ -219,7 +219,7 @@ def annotate_failure(
 def write_plan(session: pytest.Session) -> None:
     """summary.json and remediation.sh; then the last redaction pass over JUnit's file."""
     config = session.config
-    collector = config.stash.get(_collector_key, None)
+    collector = config.stash.get(collector_key, None)
     if hasattr(config, "workerinput") or collector is None or not collector.checks_seen:
         return  # a worker, the catalog listing, or a run without checks (our own tests)
     found, procs, info = entries(config), procedures(config), meta(config)

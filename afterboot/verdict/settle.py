@@ -244,7 +244,7 @@ class Settle:
         self.seconds = self.now()
 
 
-_settle_key = pytest.StashKey[Settle]()
+settle_key = pytest.StashKey[Settle]()
 
 
 def _outcome(reports: list[pytest.TestReport]) -> str:
@@ -350,7 +350,7 @@ def _allure_close(config: pytest.Config, uuid: Any) -> None:
 # -- hooks ---------------------------------------------------------------------------
 
 
-def _teardown_and_log(session: pytest.Session, state: Settle) -> None:
+def teardown_and_log(session: pytest.Session, state: Settle) -> None:
     """Tear the session down (its errors go to the last report, as in a plain run), then
     log every held check's final reports, in run order."""
     rank = {item.nodeid: i for i, item in enumerate(session.items)}
@@ -371,7 +371,7 @@ def _teardown_and_log(session: pytest.Session, state: Settle) -> None:
 
 def summary(config: pytest.Config) -> dict[str, Any]:
     """The settle section of summary.json (empty without --settle)."""
-    state = config.stash.get(_settle_key, None)
+    state = config.stash.get(settle_key, None)
     if state is None or not state.ran:
         return {}
     return {

@@ -39,7 +39,7 @@ def _location(item: pytest.Item) -> tuple[str, int]:
     return os.fspath(path), (line or 0) + 1
 
 
-class _Ledger:
+class Ledger:
     """On the controller: every waiver's uses, as the reports arrive (also from workers)."""
 
     def __init__(self, waivers: WaiverBook) -> None:
