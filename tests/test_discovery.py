@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from afterboot.domains.discovery import RingDevice, parse_ring, short_name
 from afterboot.errors import CouldNotRun
-from afterboot.inventory.discovery import RingDevice, parse_ring, short_name
 
 RINGS = Path(__file__).resolve().parent / "samples" / "rings"
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from afterboot.checks.findings import Findings
+from afterboot.domains.discovery import short_name
 from afterboot.domains.placement import CLASSES, Provider
-from afterboot.inventory.discovery import short_name
 from afterboot.transport.connections import Remote
 
 

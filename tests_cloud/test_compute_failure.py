@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from afterboot.checks.findings import Findings
+from afterboot.domains.discovery import short_name
 from afterboot.domains.hypervisor import PAUSED, RUNNING, domains
 from afterboot.domains.nova import Instance
 from afterboot.errors import CouldNotRun, HostUnreachable
-from afterboot.inventory.discovery import short_name
 from afterboot.transport.connections import Connections
 
 

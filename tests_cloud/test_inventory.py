@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from afterboot.checks.findings import Findings
-from afterboot.domains.storage import device_dirs
-from afterboot.inventory.discovery import (
+from afterboot.domains.discovery import (
     RINGS,
     host_addresses,
     hypervisor_hosts,
@@ -20,6 +19,7 @@ from afterboot.inventory.discovery import (
     service_hosts,
     short_name,
 )
+from afterboot.domains.storage import device_dirs
 from afterboot.inventory.model import Inventory
 from afterboot.transport.connections import Connections, first_answer
 

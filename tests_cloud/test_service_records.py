@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from afterboot.checks.catalog import WITH_CONFIG_GATE
+from afterboot.domains.discovery import short_name
 from afterboot.domains.liveness import dead_services
 from afterboot.domains.rabbitmq import broker
-from afterboot.inventory.discovery import short_name
 from afterboot.reads.answers import Answers
 from afterboot.transport.connections import Connections, Remote
 

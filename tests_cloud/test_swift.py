@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from afterboot.checks.findings import Findings
+from afterboot.domains.discovery import RINGS, host_addresses, ring_devices
 from afterboot.domains.hypervisor import boot_time
 from afterboot.domains.replicas import MISSING, choose_reference
 from afterboot.domains.storage import (
@@ -23,7 +24,6 @@ from afterboot.domains.storage import (
     unreadable_devices,
 )
 from afterboot.errors import CouldNotRun
-from afterboot.inventory.discovery import RINGS, host_addresses, ring_devices
 from afterboot.reads.answers import every_answer
 from afterboot.transport.connections import Connections, Remote
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from afterboot.checks.findings import Findings
+from afterboot.domains.discovery import short_name
 from afterboot.domains.hypervisor import domain_xml, has_volume_disk
 from afterboot.domains.liveness import report_time
 from afterboot.errors import CouldNotRun
-from afterboot.inventory.discovery import short_name
 from afterboot.transport.connections import Connections
 
 STUCK_STATES = ("attaching", "detaching", "reserved")

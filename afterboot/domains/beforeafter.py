@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from afterboot.domains.containers import parse as parse_containers
+from afterboot.domains.discovery import short_name
 from afterboot.domains.hypervisor import POWER_NAMES, RUNNING, parse_domains
 from afterboot.domains.servicemap import SERVICES
 from afterboot.domains.services import process_state, process_table
 from afterboot.domains.storage import parse_checksums, parse_mounts
 from afterboot.domains.units import unit_blocks
-from afterboot.inventory.discovery import short_name
 from afterboot.reads.hostreads import PART
 
 Doc = Mapping[str, Any]

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from afterboot.domains.discovery import short_name
 from afterboot.domains.hypervisor import boot_time
 from afterboot.errors import CouldNotRun
-from afterboot.inventory.discovery import short_name
 from afterboot.reads.answers import Answers, every_answer
 from afterboot.transport.connections import Connections
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from afterboot.inventory.discovery import short_name
+from afterboot.domains.discovery import short_name
 from afterboot.reads.cloudreads import CloudContext, CloudRead, register
 
 CLASSES = ("VCPU", "MEMORY_MB")

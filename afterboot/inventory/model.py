@@ -1,7 +1,7 @@
 """The inventory: which hosts exist, what they are for, and how to reach them.
 
 Three sources, one model: afterboot's own YAML (below), Ansible inventories (INI or YAML,
-see :mod:`afterboot.inventory.ansible`), and the cloud itself (:mod:`afterboot.inventory.discovery`), which a
+see :mod:`afterboot.inventory.ansible`), and the cloud itself (:mod:`afterboot.domains.discovery`), which a
 check compares with the first two.
 
 afterboot YAML::

@@ -34,8 +34,8 @@ import shlex
 from collections.abc import Callable, Mapping
 
 from afterboot.domains.containers import unit_of
+from afterboot.domains.discovery import short_name
 from afterboot.domains.servicemap import SERVICES
-from afterboot.inventory.discovery import short_name
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import engine_command
 

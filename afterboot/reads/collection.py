@@ -34,8 +34,8 @@ from afterboot.checks.identity import check_key
 from afterboot.domains import dependencies, rabbitmq_api
 from afterboot.domains.all import CLOUD_READS, READS
 from afterboot.domains.config import effective_files, service_paths
+from afterboot.domains.discovery import ring_summary
 from afterboot.errors import CommandTimeout, CouldNotRun, HostUnreachable
-from afterboot.inventory.discovery import ring_summary
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads import hostreads
 from afterboot.reads.cloudreads import CloudContext
