@@ -168,7 +168,8 @@ OPTIONS = (
          "backing off from 2 to 15 s) before the verdict", metavar="SECONDS"),
     _opt("procedures", "--procedures", "AFTERBOOT_PROCEDURES", "afterboot_procedures",
          "site procedure directories merged over ours, repeatable", (), action="append",
-         metavar="DIR", ini_type="paths", env_help="env AFTERBOOT_PROCEDURES (os.pathsep-separated), ini afterboot_procedures"),
+         metavar="DIR", ini_type="paths",
+         env_help="env AFTERBOOT_PROCEDURES (os.pathsep-separated), ini afterboot_procedures"),
     _opt("write_baseline", "--write-baseline", "", "",
          "read every host's service configuration (in scope of --role/--host) and write "
          "the reviewed-baseline files of --phase=config-gate to DIR; judges nothing",
@@ -326,9 +327,7 @@ def _check_settle(s: Setting, config: pytest.Config) -> Setting:
     except ValueError:
         value = -1.0
     if not 0 <= value <= 86400 or value != value:
-        raise _usage(
-            s, "settle", f"{s.value!r} is not a number of seconds (0 <= seconds <= 86400)"
-        )
+        raise _usage(s, "settle", f"{s.value!r} is not a number of seconds (0 <= seconds <= 86400)")
     if config.getoption("numprocesses", None) or hasattr(config, "workerinput"):
         raise _usage(s, "settle", "--settle runs in one process; drop -n (pytest-xdist)")
     return Setting(value, s.source)
@@ -336,7 +335,9 @@ def _check_settle(s: Setting, config: pytest.Config) -> Setting:
 
 def _check_procedures(s: Setting, config: pytest.Config) -> Setting:
     if s.source == f"${_ENV_PROCEDURES}":
-        return Setting(tuple(Path(p).resolve() for p in str(s.value).split(os.pathsep) if p), s.source)
+        return Setting(
+            tuple(Path(p).resolve() for p in str(s.value).split(os.pathsep) if p), s.source
+        )
     if s.source.startswith("ini "):  # pytest made them absolute, from the ini file's place
         return Setting(tuple(Path(p) for p in s.value), s.source)
     return Setting(tuple(Path(p).resolve() for p in s.value or ()), s.source)

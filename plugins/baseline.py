@@ -1,4 +1,7 @@
-"""``--write-baseline=DIR``: the configuration baseline from a known-good cloud: the pytest hooks over :mod:`afterboot.reports.baseline`."""
+"""``--write-baseline=DIR``: the configuration baseline from a known-good cloud.
+
+The pytest hooks of it; the work is in :mod:`afterboot.reports.baseline`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Root cause first: a check whose dependency failed ends as *skipped, blocked by X on H*: the pytest hooks over :mod:`afterboot.verdict.blocking`."""
+"""Root cause first: a check whose dependency failed ends as *skipped, blocked by X on H*.
+
+The pytest hooks of it; the work is in :mod:`afterboot.verdict.blocking`.
+"""
 
 from __future__ import annotations
 
@@ -68,5 +71,3 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.user_properties.append(("blocked_by", cause))
         item.user_properties.append((ENTRY_PROPERTY, entry.to_json()))
         raise pytest.skip.Exception(f"blocked by {cause}", _use_item_location=True)
-
-

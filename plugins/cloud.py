@@ -1,4 +1,7 @@
-"""The cloud's APIs: one openstacksdk connection per session, and swift on the same token: the pytest hooks over :mod:`afterboot.reads.cloud`."""
+"""The cloud's APIs: one openstacksdk connection per session, and swift on the same token.
+
+The pytest hooks of it; the work is in :mod:`afterboot.reads.cloud`.
+"""
 
 from __future__ import annotations
 

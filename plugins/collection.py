@@ -1,4 +1,7 @@
-"""The collection pass: read each host once, all hosts at once, then let the checks judge: the pytest hooks over :mod:`afterboot.reads.collection`."""
+"""The collection pass: read each host once, all hosts at once, then let the checks judge.
+
+The pytest hooks of it; the work is in :mod:`afterboot.reads.collection`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Before and after: ``--compare=FILE`` judges this run against an earlier snapshot: the pytest hooks over :mod:`afterboot.verdict.compare`."""
+"""Before and after: ``--compare=FILE`` judges this run against an earlier snapshot.
+
+The pytest hooks of it; the work is in :mod:`afterboot.verdict.compare`.
+"""
 
 from __future__ import annotations
 
@@ -72,7 +75,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Before/after checks only with --compare (their reads also in pre-maintenance);
-    only them with --snapshot-file. Runs after the phase selection (afterboot/checks/identity.py)."""
+    only them with --snapshot-file. Runs after the phase selection
+    (:mod:`afterboot.checks.identity`)."""
     if settings(config).list_checks:
         return
     if compared_key not in config.stash:
@@ -103,5 +107,3 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     elif not base.has_results:
         line += "; it holds no results: failures are not marked new"
     return [redact(line)]
-
-

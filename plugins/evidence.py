@@ -1,4 +1,7 @@
-"""Evidence: on failure, the tail of the logs the procedure names, from the host involved: the pytest hooks over :mod:`afterboot.verdict.evidence`."""
+"""Evidence: on failure, the tail of the logs the procedure names, from the host involved.
+
+The pytest hooks of it; the work is in :mod:`afterboot.verdict.evidence`.
+"""
 
 from __future__ import annotations
 
@@ -12,5 +15,3 @@ from afterboot.verdict.evidence import (
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[limits_key] = load_limits()
-
-

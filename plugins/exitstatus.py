@@ -1,4 +1,7 @@
-"""Exit status by severity, in the manner of ``nova-status upgrade check``: the pytest hooks over :mod:`afterboot.verdict.exitstatus`."""
+"""Exit status by severity, in the manner of ``nova-status upgrade check``.
+
+The pytest hooks of it; the work is in :mod:`afterboot.verdict.exitstatus`.
+"""
 
 from __future__ import annotations
 
@@ -14,5 +17,3 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     tally = Tally(session.config)
     session.config.stash[tally_key] = tally
     session.config.pluginmanager.register(tally, "afterboot-exit-status")
-
-

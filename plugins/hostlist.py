@@ -1,4 +1,7 @@
-"""``--list-hosts``: the inventory as afterboot resolved it, one line per host; runs nothing: the pytest hooks over :mod:`afterboot.inventory.hostlist`."""
+"""``--list-hosts``: the inventory as afterboot resolved it, one line per host; runs nothing.
+
+The pytest hooks of it; the work is in :mod:`afterboot.inventory.hostlist`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Per-host checks: a check asking for ``host`` runs once per inventory host of its roles: the pytest hooks over :mod:`afterboot.checks.hosts`."""
+"""Per-host checks: a check asking for ``host`` runs once per inventory host of its roles.
+
+The pytest hooks of it; the work is in :mod:`afterboot.checks.hosts`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Check identity: every check carries a stable ID and a restoration tier: the pytest hooks over :mod:`afterboot.checks.identity`."""
+"""Check identity: every check carries a stable ID and a restoration tier.
+
+The pytest hooks of it; the work is in :mod:`afterboot.checks.identity`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The inventory: which hosts exist, what they are for, and how to reach them: the pytest hooks over :mod:`afterboot.inventory.model`."""
+"""The inventory: which hosts exist, what they are for, and how to reach them.
+
+The pytest hooks of it; the work is in :mod:`afterboot.inventory.model`.
+"""
 
 from __future__ import annotations
 

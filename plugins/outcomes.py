@@ -1,4 +1,7 @@
-"""Two outcomes kept apart: *the cloud is wrong* (failed) and *the check could not run*: the pytest hooks over :mod:`afterboot.verdict.outcomes`."""
+"""Two outcomes kept apart: *the cloud is wrong* (failed) and *the check could not run*.
+
+The pytest hooks of it; the work is in :mod:`afterboot.verdict.outcomes`.
+"""
 
 from __future__ import annotations
 

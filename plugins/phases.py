@@ -1,4 +1,7 @@
-"""What each phase needs before it can run: one usage line (exit status 4) when it is missing: the pytest hooks over :mod:`afterboot.checks.phases`."""
+"""What each phase needs before it can run: one usage line (exit status 4) when it is missing.
+
+The pytest hooks of it; the work is in :mod:`afterboot.checks.phases`.
+"""
 
 from __future__ import annotations
 

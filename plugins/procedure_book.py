@@ -1,4 +1,7 @@
-"""The procedure book of a run: ours merged with the site's, loaded once, shared by all: the pytest hooks over :mod:`afterboot.procedures.book`."""
+"""The procedure book of a run: ours merged with the site's, loaded once, shared by all.
+
+The pytest hooks of it; the work is in :mod:`afterboot.procedures.book`.
+"""
 
 from __future__ import annotations
 

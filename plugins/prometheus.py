@@ -1,4 +1,7 @@
-"""``--prometheus=FILE``: every check's outcome per host as a node_exporter textfile: the pytest hooks over :mod:`afterboot.reports.prometheus`."""
+"""``--prometheus=FILE``: every check's outcome per host as a node_exporter textfile.
+
+The pytest hooks of it; the work is in :mod:`afterboot.reports.prometheus`.
+"""
 
 from __future__ import annotations
 
@@ -15,5 +18,3 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     results = Results(config)
     config.stash[results_key] = results
     config.pluginmanager.register(results, "afterboot-prometheus")
-
-

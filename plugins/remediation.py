@@ -1,4 +1,7 @@
-"""Remediation: every failed check shows its filled-in procedure, ordered by tier: the pytest hooks over :mod:`afterboot.verdict.remediation`."""
+"""Remediation: every failed check shows its filled-in procedure, ordered by tier.
+
+The pytest hooks of it; the work is in :mod:`afterboot.verdict.remediation`.
+"""
 
 from __future__ import annotations
 
@@ -36,5 +39,3 @@ def pytest_terminal_summary(
         terminalreporter.write_line(line)
     out = reports_dir(config)
     terminalreporter.write_line(f"plan: {out / 'summary.json'}, {out / 'remediation.sh'}")
-
-

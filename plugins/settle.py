@@ -1,4 +1,7 @@
-"""``--settle=SECONDS``: right after a reboot, wait until the cloud has converged, then judge: the pytest hooks over :mod:`afterboot.verdict.settle`."""
+"""``--settle=SECONDS``: right after a reboot, wait until the cloud has converged, then judge.
+
+The pytest hooks of it; the work is in :mod:`afterboot.verdict.settle`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Waivers: a failure the site has accepted, until a date, is reported as *waived*: the pytest hooks over :mod:`afterboot.verdict.waivers`."""
+"""Waivers: a failure the site has accepted, until a date, is reported as *waived*.
+
+The pytest hooks of it; the work is in :mod:`afterboot.verdict.waivers`.
+"""
 
 from __future__ import annotations
 
@@ -44,5 +47,3 @@ def pytest_terminal_summary(
     terminalreporter.write_sep("=", f"waivers ({waivers.source})", yellow=True)
     for line in ledger_lines(waivers.rows(), dt.date.today()):
         terminalreporter.write_line(line)
-
-

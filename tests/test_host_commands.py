@@ -42,7 +42,9 @@ def kolla(engine: str = "podman", name: str = "compute2") -> HostSpec:
 
 
 PODMAN, DOCKER, AUTO = kolla("podman"), kolla("docker"), kolla("")
-ANY = "$(command -v docker || command -v podman)"  # afterboot/domains/containers.py's engine_command
+ANY = (
+    "$(command -v docker || command -v podman)"  # afterboot/domains/containers.py's engine_command
+)
 
 # (command, podman, docker); the engine the inventory leaves open renders docker's with ANY
 TABLE = [

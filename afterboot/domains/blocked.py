@@ -334,8 +334,8 @@ def script(select: str = IN_D) -> str:
     )
 
 
-
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
 
 def _blocked(spec: HostSpec) -> str:
     return script()

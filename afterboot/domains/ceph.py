@@ -96,7 +96,6 @@ def health_of(remote: Remote) -> CephHealth:
     return health(remote.read("ceph_status").stdout, remote.name)
 
 
-
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
 
 # A mon may refuse one request for a moment (EPERM: "problem getting command descriptions",

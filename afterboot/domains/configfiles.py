@@ -1,4 +1,5 @@
-"""TODO"""
+"""The ``configs`` read: every configuration file a check or the database lookup reads,
+as parts (kept in memory only: it holds secrets)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from afterboot.domains.database import SERVICE_CONFIGS
 from afterboot.reads.hostreads import HostRead, file_parts, register
 
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
 
 def config_files() -> list[str]:
     """Every configuration file a check or the database lookup reads."""

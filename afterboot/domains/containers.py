@@ -334,7 +334,6 @@ def mixed_tags(read: ContainerRead) -> list[Drift]:
     return sorted(out, key=lambda d: d.container.name)
 
 
-
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
 
 register(

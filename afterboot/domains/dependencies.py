@@ -173,7 +173,6 @@ def why(status: int) -> str:
     return "no answer within the bound" if status in (124, 137) else "refused or unreachable"
 
 
-
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
 
 register(

@@ -3,21 +3,21 @@ backing files, nbd devices: parsers of the host reads (:mod:`afterboot.reads.hos
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import (
     INSTANCES_DIR,
     LIBVIRT_CONTAINER,
     PART,
     HostRead,
-    HostSpec,
     container_path,
     parts,
     quoted_path,
     register,
-    shlex,
 )
 from afterboot.transport.connections import Remote
 
@@ -181,7 +181,6 @@ def parse_cpu(text: str) -> tuple[str, frozenset[str]]:
     return model, frozenset((fields.get("flags") or fields.get("Features") or "").split())
 
 
-
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
 
 # One virsh for all the domains (each virsh is a connection to libvirtd: ~20 ms, three per
@@ -265,7 +264,10 @@ register(
     HostRead(
         "instance_dirs",
         "instance directories of nova (none where the directory does not exist)",
-        lambda s: f"[ -e {quoted_path(s, INSTANCES_DIR)} ] || exit 0; ls -1 {quoted_path(s, INSTANCES_DIR)}",
+        lambda s: (
+            f"[ -e {quoted_path(s, INSTANCES_DIR)} ] || exit 0; "
+            f"ls -1 {quoted_path(s, INSTANCES_DIR)}"
+        ),
     ),
     HostRead(
         "backing_files",

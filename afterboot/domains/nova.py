@@ -100,8 +100,8 @@ def on_host(all_instances: list[Instance], host: str) -> list[Instance]:
 # -- fixtures ------------------------------------------------------------------------
 
 
-
 # -- the cloud reads this module makes (afterboot.reads.cloudreads' registry) ----------
+
 
 def _instances(ctx: CloudContext) -> Any:
     return instances_of(ctx.db, ctx.timeout)

@@ -44,8 +44,8 @@ def compute_providers(cloud: Any) -> dict[str, Provider]:
     return found
 
 
-
 # -- the cloud reads this module makes (afterboot.reads.cloudreads' registry) ----------
+
 
 def _providers(ctx: CloudContext) -> Any:
     return compute_providers(ctx.cloud)

@@ -71,8 +71,8 @@ def broker(connections: Connections) -> Broker:
         raise CouldNotRun("RabbitMQ answers on no messaging host", exc.reason) from None
 
 
-
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
 
 def _rabbitmqctl(spec: HostSpec) -> str:
     if spec.service_manager == "container":

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Which services each role runs, and how each is found: its systemd units, its kolla
+containers, its process names (:data:`SERVICES`, :data:`ROLE_SERVICES`)."""
 
 from __future__ import annotations
 

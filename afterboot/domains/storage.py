@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import (
     DEVICES_ROOT,
     PART,
@@ -17,7 +18,6 @@ from afterboot.reads.hostreads import (
     RINGS,
     SWIFT_FILES,
     HostRead,
-    HostSpec,
     file_parts,
     parts,
     quoted_path,
@@ -137,8 +137,8 @@ def replication_stamps(remote: Remote) -> dict[str, float]:
     return stamps
 
 
-
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
 
 def _ring_files(spec: HostSpec) -> str:
     paths = " ".join(quoted_path(spec, f"/etc/swift/{r}.ring.gz") for r in RINGS)
@@ -187,7 +187,9 @@ register(
         "directories under the swift devices root",
         # no devices root: no device (SWIFT-005 names each missing one); a root that
         # cannot be listed fails the read
-        lambda s: f"[ -e {quoted_path(s, DEVICES_ROOT)} ] || exit 0; ls -1 {quoted_path(s, DEVICES_ROOT)}",
+        lambda s: (
+            f"[ -e {quoted_path(s, DEVICES_ROOT)} ] || exit 0; ls -1 {quoted_path(s, DEVICES_ROOT)}"
+        ),
     ),
     HostRead(
         "swift_device_health",

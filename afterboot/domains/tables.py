@@ -78,8 +78,8 @@ def _row_error(cur: Any, service: str, table: str) -> str:
     return ""
 
 
-
 # -- the cloud reads this module makes (afterboot.reads.cloudreads' registry) ----------
+
 
 def _tables(ctx: CloudContext) -> dict[str, str]:
     return table_states(ctx.db)

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""systemd's answer about units, parsed: ``systemctl show`` blocks by unit, and its
+timestamps; the ``units`` read of the services' units."""
 
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ def unix_time(stamp: str) -> float | None:
         return None
 
 
-
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
+
 
 def _unit_names(spec: HostSpec) -> list[str]:
 

@@ -401,7 +401,6 @@ def doctor(remote: Remote) -> Doctor:
     return parse_doctor(remote.read(DOCTOR_READ), remote.name)
 
 
-
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
 
 # the seven tools at once cost ~13 s of CPU (imports): ~4 s on a controller's cores, 12 to
@@ -410,7 +409,7 @@ UPGRADE_CHECK_BUDGET_S = 45.0
 
 
 def _upgrade_check(project: str) -> Callable[[HostSpec], str]:
-    """The read of a project's ``<project>-status upgrade check`` (afterboot/domains/upgradecheck.py)."""
+    """The read of a project's ``<project>-status upgrade check`` (see :func:`script`)."""
 
     def read(spec: HostSpec) -> str:
         return script(project, spec)

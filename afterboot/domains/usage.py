@@ -113,11 +113,12 @@ def accounts(cloud: Any) -> list[Account]:
     ]
 
 
-
 # -- the cloud reads this module makes (afterboot.reads.cloudreads' registry) ----------
 
+
 def _usage(name: str) -> Callable[[CloudContext], Any]:
-    """A read of :mod:`afterboot.domains.usage` (the periodic checks'), made with the cloud's API."""
+    """A read of this module's (the periodic checks'), made with the cloud's API; the
+    function is looked up when the read is made."""
 
     def fetch(ctx: CloudContext) -> Any:
         return globals()[name](ctx.cloud)

@@ -1,7 +1,8 @@
 """The inventory: which hosts exist, what they are for, and how to reach them.
 
 Three sources, one model: afterboot's own YAML (below), Ansible inventories (INI or YAML,
-see :mod:`afterboot.inventory.ansible`), and the cloud itself (:mod:`afterboot.domains.discovery`), which a
+see :mod:`afterboot.inventory.ansible`), and the cloud itself
+(:mod:`afterboot.domains.discovery`), which a
 check compares with the first two.
 
 afterboot YAML::
@@ -393,5 +394,3 @@ def from_afterboot_yaml(data: LineDict, src: str, base: Path) -> Inventory:
 
 
 # -- pytest plugin -------------------------------------------------------------------
-
-

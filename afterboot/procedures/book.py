@@ -3,7 +3,8 @@
 Hooks for its one option (``--procedures``) and the load at configure time (a bad file is
 a one-line usage error); :func:`procedures` is what the blocking, evidence, remediation,
 Allure, waiver and exit-status plugins read. Loading and parsing live in
-:mod:`afterboot.procedures.runbook`; this module only decides which directories and keeps the result.
+:mod:`afterboot.procedures.runbook`; this module only decides which directories and keeps
+the result.
 """
 
 from __future__ import annotations

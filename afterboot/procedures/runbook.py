@@ -189,7 +189,8 @@ def command_line(
     step: Step, values: Mapping[str, str], hosts: Mapping[str, HostSpec] | None = None
 ) -> str:
     """The step's ``run`` filled in; an ``at: host`` one adapted to the host it runs on
-    (``hosts``: the inventory's, by name; see afterboot/procedures/hostcommands.py) and given ``ssh``."""
+    (``hosts``: the inventory's, by name; see :mod:`afterboot.procedures.hostcommands`)
+    and given ``ssh``."""
     if not step.run:
         return ""
     cmd = fill(step.run, values, quote=True)

@@ -3,7 +3,8 @@
 Plain module (no hooks). The signatures are data (``procedures/_signatures.yaml``), most
 specific first: the first signature that matches a log names its cause, shown as one
 ``cause:`` line above the tail, carried as a JUnit property and into ``summary.json``, and
-a procedure step with the same ``cause:`` is put first (:func:`afterboot.procedures.runbook.render`).
+a procedure step with the same ``cause:`` is put first
+(:func:`afterboot.procedures.runbook.render`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Each host's answer to one question, and why the others gave none.
 
-:func:`afterboot.transport.connections.each_answer` leaves out the hosts that could not answer ("their
+:func:`afterboot.transport.connections.each_answer` leaves out the hosts that could not
+answer ("their
 own checks say so"); a check that compares hosts, or judges cloud records by their hosts'
 state, must not: a host whose read failed is not a host that agrees. :func:`every_answer`
 keeps both, and :meth:`Answers.unanswered` is the :class:`CouldNotRun` naming each such

@@ -171,8 +171,8 @@ def read_object(
     return headers, read, digest.hexdigest() if whole else ""
 
 
-
 # -- the cloud reads this module makes (afterboot.reads.cloudreads' registry) ----------
+
 
 def _object_read(ctx: CloudContext) -> dict[str, Any]:
     """The account's first object, read back through the proxy (streamed, at most 1 MiB,

@@ -315,4 +315,3 @@ register(
     ),
     CloudRead("apis", "each API's answer to a read-only probe, and the catalog's endpoints", _apis),
 )
-

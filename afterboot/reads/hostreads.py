@@ -104,10 +104,7 @@ def in_container(spec: HostSpec, container: str, snippet: str) -> str:
     qemu-img too): run there, whole, in one exec; elsewhere as it is."""
     if spec.service_manager != "container":
         return snippet
-    return (
-        engine_setup(spec)
-        + f'"$rt" exec {shlex.quote(container)} sh -c {shlex.quote(snippet)}'
-    )
+    return engine_setup(spec) + f'"$rt" exec {shlex.quote(container)} sh -c {shlex.quote(snippet)}'
 
 
 def container_path(spec: HostSpec, host_path: str) -> str:

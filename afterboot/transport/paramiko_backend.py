@@ -29,7 +29,7 @@ def _backend_class() -> type[Any]:
     import paramiko  # third party, imported here: only runs with a paramiko host pay for it
     from testinfra.backend import paramiko as testinfra_paramiko
 
-    class DeadlineParamiko(testinfra_paramiko.ParamikoBackend):  # type: ignore[misc]
+    class DeadlineParamiko(testinfra_paramiko.ParamikoBackend):
         def __init__(self, label: str, deadline: float, *args: Any, **kwargs: Any) -> None:
             self.host_label, self.deadline = label, deadline
             super().__init__(*args, **kwargs)

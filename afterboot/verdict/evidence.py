@@ -242,7 +242,8 @@ def _attach(text: str) -> None:
 def gather_evidence(
     item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
 ) -> pytest.TestReport:
-    """A failed check's evidence: the logs its procedure names, from its host, and the cause they show."""
+    """A failed check's evidence: the logs its procedure names, from its host, and the
+    cause they show."""
     check = item.stash.get(check_key, None)
     if check is None or not report.failed or report.when != "call" or could_not_run(report):
         return report
