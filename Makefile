@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev,ansible]'
 	@# the project's bytecode, compiled once as pip does for an installed package (where
 	@# PYTHONDONTWRITEBYTECODE is set, each run would compile its ~90 modules again: 0.2 s)
-	$(PY) -m compileall -q conftest.py fixtures plugins tests_cloud lab
+	$(PY) -m compileall -q conftest.py afterboot fixtures plugins tests_cloud lab
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest --collect-only -q -p no:cacheprovider tests_cloud >/dev/null || true
 	touch $@
 

@@ -10,6 +10,7 @@ import pytest
 from afterboot.checks.findings import Findings, item_findings
 from afterboot.domains.hypervisor import skew
 from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.reads.collection import read_host
 from afterboot.reads.snapshot import HostSnapshot, ReadResult
 from afterboot.transport.connections import Connections, Remote
 from tests_cloud.test_hosts import test_clock_in_sync as clock_check
@@ -17,7 +18,8 @@ from tests_cloud.test_hosts import test_clock_in_sync as clock_check
 
 def _adopted(now: float, window: tuple[float, float]) -> tuple[Remote, Connections]:
     """A local host whose collection pass read ``now`` as its clock within ``window``."""
-    connections = Connections(Inventory({"cmp-01": HostSpec("cmp-01", connection="local")}, "t"), 5)
+    spec = HostSpec("cmp-01", connection="local")
+    connections = Connections(Inventory({"cmp-01": spec}, "t"), 5, read_host)
     remote = connections["cmp-01"]
     snap = HostSnapshot("cmp-01", started=window[0], ended=window[1])
     snap.reads["clock"] = ReadResult("clock", 0, f"{now:.3f} 1234.5\n")
