@@ -1,12 +1,19 @@
-"""afterboot: the root conftest only lists the plugins; everything lives in them."""
+"""afterboot: the root conftest only lists the plugins (pytest's hooks, ``plugins/``) and
+the fixtures (``fixtures/``); the work is in the ``afterboot`` package.
+
+The verdict's order is declared in :mod:`afterboot.verdict.pipeline`, not here. For other
+hooks of the same priority pytest calls the last registered first.
+"""
 
 pytest_plugins = [
     "plugins.options",
     "plugins.redaction",
+    # the hosts and how to reach them
     "fixtures.inventory",
     "plugins.inventory",
     "fixtures.connections",
-    "fixtures.database",  # before collection, whose dependency probe parses DSNs with it
+    # what the checks judge: read once, before the first check
+    "fixtures.database",
     "fixtures.collection",
     "plugins.collection",
     "fixtures.cloud",
@@ -14,24 +21,26 @@ pytest_plugins = [
     "fixtures.nova",
     "fixtures.placement",
     "fixtures.usage",
+    # which checks run, and where
     "plugins.identity",
     "plugins.hostlist",
+    # the verdict, and what its stages keep
     "plugins.verdict",
     "plugins.outcomes",
     "plugins.hosts",
     "fixtures.findings",
-    "plugins.procedure_book",  # before the plugins that import it
+    "plugins.procedure_book",
     "plugins.evidence",
     "plugins.blocking",
-    "plugins.settle",  # before remediation, which imports it
+    "plugins.settle",
     "plugins.manifest",
     "plugins.remediation",
-    "plugins.allure_report",
     "plugins.waivers",
     "plugins.compare",
-    "fixtures.compare",  # after waivers: a waived failure is no failure to mark new
+    "fixtures.compare",
     "plugins.exitstatus",
     "plugins.prometheus",
+    # what a phase needs; the configuration baseline writer
     "plugins.phases",
     "plugins.baseline",
 ]

@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 import pytest
 
-from afterboot.settings import settings
-
-if TYPE_CHECKING:
-    pass
 from afterboot.reads.cloud import NO_CLOUD, connected, early_key
+from afterboot.settings import settings
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -26,10 +26,11 @@ from afterboot.domains.servicemap import Service
 from afterboot.domains.services import _by_process, process_table
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures.runbook import Finding, load, render
-from afterboot.reads.collection import compose, read_host, recollect
+from afterboot.reads.collection import compose, read_host
 from afterboot.reads.hostreads import PART, READS, resolve
 from afterboot.reads.snapshot import HostSnapshot, ReadResult, Snapshot
 from afterboot.transport.connections import Remote
+from afterboot.verdict.settle import recollect
 
 from .conftest import ROOT
 

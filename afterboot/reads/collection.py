@@ -71,11 +71,6 @@ snapshot_key = pytest.StashKey[Snapshot]()
 also_reads_key = pytest.StashKey[list[pytest.Item]]()
 # Why nothing is read in this run (it judges a saved snapshot: --snapshot-file).
 no_reading_key = pytest.StashKey[str]()
-# --settle (afterboot/verdict/settle.py): the checks whose reads the next check to run reads again
-again_key = pytest.StashKey[list[pytest.Item]]()
-# Reads whose first sample --settle keeps beside the latest, as "<name>@first": a process
-# in D in both that has not run in between was blocked the whole time (afterboot/domains/blocked.py)
-FIRST_KEPT = ("blocked",)
 
 
 # -- one host: compose, run, split ------------------------------------------------------
@@ -407,35 +402,6 @@ def _read_cloud(ctx: CloudContext, names: set[str]) -> dict[str, CloudSnapshot]:
     return done
 
 
-def recollect(
-    snap: Snapshot,
-    connections: Connections,
-    per_host: dict[str, set[str]],
-    cloud_reads: set[str],
-    context: Callable[[], CloudContext],
-    timeout: float,
-) -> None:
-    """Read again only ``per_host`` and ``cloud_reads`` (what failing checks read, for
-    ``--settle``) and put the new results into ``snap`` in place, so every check judging it
-    (and each host's :class:`Remote`) sees them; the hosts' other reads are kept."""
-    wanted = {name: reads for name, reads in per_host.items() if reads}
-    fresh = collect(connections, wanted, cloud_reads, context, timeout)
-    for name, host_snap in fresh.hosts.items():
-        old = snap.hosts.get(name)
-        if old is None:
-            snap.hosts[name] = host_snap
-            continue
-        for read in FIRST_KEPT:  # what a later sample is compared with
-            if read in old.reads and read in host_snap.reads:
-                first = old.reads.setdefault(f"{read}@first", old.reads[read])
-                connections[name].reads.setdefault(f"{read}@first", first)
-        old.reads.update(host_snap.reads)
-        old.unreachable = host_snap.unreachable
-        old.started, old.ended = host_snap.started, host_snap.ended
-        old.paths.update(host_snap.paths)
-    snap.cloud.update(fresh.cloud)
-
-
 def _read_and_hand(
     remote: Remote, names: set[str], timeout: float, connections: Connections
 ) -> HostSnapshot:
@@ -528,3 +494,19 @@ def save_snapshot(config: pytest.Config, snap: Snapshot) -> None:
     if out is not None:
         with contextlib.suppress(OSError):
             save(snap, _stored(), Path(out) / "snapshot.json")
+
+
+def cloud_context(timeout: float, fixture: Callable[[str], Any]) -> Callable[[], CloudContext]:
+    """The cloud's sources for a pass, opened by ``fixture`` (pytest's
+    ``request.getfixturevalue``: in pytest's own thread, before the readers start)."""
+
+    def context() -> CloudContext:
+        return CloudContext(
+            timeout,
+            **{
+                name: (lambda name=name: fixture(name))
+                for name in ("cloud", "db", "identity", "swift")
+            },
+        )
+
+    return context

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -26,8 +27,12 @@ from _pytest.runner import runtestprotocol
 from afterboot.checks.findings import findings_key
 from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
-from afterboot.reads.collection import again_key
+from afterboot.inventory.load import scoped_inventory
+from afterboot.reads.cloudreads import CloudContext
+from afterboot.reads.collection import cloud_context, collect, needs
+from afterboot.reads.snapshot import Snapshot
 from afterboot.settings import settings
+from afterboot.transport.connections import Connections
 from afterboot.verdict.blocking import mend
 from afterboot.verdict.outcomes import COULD_NOT_RUN, outcome_of
 
@@ -382,3 +387,58 @@ def summary(config: pytest.Config) -> dict[str, Any]:
             "checks": [row.to_json() for row in state.rows],
         }
     }
+
+
+# --settle (afterboot/verdict/settle.py): the checks whose reads the next check to run reads again
+again_key = pytest.StashKey[list[pytest.Item]]()
+
+
+# Reads whose first sample --settle keeps beside the latest, as "<name>@first": a process
+# in D in both that has not run in between was blocked the whole time (afterboot/domains/blocked.py)
+FIRST_KEPT = ("blocked",)
+
+
+def recollect(
+    snap: Snapshot,
+    connections: Connections,
+    per_host: dict[str, set[str]],
+    cloud_reads: set[str],
+    context: Callable[[], CloudContext],
+    timeout: float,
+) -> None:
+    """Read again only ``per_host`` and ``cloud_reads`` (what failing checks read, for
+    ``--settle``) and put the new results into ``snap`` in place, so every check judging it
+    (and each host's :class:`Remote`) sees them; the hosts' other reads are kept."""
+    wanted = {name: reads for name, reads in per_host.items() if reads}
+    fresh = collect(connections, wanted, cloud_reads, context, timeout)
+    for name, host_snap in fresh.hosts.items():
+        old = snap.hosts.get(name)
+        if old is None:
+            snap.hosts[name] = host_snap
+            continue
+        for read in FIRST_KEPT:  # what a later sample is compared with
+            if read in old.reads and read in host_snap.reads:
+                first = old.reads.setdefault(f"{read}@first", old.reads[read])
+                connections[name].reads.setdefault(f"{read}@first", first)
+        old.reads.update(host_snap.reads)
+        old.unreachable = host_snap.unreachable
+        old.started, old.ended = host_snap.started, host_snap.ended
+        old.paths.update(host_snap.paths)
+    snap.cloud.update(fresh.cloud)
+
+
+def read_again_if_due(
+    config: pytest.Config,
+    snap: Snapshot,
+    connections: Connections,
+    fixture: Callable[[str], Any],
+) -> None:
+    """At a new round's first check: what the failing checks read, read again into ``snap``
+    (nothing when no round is due)."""
+    again = config.stash.get(again_key, None)
+    if not again:
+        return
+    del config.stash[again_key]
+    per_host, cloud_reads = needs(again, scoped_inventory(config))
+    timeout = settings(config).timeout.value
+    recollect(snap, connections, per_host, cloud_reads, cloud_context(timeout, fixture), timeout)
