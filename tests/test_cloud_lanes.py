@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import afterboot.reads.collection as collection
 from afterboot.domains.database import Databases
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
@@ -70,7 +71,6 @@ def test_database_reads_do_not_wait_for_the_token(monkeypatch: pytest.MonkeyPatc
         "listing": CloudRead("listing", "", read("listing")),
     }
     monkeypatch.setattr(cloudreads, "CLOUD_READS", reads)
-    import afterboot.reads.collection as collection
 
     monkeypatch.setattr(collection, "CLOUD_READS", reads)
     ctx = CloudContext(5.0, cloud=slow_cloud, db=lambda: "db")

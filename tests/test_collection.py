@@ -14,10 +14,14 @@ from pathlib import Path
 
 import pytest
 
+import afterboot.reads.collection as collection
+from afterboot.domains.hypervisor import instance_dirs
+from afterboot.domains.servicemap import SERVICES
+from afterboot.domains.services import _by_process, process_table
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads import hostreads
-from afterboot.reads.collection import compose, deadline, needs, read_host, split
+from afterboot.reads.collection import _unframed, compose, deadline, needs, read_host, split
 from afterboot.reads.hostreads import HostRead, parts
 from afterboot.transport.connections import Remote
 
@@ -44,7 +48,6 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, HostRead]:
         "slow2": HostRead("slow2", "", lambda s: "sleep 1; echo also; echo e2 >&2", slow=True),
     }
     monkeypatch.setattr(hostreads, "READS", {**hostreads.READS, **extra})
-    import afterboot.reads.collection as collection
 
     monkeypatch.setattr(collection, "READS", hostreads.READS)
     return extra
@@ -118,7 +121,6 @@ def test_a_containers_reads_share_one_exec(
         "in2": HostRead("in2", "", lambda s: "echo two; exit 4", engine=True, container=container),
     }
     monkeypatch.setattr(hostreads, "READS", {**hostreads.READS, **reads})
-    import afterboot.reads.collection as collection
 
     monkeypatch.setattr(collection, "READS", hostreads.READS)
     spec = HostSpec(
@@ -275,8 +277,6 @@ def test_the_process_table_leaves_out_the_reading_script(
 ) -> None:
     """A service named only in the script's own text (a config path, a slow read running
     beside) is not taken for a running service."""
-    from afterboot.domains.services import process_table
-
     snap = read_host(local, ["slow", "processes", "configs"], 3.0)
     table = process_table(snap.reads["processes"].stdout)
     assert table, "the host's other processes are kept"
@@ -304,8 +304,6 @@ def test_paths_the_configuration_moves_are_read_there(
         assert snap.commands == 2
         assert snap.paths == {"/var/lib/nova/instances": str(instances)}
         remote.adopt(snap)
-        from afterboot.domains.hypervisor import instance_dirs
-
         assert instance_dirs(remote) == {"0b6b0c4e-0000-4000-8000-000000000001"}
         (root / "etc" / "nova.conf").write_text("[DEFAULT]\ndebug = true\n")
         plain = read_host(Remote(spec, 3.0, control), ["instance_dirs"], 3.0)
@@ -331,9 +329,6 @@ def test_become_runs_the_reads_through_sudo(local: Remote) -> None:
 
 def test_a_stopped_or_zombie_service_is_not_running() -> None:
     """A SIGSTOPped nova-compute still matches ``pgrep``: it is not running for afterboot."""
-    from afterboot.domains.servicemap import SERVICES
-    from afterboot.domains.services import _by_process, process_table
-
     table = process_table(
         "top 1\n"
         "  10   1  500 Tl   /usr/bin/python3 /usr/bin/nova-compute --config-file x\n"
@@ -351,8 +346,6 @@ def test_a_stopped_or_zombie_service_is_not_running() -> None:
 def test_a_shared_exec_cut_at_its_deadline_gives_its_reads_its_status() -> None:
     """The engine's exec killed at its deadline, a read inside it half done: that read
     is not taken as finished; it and the read never started take the exec's status."""
-    from afterboot.reads.collection import _unframed
-
     nonce = "@@ab-9"
     out = (
         f"{nonce} begin @box\n{nonce} begin in1\npartial\n"

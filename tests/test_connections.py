@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from afterboot.errors import CommandTimeout, HostUnreachable
-from afterboot.inventory.model import HostSpec
-from afterboot.transport.connections import Remote
+from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.transport.connections import Connections, Remote
 
 from . import sshd as sshd_mod
 
@@ -117,9 +117,6 @@ def test_a_pool_makes_its_control_dir_for_openssh_hosts_only_and_removes_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import tempfile
-
-    from afterboot.inventory.model import Inventory
-    from afterboot.transport.connections import Connections
 
     made: list[str] = []
     mkdtemp = tempfile.mkdtemp

@@ -14,7 +14,15 @@ from afterboot.procedures.runbook import Finding, ProcedureError, load, render
 from afterboot.procedures.signatures import find_cause, parse
 from afterboot.procedures.signatures import load as load_signatures
 from afterboot.reports.reportfiles import Entry, procedure_text, script, summary_data
-from afterboot.verdict.evidence import Limits, section
+from afterboot.verdict.evidence import (
+    Limits,
+    _units,
+    collect_journals,
+    last_writer,
+    load_limits,
+    most_specific,
+    section,
+)
 
 PROCS = load()
 SIGS = load_signatures()
@@ -310,7 +318,6 @@ def test_a_restarted_service_s_old_errors_name_no_cause() -> None:
 
 
 def test_last_writer_keeps_continuation_lines_and_logs_without_pids() -> None:
-    from afterboot.verdict.evidence import last_writer
 
     lines = [
         "2026-11-29 02:00:00.000 7 ERROR x [-] old",
@@ -324,7 +331,6 @@ def test_last_writer_keeps_continuation_lines_and_logs_without_pids() -> None:
 
 
 def test_the_most_specific_signature_wins_over_the_order_of_the_logs() -> None:
-    from afterboot.verdict.evidence import most_specific
 
     io = find_cause("blk_update_request: I/O error, dev sdb, sector 12", SIGS)
     refused = find_cause("ERROR nova AccessRefused: (403) ACCESS_REFUSED - Login was", SIGS)
@@ -338,7 +344,6 @@ def test_the_most_specific_signature_wins_over_the_order_of_the_logs() -> None:
 
 
 def test_libvirt_s_closed_client_connection_is_noise_not_an_io_error() -> None:
-    from afterboot.verdict.evidence import load_limits
 
     limits = load_limits()
     line = (
@@ -366,8 +371,6 @@ class _Journal:
 
 def test_a_systemd_unit_s_journal_is_evidence_with_its_cause() -> None:
     from types import SimpleNamespace
-
-    from afterboot.verdict.evidence import _units, collect_journals
 
     found = [
         Finding("swift-object", "storage2", extra={"unit": "swift-object.service"}),

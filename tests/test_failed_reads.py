@@ -12,9 +12,17 @@ from types import SimpleNamespace
 
 import pytest
 
+# the check modules as modules: pytest collects none of their checks in this file
+import tests_cloud.test_config as config_checks
+import tests_cloud.test_containers as containers_checks
+import tests_cloud.test_databases as databases_checks
+import tests_cloud.test_hypervisor as hypervisor_checks
+import tests_cloud.test_service_records as service_records_checks
+import tests_cloud.test_swift as swift_checks
 from afterboot.checks.findings import Findings, item_findings
 from afterboot.domains.nova import Instance
 from afterboot.domains.services import service_states
+from afterboot.domains.storage import device_dirs
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads.collection import read_host
@@ -79,7 +87,9 @@ def test_a_failed_read_is_could_not_run_naming_host_read_and_error(how: ReadResu
 def test_kolla_001_a_failed_image_listing_is_could_not_run(
     fakebin: Path, fails: str, request: pytest.FixtureRequest
 ) -> None:
-    from tests_cloud.test_containers import test_containers_run_the_image_their_name_resolves_to
+    test_containers_run_the_image_their_name_resolves_to = (
+        containers_checks.test_containers_run_the_image_their_name_resolves_to
+    )
 
     _tool(
         fakebin,
@@ -100,7 +110,9 @@ def test_kolla_001_an_answering_engine_still_names_the_stale_image(
 ) -> None:
     """The same fake engine answering: the check fails naming the container (the test
     above can fail)."""
-    from tests_cloud.test_containers import test_containers_run_the_image_their_name_resolves_to
+    test_containers_run_the_image_their_name_resolves_to = (
+        containers_checks.test_containers_run_the_image_their_name_resolves_to
+    )
 
     _tool(
         fakebin,
@@ -134,7 +146,7 @@ QEMU_IMG = {
 def test_nova_007_a_failing_qemu_img_is_could_not_run(
     fakebin: Path, tmp_path: Path, how: str, request: pytest.FixtureRequest
 ) -> None:
-    from tests_cloud.test_hypervisor import test_instance_directories_match
+    test_instance_directories_match = hypervisor_checks.test_instance_directories_match
 
     _tool(fakebin, "qemu-img", QEMU_IMG[how])
     spec = _local("cmp-01", service_manager="process", paths=_instances_dir(tmp_path))
@@ -148,7 +160,7 @@ def test_nova_007_a_failing_qemu_img_is_could_not_run(
 def test_nova_007_qemu_img_answering_names_the_missing_backing_file(
     fakebin: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    from tests_cloud.test_hypervisor import test_instance_directories_match
+    test_instance_directories_match = hypervisor_checks.test_instance_directories_match
 
     _tool(fakebin, "qemu-img", "printf 'file format: qcow2\\nbacking file: /gone/base\\n'")
     spec = _local("cmp-01", service_manager="process", paths=_instances_dir(tmp_path))
@@ -161,7 +173,7 @@ def test_nova_007_qemu_img_answering_names_the_missing_backing_file(
 def test_nova_007_a_failed_exec_into_nova_libvirt_is_could_not_run(
     fakebin: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    from tests_cloud.test_hypervisor import test_instance_directories_match
+    test_instance_directories_match = hypervisor_checks.test_instance_directories_match
 
     _tool(fakebin, "podman", 'echo "Error: container nova_libvirt is not running" >&2; exit 125')
     spec = _local(
@@ -181,8 +193,7 @@ def test_nova_007_a_failed_exec_into_nova_libvirt_is_could_not_run(
 def test_swift_006_a_devices_root_that_cannot_be_listed_is_could_not_run(
     fakebin: Path, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tests_cloud.test_swift as swift_checks
-    from tests_cloud.test_swift import test_mounted_devices_in_rings
+    test_mounted_devices_in_rings = swift_checks.test_mounted_devices_in_rings
 
     monkeypatch.setattr(swift_checks, "ring_devices", lambda host, ring: [])  # rings: no device
 
@@ -203,8 +214,6 @@ def test_swift_006_a_devices_root_that_cannot_be_listed_is_could_not_run(
 
 def test_swift_006_no_devices_root_is_no_device(tmp_path: Path) -> None:
     """A devices root that does not exist answers "no device" (SWIFT-005 names each)."""
-    from afterboot.domains.storage import device_dirs
-
     spec = _local("stor-01", paths={"/srv/node": str(tmp_path / "none")})
     assert device_dirs(_read_here(spec, "swift_devices")) == set()
     (tmp_path / "none" / "sdc").mkdir(parents=True)
@@ -216,7 +225,9 @@ def test_swift_006_no_devices_root_is_no_device(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("how", [FAILED, TIMED_OUT, ReadResult("x", 0, "no clock here\n")])
 def test_an_up_record_whose_host_boot_is_unknown_is_could_not_run(how: ReadResult) -> None:
-    from tests_cloud.test_service_records import test_nova_compute_reports_since_boot
+    test_nova_compute_reports_since_boot = (
+        service_records_checks.test_nova_compute_reports_since_boot
+    )
 
     connections = _hosts(_local("cmp-01"), reads={"cmp-01": {}})
     connections["cmp-01"].reads["clock"] = _failed("clock", how)
@@ -228,7 +239,7 @@ def test_an_up_record_whose_host_boot_is_unknown_is_could_not_run(how: ReadResul
 
 
 def test_a_dead_record_is_named_even_when_another_host_is_unjudged() -> None:
-    from tests_cloud.test_service_records import test_cinder_volume_alive
+    test_cinder_volume_alive = service_records_checks.test_cinder_volume_alive
 
     connections = _hosts(_local("stor-01"), _local("stor-02"), reads={"stor-01": {}, "stor-02": {}})
     connections["stor-02"].reads["clock"] = _failed("clock")
@@ -244,7 +255,7 @@ def test_a_dead_record_is_named_even_when_another_host_is_unjudged() -> None:
 
 
 def test_db_001_an_unparsable_configuration_fails_naming_host_and_file() -> None:
-    from tests_cloud.test_databases import test_service_databases_reachable
+    test_service_databases_reachable = databases_checks.test_service_databases_reachable
 
     broken = f"{PART} /etc/nova/nova.conf\n[database\nconnection = mysql+pymysql://n:p@db/nova\n"
     connections = _hosts(
@@ -297,7 +308,7 @@ def _nova(text: str) -> ReadResult:
 def test_conf_001_an_unparsable_file_is_a_finding_not_a_skip(
     request: pytest.FixtureRequest,
 ) -> None:
-    from tests_cloud.test_config import test_role_config_consistent
+    test_role_config_consistent = config_checks.test_role_config_consistent
 
     connections = _conf_hosts(_nova(NOVA_CONF), _nova("[DEFAULT]\n = orphan value\n"))
     with pytest.raises(AssertionError, match=r"cmp-02: nova.conf:2: .*refuses it"):
@@ -314,7 +325,7 @@ def test_conf_001_an_unparsable_file_is_a_finding_not_a_skip(
 def test_conf_001_a_host_whose_configs_read_failed_is_could_not_run(
     how: ReadResult, request: pytest.FixtureRequest
 ) -> None:
-    from tests_cloud.test_config import test_role_config_consistent
+    test_role_config_consistent = config_checks.test_role_config_consistent
 
     connections = _conf_hosts(_nova(NOVA_CONF), _nova(NOVA_CONF), _failed("configs", how))
     with pytest.raises(CouldNotRun, match=r"compute configuration: no answer from cmp-03"):
@@ -324,7 +335,7 @@ def test_conf_001_a_host_whose_configs_read_failed_is_could_not_run(
 def test_conf_001_a_difference_is_still_named_beside_an_unread_host(
     request: pytest.FixtureRequest,
 ) -> None:
-    from tests_cloud.test_config import test_role_config_consistent
+    test_role_config_consistent = config_checks.test_role_config_consistent
 
     connections = _conf_hosts(
         _nova(NOVA_CONF), _nova(NOVA_CONF.replace("false", "true")), _failed("configs")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from afterboot.domains.baseline import Baseline, BaselineError, Salt
 from afterboot.inputfile import InputFileError, read_text
 
 CHECK = '''
@@ -111,7 +112,6 @@ def test_a_strange_snapshot_is_one_line(suite: pytest.Pytester, kind: str) -> No
 
 @pytest.mark.parametrize("kind", ["fifo", "zero"])
 def test_a_strange_baseline_file_is_one_line(tmp_path: Path, kind: str) -> None:
-    from afterboot.domains.baseline import Baseline, BaselineError, Salt
 
     (tmp_path / "compute" / "etc" / "nova").mkdir(parents=True)
     said = _strange(kind, tmp_path / "compute" / "etc" / "nova" / "nova.conf.yaml")

@@ -14,9 +14,13 @@ import pytest
 from afterboot.domains import containers as kc
 from afterboot.domains import services as suite
 from afterboot.domains.beforeafter import host_services
+from afterboot.errors import InputError
+from afterboot.inventory.load import load_inventory
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures import runbook
+from afterboot.procedures.runbook import Finding
 from afterboot.reads import hostreads
+from afterboot.verdict.evidence import _containers, collect_container_logs, load_limits
 
 SAMPLES = Path(__file__).resolve().parent / "samples" / "kolla"
 HEALTHY = (SAMPLES / "containers-podman-healthy.txt").read_text()
@@ -421,7 +425,6 @@ def test_kolla_001_and_002_recreate_with_kolla_ansible_under_a_guard() -> None:
 
 
 def test_the_inventory_names_the_container_engine(tmp_path: Path) -> None:
-    from afterboot.inventory.load import load_inventory
 
     path = tmp_path / "inventory.yaml"
     path.write_text(
@@ -437,8 +440,6 @@ def test_the_inventory_names_the_container_engine(tmp_path: Path) -> None:
 
 
 def test_an_unknown_container_engine_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
-    from afterboot.errors import InputError
-    from afterboot.inventory.load import load_inventory
 
     path = tmp_path / "inventory.yaml"
     path.write_text("hosts:\n  compute2:\n    roles: [compute]\n    container_engine: lxc\n")
@@ -452,7 +453,6 @@ def test_an_unknown_container_engine_is_one_line_naming_file_and_line(tmp_path: 
 def test_kolla_s_container_engine_variable_is_read_from_an_ansible_inventory(
     tmp_path: Path,
 ) -> None:
-    from afterboot.inventory.load import load_inventory
 
     path = tmp_path / "multinode"
     path.write_text(
@@ -484,9 +484,6 @@ class _Engine:
 
 def test_the_output_of_a_failing_container_is_evidence() -> None:
     from types import SimpleNamespace
-
-    from afterboot.procedures.runbook import Finding
-    from afterboot.verdict.evidence import _containers, collect_container_logs, load_limits
 
     found = [
         Finding("cron", "compute2", extra={"container": "cron", "container_state": "exited",

@@ -16,7 +16,7 @@ import pytest
 from afterboot.checks.catalog import first_sentence
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("afterboot", "fixtures", "plugins", "tests_cloud")
+PACKAGES = ("afterboot", "fixtures", "plugins", "tests_cloud", "tests")
 # The layers, lowest first: a module imports from its own layer or a lower one, never a
 # higher one. The longest prefix names a module's layer.
 LAYERS = (
@@ -34,6 +34,7 @@ LAYERS = (
     ("afterboot.verdict", "afterboot.reports"),  # the verdict pipeline and its exporters
     ("fixtures", "plugins"),  # pytest's side: fixtures, hooks
     ("tests_cloud",),  # the checks
+    ("tests",),  # afterboot's own tests (the lab, lab/, is a program of its own)
 )  # fmt: skip
 
 
@@ -181,7 +182,8 @@ def test_at_most_two_makereport_hooks() -> None:
 def test_procedures_are_loaded_in_one_module() -> None:
     loaders = sorted(
         str(path.relative_to(ROOT))
-        for path in MODULES.values()
+        for module, path in MODULES.items()
+        if not module.startswith("tests.")
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.ImportFrom)
         and node.module == "afterboot.procedures.runbook"

@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 from afterboot.verdict.exitstatus import Status, verdict
+from afterboot.verdict.waiverfile import parse
+from tests.conftest import ROOT
 
 UUID = "6f0c1d2e-1111-2222-3333-444455556666"
 INVENTORY = """\
@@ -241,9 +243,6 @@ def test_allure_categories_tell_a_bug_from_could_not_run(
 
 
 def test_readme_waiver_example_is_accepted() -> None:
-    from afterboot.verdict.waiverfile import parse
-    from tests.conftest import ROOT
-
     readme = (ROOT / "README.md").read_text()
     block = readme.split("# site/waivers.yaml", 1)[1].split("\n", 1)[1].split("```", 1)[0]
     waivers = parse(yaml.safe_load(block), "README")

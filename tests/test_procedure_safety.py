@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from afterboot.procedures.runbook import Finding, Procedure, Step, load, render
-from afterboot.reports.reportfiles import Entry, script, summary_data
+from afterboot.procedures.runbook import Finding, Procedure, ProcedureError, Step, load, render
+from afterboot.reports.reportfiles import Entry, procedure_text, script, summary_data
 
 PROCS = load()
 
@@ -111,7 +111,6 @@ def test_guards_are_checkable_sentences_and_verified_by_names_checks() -> None:
 
 
 def test_a_site_cannot_name_an_unknown_check_as_verifier(tmp_path: Path) -> None:
-    from afterboot.procedures.runbook import ProcedureError
 
     (tmp_path / "site.yaml").write_text(
         "NOVA-009:\n  steps:\n    - {text: t, run: openstack server evacuate x, "
@@ -153,7 +152,6 @@ def test_an_instance_still_running_is_never_evacuated() -> None:
 
 
 def test_the_guard_is_in_the_terminal_text_and_summary_json() -> None:
-    from afterboot.reports.reportfiles import procedure_text
 
     proc = PROCS["SWIFT-003"]
     finding = Finding("/srv/node/d1", "st-01", extra={"mount": "/srv/node/d1", "device": "d1"})
@@ -324,7 +322,6 @@ def test_sourcing_the_plan_in_a_sandbox_never_runs_a_hostile_value(
 def test_bad_guards_and_selectors_are_one_line_errors(
     tmp_path: Path, yaml_text: str, message: str
 ) -> None:
-    from afterboot.procedures.runbook import ProcedureError
 
     (tmp_path / "site.yaml").write_text(yaml_text + "\n")
     with pytest.raises(ProcedureError, match=message):

@@ -9,7 +9,14 @@ import pytest
 
 from afterboot.checks.catalog import TIERS
 from afterboot.procedures.dependencies import blocker, depth, root_of
-from afterboot.procedures.runbook import Finding, ProcedureError, load, message_findings, render
+from afterboot.procedures.runbook import (
+    Finding,
+    ProcedureError,
+    fill,
+    load,
+    message_findings,
+    render,
+)
 from afterboot.redact import redact
 from afterboot.reports.reportfiles import BLOCKED, Entry, script, summary_lines
 
@@ -170,7 +177,6 @@ def test_summary_marks_the_lowest_broken_tier() -> None:
 
 
 def test_placeholder_default_applies_only_when_the_finding_lacks_the_value() -> None:
-    from afterboot.procedures.runbook import fill
 
     assert fill("server {reboot|reboot --hard} {uuid}", {"uuid": "u1"}) == "server reboot --hard u1"
     assert fill("server {reboot|reboot --hard} {uuid}", {"reboot": "reboot", "uuid": "u1"}) == (
@@ -180,7 +186,6 @@ def test_placeholder_default_applies_only_when_the_finding_lacks_the_value() -> 
 
 
 def test_url_paths_named_like_secrets_are_not_masked() -> None:
-    from afterboot.redact import redact
 
     msg = "Unable to establish connection to http://10.0.0.1:5000/v3/auth/tokens: Pool(host='x')"
     assert redact(msg) == msg

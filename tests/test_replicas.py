@@ -13,6 +13,7 @@ from afterboot.domains.replicas import (
     TIE,
     choose_reference,
 )
+from afterboot.procedures.runbook import Finding, load, render
 
 A, B = "a" * 32, "b" * 32
 PROXY = {"proxy1"}
@@ -105,8 +106,6 @@ def test_findings_carry_the_fields_the_procedure_selects_by() -> None:
 
 def _swift002(sums: dict[str, str | None], versions: dict[str, int] | None = None) -> str:
     """SWIFT-002's rendered commands for the verdict on ``object.ring.gz``."""
-    from afterboot.procedures.runbook import Finding, load, render
-
     verdict = choose_reference(sums, PROXY, versions)
     found = []
     for fields in verdict.findings("object.ring.gz", sums):

@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+import afterboot.reads.collection as collection
+from afterboot.checks.catalog import CheckError, parse_marker
+from afterboot.reads.cloudreads import CloudRead
 from afterboot.verdict.settle import FIRST_WAIT, Row
 
 from . import sshd as sshd_mod
@@ -430,9 +433,6 @@ def test_a_cloud_source_that_failed_is_opened_again(
 ) -> None:
     """Keystone down in round 1: the cloud connection (a session fixture) is opened again
     in the next round and the cloud read is made again with it."""
-    import afterboot.reads.collection as collection
-    from afterboot.reads.cloudreads import CloudRead
-
     fetched: list[str] = []
 
     def fetch(ctx: Any) -> str:
@@ -539,7 +539,6 @@ def test_no_round_is_started_that_would_end_past_the_budget(site: pytest.Pyteste
 
 
 def test_settles_is_part_of_a_check() -> None:
-    from afterboot.checks.catalog import CheckError, parse_marker
 
     mark = pytest.mark.check("SWIFT-002", tier=2, settles=False).mark
     assert parse_marker(mark, "x", "Rings agree.").settles is False

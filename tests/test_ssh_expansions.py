@@ -14,7 +14,8 @@ import pytest
 
 from afterboot.errors import InputError
 from afterboot.inventory.load import load_inventory
-from afterboot.inventory.model import is_host
+from afterboot.inventory.model import HostSpec, is_host
+from afterboot.transport.connections import Remote
 
 CHECK = '''
 import pytest
@@ -148,8 +149,6 @@ def test_the_sites_own_proxy_command_is_kept(tmp_path: Path) -> None:
 
 
 def test_a_scoped_address_reaches_ssh_escaped(tmp_path: Path) -> None:
-    from afterboot.inventory.model import HostSpec
-    from afterboot.transport.connections import Remote
 
     spec = HostSpec(name="ctl", address="fe80::1%eth0", jump="ops@bastion")
     remote = Remote(spec, timeout=2, control_dir=str(tmp_path))

@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
+# the check modules as modules: pytest collects none of their checks in this file
+import tests_cloud.test_swift as swift_checks
 from afterboot.errors import CouldNotRun
 from afterboot.reads.cloud import READ_CAP, read_object
+from afterboot.reads.cloudreads import CLOUD_READS, CloudContext
 
 
 class Body:
@@ -72,7 +75,6 @@ class Account(Swift):
 
 
 def test_the_object_read_is_a_cloud_read_of_the_first_object() -> None:
-    from afterboot.reads.cloudreads import CLOUD_READS, CloudContext
 
     swift = Account(Body(iter([b"abc"])))
     ctx = CloudContext(5.0, swift=lambda: swift)
@@ -106,8 +108,7 @@ def test_a_small_object_is_read_whole_with_its_md5() -> None:
 def test_swift_005_fails_when_the_bytes_do_not_match_the_etag() -> None:
     """A replica serving damaged bytes (the object server quarantines it only after it
     streamed them): the proxy's etag is the stored MD5, the bytes read have another."""
-    # imported here: at module level pytest would collect the check as a test of this file
-    from tests_cloud.test_swift import test_proxy_serves_a_read as swift_005
+    swift_005 = swift_checks.test_proxy_serves_a_read
 
     good = hashlib.md5(b"abc", usedforsecurity=False).hexdigest()
     read = {"container": "c2", "object": "o1", "etag": good, "bytes": 3, "md5": good}
@@ -122,10 +123,7 @@ def test_swift_005_fails_when_the_bytes_do_not_match_the_etag() -> None:
 def test_a_proxy_server_error_is_swift_005s_failure_not_a_bug() -> None:
     from swiftclient.exceptions import ClientException
 
-    from afterboot.reads.cloudreads import CLOUD_READS, CloudContext
-
-    # imported here: at module level pytest would collect the check as a test of this file
-    from tests_cloud.test_swift import test_proxy_serves_a_read as swift_005
+    swift_005 = swift_checks.test_proxy_serves_a_read
 
     class Failing(Account):
         def get_container(self, name: str, limit: int) -> Any:

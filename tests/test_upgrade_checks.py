@@ -27,6 +27,7 @@ from afterboot.domains.upgradecheck import (
 )
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.procedures.hostcommands import IN_CONTAINER
 from afterboot.reads.collection import compose, read_host
 from afterboot.reads.hostreads import READS
 from afterboot.reads.snapshot import ReadResult
@@ -472,7 +473,6 @@ def test_doctor_symptoms_parse_from_the_recorded_output() -> None:
 
 
 def test_every_tool_is_adapted_to_its_container_in_the_procedures() -> None:
-    from afterboot.procedures.hostcommands import IN_CONTAINER
 
     for project in PROJECTS:
         assert IN_CONTAINER[project.tool] == project.container

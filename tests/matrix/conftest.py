@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.labsession import lab_once
+from tests.matrix import harness
 
 
 @pytest.fixture(scope="session")
@@ -15,9 +16,7 @@ def lab() -> Any:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    from tests.matrix.harness import ROWS
-
-    if ROWS:
+    if harness.ROWS:
         terminalreporter.write_sep("=", "fault matrix")
-        for row in ROWS:
+        for row in harness.ROWS:
             terminalreporter.write_line(row)
