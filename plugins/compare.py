@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from afterboot.reads.collection import also_reads_key, no_reading_key
+from afterboot.reads.collection import also_reads_key
 from afterboot.redact import redact
 from afterboot.settings import settings
 from afterboot.verdict.compare import (
@@ -17,11 +17,10 @@ from afterboot.verdict.compare import (
     Judged,
     after_key,
     before_after,
-    before_keys,
     compared_key,
     current_identity,
     judged_key,
-    load_snapshot,
+    load_compared,
     started_key,
 )
 from afterboot.verdict.compared import (
@@ -30,28 +29,7 @@ from afterboot.verdict.compared import (
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    compare = settings(config).compare
-    value, source = compare.value, compare.source
-    after = settings(config).snapshot_file.value
-    if value is None:
-        if after:
-            raise pytest.UsageError(
-                "--snapshot-file: needs --compare=FILE (the snapshot to compare it with)"
-            )
-        return
-    base = load_snapshot(value, source, config)
-    config.stash[compared_key] = base
-    config.stash[before_keys] = base.failed_before()
-    if after:
-        now = load_snapshot(str(after), "--snapshot-file", config)
-        why = other_cloud(base.doc.get("identity"), now.doc.get("identity"))
-        if why:
-            raise pytest.UsageError(
-                f"compare (from {source}): {value} and {after} are snapshots of different "
-                f"clouds: {why.replace('this run', after)}"
-            )
-        config.stash[after_key] = now
-        config.stash[no_reading_key] = f"judging the snapshot {after}"
+    load_compared(config)
 
 
 @pytest.hookimpl(tryfirst=True)

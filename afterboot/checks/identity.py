@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from afterboot.checks.catalog import Check, CheckError, parse_marker
+from afterboot.checks.catalog import Check, CheckError, format_catalog, parse_marker
+from afterboot.settings import settings
 
 check_key = pytest.StashKey[Check]()
 catalog_key = pytest.StashKey[dict[str, Check]]()
@@ -65,3 +66,61 @@ def selected(check: Check, phase: str, roles: tuple[str, ...]) -> bool:
 def catalog(config: pytest.Config) -> dict[str, Check]:
     """The checks collected in this run, by ID."""
     return config.stash.get(catalog_key, {})
+
+
+def identify_and_select(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every check identified (its marker, once per ID), then only those of this run's
+    phase and roles kept, lowest tier first: the first failure is the first fix."""
+    roots = [Path(p) for p in config.getini("afterboot_check_paths")]
+    try:
+        catalog = identify(items, roots)
+    except pytest.UsageError as exc:
+        workeroutput = getattr(config, "workeroutput", None)
+        if workeroutput is None:
+            raise
+        # An xdist worker cannot stop the run with a usage error: it hands the line to
+        # the controller (pytest_testnodedown below) and runs nothing.
+        workeroutput["afterboot_usage_error"] = str(exc)
+        items[:] = []
+        return
+    config.stash[catalog_key] = catalog
+    s = settings(config)
+    if s.list_checks:
+        return
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        check = item.stash.get(check_key, None)
+        if check is None or selected(check, s.phase.value, s.roles.value):
+            keep.append(item)
+        else:
+            dropped.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    # Restoration order: the lowest tier first, so the first failure is the first fix.
+    keep.sort(key=lambda it: it.stash[check_key].tier if check_key in it.stash else 1000)
+    items[:] = keep
+
+
+def list_checks(config: pytest.Config) -> bool | None:
+    """With --list-checks: the catalog printed, and the run done (None: not asked for)."""
+    if not settings(config).list_checks:
+        return None
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    s = settings(config)
+    checks = [
+        c
+        for c in config.stash.get(catalog_key, {}).values()
+        # a --phase (or --role) the operator gave lists what that run would judge; the
+        # ini's or the default phase: every check
+        if selected(
+            c, s.phase.value if s.phase.source.startswith(("--", "$")) else "", s.roles.value
+        )
+    ]
+    lines = format_catalog(checks)
+    for line in lines:
+        if tr is not None:
+            tr.write_line(line)
+        else:
+            print(line)
+    return True

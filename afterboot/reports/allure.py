@@ -13,33 +13,20 @@ from __future__ import annotations
 import importlib
 import json
 import platform
-from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from afterboot.reports.allure_html import HTML, carry_history
 from afterboot.checks.identity import check_key
-from afterboot.reports.manifest import flat, manifest
-from afterboot.settings import settings
-from afterboot.verdict.outcomes import COULD_NOT_RUN, WAIVED, outcome_of
 from afterboot.procedures.book import procedures
 from afterboot.redact import redact, redact_tree
-from afterboot.settings import reports_dir
+from afterboot.reports.allure_html import HTML, carry_history
+from afterboot.reports.manifest import flat, manifest
 from afterboot.reports.reportfiles import ALREADY_FAILING, NEW_PROPERTY, tier_label
+from afterboot.settings import reports_dir, settings
+from afterboot.verdict.outcomes import COULD_NOT_RUN, WAIVED, outcome_of
 from afterboot.verdict.waiverfile import WAIVER_PROPERTY, WaiverUse, book
-from collections.abc import Generator
-import pytest
-from afterboot.redact import redact, redact_tree
-from afterboot.reports.allure_html import HTML, carry_history
-from afterboot.reports.reportfiles import ALREADY_FAILING, NEW_PROPERTY
-from afterboot.settings import reports_dir
-from afterboot.verdict.waiverfile import WAIVER_PROPERTY, WaiverUse
-import pytest
-from afterboot.redact import redact_tree
-from afterboot.reports.allure_html import HTML, carry_history
-from afterboot.settings import reports_dir
 
 SEVERITY = {"blocker": "blocker", "critical": "critical", "normal": "normal", "minor": "minor"}
 

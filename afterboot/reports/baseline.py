@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from afterboot.domains.baseline import (
-    BaselineError,
     HostFiles,
     RoleBaseline,
     Salt,
@@ -23,14 +22,14 @@ from afterboot.domains.baseline import (
     live_files,
     write,
 )
+from afterboot.domains.config import ROLE_CONFIGS, ConfigSyntaxError
+from afterboot.inventory.load import scoped_inventory
 from afterboot.reads.cloudreads import CloudContext
 from afterboot.reads.collection import collect
-from afterboot.domains.config import ROLE_CONFIGS, ConfigSyntaxError
-from afterboot.transport.connections import Connections
 from afterboot.reads.hostreads import parts
-from afterboot.inventory.load import scoped_inventory
 from afterboot.reads.snapshot import Snapshot
 from afterboot.settings import settings
+from afterboot.transport.connections import Connections
 
 failed_key = pytest.StashKey[bool]()
 
@@ -73,3 +72,36 @@ def no_cloud() -> CloudContext:
     raise AssertionError("the baseline reads no cloud")
 
 
+def write_baseline(config: pytest.Config) -> bool | None:
+    """With --write-baseline: every in-scope host's configuration read, and the reviewed
+    baseline written (True: the run is done; None: it was not asked for)."""
+    where = target(config)
+    if where is None:
+        return None
+    inv = scoped_inventory(config)
+    assert inv is not None  # pytest_configure refused the run without one
+    paths = {
+        h.name: {r: {p: h.path(p) for p in ROLE_CONFIGS[r]} for r in h.roles if r in ROLE_CONFIGS}
+        for h in inv.hosts.values()
+        if any(r in ROLE_CONFIGS for r in h.roles)
+    }
+    salt = existing_salt(where) or Salt.new()
+    timeout = settings(config).timeout.value
+    connections = Connections(inv, timeout)
+    try:
+        snap = collect(connections, {n: {"configs"} for n in paths}, set(), no_cloud, timeout)
+    finally:
+        connections.close()
+    roles, problems = gather(snap, paths, salt)
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    say = tr.write_line if tr is not None else print
+    if problems or not paths:
+        config.stash[failed_key] = True
+        for line in problems or ["no host in scope has a role with configuration files"]:
+            say(f"afterboot: baseline not written: {line}")
+        return True
+    written = write(where, roles, salt)
+    for role, (hosts, files) in sorted(roles.items()):
+        say(f"afterboot: baseline {role}: {len(files)} file(s) from {', '.join(hosts)}")
+    say(f"afterboot: baseline written to {where} ({len(written)} files); review it in git")
+    return True

@@ -14,7 +14,7 @@ import hashlib
 import json
 import socket
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from afterboot.settings import Setting, settings
 from afterboot.procedures.book import procedures
-import time
-import pytest
+from afterboot.settings import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 started_key = pytest.StashKey[float]()
@@ -167,7 +165,8 @@ def flat(run: dict[str, Any]) -> dict[str, str]:
 
 
 def manifest_properties(session: pytest.Session) -> None:
-    """The run's manifest as JUnit testsuite properties (before the JUnit writer writes its file)."""
+    """The run's manifest as JUnit testsuite properties (before the JUnit writer writes its
+    file)."""
     config = session.config
     writers = [p for p in config.pluginmanager.get_plugins() if hasattr(p, "add_global_property")]
     if not writers or hasattr(config, "workerinput"):

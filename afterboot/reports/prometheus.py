@@ -12,30 +12,16 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
 from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
-from afterboot.settings import settings
-from afterboot.verdict.outcomes import outcome_of
 from afterboot.procedures.book import severity
 from afterboot.reports.textfile import Result, last_successes, render, write_atomically
-import sys
-import time
-from collections.abc import Generator
-import pytest
-from afterboot.checks.hosts import host_of
-from afterboot.checks.identity import check_key
-from afterboot.reports.textfile import last_successes, render, write_atomically
 from afterboot.settings import settings
-import sys
-import time
-import pytest
-from afterboot.reports.textfile import last_successes, render, write_atomically
-from afterboot.settings import settings
+from afterboot.verdict.outcomes import outcome_of
 
 # The worst outcome of a check's setup, call and teardown is its outcome.
 _RANK = ("passed", "skipped", "blocked", "waived", "could_not_run", "failed", "broken")

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from afterboot.inventory.model import HostSpec
 from afterboot.checks.catalog import TIERS
-from afterboot.redact import redact, redact_obj
+from afterboot.inventory.model import HostSpec
 from afterboot.procedures.runbook import Finding, Procedure, render
+from afterboot.redact import redact, redact_obj
 
 FAILED, COULD_NOT_RUN, BLOCKED, WAIVED = "failed", "could-not-run", "blocked", "waived"
 BROKEN = "broken"  # the check raised an unexpected exception: a bug in it
@@ -36,7 +36,9 @@ class Entry:
     blocked_by: str = ""
     findings: tuple[Finding, ...] = field(default_factory=tuple)
     waiver: str = ""  # waived: the waiver(s) applied; failed: the waiver(s) that expired
-    cause: str = ""  # the cause a log signature named (afterboot/procedures/signatures.py): "id: text"
+    cause: str = (
+        ""  # the cause a log signature named (afterboot/procedures/signatures.py): "id: text"
+    )
     new: bool | None = None  # --compare: not failing in the compared run (None: no compare)
 
     def to_json(self) -> str:

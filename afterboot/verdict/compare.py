@@ -46,6 +46,7 @@ from afterboot.verdict.compared import (
     identity,
     is_new,
     load,
+    other_cloud,
 )
 from afterboot.verdict.compared import result_rows as rows_of
 from afterboot.verdict.outcomes import could_not_run
@@ -192,3 +193,30 @@ def add_results(session: pytest.Session) -> None:
         tmp.replace(path)
     except OSError as exc:
         config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)
+
+
+def load_compared(config: pytest.Config) -> None:
+    """With --compare: the earlier snapshot loaded (and with --snapshot-file the one
+    judged as now), or one usage error line."""
+    compare = settings(config).compare
+    value, source = compare.value, compare.source
+    after = settings(config).snapshot_file.value
+    if value is None:
+        if after:
+            raise pytest.UsageError(
+                "--snapshot-file: needs --compare=FILE (the snapshot to compare it with)"
+            )
+        return
+    base = load_snapshot(value, source, config)
+    config.stash[compared_key] = base
+    config.stash[before_keys] = base.failed_before()
+    if after:
+        now = load_snapshot(str(after), "--snapshot-file", config)
+        why = other_cloud(base.doc.get("identity"), now.doc.get("identity"))
+        if why:
+            raise pytest.UsageError(
+                f"compare (from {source}): {value} and {after} are snapshots of different "
+                f"clouds: {why.replace('this run', after)}"
+            )
+        config.stash[after_key] = now
+        config.stash[no_reading_key] = f"judging the snapshot {after}"
