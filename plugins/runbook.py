@@ -4,7 +4,8 @@ Plain module (no hooks). Our procedures live in ``plugins/procedures/*.yaml``, o
 ``CHECK-ID -> procedure`` per component; a site adds or overrides them with its own
 directories (ini ``afterboot_procedures``), merged over ours key by key, so a site file
 holding only ``SVC-003: {runbook: https://wiki/..., contact: "#oncall-compute"}`` keeps our
-steps and adds its links.
+steps and adds its links. A procedure's tier is its check's (the ``check`` marker), not
+written here.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ SEVERITIES = ("blocker", "critical", "normal", "minor")
 SCOPES = ("host", "cloud")
 RUN_ON = ("operator", "host")
 _FIELDS = {
-    "title", "severity", "tier", "why", "guide", "steps", "depends_on", "logs",
+    "title", "severity", "why", "guide", "steps", "depends_on", "logs",
     "from_message", "runbook", "contact",
 }  # fmt: skip
 # {name}, {name|default}; {name*} (or {name*|default}) is a list: separate shell words.
@@ -74,7 +75,6 @@ class Procedure:
     id: str
     title: str
     severity: str
-    tier: int
     why: str
     guide: str
     steps: tuple[Step, ...]
@@ -313,15 +313,14 @@ def _dependency(raw: Any, where: str) -> Dependency:
 
 def parse(check_id: str, data: Mapping[str, Any], source: str) -> Procedure:
     where = f"{source}: {check_id}"
+    if "tier" in data:
+        raise ProcedureError(f"{where}: 'tier' is the check's, set by its marker (tier=N)")
     unknown = set(data) - _FIELDS
     if unknown:
         raise ProcedureError(f"{where}: unknown key {sorted(unknown)[0]!r}")
     severity = _text(data, "severity", where)
     if severity not in SEVERITIES:
         raise ProcedureError(f"{where}: severity {severity!r} not in {', '.join(SEVERITIES)}")
-    tier = data.get("tier")
-    if not isinstance(tier, int):
-        raise ProcedureError(f"{where}: tier must be a Table 11-1 priority number")
     steps = tuple(_step(s, where) for s in data.get("steps") or ())
     if not steps:
         raise ProcedureError(f"{where}: needs at least one step")
@@ -334,7 +333,6 @@ def parse(check_id: str, data: Mapping[str, Any], source: str) -> Procedure:
         id=check_id,
         title=_text(data, "title", where),
         severity=severity,
-        tier=tier,
         why=_text(data, "why", where),
         guide=_text(data, "guide", where),
         steps=steps,

@@ -14,6 +14,7 @@ import pytest
 
 from plugins.reportfiles import Entry, script, summary_data
 from plugins.runbook import Finding, Procedure, Step, load, render
+from tests.test_remediation import CHECKS
 
 PROCS = load()
 
@@ -122,7 +123,9 @@ def test_a_site_cannot_name_an_unknown_check_as_verifier(tmp_path: Path) -> None
 
 
 def _entry(proc: Procedure, findings: list[Finding]) -> Entry:
-    return Entry(proc.id, proc.tier, f"tests_cloud/t.py::t[{proc.id}]", findings=tuple(findings))
+    return Entry(
+        proc.id, CHECKS[proc.id], f"tests_cloud/t.py::t[{proc.id}]", findings=tuple(findings)
+    )
 
 
 def test_the_guard_is_written_above_its_command_in_remediation_sh() -> None:
@@ -157,7 +160,7 @@ def test_the_guard_is_in_the_terminal_text_and_summary_json() -> None:
 
     proc = PROCS["SWIFT-003"]
     finding = Finding("/srv/node/d1", "st-01", extra={"mount": "/srv/node/d1", "device": "d1"})
-    text = procedure_text(proc, proc.id, [finding])
+    text = procedure_text(proc, proc.id, [finding], tier=CHECKS[proc.id])
     mkfs = next(i for i, line in enumerate(text.splitlines()) if "mkfs" in line)
     assert text.splitlines()[mkfs - 1].strip().startswith("guard: only ")
     data = summary_data([_entry(proc, [finding])], PROCS, {})

@@ -6,12 +6,13 @@ import ast
 from pathlib import Path
 
 import pytest
+import yaml
 
 from plugins.catalog import TIERS
 from plugins.dependencies import blocker, depth, root_of
 from plugins.redact import redact
 from plugins.reportfiles import BLOCKED, Entry, script, summary_lines
-from plugins.runbook import Finding, ProcedureError, load, message_findings, render
+from plugins.runbook import OURS, Finding, ProcedureError, load, message_findings, render
 
 ROOT = Path(__file__).resolve().parent.parent
 UUID_A = "6f0c1d2e-1111-2222-3333-444455556666"
@@ -32,7 +33,7 @@ def _cloud_checks() -> dict[str, int]:
 
 
 PROCS = load()
-CHECKS = _cloud_checks()
+CHECKS = _cloud_checks()  # a check's tier: its marker's
 
 
 def test_every_check_has_a_procedure_and_every_procedure_a_check() -> None:
@@ -41,16 +42,25 @@ def test_every_check_has_a_procedure_and_every_procedure_a_check() -> None:
     assert sorted(set(PROCS) - set(CHECKS)) == [], "procedures without a check"
 
 
-def test_procedure_tiers_match_their_checks() -> None:
-    assert {c: PROCS[c].tier for c in CHECKS} == CHECKS
-    assert all(p.tier in TIERS for p in PROCS.values())
+def test_the_tier_is_only_in_the_check_marker() -> None:
+    assert all(tier in TIERS for tier in CHECKS.values())
+    for path in sorted(OURS.glob("[!_]*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        written = sorted(cid for cid, proc in data.items() if "tier" in proc)
+        assert not written, f"{path.name}: tier: belongs in the check marker, not in {written}"
+
+
+def test_a_site_procedure_with_a_tier_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text("SVC-003:\n  tier: 4\n")
+    with pytest.raises(ProcedureError, match=r"site.yaml: SVC-003: 'tier' is the check's"):
+        load([tmp_path])
 
 
 def test_dependencies_point_to_known_checks_of_no_higher_tier() -> None:
     for proc in PROCS.values():
         for dep in proc.depends_on:
             assert dep.check in PROCS, f"{proc.id} depends on unknown {dep.check}"
-            assert PROCS[dep.check].tier <= proc.tier, f"{proc.id} -> {dep.check} goes up a tier"
+            assert CHECKS[dep.check] <= CHECKS[proc.id], f"{proc.id} -> {dep.check} goes up a tier"
         assert depth(proc.id, PROCS) < 6
 
 
