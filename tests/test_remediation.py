@@ -143,6 +143,52 @@ def test_bad_site_procedures_are_one_line_errors(tmp_path: Path, yaml: str, mess
         load([tmp_path])
 
 
+def test_an_include_step_is_its_blocks_steps_in_place(tmp_path: Path) -> None:
+    (tmp_path / "_blocks.yaml").write_text(
+        "outer: [{text: one}, {include: inner}]\ninner: [{text: two, run: ls, at: host}]\n"
+    )
+    (tmp_path / "site.yaml").write_text(
+        "SVC-003:\n  steps: [{text: zero}, {include: outer}, three, {include: hung-process}]\n"
+    )
+    steps = load([tmp_path])["SVC-003"].steps
+    assert [s.text for s in steps[:4]] == ["zero", "one", "two", "three"]
+    assert (steps[2].run, steps[2].at) == ("ls", "host")
+    assert steps[4:] == PROCS["SVC-001"].steps[: len(steps) - 4]  # ours, hung-process first
+
+
+@pytest.mark.parametrize(
+    ("blocks", "steps", "message"),
+    [
+        ("", "[{include: nope}]", "SVC-003: include of unknown block 'nope'"),
+        ("a: [{include: b}]\nb: [{include: a}]", "[{include: a}]", "include cycle a -> b -> a"),
+        ("a: [{text: t}]", "[{include: a, text: t}]", r"is \{include: <block name>\} alone"),
+        ("a: [{text: t}]", "[{include: [a]}]", r"is \{include: <block name>\} alone"),
+        ("a: [{txt: t}]", "[{include: a}]", "SVC-003: block 'a': a step needs 'text'"),
+        ("a: {text: t}", "[{include: a}]", "_blocks.yaml: block 'a' must be a list of steps"),
+    ],
+)
+def test_bad_includes_are_one_line_errors_naming_file_and_procedure(
+    tmp_path: Path, blocks: str, steps: str, message: str
+) -> None:
+    (tmp_path / "_blocks.yaml").write_text(blocks + "\n")
+    (tmp_path / "site.yaml").write_text(f"SVC-003:\n  steps: {steps}\n")
+    with pytest.raises(ProcedureError, match=message) as err:
+        load([tmp_path])
+    assert len(str(err.value).splitlines()) == 1
+    assert str(tmp_path) in str(err.value)
+
+
+def test_every_step_is_written_once_and_every_block_is_used() -> None:
+    """A step two procedures share is a block of _blocks.yaml, included by name."""
+    blocks = yaml.safe_load((OURS / "_blocks.yaml").read_text())
+    procs = [v for p in OURS.glob("[!_]*.yaml") for v in yaml.safe_load(p.read_text()).values()]
+    written = [s for steps in [p["steps"] for p in procs] + list(blocks.values()) for s in steps]
+    included = {s["include"] for s in written if "include" in s}
+    steps = [repr(s) for s in written if "include" not in s]
+    assert sorted({s for s in steps if steps.count(s) > 1}) == [], "written twice"
+    assert sorted(set(blocks) - included) == [], "blocks no procedure includes"
+
+
 @pytest.mark.parametrize(
     "line",
     [
