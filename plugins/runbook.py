@@ -1,7 +1,7 @@
 """Remediation procedures as data: loaded from YAML, rendered with a failed check's findings.
 
 Plain module (no hooks). Our procedures live in ``plugins/procedures/*.yaml``, one mapping
-``CHECK-ID -> procedure`` per component; a site adds or overrides them with its own
+``CHECK-ID -> procedure`` per check module; a site adds or overrides them with its own
 directories (ini ``afterboot_procedures``), merged over ours key by key, so a site file
 holding only ``SVC-003: {runbook: https://wiki/..., contact: "#oncall-compute"}`` keeps our
 steps and adds its links. A step ``{include: NAME}`` stands for the steps of the block NAME

@@ -19,21 +19,25 @@ UUID_A = "6f0c1d2e-1111-2222-3333-444455556666"
 UUID_B = "7a0c1d2e-1111-2222-3333-444455556666"
 
 
-def _cloud_checks() -> dict[str, int]:
-    """Check ID -> tier for every @pytest.mark.check in tests_cloud (read, not imported)."""
-    found: dict[str, int] = {}
+def _cloud_checks() -> dict[str, tuple[int, str]]:
+    """Check ID -> (tier, module) for every @pytest.mark.check in tests_cloud (read, not
+    imported); the module as its procedure file names it (test_rabbitmq.py: rabbitmq)."""
+    found: dict[str, tuple[int, str]] = {}
     for path in sorted((ROOT / "tests_cloud").glob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and ast.unparse(node.func) == "pytest.mark.check":
                 tier = next(k.value for k in node.keywords if k.arg == "tier")
                 assert isinstance(node.args[0], ast.Constant)
                 assert isinstance(tier, ast.Constant)
-                found[str(node.args[0].value)] = int(tier.value)
+                module = path.stem.removeprefix("test_")
+                found[str(node.args[0].value)] = (int(tier.value), module)
     return found
 
 
 PROCS = load()
-CHECKS = _cloud_checks()  # a check's tier: its marker's
+_FOUND = _cloud_checks()
+CHECKS = {check: tier for check, (tier, _) in _FOUND.items()}  # a check's tier: its marker's
+MODULES = {check: module for check, (_, module) in _FOUND.items()}
 
 
 def test_every_check_has_a_procedure_and_every_procedure_a_check() -> None:
@@ -54,6 +58,15 @@ def test_a_site_procedure_with_a_tier_is_refused(tmp_path: Path) -> None:
     (tmp_path / "site.yaml").write_text("SVC-003:\n  tier: 4\n")
     with pytest.raises(ProcedureError, match=r"site.yaml: SVC-003: 'tier' is the check's"):
         load([tmp_path])
+
+
+def test_each_procedure_is_in_the_file_of_its_checks_module() -> None:
+    misplaced = {
+        cid: Path(proc.source).name
+        for cid, proc in PROCS.items()
+        if Path(proc.source) != OURS / f"{MODULES[cid]}.yaml"
+    }
+    assert not misplaced, f"procedure file != tests_cloud module (test_<name>.py): {misplaced}"
 
 
 def test_dependencies_point_to_known_checks_of_no_higher_tier() -> None:
