@@ -211,7 +211,7 @@ def test_the_cause_is_in_the_text_the_plan_and_the_summary() -> None:
     entry = Entry(
         "SVC-003", 4, "t::svc[cmp-01]", "cmp-01", findings=(Finding(host="cmp-01"),), cause=cause
     )
-    text = procedure_text(PROCS["SVC-003"], "SVC-003", entry.findings, [cause])
+    text = procedure_text(PROCS["SVC-003"], "SVC-003", entry.findings, [cause], tier=entry.tier)
     assert "Cause: RabbitMQ refused the service's login (ACCESS_REFUSED)" in text
     assert text.index("transport_url") < text.index("dbus")
     plan = script([entry], PROCS, {})

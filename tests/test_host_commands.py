@@ -336,7 +336,7 @@ def test_texts_guards_and_historical_commands_are_not_rewritten() -> None:
         historical="sudo systemctl restart nova-compute",
         guard="only when systemctl restart nova-compute is safe",
     )
-    proc = PROCS["NOVA-009"].__class__("X-001", "t", "normal", 1, "w", "g", (step,), source="test")
+    proc = PROCS["NOVA-009"].__class__("X-001", "t", "normal", "w", "g", (step,), source="test")
     (rendered,) = render(proc, [Finding(host="compute2")], hosts={"compute2": PODMAN})
     assert rendered.text == ("restart nova-compute",)
     assert rendered.historical == ("sudo systemctl restart nova-compute",)
@@ -351,7 +351,9 @@ def test_the_report_files_carry_the_adapted_commands() -> None:
     entry = _entry(proc, [Finding("u1", "compute2", extra={"uuid": "u1", "fenced": "no"})])
     hosts = {"compute2": DOCKER}
     want = "ssh compute2 -- 'sudo docker restart nova_compute'"
-    assert f"$ {want}" in procedure_text(proc, proc.id, entry.findings, hosts=hosts)
+    assert f"$ {want}" in procedure_text(
+        proc, proc.id, entry.findings, hosts=hosts, tier=entry.tier
+    )
     assert want in script([entry], PROCS, {}, hosts).splitlines()
     data = summary_data([entry], PROCS, {}, hosts)
     assert want in [c for s in data["checks"][0]["steps"] for c in s["commands"]]

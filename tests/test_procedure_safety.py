@@ -14,6 +14,7 @@ import pytest
 
 from afterboot.procedures.runbook import Finding, Procedure, ProcedureError, Step, load, render
 from afterboot.reports.reportfiles import Entry, procedure_text, script, summary_data
+from tests.test_remediation import CHECKS
 
 PROCS = load()
 
@@ -121,7 +122,9 @@ def test_a_site_cannot_name_an_unknown_check_as_verifier(tmp_path: Path) -> None
 
 
 def _entry(proc: Procedure, findings: list[Finding]) -> Entry:
-    return Entry(proc.id, proc.tier, f"tests_cloud/t.py::t[{proc.id}]", findings=tuple(findings))
+    return Entry(
+        proc.id, CHECKS[proc.id], f"tests_cloud/t.py::t[{proc.id}]", findings=tuple(findings)
+    )
 
 
 def test_the_guard_is_written_above_its_command_in_remediation_sh() -> None:
@@ -155,7 +158,7 @@ def test_the_guard_is_in_the_terminal_text_and_summary_json() -> None:
 
     proc = PROCS["SWIFT-003"]
     finding = Finding("/srv/node/d1", "st-01", extra={"mount": "/srv/node/d1", "device": "d1"})
-    text = procedure_text(proc, proc.id, [finding])
+    text = procedure_text(proc, proc.id, [finding], tier=CHECKS[proc.id])
     mkfs = next(i for i, line in enumerate(text.splitlines()) if "mkfs" in line)
     assert text.splitlines()[mkfs - 1].strip().startswith("guard: only ")
     data = summary_data([_entry(proc, [finding])], PROCS, {})

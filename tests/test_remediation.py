@@ -6,10 +6,12 @@ import ast
 from pathlib import Path
 
 import pytest
+import yaml
 
 from afterboot.checks.catalog import TIERS
 from afterboot.procedures.dependencies import blocker, depth, root_of
 from afterboot.procedures.runbook import (
+    OURS,
     Finding,
     ProcedureError,
     fill,
@@ -25,21 +27,25 @@ UUID_A = "6f0c1d2e-1111-2222-3333-444455556666"
 UUID_B = "7a0c1d2e-1111-2222-3333-444455556666"
 
 
-def _cloud_checks() -> dict[str, int]:
-    """Check ID -> tier for every @pytest.mark.check in tests_cloud (read, not imported)."""
-    found: dict[str, int] = {}
+def _cloud_checks() -> dict[str, tuple[int, str]]:
+    """Check ID -> (tier, module) for every @pytest.mark.check in tests_cloud (read, not
+    imported); the module as its procedure file names it (test_rabbitmq.py: rabbitmq)."""
+    found: dict[str, tuple[int, str]] = {}
     for path in sorted((ROOT / "tests_cloud").glob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and ast.unparse(node.func) == "pytest.mark.check":
                 tier = next(k.value for k in node.keywords if k.arg == "tier")
                 assert isinstance(node.args[0], ast.Constant)
                 assert isinstance(tier, ast.Constant)
-                found[str(node.args[0].value)] = int(tier.value)
+                module = path.stem.removeprefix("test_")
+                found[str(node.args[0].value)] = (int(tier.value), module)
     return found
 
 
 PROCS = load()
-CHECKS = _cloud_checks()
+_FOUND = _cloud_checks()
+CHECKS = {check: tier for check, (tier, _) in _FOUND.items()}  # a check's tier: its marker's
+MODULES = {check: module for check, (_, module) in _FOUND.items()}
 
 
 def test_every_check_has_a_procedure_and_every_procedure_a_check() -> None:
@@ -48,16 +54,34 @@ def test_every_check_has_a_procedure_and_every_procedure_a_check() -> None:
     assert sorted(set(PROCS) - set(CHECKS)) == [], "procedures without a check"
 
 
-def test_procedure_tiers_match_their_checks() -> None:
-    assert {c: PROCS[c].tier for c in CHECKS} == CHECKS
-    assert all(p.tier in TIERS for p in PROCS.values())
+def test_the_tier_is_only_in_the_check_marker() -> None:
+    assert all(tier in TIERS for tier in CHECKS.values())
+    for path in sorted(OURS.glob("[!_]*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        written = sorted(cid for cid, proc in data.items() if "tier" in proc)
+        assert not written, f"{path.name}: tier: belongs in the check marker, not in {written}"
+
+
+def test_a_site_procedure_with_a_tier_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text("SVC-003:\n  tier: 4\n")
+    with pytest.raises(ProcedureError, match=r"site.yaml: SVC-003: 'tier' is the check's"):
+        load([tmp_path])
+
+
+def test_each_procedure_is_in_the_file_of_its_checks_module() -> None:
+    misplaced = {
+        cid: Path(proc.source).name
+        for cid, proc in PROCS.items()
+        if Path(proc.source) != OURS / f"{MODULES[cid]}.yaml"
+    }
+    assert not misplaced, f"procedure file != tests_cloud module (test_<name>.py): {misplaced}"
 
 
 def test_dependencies_point_to_known_checks_of_no_higher_tier() -> None:
     for proc in PROCS.values():
         for dep in proc.depends_on:
             assert dep.check in PROCS, f"{proc.id} depends on unknown {dep.check}"
-            assert PROCS[dep.check].tier <= proc.tier, f"{proc.id} -> {dep.check} goes up a tier"
+            assert CHECKS[dep.check] <= CHECKS[proc.id], f"{proc.id} -> {dep.check} goes up a tier"
         assert depth(proc.id, PROCS) < 6
 
 
@@ -138,6 +162,52 @@ def test_bad_site_procedures_are_one_line_errors(tmp_path: Path, yaml: str, mess
     (tmp_path / "site.yaml").write_text(yaml + "\n")
     with pytest.raises(ProcedureError, match=message):
         load([tmp_path])
+
+
+def test_an_include_step_is_its_blocks_steps_in_place(tmp_path: Path) -> None:
+    (tmp_path / "_blocks.yaml").write_text(
+        "outer: [{text: one}, {include: inner}]\ninner: [{text: two, run: ls, at: host}]\n"
+    )
+    (tmp_path / "site.yaml").write_text(
+        "SVC-003:\n  steps: [{text: zero}, {include: outer}, three, {include: hung-process}]\n"
+    )
+    steps = load([tmp_path])["SVC-003"].steps
+    assert [s.text for s in steps[:4]] == ["zero", "one", "two", "three"]
+    assert (steps[2].run, steps[2].at) == ("ls", "host")
+    assert steps[4:] == PROCS["SVC-001"].steps[: len(steps) - 4]  # ours, hung-process first
+
+
+@pytest.mark.parametrize(
+    ("blocks", "steps", "message"),
+    [
+        ("", "[{include: nope}]", "SVC-003: include of unknown block 'nope'"),
+        ("a: [{include: b}]\nb: [{include: a}]", "[{include: a}]", "include cycle a -> b -> a"),
+        ("a: [{text: t}]", "[{include: a, text: t}]", r"is \{include: <block name>\} alone"),
+        ("a: [{text: t}]", "[{include: [a]}]", r"is \{include: <block name>\} alone"),
+        ("a: [{txt: t}]", "[{include: a}]", "SVC-003: block 'a': a step needs 'text'"),
+        ("a: {text: t}", "[{include: a}]", "_blocks.yaml: block 'a' must be a list of steps"),
+    ],
+)
+def test_bad_includes_are_one_line_errors_naming_file_and_procedure(
+    tmp_path: Path, blocks: str, steps: str, message: str
+) -> None:
+    (tmp_path / "_blocks.yaml").write_text(blocks + "\n")
+    (tmp_path / "site.yaml").write_text(f"SVC-003:\n  steps: {steps}\n")
+    with pytest.raises(ProcedureError, match=message) as err:
+        load([tmp_path])
+    assert len(str(err.value).splitlines()) == 1
+    assert str(tmp_path) in str(err.value)
+
+
+def test_every_step_is_written_once_and_every_block_is_used() -> None:
+    """A step two procedures share is a block of _blocks.yaml, included by name."""
+    blocks = yaml.safe_load((OURS / "_blocks.yaml").read_text())
+    procs = [v for p in OURS.glob("[!_]*.yaml") for v in yaml.safe_load(p.read_text()).values()]
+    written = [s for steps in [p["steps"] for p in procs] + list(blocks.values()) for s in steps]
+    included = {s["include"] for s in written if "include" in s}
+    steps = [repr(s) for s in written if "include" not in s]
+    assert sorted({s for s in steps if steps.count(s) > 1}) == [], "written twice"
+    assert sorted(set(blocks) - included) == [], "blocks no procedure includes"
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,12 @@
 """Remediation procedures as data: loaded from YAML, rendered with a failed check's findings.
 
 Plain module (no hooks). Our procedures live in ``afterboot/procedures/data/*.yaml``, one mapping
-``CHECK-ID -> procedure`` per component; a site adds or overrides them with its own
+``CHECK-ID -> procedure`` per check module; a site adds or overrides them with its own
 directories (ini ``afterboot_procedures``), merged over ours key by key, so a site file
 holding only ``SVC-003: {runbook: https://wiki/..., contact: "#oncall-compute"}`` keeps our
-steps and adds its links.
+steps and adds its links. A step ``{include: NAME}`` stands for the steps of the block NAME
+of ``_blocks.yaml`` (ours, then each site directory's). A procedure's tier is its check's
+(the ``check`` marker), not written here.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from afterboot.inventory.model import HostSpec
 from afterboot.procedures.hostcommands import adapt, spec_for
 
 OURS = Path(__file__).resolve().parent / "data"
+BLOCKS = "_blocks.yaml"  # named step blocks a procedure includes: {include: NAME}
 # libyaml's safe loader where PyYAML has it (the procedures are read on every run)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SEVERITIES = ("blocker", "critical", "normal", "minor")
 SCOPES = ("host", "cloud")
 RUN_ON = ("operator", "host")
 _FIELDS = {
-    "title", "severity", "tier", "why", "guide", "steps", "depends_on", "logs",
+    "title", "severity", "why", "guide", "steps", "depends_on", "logs",
     "from_message", "runbook", "contact",
 }  # fmt: skip
 # {name}, {name|default}; {name*} (or {name*|default}) is a list: separate shell words.
@@ -74,7 +77,6 @@ class Procedure:
     id: str
     title: str
     severity: str
-    tier: int
     why: str
     guide: str
     steps: tuple[Step, ...]
@@ -312,18 +314,41 @@ def _dependency(raw: Any, where: str) -> Dependency:
     return Dependency(str(raw["check"]), scope)
 
 
-def parse(check_id: str, data: Mapping[str, Any], source: str) -> Procedure:
+def _expand(
+    steps: Iterable[Any], blocks: Mapping[str, Any], where: str, chain: tuple[str, ...] = ()
+) -> list[tuple[Any, str]]:
+    """The steps, each ``{include: NAME}`` replaced by block NAME's steps (blocks may
+    include blocks), with where each comes from."""
+    out: list[tuple[Any, str]] = []
+    here = f"{where}: block {chain[-1]!r}" if chain else where
+    for raw in steps:
+        if not isinstance(raw, Mapping) or "include" not in raw:
+            out.append((raw, here))
+            continue
+        name = raw["include"]
+        if set(raw) != {"include"} or not isinstance(name, str):
+            raise ProcedureError(f"{here}: an include step is {{include: <block name>}} alone")
+        if name in chain:
+            raise ProcedureError(f"{here}: include cycle {' -> '.join((*chain, name))}")
+        if name not in blocks:
+            raise ProcedureError(f"{here}: include of unknown block {name!r} (see {BLOCKS})")
+        out.extend(_expand(blocks[name], blocks, where, (*chain, name)))
+    return out
+
+
+def parse(
+    check_id: str, data: Mapping[str, Any], source: str, blocks: Mapping[str, Any] | None = None
+) -> Procedure:
     where = f"{source}: {check_id}"
+    if "tier" in data:
+        raise ProcedureError(f"{where}: 'tier' is the check's, set by its marker (tier=N)")
     unknown = set(data) - _FIELDS
     if unknown:
         raise ProcedureError(f"{where}: unknown key {sorted(unknown)[0]!r}")
     severity = _text(data, "severity", where)
     if severity not in SEVERITIES:
         raise ProcedureError(f"{where}: severity {severity!r} not in {', '.join(SEVERITIES)}")
-    tier = data.get("tier")
-    if not isinstance(tier, int):
-        raise ProcedureError(f"{where}: tier must be a Table 11-1 priority number")
-    steps = tuple(_step(s, where) for s in data.get("steps") or ())
+    steps = tuple(_step(s, w) for s, w in _expand(data.get("steps") or (), blocks or {}, where))
     if not steps:
         raise ProcedureError(f"{where}: needs at least one step")
     for pattern in data.get("from_message") or ():
@@ -335,7 +360,6 @@ def parse(check_id: str, data: Mapping[str, Any], source: str) -> Procedure:
         id=check_id,
         title=_text(data, "title", where),
         severity=severity,
-        tier=tier,
         why=_text(data, "why", where),
         guide=_text(data, "guide", where),
         steps=steps,
@@ -348,32 +372,46 @@ def parse(check_id: str, data: Mapping[str, Any], source: str) -> Procedure:
     )
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path, what: str = "check IDs to procedures") -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text(), Loader=_LOADER) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ProcedureError(f"{path}: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
-        raise ProcedureError(f"{path}: must map check IDs to procedures")
+        raise ProcedureError(f"{path}: must map {what}")
     return data
+
+
+def _blocks(directory: Path) -> dict[str, list[Any]]:
+    """The directory's named step blocks (``_blocks.yaml``), if it has them."""
+    path = directory / BLOCKS
+    if not path.is_file():
+        return {}
+    blocks = _read(path, "block names to lists of steps")
+    for name, steps in blocks.items():
+        if not isinstance(steps, list) or not steps:
+            raise ProcedureError(f"{path}: block {name!r} must be a list of steps")
+    return {str(name): steps for name, steps in blocks.items()}
 
 
 def load(site_dirs: Sequence[Path] = ()) -> dict[str, Procedure]:
     """Our procedures, then each site directory's merged over them (key by key)."""
     raw: dict[str, dict[str, Any]] = {}
     sources: dict[str, str] = {}
+    blocks: dict[str, list[Any]] = {}
     for directory in (OURS, *site_dirs):
         if not directory.is_dir():
             raise ProcedureError(f"{directory}: procedures directory not found")
+        blocks.update(_blocks(directory))
         for path in sorted(directory.glob("*.yaml")):
             if path.name.startswith("_"):
-                continue  # _evidence.yaml and other non-procedure data
+                continue  # _blocks.yaml, _evidence.yaml and other non-procedure data
             for check_id, entry in _read(path).items():
                 if not isinstance(entry, dict):
                     raise ProcedureError(f"{path}: {check_id}: must be a mapping")
                 raw.setdefault(str(check_id), {}).update(entry)
                 sources[str(check_id)] = str(path)
-    book = {cid: parse(cid, data, sources[cid]) for cid, data in raw.items()}
+    book = {cid: parse(cid, data, sources[cid], blocks) for cid, data in raw.items()}
     for proc in book.values():
         for step in proc.steps:
             unknown = [c for c in step.verified_by if c not in book]

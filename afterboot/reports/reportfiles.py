@@ -70,14 +70,16 @@ def procedure_text(
     findings: Sequence[Finding],
     causes: Sequence[str] = (),
     hosts: Mapping[str, HostSpec] | None = None,
+    *,
+    tier: int,
 ) -> str:
     """The filled-in procedure of one check, for a section, a property or an attachment;
     ``causes`` (``"id: text"``) put the steps that fit them first; ``hosts`` (the
-    inventory's) adapt the host commands to their hosts."""
+    inventory's) adapt the host commands to their hosts; ``tier``: the check's."""
     if proc is None:
         return redact(f"{check}: no remediation procedure is defined (add one under procedures/)")
     lines = [
-        f"{check} [{tier_label(proc.tier)}] {proc.severity}: {proc.title}",
+        f"{check} [{tier_label(tier)}] {proc.severity}: {proc.title}",
         f"Why: {' '.join(proc.why.split())}",
     ]
     where = sorted({f.host for f in findings if f.host})
@@ -182,7 +184,7 @@ def summary_lines(
             lines.extend(
                 "    " + line
                 for line in procedure_text(
-                    procs.get(g.check), g.check, g.findings, g.causes, hosts
+                    procs.get(g.check), g.check, g.findings, g.causes, hosts, tier=g.tier
                 ).splitlines()
             )
         lines.extend(

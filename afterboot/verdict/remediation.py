@@ -117,7 +117,9 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
             "applies only once the check gives a verdict."
         )
     else:
-        text = procedure_text(proc, check.id, found, [entry.cause], host_specs(item.config))
+        text = procedure_text(
+            proc, check.id, found, [entry.cause], host_specs(item.config), tier=check.tier
+        )
     report.sections.append(("Remediation", text))
     for props in (report.user_properties, item.user_properties):  # JUnit reads teardown's
         props.append(("remediation", text))
