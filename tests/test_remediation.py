@@ -182,8 +182,11 @@ def test_an_include_step_is_its_blocks_steps_in_place(tmp_path: Path) -> None:
     [
         ("", "[{include: nope}]", "SVC-003: include of unknown block 'nope'"),
         ("a: [{include: b}]\nb: [{include: a}]", "[{include: a}]", "include cycle a -> b -> a"),
-        ("a: [{text: t}]", "[{include: a, text: t}]", r"is \{include: <block name>\} alone"),
-        ("a: [{text: t}]", "[{include: [a]}]", r"is \{include: <block name>\} alone"),
+        ("a: [{text: t}]", "[{include: a, text: t}]", r"is \{include: <block name>\}, with"),
+        ("a: [{text: t}]", "[{include: [a]}]", r"is \{include: <block name>\}, with"),
+        ("a: [{text: t}]", "[{include: a, with: [x]}]", r"is \{include: <block name>\}, with"),
+        ("a: [{text: 't {x}'}]", "[{include: a, with: {y: 1}}]", r"block 'a' has no \{y\} to fill"),
+        ("a: [{text: t, host: ls, at: host}]", "[{include: a}]", "'host: COMMAND' or 'run'"),
         ("a: [{txt: t}]", "[{include: a}]", "SVC-003: block 'a': a step needs 'text'"),
         ("a: {text: t}", "[{include: a}]", "_blocks.yaml: block 'a' must be a list of steps"),
     ],
@@ -197,6 +200,25 @@ def test_bad_includes_are_one_line_errors_naming_file_and_procedure(
         load([tmp_path])
     assert len(str(err.value).splitlines()) == 1
     assert str(tmp_path) in str(err.value)
+
+
+def test_an_include_with_values_fills_them_and_leaves_the_findings_placeholders(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "_blocks.yaml").write_text(
+        "a:\n  - text: '{api} on {host} is down'\n    host: systemctl restart {api}\n"
+        "    when: {project: '{api}'}\n"
+    )
+    (tmp_path / "site.yaml").write_text(
+        "SVC-003:\n  steps: [{include: a, with: {api: nova-api}}]\n"
+    )
+    step = load([tmp_path])["SVC-003"].steps[0]
+    assert (step.text, step.run, step.at) == (
+        "nova-api on {host} is down",
+        "systemctl restart nova-api",
+        "host",
+    )
+    assert step.when == (("project", "nova-api"),)
 
 
 def test_every_step_is_written_once_and_every_block_is_used() -> None:

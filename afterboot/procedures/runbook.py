@@ -39,7 +39,8 @@ _PLACEHOLDER = re.compile(r"\{(\w+)(\*)?(?:\|([^{}]*))?\}")
 _LIST_SEP = re.compile(r"[\s,]+")
 _LONG_OPTION = re.compile(r"--[a-z][a-z-]*")  # a word of a list may be a plain long option
 _STEP_KEYS = {
-    "text", "run", "at", "host_from", "historical", "when", "guard", "verified_by", "cause",
+    "text", "run", "host", "at", "host_from", "historical", "when", "guard", "verified_by",
+    "cause",
 }  # fmt: skip
 
 
@@ -273,12 +274,18 @@ def _step(raw: Any, where: str) -> Step:
         return Step(raw.strip())
     if not isinstance(raw, Mapping) or "text" not in raw:
         raise ProcedureError(
-            f"{where}: a step needs 'text' (and optional run, at, host_from, historical, when, "
-            "guard, verified_by, cause)"
+            f"{where}: a step needs 'text' (and optional run or host, at, host_from, historical, "
+            "when, guard, verified_by, cause)"
         )
     unknown = set(raw) - _STEP_KEYS
     if unknown:
         raise ProcedureError(f"{where}: unknown step key {sorted(unknown)[0]!r}")
+    if "host" in raw:  # ``host: COMMAND``: ``run: COMMAND`` typed on the host (``at: host``)
+        if "run" in raw or "at" in raw:
+            raise ProcedureError(
+                f"{where}: a step has 'host: COMMAND' or 'run' (and 'at'), not both"
+            )
+        raw = {**raw, "run": raw["host"], "at": "host"}
     when = raw.get("when") or {}
     if not isinstance(when, Mapping):
         raise ProcedureError(f"{where}: 'when' maps finding fields to values")
@@ -318,22 +325,52 @@ def _expand(
     steps: Iterable[Any], blocks: Mapping[str, Any], where: str, chain: tuple[str, ...] = ()
 ) -> list[tuple[Any, str]]:
     """The steps, each ``{include: NAME}`` replaced by block NAME's steps (blocks may
-    include blocks), with where each comes from."""
+    include blocks), with where each comes from. ``{include: NAME, with: {key: value}}``
+    fills the block's ``{key}`` with ``value`` as it is included; its other placeholders
+    are filled from each finding, as in any step."""
     out: list[tuple[Any, str]] = []
     here = f"{where}: block {chain[-1]!r}" if chain else where
     for raw in steps:
         if not isinstance(raw, Mapping) or "include" not in raw:
             out.append((raw, here))
             continue
-        name = raw["include"]
-        if set(raw) != {"include"} or not isinstance(name, str):
-            raise ProcedureError(f"{here}: an include step is {{include: <block name>}} alone")
+        name, given = raw["include"], raw.get("with") or {}
+        if (
+            not set(raw) <= {"include", "with"}
+            or not isinstance(name, str)
+            or not isinstance(given, Mapping)
+            or not all(isinstance(v, (str, int)) for v in given.values())
+        ):
+            raise ProcedureError(
+                f"{here}: an include step is {{include: <block name>}}, with an optional "
+                "{with: {<placeholder>: <value>}}"
+            )
         if name in chain:
             raise ProcedureError(f"{here}: include cycle {' -> '.join((*chain, name))}")
         if name not in blocks:
             raise ProcedureError(f"{here}: include of unknown block {name!r} (see {BLOCKS})")
-        out.extend(_expand(blocks[name], blocks, where, (*chain, name)))
+        expanded = _expand(blocks[name], blocks, where, (*chain, name))
+        if given:
+            values = {str(k): str(v) for k, v in given.items()}
+            unused = [k for k in values if not any(f"{{{k}}}" in repr(s) for s, _ in expanded)]
+            if unused:
+                raise ProcedureError(f"{here}: block {name!r} has no {{{unused[0]}}} to fill")
+            expanded = [(_filled(s, values), w) for s, w in expanded]
+        out.extend(expanded)
     return out
+
+
+def _filled(raw: Any, values: Mapping[str, str]) -> Any:
+    """A block's step with ``{key}`` replaced by ``values[key]`` in every text it holds."""
+    if isinstance(raw, str):
+        for key, value in values.items():
+            raw = raw.replace(f"{{{key}}}", value)
+        return raw
+    if isinstance(raw, Mapping):
+        return {k: _filled(v, values) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_filled(v, values) for v in raw]
+    return raw
 
 
 def parse(
