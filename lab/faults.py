@@ -388,6 +388,28 @@ register(
 )
 
 
+def _read_only_inject(lab: Lab) -> None:
+    from .swift import device
+
+    lab.host_exec("storage1", f"mount -o remount,ro /srv/node/{device('storage1')}")
+
+
+def _read_only_heal(lab: Lab) -> None:
+    from .swift import device
+
+    lab.host_exec("storage1", f"mount -o remount,rw /srv/node/{device('storage1')}")
+
+
+register(
+    Fault(
+        "swift-device-read-only@storage1",
+        "storage1's swift device remounted read-only (for a backup) and never back",
+        _read_only_inject,
+        _read_only_heal,
+    )
+)
+
+
 # ---- configuration drift -------------------------------------------------------------------
 def _config_changed_inject(lab: Lab) -> None:
     lab.host_exec(

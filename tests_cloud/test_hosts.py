@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from afterboot.checks.findings import Findings
+from afterboot.domains.filesystems import read_only_mounts
 from afterboot.domains.hypervisor import clock, skew
 from afterboot.transport.connections import Remote
 
@@ -41,5 +42,27 @@ def test_clock_in_sync(
             skew=f"{second:+.1f}s",
             said=f"clock of {host.name} is {second:+.1f}s off the operator host "
             f"(read twice: {first:+.1f}s, then {second:+.1f}s)",
+        )
+    findings.assert_none()
+
+
+@pytest.mark.check("HOST-002", tier=1)
+@pytest.mark.reads("mounts", "fstab")
+def test_no_disk_filesystem_left_read_only(host: Remote, findings: Findings) -> None:
+    """No disk filesystem is mounted read-only unless the host's fstab mounts it so.
+
+    ext4 remounts itself read-only at a disk error (errors=remount-ro), a root fsck could
+    not repair stays read-only, a remount made for a backup is never undone: the services
+    on it look alive while every write fails.
+    """
+    for fs in read_only_mounts(host):
+        findings.add(
+            fs.target,
+            host=host.name,
+            expected="rw, as fstab mounts it" if fs.in_fstab else "rw (no fstab entry says ro)",
+            actual=f"ro ({fs.fstype} on {fs.source})",
+            mount=fs.target,
+            device=fs.source,
+            fstype=fs.fstype,
         )
     findings.assert_none()

@@ -10,6 +10,7 @@ from afterboot.domains import (
     configfiles,
     containers,
     dependencies,
+    filesystems,
     hypervisor,
     nova,
     placement,
@@ -23,7 +24,7 @@ from afterboot.domains import (
 from afterboot.reads import cloud, cloudreads, hostreads
 
 MODULES = (
-    blocked, ceph, configfiles, containers, dependencies, hypervisor, nova, placement,
+    blocked, ceph, configfiles, containers, dependencies, filesystems, hypervisor, nova, placement,
     rabbitmq, storage, tables, units, upgradecheck, usage, cloud,
 )  # fmt: skip
 

@@ -182,6 +182,13 @@ EXPECTATIONS: tuple[Expect, ...] = (
         footprint=("storage1", "swift"),
     ),
     Expect(
+        "swift-device-read-only@storage1",
+        fails=("HOST-002@storage1",),
+        root="HOST-002",
+        remedy=("storage1", "/srv/node/", "remount,rw"),
+        footprint=("storage1", "swift-devices"),
+    ),
+    Expect(
         "swift-object-server-stopped@storage2",
         fails=("SVC-007@storage2",),
         root="SVC-007",
