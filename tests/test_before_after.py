@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from afterboot.checks.findings import Finding
 from afterboot.domains import beforeafter as ba
-from afterboot.procedures.runbook import Finding
 from afterboot.reports.reportfiles import COULD_NOT_RUN, FAILED, Entry
 from afterboot.verdict.compared import (
     SnapshotFileError,

@@ -10,7 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from afterboot.procedures.runbook import Finding, ProcedureError, load, render
+from afterboot.checks.findings import Finding
+from afterboot.procedures.runbook import ProcedureError, load, render
 from afterboot.procedures.signatures import find_cause, parse
 from afterboot.procedures.signatures import load as load_signatures
 from afterboot.reports.reportfiles import Entry, procedure_text, script, summary_data

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from afterboot.checks.findings import Finding
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures.hostcommands import adapt, container_of, map_paths, spec_for, split
-from afterboot.procedures.runbook import Finding, Step, command_line, load, render
+from afterboot.procedures.runbook import Step, command_line, load, render
 from afterboot.reports.reportfiles import procedure_text, script, summary_data
 from tests.test_procedure_safety import (
     HOSTILE,

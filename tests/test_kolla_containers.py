@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from afterboot.checks.findings import Finding
 from afterboot.domains import containers as kc
 from afterboot.domains import services as suite
 from afterboot.domains.beforeafter import host_services
@@ -18,7 +19,6 @@ from afterboot.errors import InputError
 from afterboot.inventory.load import load_inventory
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures import runbook
-from afterboot.procedures.runbook import Finding
 from afterboot.reads import hostreads
 from afterboot.verdict.evidence import _containers, collect_container_logs, load_limits
 

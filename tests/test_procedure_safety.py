@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from afterboot.procedures.runbook import Finding, Procedure, ProcedureError, Step, load, render
+from afterboot.checks.findings import Finding
+from afterboot.procedures.runbook import Procedure, ProcedureError, Step, load, render
 from afterboot.reports.reportfiles import Entry, procedure_text, script, summary_data
 from tests.test_remediation import CHECKS
 

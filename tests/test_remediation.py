@@ -9,16 +9,9 @@ import pytest
 import yaml
 
 from afterboot.checks.catalog import TIERS
+from afterboot.checks.findings import Finding
 from afterboot.procedures.dependencies import blocker, depth, root_of
-from afterboot.procedures.runbook import (
-    OURS,
-    Finding,
-    ProcedureError,
-    fill,
-    load,
-    message_findings,
-    render,
-)
+from afterboot.procedures.runbook import OURS, ProcedureError, fill, load, message_findings, render
 from afterboot.redact import redact
 from afterboot.reports.reportfiles import BLOCKED, Entry, script, summary_lines
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from afterboot.checks.findings import Finding
 from afterboot.domains.replicas import (
     ABSENT,
     AGREE,
@@ -13,7 +14,7 @@ from afterboot.domains.replicas import (
     TIE,
     choose_reference,
 )
-from afterboot.procedures.runbook import Finding, load, render
+from afterboot.procedures.runbook import load, render
 
 A, B = "a" * 32, "b" * 32
 PROXY = {"proxy1"}

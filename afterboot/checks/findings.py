@@ -14,9 +14,49 @@ Helpers without a ``request`` call :func:`report_finding` with the item.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
 import pytest
 
-from afterboot.procedures.runbook import Finding
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found wrong: what, where, expected vs actual, and extra fields."""
+
+    subject: str = ""
+    host: str = ""
+    expected: str = ""
+    actual: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def values(self) -> dict[str, str]:
+        out = {k: str(v) for k, v in self.extra.items()}
+        for name in ("subject", "host", "expected", "actual"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "host": self.host,
+            "expected": self.expected,
+            "actual": self.actual,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        return cls(
+            str(data.get("subject") or ""),
+            str(data.get("host") or ""),
+            str(data.get("expected") or ""),
+            str(data.get("actual") or ""),
+            {str(k): str(v) for k, v in (data.get("extra") or {}).items()},
+        )
+
 
 findings_key = pytest.StashKey[list[Finding]]()
 MAX_FINDINGS = 200

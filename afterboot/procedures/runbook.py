@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from afterboot.checks.findings import Finding
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures.hostcommands import adapt, spec_for
 
@@ -87,43 +88,6 @@ class Procedure:
     runbook: str = ""
     contact: str = ""
     source: str = ""
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing a check found wrong: what, where, expected vs actual, and extra fields."""
-
-    subject: str = ""
-    host: str = ""
-    expected: str = ""
-    actual: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-    def values(self) -> dict[str, str]:
-        out = {k: str(v) for k, v in self.extra.items()}
-        for name in ("subject", "host", "expected", "actual"):
-            if getattr(self, name):
-                out[name] = getattr(self, name)
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "subject": self.subject,
-            "host": self.host,
-            "expected": self.expected,
-            "actual": self.actual,
-            "extra": dict(self.extra),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
-        return cls(
-            str(data.get("subject") or ""),
-            str(data.get("host") or ""),
-            str(data.get("expected") or ""),
-            str(data.get("actual") or ""),
-            {str(k): str(v) for k, v in (data.get("extra") or {}).items()},
-        )
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from afterboot.checks.catalog import TIERS
+from afterboot.checks.findings import Finding
 from afterboot.inventory.model import HostSpec
-from afterboot.procedures.runbook import Finding, Procedure, render
+from afterboot.procedures.runbook import Procedure, render
 from afterboot.redact import redact, redact_obj
 
 FAILED, COULD_NOT_RUN, BLOCKED, WAIVED = "failed", "could-not-run", "blocked", "waived"

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from afterboot.checks.findings import Finding
 from afterboot.inputfile import InputFileError, read_text
-from afterboot.procedures.runbook import Finding
 from afterboot.reads.snapshot import SCHEMA
 from afterboot.reports.reportfiles import BROKEN, COULD_NOT_RUN, FAILED, WAIVED, Entry
 

@@ -25,11 +25,11 @@ from typing import Any
 
 import pytest
 
-from afterboot.checks.findings import item_findings
+from afterboot.checks.findings import Finding, item_findings
 from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
 from afterboot.procedures.book import procedures
-from afterboot.procedures.runbook import Finding, data_file, fill
+from afterboot.procedures.runbook import data_file, fill
 from afterboot.procedures.signatures import (
     CAUSE_ID_PROPERTY,
     CAUSE_PROPERTY,

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 from afterboot.checks.catalog import Check
-from afterboot.checks.findings import item_findings
+from afterboot.checks.findings import Finding, item_findings
 from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
 from afterboot.inventory.load import loaded_inventory
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures.book import procedures
-from afterboot.procedures.runbook import Finding, Procedure, message_findings
+from afterboot.procedures.runbook import Procedure, message_findings
 from afterboot.procedures.signatures import CAUSE_PROPERTY
 from afterboot.redact import redact_obj, redact_tree
 from afterboot.reports.manifest import manifest

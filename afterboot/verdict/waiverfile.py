@@ -28,8 +28,8 @@ import pytest
 import yaml
 
 from afterboot.checks.catalog import ID_PATTERN
+from afterboot.checks.findings import Finding
 from afterboot.inputfile import read_text
-from afterboot.procedures.runbook import Finding
 from afterboot.redact import redact
 from afterboot.yamlines import SafeLoader
 
