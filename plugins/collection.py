@@ -1,6 +1,6 @@
 """The collection pass: read each host once, all hosts at once, then let the checks judge.
 
-The pytest hooks of it; the work is in :mod:`afterboot.reads.collection`.
+The pytest hooks of it; the work is in :mod:`afterboot.collection`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import contextlib
 
 import pytest
 
-from afterboot.reads.collection import READS_HELP, unknown_reads
+from afterboot.collection import READS_HELP, unknown_reads
 
 
 def pytest_configure(config: pytest.Config) -> None:

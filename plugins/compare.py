@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from afterboot.reads.collection import also_reads_key
+from afterboot.collection import also_reads_key
 from afterboot.redact import redact
 from afterboot.settings import settings
 from afterboot.verdict.compare import (

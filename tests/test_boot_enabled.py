@@ -12,7 +12,7 @@ from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.procedures.runbook import RenderedStep
 from afterboot.reads.hostreads import PART
-from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.snapshot import HostSnapshot, ReadResult
 from afterboot.transport.connections import Connections
 
 UNITS = """Id=swift-object.service

@@ -8,10 +8,10 @@ import time
 import pytest
 
 from afterboot.checks.findings import Findings, item_findings
+from afterboot.collection import read_host
 from afterboot.domains.hypervisor import skew
 from afterboot.inventory.model import HostSpec, Inventory
-from afterboot.reads.collection import read_host
-from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.snapshot import HostSnapshot, ReadResult
 from afterboot.transport.connections import Connections, Remote
 from tests_cloud.test_hosts import test_clock_in_sync as clock_check
 

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-import afterboot.reads.collection as collection
+import afterboot.collection as collection
+from afterboot.collection import _read_cloud
 from afterboot.domains.database import Databases
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads import cloudreads
 from afterboot.reads.cloudreads import CloudContext, CloudRead
-from afterboot.reads.collection import _read_cloud
 from afterboot.reads.hostreads import PART
-from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.snapshot import HostSnapshot, ReadResult
 from afterboot.transport.connections import Connections
 
 

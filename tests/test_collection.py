@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-import afterboot.reads.collection as collection
+import afterboot.collection as collection
+from afterboot.collection import _unframed, compose, deadline, needs, read_host, split
 from afterboot.domains.hypervisor import instance_dirs
 from afterboot.domains.servicemap import SERVICES
 from afterboot.domains.services import _by_process, process_table
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads import hostreads
-from afterboot.reads.collection import _unframed, compose, deadline, needs, read_host, split
 from afterboot.reads.hostreads import HostRead, parts
 from afterboot.transport.connections import Remote
 

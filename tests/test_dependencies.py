@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from afterboot.collection import read_host
 from afterboot.domains.dependencies import answers, dependencies, probe
 from afterboot.inventory.model import HostSpec, Inventory
-from afterboot.reads.collection import read_host
 from afterboot.transport.connections import Connections
 
 NOVA = """[DEFAULT]

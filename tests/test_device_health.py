@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from afterboot.domains.storage import unreadable_devices
 from afterboot.reads.hostreads import PART
-from afterboot.reads.snapshot import ReadResult
+from afterboot.snapshot import ReadResult
 
 
 @dataclass

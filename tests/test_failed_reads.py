@@ -20,14 +20,14 @@ import tests_cloud.test_hypervisor as hypervisor_checks
 import tests_cloud.test_service_records as service_records_checks
 import tests_cloud.test_swift as swift_checks
 from afterboot.checks.findings import Findings, item_findings
+from afterboot.collection import read_host
 from afterboot.domains.nova import Instance
 from afterboot.domains.services import service_states
 from afterboot.domains.storage import device_dirs
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
-from afterboot.reads.collection import read_host
 from afterboot.reads.hostreads import PART
-from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.snapshot import HostSnapshot, ReadResult
 from afterboot.transport.connections import Connections, Remote
 
 UUID = "0b2c7e3a-9f7e-4a43-8a51-4f2f1d8c6f10"

@@ -16,6 +16,7 @@ from typing import Any, cast
 import pytest
 
 from afterboot.checks.findings import Finding
+from afterboot.collection import compose, read_host
 from afterboot.domains.blocked import (
     HUNG_AFTER_S,
     cause_of,
@@ -27,9 +28,8 @@ from afterboot.domains.servicemap import Service
 from afterboot.domains.services import _by_process, process_table
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures.runbook import load, render
-from afterboot.reads.collection import compose, read_host
 from afterboot.reads.hostreads import PART, READS, resolve
-from afterboot.reads.snapshot import HostSnapshot, ReadResult, Snapshot
+from afterboot.snapshot import HostSnapshot, ReadResult, Snapshot
 from afterboot.transport.connections import Remote
 from afterboot.verdict.settle import recollect
 

@@ -24,13 +24,13 @@ LAYERS = (
     ("afterboot.errors", "afterboot.inputfile", "afterboot.yamlines", "afterboot.redact_forms",
      "afterboot.redact", "afterboot.settings"),
     ("afterboot.inventory",),  # the hosts
-    ("afterboot.reads.snapshot", "afterboot.transport"),  # one connection per host
+    ("afterboot.snapshot", "afterboot.transport"),  # one connection per host
     # the registries of reads, and the cloud's connection
     ("afterboot.reads.hostreads", "afterboot.reads.cloudreads", "afterboot.reads.answers",
      "afterboot.reads.cloud"),
     ("afterboot.domains",),  # each part of the cloud: its reads, parsers and judgements
     ("afterboot.checks", "afterboot.procedures"),  # the catalog; the procedure engine
-    ("afterboot.reads.collection",),  # the collection pass: every read, once
+    ("afterboot.collection",),  # the collection pass: every read, once
     ("afterboot.verdict", "afterboot.reports"),  # the verdict pipeline and its exporters
     ("fixtures", "plugins"),  # pytest's side: fixtures, hooks
     ("tests_cloud",),  # the checks

@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FAILING_READS = """
 import json, os, time
 import pytest
-import afterboot.reads.collection as collection
+import afterboot.collection as collection
 from afterboot.errors import CouldNotRun
-from afterboot.reads.snapshot import CloudSnapshot, HostSnapshot, ReadResult
+from afterboot.snapshot import CloudSnapshot, HostSnapshot, ReadResult
 
 RC = int(os.environ["AB_FAILED_RC"])
 

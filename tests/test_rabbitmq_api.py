@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 import requests  # noqa: F401 - loaded before pytester's inner runs drop what they import
 
+from afterboot.collection import _read_and_hand
 from afterboot.domains import rabbitmq_api
 from afterboot.domains.rabbitmq import broker_of
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
-from afterboot.reads.collection import _read_and_hand
 from afterboot.reads.hostreads import PART
-from afterboot.reads.snapshot import HostSnapshot, ReadResult
 from afterboot.redact import forget_all, redact
+from afterboot.snapshot import HostSnapshot, ReadResult
 from afterboot.transport.connections import Connections, Remote
 
 DATA = Path(__file__).parent / "data" / "rabbitmq"

@@ -11,7 +11,7 @@ from afterboot.checks.findings import Findings
 from afterboot.domains.filesystems import fstab_options, read_only
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
-from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.snapshot import HostSnapshot, ReadResult
 from afterboot.transport.connections import Connections, Remote
 
 # /proc/mounts of a host whose root ext4 met a disk error (the kernel remounted it "ro"),

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-import afterboot.reads.collection as collection
+import afterboot.collection as collection
 from afterboot.checks.catalog import CheckError, parse_marker
 from afterboot.reads.cloudreads import CloudRead
 from afterboot.verdict.settle import FIRST_WAIT, Row

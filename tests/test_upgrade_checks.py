@@ -14,6 +14,7 @@ import pytest
 
 import tests_cloud.test_upgrade_checks as checks
 from afterboot.checks.findings import Findings, item_findings
+from afterboot.collection import compose, read_host
 from afterboot.domains.upgradecheck import (
     BY_NAME,
     DOCTOR_READ,
@@ -28,9 +29,8 @@ from afterboot.domains.upgradecheck import (
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.procedures.hostcommands import IN_CONTAINER
-from afterboot.reads.collection import compose, read_host
 from afterboot.reads.hostreads import READS
-from afterboot.reads.snapshot import ReadResult
+from afterboot.snapshot import ReadResult
 from afterboot.transport.connections import Connections
 
 DATA = Path(__file__).resolve().parent / "data" / "upgradecheck"

@@ -14,7 +14,7 @@ import pytest
 from afterboot.checks.catalog import WITH_CONFIG_GATE
 from afterboot.errors import CouldNotRun
 from afterboot.reads.cloudreads import Answer
-from afterboot.reads.snapshot import Snapshot
+from afterboot.snapshot import Snapshot
 
 
 def answer(snapshot: Snapshot, record_property: Callable[[str, object], None], api: str) -> Any:

@@ -23,7 +23,7 @@ from afterboot.domains.rabbitmq_api import transport_endpoints
 from afterboot.errors import InputError
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import HostRead, parts, register
-from afterboot.reads.snapshot import ReadResult
+from afterboot.snapshot import ReadResult
 
 CONNECT_S = 3.0  # one connect's bound; the probes run side by side
 # (section, option, how its value names endpoints); section names as oslo.config keeps

@@ -29,8 +29,8 @@ from afterboot.domains.config import config_text
 from afterboot.domains.database import SERVICE_CONFIGS, parse_service_config
 from afterboot.errors import CouldNotRun
 from afterboot.reads.hostreads import PART
-from afterboot.reads.snapshot import ReadResult
 from afterboot.redact import remember, url_userinfo
+from afterboot.snapshot import ReadResult
 from afterboot.transport.connections import Connections, Remote
 
 PORT = 15672  # the plugin's default listener (kolla: rabbitmq_management_port)

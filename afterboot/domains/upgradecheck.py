@@ -34,7 +34,7 @@ from typing import Any
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import PART, HostRead, register
-from afterboot.reads.snapshot import ReadResult
+from afterboot.snapshot import ReadResult
 from afterboot.transport.connections import Remote
 
 SUCCESS, WARNING, FAILURE = 0, 1, 2

@@ -192,7 +192,7 @@ class CloudRead:
     name: str
     doc: str
     fetch: Callable[[CloudContext], Any]
-    # what it asks: the APIs (one read at a time, see afterboot.reads.collection) or the
+    # what it asks: the APIs (one read at a time, see afterboot.collection) or the
     # database (beside the APIs: it queues behind no token validation)
     source: str = "api"
 

@@ -1,7 +1,7 @@
 """What afterboot reads on a host, as data: one read-only shell snippet per named read.
 
 Checks declare the reads they judge (``@pytest.mark.reads("processes", "mounts")``); the
-collection pass (:mod:`afterboot.reads.collection`) composes the reads every selected check of a
+collection pass (:mod:`afterboot.collection`) composes the reads every selected check of a
 host needs into one script, runs it once over the host's one connection, and hands each
 read's output to the parsers in ``fixtures/`` (services, storage, hypervisor ...).
 
@@ -62,7 +62,7 @@ class HostRead:
     container: str = ""
     # the read whose output this one's script is made from (the dependencies a host's
     # configuration names, probed once its ``configs`` are read): read in a second
-    # command, after that one (afterboot.reads.collection; ``script`` is never run)
+    # command, after that one (afterboot.collection; ``script`` is never run)
     follows: str = ""
     # seconds the read may take where that is more than --timeout: a tool that costs
     # seconds of CPU (the projects' upgrade checks, ~2 s of imports each), run in the

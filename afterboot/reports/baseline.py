@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from afterboot.collection import collect
 from afterboot.domains.baseline import (
     HostFiles,
     RoleBaseline,
@@ -25,10 +26,9 @@ from afterboot.domains.baseline import (
 from afterboot.domains.config import ROLE_CONFIGS, ConfigSyntaxError
 from afterboot.inventory.load import scoped_inventory
 from afterboot.reads.cloudreads import CloudContext
-from afterboot.reads.collection import collect
 from afterboot.reads.hostreads import parts
-from afterboot.reads.snapshot import Snapshot
 from afterboot.settings import settings
+from afterboot.snapshot import Snapshot
 from afterboot.transport.connections import Connections
 
 failed_key = pytest.StashKey[bool]()

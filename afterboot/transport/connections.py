@@ -27,7 +27,7 @@ from testinfra.backend.base import BaseBackend, CommandResult
 
 from afterboot.errors import CommandTimeout, CouldNotRun, HostUnreachable
 from afterboot.inventory.model import HostSpec, Inventory
-from afterboot.reads.snapshot import HostSnapshot, ReadResult
+from afterboot.snapshot import HostSnapshot, ReadResult
 from afterboot.transport.paramiko_backend import paramiko_backend
 from afterboot.transport.transports import (
     DeadlineDocker,
@@ -296,7 +296,7 @@ class Connections:
     ) -> None:
         self.inventory = inventory
         self.timeout = timeout
-        self.reader = reader  # reads a host now (afterboot.reads.collection.read_host)
+        self.reader = reader  # reads a host now (afterboot.collection.read_host)
         self._control_dir = ""  # made for the first ssh host (its masters' sockets)
         self._remotes: dict[str, Remote] = {}
 

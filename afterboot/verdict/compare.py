@@ -32,10 +32,10 @@ import pytest
 from afterboot.checks.findings import Findings
 from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
+from afterboot.collection import no_reading_key
 from afterboot.domains.beforeafter import BEFORE, NOW, Comparison
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.load import loaded_inventory
-from afterboot.reads.collection import no_reading_key
 from afterboot.redact import redact_obj
 from afterboot.reports.manifest import cloud_config
 from afterboot.reports.reportfiles import NEW_PROPERTY

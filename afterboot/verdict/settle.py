@@ -4,7 +4,7 @@ Round 1 runs every check as usual, but the reports of a check that fails or coul
 (and *settles*: ``@pytest.mark.check(..., settles=False)`` says waiting will not fix it)
 are held back, as are the checks blocked behind one. Then, while a held check still fails
 and the budget is not spent: wait (2 s, backing off to 15 s, never past the budget), read
-again only what the held checks read (:func:`afterboot.reads.collection.recollect`, run by the
+again only what the held checks read (:func:`afterboot.collection.recollect`, run by the
 first check of the round) and judge them again, printing one line per round. A check
 that passes is not run again. At the end the last round's reports are logged, once: the
 terminal, JUnit, Allure, summary.json and the exit status see the final verdict only, with
@@ -27,11 +27,11 @@ from _pytest.runner import runtestprotocol
 from afterboot.checks.findings import findings_key
 from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
+from afterboot.collection import cloud_context, collect, needs
 from afterboot.inventory.load import scoped_inventory
 from afterboot.reads.cloudreads import CloudContext
-from afterboot.reads.collection import cloud_context, collect, needs
-from afterboot.reads.snapshot import Snapshot
 from afterboot.settings import settings
+from afterboot.snapshot import Snapshot
 from afterboot.transport.connections import Connections
 from afterboot.verdict.blocking import mend
 from afterboot.verdict.outcomes import COULD_NOT_RUN, outcome_of

@@ -7,7 +7,7 @@ over the host's one connection (slow reads such as ``rabbitmqctl`` as a second c
 all hosts concurrently, while the cloud-wide reads (database rows, API listings) run
 beside them. An unreachable host costs one ``--timeout``, in parallel with the rest.
 
-The result is a :class:`~afterboot.reads.snapshot.Snapshot`, saved redacted as
+The result is a :class:`~afterboot.snapshot.Snapshot`, saved redacted as
 ``reports/snapshot.json``. Under pytest-xdist one worker collects the host reads and the
 others load them (a lock file in pytest's base temp), so no host is read twice.
 """
@@ -48,8 +48,8 @@ from afterboot.reads.hostreads import (
     parts,
     resolve,
 )
-from afterboot.reads.snapshot import CloudSnapshot, HostSnapshot, ReadResult, Snapshot, save
 from afterboot.settings import reports_dir, settings_key
+from afterboot.snapshot import CloudSnapshot, HostSnapshot, ReadResult, Snapshot, save
 from afterboot.transport.connections import Connections, Remote
 
 MAX_WORKERS = 32

@@ -1,6 +1,6 @@
 """The snapshot: everything one run read from the cloud, per host and per source.
 
-Filled by the collection pass (:mod:`afterboot.reads.collection`), judged by the checks, and
+Filled by the collection pass (:mod:`afterboot.collection`), judged by the checks, and
 saved redacted as ``reports/snapshot.json`` (``schema`` versioned): the evidence an
 auditor reads and the input of a later before/after comparison.
 """
