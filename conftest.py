@@ -1,7 +1,7 @@
 """afterboot: the root conftest only lists the plugins (pytest's hooks, ``plugins/``) and
 the fixtures (``fixtures/``); the work is in the ``afterboot`` package.
 
-The verdict's order is declared in :mod:`afterboot.verdict.pipeline`, not here. For other
+The verdict's order is declared in :mod:`afterboot.pipeline`, not here. For other
 hooks of the same priority pytest calls the last registered first.
 """
 

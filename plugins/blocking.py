@@ -15,7 +15,6 @@ from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
 from afterboot.procedures.book import procedures
 from afterboot.procedures.dependencies import blocker, depth, root_of
-from afterboot.reports.reportfiles import BLOCKED, ENTRY_PROPERTY, Entry
 from afterboot.settings import settings
 from afterboot.verdict.blocking import (
     broken_checks,
@@ -25,6 +24,7 @@ from afterboot.verdict.blocking import (
     enabled_key,
     mark_broken,
 )
+from afterboot.verdict.entries import BLOCKED, ENTRY_PROPERTY, Entry
 
 
 def pytest_configure(config: pytest.Config) -> None:

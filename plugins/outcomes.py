@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from afterboot.verdict.outcomes import (
-    WAIVED,
-    could_not_run,
-    waived,
-)
+from afterboot.verdict.entries import WAIVED
+from afterboot.verdict.outcomes import could_not_run, waived
 
 
 def pytest_report_teststatus(

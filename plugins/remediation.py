@@ -8,17 +8,10 @@ from __future__ import annotations
 import pytest
 
 from afterboot.procedures.book import procedures
-from afterboot.reports.reportfiles import (
-    WAIVED,
-    summary_lines,
-)
+from afterboot.reports.reportfiles import summary_lines
 from afterboot.settings import reports_dir
-from afterboot.verdict.remediation import (
-    Collector,
-    collector_key,
-    entries,
-    host_specs,
-)
+from afterboot.verdict.entries import WAIVED
+from afterboot.verdict.remediation import Collector, collector_key, entries, host_specs
 
 
 @pytest.hookimpl(trylast=True)

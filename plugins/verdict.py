@@ -1,4 +1,4 @@
-"""The verdict pipeline's hooks: :mod:`afterboot.verdict.pipeline` declares the stages and
+"""The verdict pipeline's hooks: :mod:`afterboot.pipeline` declares the stages and
 their order; this module only says when each list runs.
 
 A report is judged in an ordinary hook wrapper: its stages run before the wrappers of
@@ -13,7 +13,7 @@ from collections.abc import Generator
 
 import pytest
 
-from afterboot.verdict.pipeline import BEFORE_WRITERS, EXPORT, FINISH, JUDGE, finish, run
+from afterboot.pipeline import BEFORE_WRITERS, EXPORT, FINISH, JUDGE, finish, run
 
 
 @pytest.hookimpl(wrapper=True)

@@ -15,7 +15,6 @@ import pytest
 
 from afterboot.checks.findings import Finding
 from afterboot.domains import beforeafter as ba
-from afterboot.reports.reportfiles import COULD_NOT_RUN, FAILED, Entry
 from afterboot.verdict.compared import (
     SnapshotFileError,
     identity,
@@ -25,6 +24,7 @@ from afterboot.verdict.compared import (
     result_keys,
     result_rows,
 )
+from afterboot.verdict.entries import COULD_NOT_RUN, FAILED, Entry
 
 from .conftest import SAMPLES
 

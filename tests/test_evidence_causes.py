@@ -14,7 +14,9 @@ from afterboot.checks.findings import Finding
 from afterboot.procedures.runbook import ProcedureError, load, render
 from afterboot.procedures.signatures import find_cause, parse
 from afterboot.procedures.signatures import load as load_signatures
-from afterboot.reports.reportfiles import Entry, procedure_text, script, summary_data
+from afterboot.procedures.text import procedure_text
+from afterboot.reports.reportfiles import script, summary_data
+from afterboot.verdict.entries import Entry
 from afterboot.verdict.evidence import (
     Limits,
     _units,

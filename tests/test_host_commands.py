@@ -15,7 +15,8 @@ from afterboot.checks.findings import Finding
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures.hostcommands import adapt, container_of, map_paths, spec_for, split
 from afterboot.procedures.runbook import Step, command_line, load, render
-from afterboot.reports.reportfiles import procedure_text, script, summary_data
+from afterboot.procedures.text import procedure_text
+from afterboot.reports.reportfiles import script, summary_data
 from tests.test_procedure_safety import (
     HOSTILE,
     MARK,

@@ -31,7 +31,9 @@ LAYERS = (
     ("afterboot.domains",),  # each part of the cloud: its reads, parsers and judgements
     ("afterboot.checks", "afterboot.procedures"),  # the catalog; the procedure engine
     ("afterboot.collection",),  # the collection pass: every read, once
-    ("afterboot.verdict", "afterboot.reports"),  # the verdict pipeline and its exporters
+    ("afterboot.verdict",),  # the verdict's stages: classify, evidence, blocking, waivers ...
+    ("afterboot.reports",),  # its exporters: summary.json, remediation.sh, Allure, metrics
+    ("afterboot.pipeline",),  # the stages in their order
     ("fixtures", "plugins"),  # pytest's side: fixtures, hooks
     ("tests_cloud",),  # the checks
     ("tests",),  # afterboot's own tests (the lab, lab/, is a program of its own)
@@ -169,7 +171,7 @@ def test_fixtures_hold_fixtures_and_plugins_hold_hooks() -> None:
 
 
 def test_at_most_two_makereport_hooks() -> None:
-    """One verdict pipeline (afterboot.verdict.pipeline), hooked at two moments."""
+    """One verdict pipeline (afterboot.pipeline), hooked at two moments."""
     hooks = [
         f"{path.relative_to(ROOT)}:{node.lineno}"
         for path in MODULES.values()

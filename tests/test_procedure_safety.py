@@ -14,7 +14,9 @@ import pytest
 
 from afterboot.checks.findings import Finding
 from afterboot.procedures.runbook import Procedure, ProcedureError, Step, load, render
-from afterboot.reports.reportfiles import Entry, procedure_text, script, summary_data
+from afterboot.procedures.text import procedure_text
+from afterboot.reports.reportfiles import script, summary_data
+from afterboot.verdict.entries import Entry
 from tests.test_remediation import CHECKS
 
 PROCS = load()

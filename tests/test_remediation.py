@@ -13,7 +13,8 @@ from afterboot.checks.findings import Finding
 from afterboot.procedures.dependencies import blocker, depth, root_of
 from afterboot.procedures.runbook import OURS, ProcedureError, fill, load, message_findings, render
 from afterboot.redact import redact
-from afterboot.reports.reportfiles import BLOCKED, Entry, script, summary_lines
+from afterboot.reports.reportfiles import script, summary_lines
+from afterboot.verdict.entries import BLOCKED, Entry
 
 ROOT = Path(__file__).resolve().parent.parent
 UUID_A = "6f0c1d2e-1111-2222-3333-444455556666"

@@ -218,3 +218,15 @@ register(
         "object_read", "the account's first object, read back through the proxy", _object_read
     ),
 )
+
+
+def cloud_config(name: str | None) -> tuple[str | None, str | None]:
+    """auth_url and region of the cloud as clouds.yaml (or OS_*) says, without a request."""
+    try:
+        from openstack import config as os_config
+
+        cloud = os_config.OpenStackConfig().get_one(cloud=name)
+        auth = cloud.config.get("auth") or {}
+        return auth.get("auth_url"), cloud.get_region_name() or None
+    except Exception:  # noqa: BLE001 - no cloud configured: nothing to tell it by
+        return None, None

@@ -20,12 +20,14 @@ import pytest
 
 from afterboot.checks.identity import check_key
 from afterboot.procedures.book import procedures
+from afterboot.procedures.text import tier_label
 from afterboot.redact import redact, redact_tree
 from afterboot.reports.allure_html import HTML, carry_history
 from afterboot.reports.manifest import flat, manifest
-from afterboot.reports.reportfiles import ALREADY_FAILING, NEW_PROPERTY, tier_label
+from afterboot.reports.reportfiles import ALREADY_FAILING
 from afterboot.settings import reports_dir, settings
-from afterboot.verdict.outcomes import COULD_NOT_RUN, WAIVED, outcome_of
+from afterboot.verdict.entries import COULD_NOT_RUN, NEW_PROPERTY, WAIVED
+from afterboot.verdict.outcomes import outcome_of
 from afterboot.verdict.waiverfile import WAIVER_PROPERTY, WaiverUse, book
 
 SEVERITY = {"blocker": "blocker", "critical": "critical", "normal": "normal", "minor": "minor"}

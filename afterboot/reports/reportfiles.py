@@ -10,95 +10,18 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from afterboot.checks.catalog import TIERS
 from afterboot.checks.findings import Finding
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures.runbook import Procedure, render
+from afterboot.procedures.text import cause_ids, procedure_text, tier_label
 from afterboot.redact import redact, redact_obj
+from afterboot.verdict.entries import BLOCKED, BROKEN, COULD_NOT_RUN, FAILED, WAIVED, Entry
 
-FAILED, COULD_NOT_RUN, BLOCKED, WAIVED = "failed", "could-not-run", "blocked", "waived"
-BROKEN = "broken"  # the check raised an unexpected exception: a bug in it
-ENTRY_PROPERTY = "afterboot"  # the user property carrying an Entry as JSON
-NEW_PROPERTY = "new"  # "true"/"false": failing, or not, in the compared run (--compare)
 ALREADY_FAILING = "already failing before the maintenance"
-
-
-@dataclass(frozen=True)
-class Entry:
-    check: str
-    tier: int
-    nodeid: str
-    host: str = ""
-    outcome: str = FAILED
-    message: str = ""
-    blocked_by: str = ""
-    findings: tuple[Finding, ...] = field(default_factory=tuple)
-    waiver: str = ""  # waived: the waiver(s) applied; failed: the waiver(s) that expired
-    cause: str = (
-        ""  # the cause a log signature named (afterboot/procedures/signatures.py): "id: text"
-    )
-    new: bool | None = None  # --compare: not failing in the compared run (None: no compare)
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["findings"] = [f.to_dict() for f in self.findings]
-        if self.new is None:
-            del data["new"]
-        return redact(json.dumps(data, sort_keys=True))
-
-    @classmethod
-    def from_json(cls, text: str) -> Entry:
-        data = json.loads(text)
-        data["findings"] = tuple(Finding.from_dict(f) for f in data.get("findings", ()))
-        return cls(**data)
-
-
-def tier_label(tier: int) -> str:
-    return f"tier {tier}: {TIERS.get(tier, '?')}"
-
-
-def cause_ids(causes: Sequence[str]) -> tuple[str, ...]:
-    """The signature IDs of ``"id: text"`` causes."""
-    return tuple(dict.fromkeys(c.split(":", 1)[0].strip() for c in causes if c))
-
-
-def procedure_text(
-    proc: Procedure | None,
-    check: str,
-    findings: Sequence[Finding],
-    causes: Sequence[str] = (),
-    hosts: Mapping[str, HostSpec] | None = None,
-    *,
-    tier: int,
-) -> str:
-    """The filled-in procedure of one check, for a section, a property or an attachment;
-    ``causes`` (``"id: text"``) put the steps that fit them first; ``hosts`` (the
-    inventory's) adapt the host commands to their hosts; ``tier``: the check's."""
-    if proc is None:
-        return redact(f"{check}: no remediation procedure is defined (add one under procedures/)")
-    lines = [
-        f"{check} [{tier_label(tier)}] {proc.severity}: {proc.title}",
-        f"Why: {' '.join(proc.why.split())}",
-    ]
-    where = sorted({f.host for f in findings if f.host})
-    if where:
-        lines.append(f"Where: {', '.join(where)}")
-    lines.extend(f"Cause: {c.split(':', 1)[-1].strip()}" for c in dict.fromkeys(causes) if c)
-    for n, step in enumerate(render(proc, findings, cause_ids(causes), hosts), 1):
-        lines.extend(f"{'  ' if i else f'{n:>2}. '}{t}" for i, t in enumerate(step.text))
-        if step.guard:
-            lines.append(f"      guard: {step.guard_line()}")
-        lines.extend(f"      $ {c}" for c in step.commands)
-        lines.extend(f"      (Ops Guide, historical: {h})" for h in step.historical)
-    lines.append(f"Guide: {proc.guide}")
-    if proc.runbook:
-        lines.append(f"Runbook: {proc.runbook}")
-    if proc.contact:
-        lines.append(f"Contact: {proc.contact}")
-    return redact("\n".join(lines))
 
 
 @dataclass

@@ -25,7 +25,7 @@ from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
 from afterboot.procedures.dependencies import blocker, root_of
 from afterboot.procedures.runbook import Procedure
-from afterboot.reports.reportfiles import BLOCKED, Entry
+from afterboot.verdict.entries import BLOCKED, Entry
 
 broken_key = pytest.StashKey[dict[str, set[str]]]()
 dir_key = pytest.StashKey[str]()

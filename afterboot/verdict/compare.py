@@ -36,9 +36,8 @@ from afterboot.collection import no_reading_key
 from afterboot.domains.beforeafter import BEFORE, NOW, Comparison
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.load import loaded_inventory
+from afterboot.reads.cloud import cloud_config
 from afterboot.redact import redact_obj
-from afterboot.reports.manifest import cloud_config
-from afterboot.reports.reportfiles import NEW_PROPERTY
 from afterboot.settings import reports_dir, settings
 from afterboot.verdict.compared import (
     Compared,
@@ -49,6 +48,7 @@ from afterboot.verdict.compared import (
     other_cloud,
 )
 from afterboot.verdict.compared import result_rows as rows_of
+from afterboot.verdict.entries import NEW_PROPERTY
 from afterboot.verdict.outcomes import could_not_run
 from afterboot.verdict.remediation import entries, findings_of
 

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 from afterboot.checks.findings import Finding
 from afterboot.inputfile import InputFileError, read_text
-from afterboot.reports.reportfiles import BROKEN, COULD_NOT_RUN, FAILED, WAIVED, Entry
 from afterboot.snapshot import SCHEMA
+from afterboot.verdict.entries import BROKEN, COULD_NOT_RUN, FAILED, WAIVED, Entry
 
 RECORDED = (FAILED, BROKEN, COULD_NOT_RUN, WAIVED)  # the outcomes a later run compares with
 Key = tuple[str, str, str]  # (check, host, offender)

@@ -22,7 +22,8 @@ import enum
 import pytest
 
 from afterboot.procedures.book import severity
-from afterboot.verdict.outcomes import BROKEN, COULD_NOT_RUN, outcome_of
+from afterboot.verdict.entries import BROKEN, COULD_NOT_RUN
+from afterboot.verdict.outcomes import outcome_of
 
 MILD = ("normal", "minor")
 

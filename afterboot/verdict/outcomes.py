@@ -13,10 +13,7 @@ import pytest
 
 from afterboot.errors import CouldNotRun
 from afterboot.reads.cloud import api_unavailable
-
-COULD_NOT_RUN = "could-not-run"
-BROKEN = "broken"  # an unexpected exception: a bug in the check, not a verdict on the cloud
-WAIVED = "waived"  # a failure a site waiver accepts until its expiry (afterboot/verdict/waivers.py)
+from afterboot.verdict.entries import BROKEN, COULD_NOT_RUN, WAIVED
 
 
 def _verdict(exc: BaseException) -> bool:

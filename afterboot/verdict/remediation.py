@@ -10,10 +10,8 @@ them over serialized), summarised in ``pytest_terminal_summary`` and written onc
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,9 +25,11 @@ from afterboot.inventory.model import HostSpec
 from afterboot.procedures.book import procedures
 from afterboot.procedures.runbook import Procedure, message_findings
 from afterboot.procedures.signatures import CAUSE_PROPERTY
-from afterboot.redact import redact_obj, redact_tree
-from afterboot.reports.manifest import manifest
-from afterboot.reports.reportfiles import (
+from afterboot.procedures.text import procedure_text
+from afterboot.redact import redact_obj
+from afterboot.settings import settings
+from afterboot.verdict.blocking import relabel
+from afterboot.verdict.entries import (
     BLOCKED,
     BROKEN,
     COULD_NOT_RUN,
@@ -38,12 +38,7 @@ from afterboot.reports.reportfiles import (
     NEW_PROPERTY,
     WAIVED,
     Entry,
-    procedure_text,
-    script,
-    summary_data,
 )
-from afterboot.settings import reports_dir, settings
-from afterboot.verdict.blocking import relabel
 from afterboot.verdict.outcomes import broken, could_not_run
 from afterboot.verdict.settle import summary as settle_summary
 from afterboot.verdict.waiverfile import WAIVER_PROPERTY, WaiverUse, book
@@ -216,28 +211,3 @@ def annotate_failure(
     if check is not None and report.failed and report.when in ("setup", "call"):
         _annotate(item, report, check)
     return _redacted(item.config, report)
-
-
-def write_plan(session: pytest.Session) -> None:
-    """summary.json and remediation.sh; then the last redaction pass over JUnit's file."""
-    config = session.config
-    collector = config.stash.get(collector_key, None)
-    if hasattr(config, "workerinput") or collector is None or not collector.checks_seen:
-        return  # a worker, the catalog listing, or a run without checks (our own tests)
-    found, procs, info = entries(config), procedures(config), meta(config)
-    info = {**info, "run": manifest(config), "judged": collector.judged(found)}
-    specs = host_specs(config)
-    out = reports_dir(config)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "summary.json").write_text(
-            json.dumps(summary_data(found, procs, info, specs), indent=2)
-        )
-        plan = out / "remediation.sh"
-        plan.write_text(script(found, procs, info, specs))
-        plan.chmod(0o644)  # not executable: a human reviews it first
-    except OSError as exc:
-        config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)
-    # The last pass over files other plugins wrote (JUnit XML), whatever they contain.
-    xml = getattr(config.option, "xmlpath", None)
-    redact_tree([Path(xml)] if xml else [])

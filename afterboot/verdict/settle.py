@@ -34,7 +34,8 @@ from afterboot.settings import settings
 from afterboot.snapshot import Snapshot
 from afterboot.transport.connections import Connections
 from afterboot.verdict.blocking import mend
-from afterboot.verdict.outcomes import COULD_NOT_RUN, outcome_of
+from afterboot.verdict.entries import COULD_NOT_RUN
+from afterboot.verdict.outcomes import outcome_of
 
 ENV = "AFTERBOOT_SETTLE"
 FIRST_WAIT = 2.0  # seconds before the first round; each wait is 1.5 times the last

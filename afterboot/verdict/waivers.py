@@ -19,8 +19,8 @@ import pytest
 
 from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
-from afterboot.reports.reportfiles import ENTRY_PROPERTY, Entry
-from afterboot.verdict.outcomes import WAIVED, could_not_run
+from afterboot.verdict.entries import ENTRY_PROPERTY, WAIVED, Entry
+from afterboot.verdict.outcomes import could_not_run
 from afterboot.verdict.remediation import findings_of
 from afterboot.verdict.waiverfile import (
     APPLIED,

@@ -25,13 +25,14 @@ import pytest
 
 from afterboot.reports.allure import annotate_allure, write_allure_files
 from afterboot.reports.manifest import manifest_properties
+from afterboot.reports.plan import write_plan
 from afterboot.reports.prometheus import note_host, write_textfile
 from afterboot.verdict.blocking import note_broken
 from afterboot.verdict.compare import add_results, mark_new
 from afterboot.verdict.evidence import gather_evidence
 from afterboot.verdict.exitstatus import set_exit_status
 from afterboot.verdict.outcomes import classify
-from afterboot.verdict.remediation import annotate_failure, write_plan
+from afterboot.verdict.remediation import annotate_failure
 from afterboot.verdict.waivers import apply_waivers, ledger_properties
 
 Stage = Callable[[pytest.Item, pytest.CallInfo[None], pytest.TestReport], pytest.TestReport]
