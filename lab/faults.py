@@ -391,19 +391,28 @@ register(
 def _read_only_inject(lab: Lab) -> None:
     from .swift import device
 
-    lab.host_exec("storage1", f"mount -o remount,ro /srv/node/{device('storage1')}")
+    # a read-only bind mount over the device, as a backup job leaves one (remounting the
+    # filesystem itself read-only is refused while the object server writes to it)
+    where = f"/srv/node/{device('storage1')}"
+    lab.host_exec("storage1", f"mount --bind {where} {where} && mount -o remount,bind,ro {where}")
 
 
 def _read_only_heal(lab: Lab) -> None:
     from .swift import device
 
-    lab.host_exec("storage1", f"mount -o remount,rw /srv/node/{device('storage1')}")
+    where = f"/srv/node/{device('storage1')}"
+    # only the read-only mount on top, if it is there (healing twice changes nothing)
+    lab.host_exec(
+        "storage1",
+        f"awk -v m={where} '$2 == m {{o = $4}} END {{exit o !~ /^ro/}}' /proc/mounts "
+        f"&& umount {where}; true",
+    )
 
 
 register(
     Fault(
         "swift-device-read-only@storage1",
-        "storage1's swift device remounted read-only (for a backup) and never back",
+        "a read-only bind mount left over storage1's swift device (by a backup job): writes fail",
         _read_only_inject,
         _read_only_heal,
     )

@@ -145,7 +145,7 @@ def test_site_procedures_merge_over_ours(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("yaml", "message"),
     [
-        ("X-001: {title: t}", "missing 'severity'"),
+        ("X-001: {title: t, steps: [s]}", "missing 'why'"),
         ("SVC-003: {severity: urgent}", "severity 'urgent'"),
         ("SVC-003: {steps: [{text: a, at: moon}]}", "'at' must be one of"),
         ("SVC-003: {colour: red}", "unknown key 'colour'"),
@@ -213,6 +213,15 @@ def test_an_include_with_values_fills_them_and_leaves_the_findings_placeholders(
         "host",
     )
     assert step.when == (("project", "nova-api"),)
+
+
+def test_a_procedure_without_a_severity_is_critical(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text(
+        "X-001: {title: t, why: w, guide: g, steps: [s]}\n"
+        "X-002: {title: t, severity: minor, why: w, guide: g, steps: [s]}\n"
+    )
+    book = load([tmp_path])
+    assert (book["X-001"].severity, book["X-002"].severity) == ("critical", "minor")
 
 
 def test_every_step_is_written_once_and_every_block_is_used() -> None:

@@ -29,6 +29,7 @@ BLOCKS = "_blocks.yaml"  # named step blocks a procedure includes: {include: NAM
 # libyaml's safe loader where PyYAML has it (the procedures are read on every run)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SEVERITIES = ("blocker", "critical", "normal", "minor")
+DEFAULT_SEVERITY = "critical"
 SCOPES = ("host", "cloud")
 RUN_ON = ("operator", "host")
 _FIELDS = {
@@ -346,7 +347,8 @@ def parse(
     unknown = set(data) - _FIELDS
     if unknown:
         raise ProcedureError(f"{where}: unknown key {sorted(unknown)[0]!r}")
-    severity = _text(data, "severity", where)
+    # most procedures are critical: only the others say their severity
+    severity = _text(data, "severity", where, required=False) or DEFAULT_SEVERITY
     if severity not in SEVERITIES:
         raise ProcedureError(f"{where}: severity {severity!r} not in {', '.join(SEVERITIES)}")
     steps = tuple(_step(s, w) for s, w in _expand(data.get("steps") or (), blocks or {}, where))

@@ -185,7 +185,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         "swift-device-read-only@storage1",
         fails=("HOST-002@storage1",),
         root="HOST-002",
-        remedy=("storage1", "/srv/node/", "remount,rw"),
+        remedy=("storage1", "findmnt /srv/node/d1", "umount /srv/node/d1"),
         footprint=("storage1", "swift-devices"),
     ),
     Expect(
