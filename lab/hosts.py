@@ -549,10 +549,15 @@ class Hosts:
         self.exec(name, "\n".join(lines), timeout=n * 0.2 + 60)
 
     def write(self, name: str, path: str, content: str, mode: int = 0o644) -> None:
+        """A file of a host, replaced whole: a reader (a service starting, kolla_start
+        copying its configuration into a container just re-created) sees the old content or
+        the new, never a truncated file."""
         target = self.root(name) / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content)
-        target.chmod(mode)
+        tmp = target.with_name(f".{target.name}.lab-tmp")
+        tmp.write_text(content)
+        tmp.chmod(mode)
+        os.replace(tmp, target)
 
     def read(self, name: str, path: str) -> str:
         return (self.root(name) / path.lstrip("/")).read_text()
