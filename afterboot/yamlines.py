@@ -109,6 +109,26 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
     return sizes[id(root)]
 
 
+class TooLarge(yaml.YAMLError):
+    """A document whose aliases expand past :data:`MAX_NODES` nodes ("billion laughs")."""
+
+
+def bounded_load(text: str, loader_class: type[Any] = SafeLoader) -> Any:
+    """``yaml.load`` with ``loader_class`` (our strict :class:`SafeLoader` by default),
+    refusing a document that expands past :data:`MAX_NODES` nodes: :class:`TooLarge`, a
+    ``yaml.YAMLError`` like any other the caller already turns into one line."""
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, MAX_NODES) > MAX_NODES:
+            raise TooLarge(f"YAML expands to more than {MAX_NODES} nodes (aliases?); refused")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load_yaml(text: str, source: str) -> Any:
     """Parse YAML text; a syntax error becomes one :class:`InputError` line."""
     loader = _Loader(text)

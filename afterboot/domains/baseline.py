@@ -32,7 +32,7 @@ import yaml
 from afterboot.domains.config import HOST_SPECIFIC, is_secret, parse_ini
 from afterboot.inputfile import read_text
 from afterboot.redact import is_secret_name, redact, remember_option
-from afterboot.yamlines import SafeLoader
+from afterboot.yamlines import bounded_load
 
 SCHEMA = 1
 META = "baseline.yaml"
@@ -345,7 +345,7 @@ def write(
 
 def _meta(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(read_text(path), Loader=SafeLoader)
+        data = bounded_load(read_text(path))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise BaselineError(f"{path}: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):

@@ -23,6 +23,7 @@ import yaml
 from afterboot.checks.findings import Finding
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures.hostcommands import adapt, spec_for
+from afterboot.yamlines import bounded_load
 
 OURS = Path(__file__).resolve().parent / "data"
 BLOCKS = "_blocks.yaml"  # named step blocks a procedure includes: {include: NAME}
@@ -376,8 +377,12 @@ def parse(
 
 
 def _read(path: Path, what: str = "check IDs to procedures") -> dict[str, Any]:
+    """A YAML mapping; a site's file is bounded against aliases that expand without end
+    (ours are data of this package, read on every run: loaded as they are)."""
     try:
-        data = yaml.load(path.read_text(), Loader=_LOADER) or {}
+        text = path.read_text()
+        ours = path.parent == OURS
+        data = (yaml.load(text, Loader=_LOADER) if ours else bounded_load(text, _LOADER)) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ProcedureError(f"{path}: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):

@@ -17,6 +17,7 @@ import pytest
 
 from afterboot.errors import CouldNotRun
 from afterboot.reads.cloudreads import CloudContext, CloudRead, register
+from afterboot.yamlines import TooLarge, bounded_load
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -38,11 +39,13 @@ def clouds_yaml_error() -> str | None:
                 continue
             try:
                 with open(path, encoding="utf-8") as f:
-                    yaml.safe_load(f)
+                    bounded_load(f.read(), yaml.SafeLoader)
             except yaml.MarkedYAMLError as exc:
                 mark = exc.problem_mark or exc.context_mark
                 where = f"{path}:{mark.line + 1}" if mark else path
                 return f"{where}: invalid YAML ({exc.problem or exc.context})"
+            except TooLarge as exc:
+                return f"{path}: {exc}"
             except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
                 return f"{path}: cannot be read ({type(exc).__name__})"
             break  # the SDK reads the first file that exists

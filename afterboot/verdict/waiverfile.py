@@ -31,7 +31,7 @@ from afterboot.checks.catalog import ID_PATTERN
 from afterboot.checks.findings import Finding
 from afterboot.inputfile import read_text
 from afterboot.redact import redact
-from afterboot.yamlines import SafeLoader
+from afterboot.yamlines import TooLarge, bounded_load
 
 APPLIED, EXPIRED, UNUSED = "applied", "expired", "unused"
 WAIVER_PROPERTY = "waiver"  # the user property carrying a WaiverUse as JSON
@@ -199,11 +199,13 @@ def parse(data: Any, source: str) -> tuple[Waiver, ...]:
 
 def load(path: Path) -> tuple[Waiver, ...]:
     try:
-        data = yaml.load(read_text(path), Loader=SafeLoader)
+        data = bounded_load(read_text(path))
     except OSError as exc:
         raise WaiverError(f"{path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise WaiverError(f"{path}: not UTF-8 text") from None
+    except TooLarge as exc:
+        raise WaiverError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
