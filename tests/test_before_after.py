@@ -380,6 +380,8 @@ def test_a_host_out_of_this_runs_scope_is_not_compared(doc: dict[str, Any]) -> N
         (None, "no such file"),
         ('{"schema": 1, "hosts": {', "not JSON"),
         ('{"schema": 7, "hosts": {}, "cloud": {}}', "snapshot schema 7, this afterboot reads"),
+        ('{"schema": true, "hosts": {}, "cloud": {}}', "snapshot schema True, this afterboot"),
+        ('{"schema": 1.0, "hosts": {}, "cloud": {}}', "snapshot schema 1.0, this afterboot"),
         ('{"checks": []}', "not an afterboot snapshot"),
         ('{"schema": 1, "hosts": []}', "not an afterboot snapshot"),
     ],

@@ -140,3 +140,36 @@ def test_alias_bomb_run_ends_in_one_line(suite: pytest.Pytester) -> None:
         "nodes (aliases?); refused"
     ]
     assert time.monotonic() - started < 10  # a whole pytest start-up, not 50 s and 3 GB
+
+
+@pytest.mark.parametrize(
+    "services",
+    ['["\\e]0;owned\\a"]', '["nova-compute\\e[31m"]', "['a b']", "['-oProxyCommand=x']"],
+)
+def test_a_service_name_with_control_characters_or_spaces_is_one_line(
+    tmp_path: Path, services: str
+) -> None:
+    """A service or role name reaches the terminal, remediation.sh and Allure: only name
+    characters are accepted, and the refused one is shown escaped."""
+    path = tmp_path / "inv.yaml"
+    path.write_text(f"hosts:\n  cmp-01: {{roles: [compute], services: {services}}}\n")
+    with pytest.raises(InputError, match="is no name") as exc:
+        load_inventory(path)
+    assert "\x1b" not in str(exc.value)
+    assert "\x07" not in str(exc.value)
+    assert len(str(exc.value).splitlines()) == 1
+
+
+def test_service_names_and_globs_of_real_sites_are_names(tmp_path: Path) -> None:
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "hosts:\n  stor-01: {roles: [object-storage], services: "
+        "[ceph-osd@0, 'ceph-osd@[0-9]', openstack-swift-object.service, 'nova-*']}\n"
+    )
+    spec = load_inventory(path).hosts["stor-01"]
+    assert spec.services == (
+        "ceph-osd@0",
+        "ceph-osd@[0-9]",
+        "openstack-swift-object.service",
+        "nova-*",
+    )

@@ -130,12 +130,21 @@ _HOST_KEYS = {
 _DEFAULT_KEYS = _HOST_KEYS - {"address", "roles", "container", "services", "exclude_services"}
 
 
+# a role or a service name: what a unit, a container or a process is called (a glob too)
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@*?+:\[\]-]{0,127}")
+
+
 def _names(value: Any, what: str, src: str, line: int) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise InputError(f"{what} must be a list of names", src, line)
+    names = (value,) if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or not all(isinstance(v, str) for v in names):
+        raise InputError(f"{what} must be a list of names", src, line)
+    for name in names:
+        if not _NAME.fullmatch(name):
+            shown = name[:40].encode("unicode_escape").decode("ascii")
+            raise InputError(
+                f"{what}: {shown!r} is no name (letters, digits and _ . @ * ? + : [ ] -)", src, line
+            )
+    return tuple(names)
 
 
 def _expand(value: str | None, base: Path) -> str | None:

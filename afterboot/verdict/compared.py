@@ -73,7 +73,7 @@ def load(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(doc, dict) or "schema" not in doc:
         raise SnapshotFileError(f"{path}: not an afterboot snapshot (no 'schema')")
-    if doc["schema"] != SCHEMA:
+    if type(doc["schema"]) is not int or doc["schema"] != SCHEMA:  # true == 1 in Python
         raise SnapshotFileError(
             f"{path}: snapshot schema {doc['schema']!r}, this afterboot reads schema {SCHEMA}"
         )
