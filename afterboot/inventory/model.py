@@ -142,7 +142,7 @@ def _names(value: Any, what: str, src: str, line: int) -> tuple[str, ...]:
         if not _NAME.fullmatch(name):
             shown = name[:40].encode("unicode_escape").decode("ascii")
             raise InputError(
-                f"{what}: {shown!r} is no name (letters, digits and _ . @ * ? + : [ ] -)", src, line
+                f"{what}: '{shown}' is no name (letters, digits and _ . @ * ? + : [ ] -)", src, line
             )
     return tuple(names)
 
