@@ -9,7 +9,7 @@ import pytest
 from _pytest.config import create_terminal_writer
 
 from afterboot.inventory.hostlist import format_hosts
-from afterboot.inventory.load import loaded_inventory
+from afterboot.inventory.load import loaded_inventory, scoped_inventory
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -20,9 +20,10 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         return None
     config._do_configure()
     try:
-        inventory = loaded_inventory(config)
-        if inventory is None:
+        if loaded_inventory(config) is None:
             raise pytest.UsageError("--list-hosts needs an inventory (--inventory=FILE)")
+        inventory = scoped_inventory(config)  # --role and --host limit it, as for a run
+        assert inventory is not None
         tw = create_terminal_writer(config)
         for line in [f"inventory: {inventory.source}", *format_hosts(inventory)]:
             tw.line(line)

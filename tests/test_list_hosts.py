@@ -62,3 +62,30 @@ def test_list_hosts_needs_an_inventory(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--list-hosts")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --list-hosts needs an inventory (--inventory=FILE)"])
+
+
+def test_manager_key_jump_and_paths_are_listed_and_role_limits_the_list(
+    suite: pytest.Pytester,
+) -> None:
+    inventory = suite.path / "inventory.yaml"
+    inventory.write_text(
+        "defaults: {user: root, key: /etc/afterboot/id_ed25519}\n"
+        "hosts:\n"
+        "  ctl-01: {address: 10.0.0.11, roles: [controller], jump: admin@bastion}\n"
+        "  cmp-01: {address: 10.0.0.21, roles: [compute], service_manager: container,\n"
+        "           container_engine: podman, paths: {/etc/nova: /etc/kolla/nova-compute}}\n"
+    )
+    result = suite.runpytest(f"--inventory={inventory}", "--list-hosts")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "HOST * CONNECTION * MANAGER * ROLES * DETAILS * FROM",
+            "cmp-01 * ssh * container/podman * compute * key=/etc/afterboot/id_ed25519 "
+            "paths=/etc/nova->/etc/kolla/nova-compute *",
+            "ctl-01 * ssh * systemd * controller * jump=admin@bastion *",
+        ]
+    )
+    limited = suite.runpytest(f"--inventory={inventory}", "--list-hosts", "--role=compute")
+    assert limited.ret == pytest.ExitCode.OK
+    assert "cmp-01" in limited.stdout.str()
+    assert "ctl-01" not in limited.stdout.str()

@@ -30,9 +30,31 @@ def _origins(host: HostSpec, source: str) -> str:
     return "; ".join(shown) or "-"
 
 
+def _manager(host: HostSpec) -> str:
+    """How the host's services are found: systemd, process, or container (and its engine)."""
+    if host.service_manager == "container":
+        return f"container/{host.container_engine or 'auto'}"
+    return host.service_manager
+
+
+def _details(host: HostSpec) -> str:
+    """What else reaches the host or reads it: key, jump host, ssh_config, moved paths."""
+    shown = [
+        f"{name}={value}"
+        for name, value in (("key", host.key), ("jump", host.jump), ("ssh_config", host.ssh_config))
+        if value
+    ]
+    if host.paths:
+        shown.append("paths=" + ",".join(f"{k}->{v}" for k, v in sorted(host.paths.items())))
+    return " ".join(shown) or "-"
+
+
 def format_hosts(inventory: Inventory) -> list[str]:
-    """Aligned lines: name, address, port, user, connection, roles, then where each came from."""
-    table = [("HOST", "ADDRESS", "PORT", "USER", "CONNECTION", "ROLES", "FROM")]
+    """Aligned lines: name, address, port, user, connection, manager, roles, details (key,
+    jump, ssh_config, paths), then where each setting came from."""
+    table = [
+        ("HOST", "ADDRESS", "PORT", "USER", "CONNECTION", "MANAGER", "ROLES", "DETAILS", "FROM")
+    ]
     for name in sorted(inventory.hosts):
         h = inventory.hosts[name]
         connection = h.connection + (" become" if h.become else "")
@@ -43,12 +65,15 @@ def format_hosts(inventory: Inventory) -> list[str]:
                 _port(h),
                 h.user or "-",
                 connection,
+                _manager(h),
                 ",".join(h.roles) or "-",
+                _details(h),
                 _origins(h, inventory.source),
             )
         )
-    widths = [max(len(row[i]) for row in table) for i in range(6)]
+    last = len(table[0]) - 1
+    widths = [max(len(row[i]) for row in table) for i in range(last)]
     return [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:6])) + "  " + row[6]
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:last])) + "  " + row[last]
         for row in table
     ]
