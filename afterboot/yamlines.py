@@ -112,6 +112,10 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
 class TooLarge(yaml.YAMLError):
     """A document whose aliases expand past :data:`MAX_NODES` nodes ("billion laughs")."""
 
+    def __init__(self, line: int) -> None:
+        super().__init__(f"YAML expands to more than {MAX_NODES} nodes (aliases?); refused")
+        self.line = line  # where the document starts (1-based)
+
 
 def bounded_load(text: str, loader_class: type[Any] = SafeLoader) -> Any:
     """``yaml.load`` with ``loader_class`` (our strict :class:`SafeLoader` by default),
@@ -123,26 +127,19 @@ def bounded_load(text: str, loader_class: type[Any] = SafeLoader) -> Any:
         if node is None:
             return None
         if _expanded_size(node, MAX_NODES) > MAX_NODES:
-            raise TooLarge(f"YAML expands to more than {MAX_NODES} nodes (aliases?); refused")
+            raise TooLarge(node.start_mark.line + 1)
         return loader.construct_document(node)
     finally:
         loader.dispose()
 
 
 def load_yaml(text: str, source: str) -> Any:
-    """Parse YAML text; a syntax error becomes one :class:`InputError` line."""
-    loader = _Loader(text)
+    """Parse YAML text (bounded like :func:`bounded_load`); a syntax error, or a document
+    too large, becomes one :class:`InputError` line."""
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        if _expanded_size(node, MAX_NODES) > MAX_NODES:
-            raise InputError(
-                f"YAML expands to more than {MAX_NODES} nodes (aliases?); refused",
-                source,
-                node.start_mark.line + 1,
-            )
-        return loader.construct_document(node)
+        return bounded_load(text, _Loader)
+    except TooLarge as exc:
+        raise InputError(str(exc), source, exc.line) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -152,5 +149,3 @@ def load_yaml(text: str, source: str) -> Any:
         raise InputError(f"invalid YAML: {exc}", source) from None
     except RecursionError:
         raise InputError("invalid YAML: nested too deeply", source) from None
-    finally:
-        loader.dispose()
