@@ -298,25 +298,9 @@ def _check_baseline(s: Setting, config: pytest.Config) -> Setting:
     return Setting(str(_path(s, config)), s.source)
 
 
-_CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
-    "inventory": _check_inventory,
-    "phase": _check_phase,
-    "roles": _check_roles,
-    "hosts": _check_hosts,
-    "timeout": _check_timeout,
-    "waivers": _check_waivers,
-    "prometheus": _check_prometheus,
-    "baseline": _check_baseline,
-}
-
-
 def _check_reports_dir(s: Setting, config: pytest.Config) -> Setting:
     path = Path(os.path.expanduser(str(s.value)))
     return Setting(path if path.is_absolute() else config.rootpath / path, s.source)
-
-
-def _check_compare(s: Setting, config: pytest.Config) -> Setting:
-    return s if s.value is None else Setting(str(s.value), s.source)
 
 
 def _check_settle(s: Setting, config: pytest.Config) -> Setting:
@@ -334,7 +318,7 @@ def _check_settle(s: Setting, config: pytest.Config) -> Setting:
 
 
 def _check_procedures(s: Setting, config: pytest.Config) -> Setting:
-    if s.source == f"${_ENV_PROCEDURES}":
+    if s.source.startswith("$"):  # os.pathsep-separated
         return Setting(
             tuple(Path(p).resolve() for p in str(s.value).split(os.pathsep) if p), s.source
         )
@@ -344,20 +328,23 @@ def _check_procedures(s: Setting, config: pytest.Config) -> Setting:
 
 
 def _check_write_baseline(s: Setting, config: pytest.Config) -> Setting:
-    if not s.value:
-        return Setting(None, s.source)
-    path = Path(s.value).expanduser()
-    return Setting(path if path.is_absolute() else Path.cwd() / path, s.source)
+    return Setting(_path(s, config) if s.value else None, s.source)
 
 
-_ENV_PROCEDURES = "AFTERBOOT_PROCEDURES"
-_CHECKERS.update(
-    reports_dir=_check_reports_dir,
-    compare=_check_compare,
-    settle=_check_settle,
-    procedures=_check_procedures,
-    write_baseline=_check_write_baseline,
-)
+_CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
+    "inventory": _check_inventory,
+    "phase": _check_phase,
+    "roles": _check_roles,
+    "hosts": _check_hosts,
+    "timeout": _check_timeout,
+    "waivers": _check_waivers,
+    "prometheus": _check_prometheus,
+    "baseline": _check_baseline,
+    "reports_dir": _check_reports_dir,
+    "settle": _check_settle,
+    "procedures": _check_procedures,
+    "write_baseline": _check_write_baseline,
+}
 
 
 def resolve_settings(config: pytest.Config) -> Settings:

@@ -20,7 +20,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             opt.flag,
             dest=opt.parser_dest,
             action=opt.action,
-            default=False if opt.dest.startswith("list_") else None,
+            default=None,  # not given: resolve() goes on to the environment and the ini
             help=f"{opt.help} [{said}]" if said else opt.help,
             **kwargs,
         )
