@@ -90,3 +90,11 @@ def test_an_unreadable_fstab_is_could_not_run(request: pytest.FixtureRequest) ->
     host = _host({"mounts": ReadResult("mounts", 0, SWIFT_RO), "fstab": denied})
     with pytest.raises(CouldNotRun, match="fstab"):
         hosts_checks.test_no_disk_filesystem_left_read_only(host, Findings(request.node))
+
+
+def test_a_mount_table_without_a_mount_is_could_not_run(request: pytest.FixtureRequest) -> None:
+    """Garbage in place of /proc/mounts (no line of four fields) proves nothing: never a pass."""
+    garbage = ReadResult("mounts", 0, "permission denied?\n")
+    host = _host({"mounts": garbage, "fstab": ReadResult("fstab", 0, FSTAB)})
+    with pytest.raises(CouldNotRun, match="no mount in its answer"):
+        hosts_checks.test_no_disk_filesystem_left_read_only(host, Findings(request.node))

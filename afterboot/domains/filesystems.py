@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from afterboot.errors import CouldNotRun
 from afterboot.reads.hostreads import HostRead, register
 from afterboot.transport.connections import Remote
 
@@ -65,8 +66,11 @@ def read_only(mounts_text: str, fstab_text: str) -> list[ReadOnly]:
 
 def read_only_mounts(remote: Remote) -> list[ReadOnly]:
     """The host's read-only disk filesystems fstab does not declare read-only (a read
-    that failed: could not run)."""
-    return read_only(remote.read("mounts").stdout, remote.read("fstab").stdout)
+    that failed, or a mount table without a single mount in it: could not run)."""
+    mounts = remote.read("mounts").stdout
+    if not any(len(line.split()) >= 4 for line in mounts.splitlines()):
+        raise CouldNotRun(f"host {remote.name}: read 'mounts'", "no mount in its answer")
+    return read_only(mounts, remote.read("fstab").stdout)
 
 
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
