@@ -8,6 +8,8 @@ hooks of the same priority pytest calls the last registered first.
 pytest_plugins = [
     "plugins.options",
     "plugins.redaction",
+    # a saved snapshot judged instead of the cloud read (its inventory among it)
+    "plugins.offline",
     # the hosts and how to reach them
     "fixtures.inventory",
     "plugins.inventory",

@@ -36,8 +36,10 @@ from afterboot.domains.all import CLOUD_READS, READS
 from afterboot.domains.config import effective_files, service_paths
 from afterboot.domains.discovery import ring_summary
 from afterboot.errors import CommandTimeout, CouldNotRun, HostUnreachable
+from afterboot.inventory.load import loaded_inventory
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads import hostreads
+from afterboot.reads.cloud import api_unavailable
 from afterboot.reads.cloudreads import CloudContext
 from afterboot.reads.hostreads import (
     ALWAYS,
@@ -48,8 +50,16 @@ from afterboot.reads.hostreads import (
     parts,
     resolve,
 )
-from afterboot.settings import reports_dir, settings_key
-from afterboot.snapshot import CloudSnapshot, HostSnapshot, ReadResult, Snapshot, save
+from afterboot.settings import reports_dir, settings, settings_key
+from afterboot.snapshot import (
+    CloudSnapshot,
+    HostSnapshot,
+    ReadResult,
+    Snapshot,
+    inventory_doc,
+    save,
+    to_json,
+)
 from afterboot.transport.connections import Connections, Remote
 
 MAX_WORKERS = 32
@@ -327,6 +337,23 @@ def needs(
     return per_host, cloud
 
 
+def cloud_readers(items: Iterable[pytest.Item]) -> list[pytest.Item]:
+    """The checks that read the cloud as a whole (database rows, API listings)."""
+    found = []
+    for item in items:
+        marker = item.get_closest_marker("reads")
+        if marker is not None and any(str(a) in CLOUD_READS for a in marker.args):
+            found.append(item)
+    return found
+
+
+def reads_cloud(config: pytest.Config) -> bool:
+    """Whether this run makes the cloud-wide reads: every run but shards 2..N
+    (``--shard``), whose snapshots are judged with shard 1's."""
+    shard = settings(config).shard.value
+    return not shard or shard[0] == 1
+
+
 def unknown_reads(items: Iterable[pytest.Item]) -> list[str]:
     bad = []
     for item in items:
@@ -478,22 +505,35 @@ def locked(path: Path) -> Iterator[None]:
 # -- pytest wiring -----------------------------------------------------------------------
 
 
-def _stored() -> dict[str, Any]:
-
+def stored_forms() -> dict[str, Any]:
+    """What ``reports/snapshot.json`` keeps of the host reads that are not kept as text."""
     return {"configs": effective_files, "swift_rings": ring_summary}
 
 
-def stored_forms() -> dict[str, Any]:
-    """What ``reports/snapshot.json`` keeps of the host reads that are not kept as text."""
-    return _stored()
+# Reads kept as text too, beside their stored form, for a later judge (--from-snapshot):
+# the configurations' text, redacted (the swift rings are made again from their devices).
+KEEP_TEXT = ("configs",)
+
+
+def _unrun(error: BaseException) -> str:
+    """Why a cloud read's error is could-not-run for its checks ("": it is not)."""
+    why = api_unavailable(error)
+    return str(why) if why is not None else ""
 
 
 def save_snapshot(config: pytest.Config, snap: Snapshot) -> None:
-
+    """``reports/snapshot.json``: what was read, with the inventory (and the shard) it
+    was read for, so that a later run can judge it (``--from-snapshot``)."""
     out = reports_dir(config) if settings_key in config.stash else None
     if out is not None:
+        shard = settings(config).shard.value
+        extra = {
+            "inventory": inventory_doc(loaded_inventory(config)),
+            **({"shard": f"{shard[0]}/{shard[1]}"} if shard else {}),
+        }
         with contextlib.suppress(OSError):
-            save(snap, _stored(), Path(out) / "snapshot.json")
+            doc = to_json(snap, stored_forms(), KEEP_TEXT, _unrun, extra)
+            save(doc, Path(out) / "snapshot.json")
 
 
 def cloud_context(timeout: float, fixture: Callable[[str], Any]) -> Callable[[], CloudContext]:

@@ -67,6 +67,8 @@ class Settings:
     procedures: Setting = Setting((), "default")
     write_baseline: Setting = Setting(None, "default")
     blocking: Setting = Setting(True, "default")
+    from_snapshot: Setting = Setting((), "default")
+    shard: Setting = Setting(None, "default")
 
     def audited(self) -> dict[str, Setting]:
         """The options that choose what a run judges, as the header and the run's manifest
@@ -74,10 +76,12 @@ class Settings:
         return {name: getattr(self, name) for name in AUDITED}
 
     def header(self) -> list[str]:
-        def show(s: Setting) -> str:
+        def show(name: str, s: Setting) -> str:
             v = s.value
-            if isinstance(v, tuple):
-                v = ",".join(v) if v else "(all)"
+            if name == "shard" and v:
+                v = f"{v[0]}/{v[1]}"
+            elif isinstance(v, tuple):
+                v = ",".join(v) if v else "(none)" if name == "from_snapshot" else "(all)"
             elif v is None:
                 v = "(none)"
             elif isinstance(v, float):
@@ -87,7 +91,7 @@ class Settings:
         flags = {o.dest: o.flag.removeprefix("--") for o in OPTIONS}
         return [
             "afterboot: "
-            + ", ".join(f"{flags[name]}={show(s)}" for name, s in self.audited().items())
+            + ", ".join(f"{flags[name]}={show(name, s)}" for name, s in self.audited().items())
         ]
 
 
@@ -174,6 +178,14 @@ OPTIONS = (
          "read every host's service configuration (in scope of --role/--host) and write "
          "the reviewed-baseline files of --phase=config-gate to DIR; judges nothing",
          metavar="DIR"),
+    _opt("from_snapshot", "--from-snapshot", "AFTERBOOT_FROM_SNAPSHOT", "",
+         "judge every selected check from these saved reports/snapshot.json files "
+         "(comma-separated, repeatable; shards of one run are merged) instead of reading "
+         "the cloud: no host, no API", (), action="append", metavar="FILE"),
+    _opt("shard", "--shard", "AFTERBOOT_SHARD", "",
+         "read only shard i of N of the inventory's hosts (i/N; the cloud-wide reads in "
+         "shard 1), to judge all shards' snapshots together with --from-snapshot",
+         metavar="I/N"),
     _opt("blocking", "--no-blocking", "AFTERBOOT_NO_BLOCKING", "afterboot_blocking",
          "run and fail dependents of a failed check instead of skipping them as blocked",
          True, action="store_true", ini_type="bool",
@@ -184,7 +196,7 @@ OPTIONS = (
 # that choose what a run judges.
 AUDITED = (
     "inventory", "os_cloud", "phase", "roles", "hosts", "timeout", "waivers", "prometheus",
-    "baseline",
+    "baseline", "from_snapshot", "shard",
 )  # fmt: skip
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -331,6 +343,36 @@ def _check_write_baseline(s: Setting, config: pytest.Config) -> Setting:
     return Setting(_path(s, config) if s.value else None, s.source)
 
 
+def _check_from_snapshot(s: Setting, config: pytest.Config) -> Setting:
+    files = _split(s.value) if s.value else ()
+    if not files:
+        return Setting((), s.source)
+    for flag, dest in (
+        ("--settle", "afterboot_settle"),
+        ("--snapshot-file", "afterboot_snapshot_file"),
+        ("--write-baseline", "afterboot_write_baseline"),
+        ("--shard", "afterboot_shard"),
+        ("--inventory", "afterboot_inventory"),
+    ):
+        if config.getoption(dest, None):
+            why = "the snapshots hold their inventory" if flag == "--inventory" else "it reads"
+            raise _usage(s, "from-snapshot", f"judges saved snapshots: not with {flag} ({why})")
+    return Setting(tuple(str(_path(Setting(f, s.source), config)) for f in files), s.source)
+
+
+_SHARD_MAX = 9999
+
+
+def _check_shard(s: Setting, _: pytest.Config) -> Setting:
+    if not s.value:
+        return Setting(None, s.source)
+    i, slash, n = str(s.value).strip().partition("/")
+    ok = slash and i.isascii() and n.isascii() and i.isdigit() and n.isdigit()
+    if not ok or not 1 <= int(i[:5]) <= int(n[:5]) <= _SHARD_MAX:
+        raise _usage(s, "shard", f"{str(s.value)[:40]!r} is not i/N with 1 <= i <= N (e.g. 2/4)")
+    return Setting((int(i), int(n)), s.source)
+
+
 _CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
     "inventory": _check_inventory,
     "phase": _check_phase,
@@ -344,6 +386,8 @@ _CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
     "settle": _check_settle,
     "procedures": _check_procedures,
     "write_baseline": _check_write_baseline,
+    "from_snapshot": _check_from_snapshot,
+    "shard": _check_shard,
 }
 
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import time
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.redact import redact_obj
 
 SCHEMA = 1
@@ -93,14 +97,62 @@ class Snapshot:
     seconds: float = 0.0
     masters: int = 0  # ssh master connections open at the end of the run
 
-    def cloud_value(self, name: str) -> Any:
-        """A cloud-wide read's value; its error is raised again for each check reading it."""
+    def read_time(self, name: str) -> float:
+        """When a cloud read was made (UNIX time): the "now" of the checks judging its
+        ages, the same whenever the snapshot is judged."""
         got = self.cloud.get(name)
-        if got is None:
-            raise KeyError(name)
+        return got.started if got is not None and got.started else self.started or time.time()
+
+    def cloud_value(self, name: str) -> Any:
+        """A cloud-wide read's value; its error is raised again for each check reading it
+        (CouldNotRun where the snapshot has no such read)."""
+        got = self.cloud.get(name)
+        if got is None:  # a saved snapshot that lacks it (another phase, a shard)
+            raise CouldNotRun(f"cloud read {name!r} is not in the snapshot judged", "")
         if got.error is not None:
             raise got.error.with_traceback(None)
         return got.value
+
+
+class SavedError(Exception):
+    """An error a saved snapshot recorded (its type's name and message), raised again when
+    the snapshot is judged: it is the error the check met, not a new one."""
+
+
+_ERROR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,80}")
+_UNRUN = ("CouldNotRun", "HostUnreachable", "CommandTimeout")
+
+
+def saved_error(text: str) -> BaseException:
+    """``"Type: message"`` as saved back into an exception: afterboot's could-not-run as
+    itself, any other as a :class:`SavedError` of that type's name."""
+    name, _, message = text.partition(": ")
+    if not _ERROR_NAME.fullmatch(name):
+        return SavedError(text)
+    if name in _UNRUN:
+        return CouldNotRun(message, "")
+    kind: type[SavedError] = type(name, (SavedError,), {})
+    return kind(message)
+
+
+class Record(dict[str, Any]):
+    """A saved API resource or dataclass: its fields by key and as attributes, as the
+    SDK's resources and afterboot's dataclasses give them to the checks."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def records(value: Any) -> Any:
+    """A saved value with every object in it a :class:`Record`."""
+    if isinstance(value, dict):
+        return Record({k: records(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [records(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -123,8 +175,47 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def to_json(snapshot: Snapshot, stored: dict[str, Any]) -> dict[str, Any]:
-    """The snapshot as a document (``stored`` maps a host read to what is kept of it)."""
+# The HostSpec fields a snapshot keeps of each host: what the checks and the reads'
+# rendering use (roles, services, where paths are, how services are managed), never how
+# to log in.
+SPEC_FIELDS = (
+    "address",
+    "roles",
+    "connection",
+    "container",
+    "service_manager",
+    "container_engine",
+    "paths",
+    "services",
+    "exclude_services",
+    "become",
+)
+TUPLE_FIELDS = ("roles", "services", "exclude_services")
+
+
+def spec_doc(spec: HostSpec) -> dict[str, Any]:
+    """What a snapshot keeps of one inventory host."""
+    doc = {name: getattr(spec, name) for name in SPEC_FIELDS}
+    return {
+        k: list(v) if k in TUPLE_FIELDS else dict(v) if k == "paths" else v for k, v in doc.items()
+    }
+
+
+def inventory_doc(inventory: Inventory | None) -> dict[str, Any]:
+    return {n: spec_doc(h) for n, h in sorted(inventory.hosts.items())} if inventory else {}
+
+
+def to_json(
+    snapshot: Snapshot,
+    stored: dict[str, Any],
+    keep_text: Collection[str] = (),
+    unrun: Callable[[BaseException], str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The snapshot as a document (``stored`` maps a host read to what is kept of it; the
+    reads of ``keep_text`` keep their text beside it, ``text``, for a later judge; ``unrun``
+    says why a cloud read's error is could-not-run, "" when it is not; ``extra``: more
+    fields of the document, the inventory for one)."""
     hosts: dict[str, Any] = {}
     for name, h in sorted(snapshot.hosts.items()):
         reads = {}
@@ -132,6 +223,8 @@ def to_json(snapshot: Snapshot, stored: dict[str, Any]) -> dict[str, Any]:
             keep = stored.get(rname)
             body = keep(r.stdout) if keep is not None else r.stdout
             reads[rname] = {"rc": r.rc, "data": body, **({"stderr": r.stderr} if r.stderr else {})}
+            if keep is not None and rname in keep_text:
+                reads[rname]["text"] = r.stdout
         hosts[name] = {
             "read_at": h.started,
             "seconds": round(h.seconds, 3),
@@ -145,11 +238,7 @@ def to_json(snapshot: Snapshot, stored: dict[str, Any]) -> dict[str, Any]:
         name: {
             "read_at": c.started,
             "seconds": round(c.seconds, 3),
-            **(
-                {"error": f"{type(c.error).__name__}: {c.error}"}
-                if c.error is not None
-                else {"data": _plain(c.value)}
-            ),
+            **(_error(c.error, unrun) if c.error is not None else {"data": _plain(c.value)}),
         }
         for name, c in sorted(snapshot.cloud.items())
     }
@@ -160,13 +249,22 @@ def to_json(snapshot: Snapshot, stored: dict[str, Any]) -> dict[str, Any]:
         "ssh_masters": snapshot.masters,
         "hosts": hosts,
         "cloud": cloud,
+        **(extra or {}),
     }
     redacted: dict[str, Any] = redact_obj(doc)
     return redacted
 
 
-def save(snapshot: Snapshot, stored: dict[str, Any], path: Path) -> None:
+def _error(error: BaseException, unrun: Callable[[BaseException], str] | None) -> dict[str, Any]:
+    """A cloud read's error as saved: its type and message, and, where the run judged it
+    could-not-run, why (a later judge raises it again as such)."""
+    why = str(error) if isinstance(error, CouldNotRun) else unrun(error) if unrun else ""
+    return {"error": f"{type(error).__name__}: {error}", **({"could_not_run": why} if why else {})}
+
+
+def save(doc: dict[str, Any], path: Path) -> None:
+    """A snapshot document, written whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(to_json(snapshot, stored), indent=1, sort_keys=True) + "\n")
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     tmp.replace(path)

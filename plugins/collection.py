@@ -9,7 +9,13 @@ import contextlib
 
 import pytest
 
-from afterboot.collection import READS_HELP, unknown_reads
+from afterboot.collection import (
+    READS_HELP,
+    also_reads_key,
+    cloud_readers,
+    reads_cloud,
+    unknown_reads,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -21,6 +27,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     bad = unknown_reads(items)
     if bad:
         raise pytest.UsageError(bad[0])
+    if not reads_cloud(config):  # shards 2..N: shard 1 reads the cloud for all of them
+        drop = cloud_readers(items)
+        # their host reads are made all the same: the shards are judged together
+        config.stash[also_reads_key] = [*config.stash.get(also_reads_key, []), *drop]
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            dropped = set(map(id, drop))
+            items[:] = [it for it in items if id(it) not in dropped]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -10,6 +10,7 @@ import pytest
 from afterboot.errors import InputError
 from afterboot.inventory.load import inventory_key, load_inventory
 from afterboot.inventory.model import Inventory
+from afterboot.offline import saved_key
 from afterboot.settings import settings
 
 
@@ -17,11 +18,15 @@ from afterboot.settings import settings
 def pytest_configure(config: pytest.Config) -> None:
     s = settings(config)
     inv: Inventory | None = None
-    if s.inventory.value is not None:
+    saved = config.stash.get(saved_key, None)
+    if saved is not None:  # --from-snapshot: the saved snapshots hold their inventory
+        inv = saved.inventory
+    elif s.inventory.value is not None:
         try:
             inv = load_inventory(s.inventory.value)
         except InputError as exc:
             raise pytest.UsageError(f"inventory: {exc}") from None
+    if inv is not None:
         unknown = [h for h in s.hosts.value if h not in inv.hosts]
         if unknown:
             raise pytest.UsageError(

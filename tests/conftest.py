@@ -43,6 +43,8 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         "AFTERBOOT_COMPARE",
         "AFTERBOOT_BASELINE",
         "AFTERBOOT_SETTLE",
+        "AFTERBOOT_FROM_SNAPSHOT",
+        "AFTERBOOT_SHARD",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))

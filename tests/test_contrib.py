@@ -114,3 +114,58 @@ def test_jobs_run_as_written(tmp_path: Path) -> None:
     summary = json.loads((reports / "summary.json").read_text())
     (conf,) = [c for c in summary["checks"] if c["check"] == "CONF-002"]
     assert [(r["outcome"], r["host"]) for r in conf["results"]] == [("failed", "")]
+
+
+SHARDED = ROOT / "contrib" / "gitlab-ci-sharded.yml"
+
+
+def _outcomes(reports: Path) -> dict[str, str]:
+    summary = json.loads((reports / "summary.json").read_text())
+    return {r["nodeid"]: r["outcome"] for r in summary["judged"]["results"]}
+
+
+def test_sharded_jobs_run_as_written(tmp_path: Path) -> None:
+    """Two shards read their hosts, the judge judges both snapshots: the same outcomes
+    as one run over the whole site, a difference between hosts of two shards included."""
+    project = tmp_path / "site-repo"
+    site = project / "site"
+    lines = ["defaults:", "  connection: local", "hosts:"]
+    for i, host in enumerate(("cmp1", "cmp2", "cmp3"), start=21):
+        etc = site / host / "etc" / "nova"
+        etc.mkdir(parents=True)
+        (etc / "nova.conf").write_text(nova(host, f"10.0.0.{i}"))
+        lines.append(f"  {host}: {{roles: [compute], paths: {{/etc/nova: {etc}}}}}")
+    (site / "inventory.yaml").write_text("\n".join(lines) + "\n")
+    # cmp2 (shard 2 of 2: cmp1 and cmp3 are shard 1) configured apart from its peers
+    (site / "cmp2" / "etc" / "nova" / "nova.conf").write_text(
+        nova("cmp2", "10.0.0.22", DEFAULT__reserved_host_memory_mb="1024")
+    )
+    jobs = yaml.safe_load(SHARDED.read_text())
+    assert jobs["afterboot-shard"]["parallel"] >= 2
+    assert jobs["afterboot-judge"]["needs"] == ["afterboot-shard"]
+    before = "\n".join(jobs[".afterboot-sharded"]["before_script"])
+    assert subprocess.run(["bash", "-n", "-c", before], check=False).returncode == 0
+    env = _env(project, jobs["variables"])
+    env["AFTERBOOT_TIMEOUT"] = "2"
+    for index in (1, 2):
+        shard = _run(
+            jobs["afterboot-shard"], {**env, "CI_NODE_INDEX": str(index), "CI_NODE_TOTAL": "2"}
+        )
+        assert shard.returncode == 0, shard.stdout[-3000:] + shard.stderr
+        assert f"shard {index}/2 exit status" in shard.stdout
+    judge = _run(jobs["afterboot-judge"], env)
+    reports = project / "reports"
+    assert (reports / "junit.xml").is_file(), judge.stdout[-3000:] + judge.stderr
+    assert "judging 2 saved snapshot(s)" in judge.stdout
+    assert "compute hosts differ: nova.conf [DEFAULT] reserved_host_memory_mb" in judge.stdout
+    merged = _outcomes(reports)
+    assert merged["tests_cloud/test_config.py::test_role_config_consistent[compute]"] == "failed"
+
+    whole = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         f"--reports-dir={tmp_path / 'whole'}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert (tmp_path / "whole" / "summary.json").is_file(), whole.stdout[-3000:]
+    assert merged == _outcomes(tmp_path / "whole")
+    assert judge.returncode == whole.returncode

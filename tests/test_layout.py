@@ -31,7 +31,8 @@ LAYERS = (
     ("afterboot.domains",),  # each part of the cloud: its reads, parsers and judgements
     ("afterboot.checks", "afterboot.procedures"),  # the catalog; the procedure engine
     ("afterboot.collection",),  # the collection pass: every read, once
-    ("afterboot.verdict",),  # the verdict's stages: classify, evidence, blocking, waivers ...
+    # the verdict's stages: classify, evidence, blocking, waivers ...; saved snapshots judged
+    ("afterboot.verdict", "afterboot.offline"),
     ("afterboot.reports",),  # its exporters: summary.json, remediation.sh, Allure, metrics
     ("afterboot.pipeline",),  # the stages in their order
     ("afterboot.cli", "afterboot.__main__"),  # the afterboot command

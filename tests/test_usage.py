@@ -20,6 +20,7 @@ from afterboot.domains.usage import (
     images_not_active,
     quota_use,
 )
+from afterboot.snapshot import Snapshot
 from tests_cloud import test_periodic as checks
 
 
@@ -91,7 +92,7 @@ def test_only_images_not_active_are_kept_and_killed_or_stuck_ones_found(
     kept = images_not_active(NS(image=NS(images=lambda: iter(listed))))
     assert [i.id for i in kept] == ["k", "q", "s"]
     with pytest.raises(AssertionError, match=r"images: k killed, q queued since 2020"):
-        checks.test_no_stuck_images(kept, Findings(request.node))
+        checks.test_no_stuck_images(kept, Snapshot(started=time.time()), Findings(request.node))
     assert [(f.subject, f.actual) for f in item_findings(request.node)] == [
         ("k", "killed"),
         ("q", "queued"),

@@ -39,7 +39,7 @@ def _name(
 
 @pytest.mark.managed_by("container")
 @pytest.mark.check("KOLLA-001", tier=4, settles=False)
-@pytest.mark.reads("services")
+@pytest.mark.reads("containers")
 def test_containers_run_the_image_their_name_resolves_to(host: Remote, findings: Findings) -> None:
     """Every container runs the image its image name resolves to on the host now."""
     read = _containers_of(host)
@@ -56,7 +56,7 @@ def test_containers_run_the_image_their_name_resolves_to(host: Remote, findings:
 
 @pytest.mark.managed_by("container")
 @pytest.mark.check("KOLLA-002", tier=4, settles=False)
-@pytest.mark.reads("services")
+@pytest.mark.reads("containers")
 def test_kolla_containers_of_a_host_run_one_release(host: Remote, findings: Findings) -> None:
     """The kolla containers of a host all run images of one tag (no partial upgrade)."""
     read = _containers_of(host)

@@ -4,7 +4,6 @@ accounts to review."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from afterboot.checks.findings import Findings
 from afterboot.domains.liveness import report_time
 from afterboot.domains.usage import Account, ImageState, PoolUse, QuotaUse
 from afterboot.reads.hostreads import DEVICES_ROOT, PART
+from afterboot.snapshot import Snapshot
 from afterboot.transport.connections import Remote
 
 STUCK_AFTER_S = 3600
@@ -24,9 +24,11 @@ IGNORED_FS = ("tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "nsfs
 
 @pytest.mark.check("PERIODIC-001", tier=5, settles=False)
 @pytest.mark.reads("servers")
-def test_no_failed_or_stuck_instances(servers: list[Any], findings: Findings) -> None:
+def test_no_failed_or_stuck_instances(
+    servers: list[Any], snapshot: Snapshot, findings: Findings
+) -> None:
     """No instance is in ERROR, and none has kept a task state for over an hour."""
-    now = time.time()
+    now = snapshot.read_time("servers")
     errors, stuck = [], []
     for server in servers:
         if server.status == "ERROR":
@@ -108,9 +110,9 @@ def test_quotas_not_near_limit(quotas: list[QuotaUse], findings: Findings) -> No
 
 @pytest.mark.check("PERIODIC-004", tier=21, phases=("periodic", "post-restore"), settles=False)
 @pytest.mark.reads("images")
-def test_no_stuck_images(images: list[ImageState], findings: Findings) -> None:
+def test_no_stuck_images(images: list[ImageState], snapshot: Snapshot, findings: Findings) -> None:
     """No image is killed, or queued/saving/importing for over an hour."""
-    now = time.time()
+    now = snapshot.read_time("images")
     for image in images:
         if image.status == "killed":
             said = f"{image.id} killed"

@@ -139,7 +139,7 @@ SERVICE_ROLES = (
 
 @pytest.mark.check("SVC-011", tier=99, roles=SERVICE_ROLES)
 @pytest.mark.managed_by("systemd", "container")  # a process host has no boot configuration
-@pytest.mark.reads("services")
+@pytest.mark.reads("manager")
 def test_services_start_at_next_boot(host: Remote, findings: Findings) -> None:
     """Every service that runs now starts again at the next boot: its unit enabled (not
     disabled, masked or enabled only until the reboot), kolla's container unit enabled or

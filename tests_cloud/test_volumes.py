@@ -4,7 +4,6 @@ agree for every in-use volume."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from afterboot.domains.discovery import short_name
 from afterboot.domains.hypervisor import domain_xml, has_volume_disk
 from afterboot.domains.liveness import report_time
 from afterboot.errors import CouldNotRun
+from afterboot.snapshot import Snapshot
 from afterboot.transport.connections import Connections
 
 STUCK_STATES = ("attaching", "detaching", "reserved")
@@ -33,15 +33,20 @@ def _remote_for(connections: Connections, compute_host: str | None) -> Any:
 @pytest.mark.check("CINDER-004", tier=5, roles=("compute", "block-storage"))
 @pytest.mark.reads("volumes", "servers", "domain_xmls@compute")
 def test_volumes_attached_three_ways(
-    volumes: list[Any], servers: list[Any], connections: Connections, findings: Findings
+    volumes: list[Any],
+    servers: list[Any],
+    connections: Connections,
+    snapshot: Snapshot,
+    findings: Findings,
 ) -> None:
     """Every in-use volume is attached in cinder, in nova, and on the hypervisor."""
+    now = snapshot.read_time("volumes")
     unverified: list[str] = []
     by_id = {s.id: s for s in servers}
     for vol in volumes:
         if vol.status in STUCK_STATES:
             changed = report_time(vol.updated_at) or 0
-            if time.time() - changed > STUCK_AFTER_S:
+            if now - changed > STUCK_AFTER_S:
                 findings.add(
                     vol.id,
                     expected="settled",

@@ -244,6 +244,7 @@ class Databases:
     def refusal(self, dsn: DSN) -> CouldNotRun | None:
         """Why a session on ``dsn`` cannot be opened (None: it opens); each DSN is tried
         once per run, however many hosts' configurations name it."""
+        self._online()
         if dsn not in self._tried:
             try:
                 dsn.connect(self._timeout).close()
@@ -268,7 +269,12 @@ class Databases:
                     opened.setdefault(remote.name, {})[service] = refused.reason if refused else ""
         return opened
 
+    def _online(self) -> None:
+        if self._connections.offline:
+            raise CouldNotRun(f"no database session: {self._connections.offline}", "")
+
     def session(self, service: str) -> Any:
+        self._online()
         if service not in self._sessions:
             self._sessions[service] = self.dsn(service).connect(self._timeout)
         return self._sessions[service]

@@ -56,5 +56,6 @@ register(
         "providers",
         "placement's compute-node resource providers, their usage and allocations (API)",
         _providers,
+        thaw=lambda saved: {name: Provider(**p) for name, p in saved.items()},
     ),
 )

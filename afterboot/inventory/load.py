@@ -4,7 +4,7 @@ limited by ``--role`` and ``--host``)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
@@ -60,4 +60,16 @@ def scoped_inventory(config: pytest.Config) -> Inventory | None:
     if inv is None:
         return None
     s = settings(config)
-    return inv.limited(s.roles.value, s.hosts.value)
+    scoped = inv.limited(s.roles.value, s.hosts.value)
+    if s.shard.value:
+        mine = set(shard_hosts(inv.hosts, *s.shard.value))
+        scoped = Inventory(
+            {n: h for n, h in scoped.hosts.items() if n in mine}, scoped.source, scoped.database_dsn
+        )
+    return scoped
+
+
+def shard_hosts(hosts: Iterable[str], index: int, total: int) -> list[str]:
+    """Shard ``index`` of ``total`` (1-based) of the hosts: every total-th of them in name
+    order, so that N shards of one inventory read each host once."""
+    return [n for k, n in enumerate(sorted(hosts)) if k % total == index - 1]

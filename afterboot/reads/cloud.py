@@ -136,6 +136,7 @@ NO_CLOUD = (
     "afterboot_list_checks",
     "afterboot_write_baseline",
     "afterboot_snapshot_file",
+    "afterboot_from_snapshot",
 )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from afterboot.errors import CouldNotRun
+from afterboot.snapshot import records, saved_error
 
 
 class CloudContext:
@@ -83,6 +84,17 @@ class Answer:
     latency_ms: float
     value: Any = None
     error: BaseException | None = None
+
+
+def _answer(saved: dict[str, Any]) -> Answer:
+    """A saved answer (a snapshot judged again): its error raised as it was met."""
+    error = saved.get("error")
+    return Answer(
+        str(saved["api"]),
+        float(saved["latency_ms"]),
+        records(saved.get("value")),
+        saved_error(str(error)) if error is not None else None,
+    )
 
 
 def _probe(api: str, call: Callable[[], Any]) -> Answer:
@@ -195,6 +207,9 @@ class CloudRead:
     # what it asks: the APIs (one read at a time, see afterboot.collection) or the
     # database (beside the APIs: it queues behind no token validation)
     source: str = "api"
+    # its value saved in a snapshot (JSON) back into what the checks judge
+    # (--from-snapshot): objects as records, unless the read's own types are needed
+    thaw: Callable[[Any], Any] = records
 
 
 # What a before/after comparison keeps of a Galera node's status (none: not Galera).
@@ -313,5 +328,10 @@ register(
         lambda ctx: ctx.db.sessions(),
         "db",
     ),
-    CloudRead("apis", "each API's answer to a read-only probe, and the catalog's endpoints", _apis),
+    CloudRead(
+        "apis",
+        "each API's answer to a read-only probe, and the catalog's endpoints",
+        _apis,
+        thaw=lambda saved: {api: _answer(a) for api, a in saved.items()},
+    ),
 )

@@ -172,7 +172,10 @@ GROUPS = {"rabbitmq": ("rabbitmq_status", "rabbitmq_vhosts", "rabbitmq_root_queu
 
 
 def resolve(name: str, spec: HostSpec) -> tuple[str, ...]:
-    """A declared read's real names on this host (``services`` by its service manager)."""
+    """A declared read's real names on this host (``services`` by its service manager, with
+    the process table's second sample; ``manager``: the service manager's own read only)."""
+    if name == "manager":
+        return (MANAGER_READS.get(spec.service_manager, "processes"),)
     if name == "services":
         read = MANAGER_READS.get(spec.service_manager, "processes")
         # a process table is judged with its second sample: processes in D for long; a
@@ -185,7 +188,7 @@ def resolve(name: str, spec: HostSpec) -> tuple[str, ...]:
 
 
 def known(name: str) -> bool:
-    return name in READS or name in GROUPS or name == "services"
+    return name in READS or name in GROUPS or name in ("services", "manager")
 
 
 # Read on every host whatever the checks: it is also the proof the host answers.

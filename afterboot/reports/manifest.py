@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from afterboot.offline import saved_key
 from afterboot.procedures.book import procedures
 from afterboot.reads.cloud import cloud_config
 from afterboot.settings import settings
@@ -123,7 +124,11 @@ def manifest(config: pytest.Config) -> dict[str, Any]:
 
 def _make(config: pytest.Config) -> dict[str, Any]:
     s = settings(config)
-    auth_url, region = cloud_config(s.os_cloud.value)
+    saved = config.stash.get(saved_key, None)
+    if saved is not None:  # --from-snapshot: the cloud they were read from
+        _, auth_url, region = saved.cloud()
+    else:
+        auth_url, region = cloud_config(s.os_cloud.value)
     return {
         "afterboot": version(),
         "commit": commit(),
@@ -133,6 +138,7 @@ def _make(config: pytest.Config) -> dict[str, Any]:
         "finished": _utc(time.time()),
         "options": options(config),
         "inventory": file_digest(s.inventory.value),
+        **({"snapshots": {p: file_digest(p) for p in saved.paths}} if saved is not None else {}),
         "cloud": {"name": s.os_cloud.value, "auth_url": _plain_url(auth_url), "region": region},
     }
 

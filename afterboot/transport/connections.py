@@ -57,10 +57,16 @@ class Remote:
     """
 
     def __init__(
-        self, spec: HostSpec, timeout: float, control_dir: str, reader: Reader | None = None
+        self,
+        spec: HostSpec,
+        timeout: float,
+        control_dir: str,
+        reader: Reader | None = None,
+        offline: str = "",
     ) -> None:
         self.spec = spec
         self.reader = reader
+        self.offline = offline  # why no command may run (a saved snapshot is judged)
         self.name = spec.name
         self.timeout = timeout
         self._control_dir = control_dir
@@ -86,6 +92,8 @@ class Remote:
 
     @cached_property
     def backend(self) -> BaseBackend:
+        if self.offline:
+            raise CouldNotRun(f"host {self.name}: {self.offline}", "no command runs")
         spec, label, t = self.spec, self.name, self.timeout
         if spec.connection == "local":
             return DeadlineLocal(label, t)
@@ -215,7 +223,8 @@ class Remote:
         got = None if again else self.reads.get(name)
         if got is None:
             if self.reader is None:
-                raise CouldNotRun(f"{self.name}: read {name!r} was not collected", "no reader")
+                why = self.offline or "no reader"
+                raise CouldNotRun(f"host {self.name}: read {name!r} was not collected", why)
             if name not in self.reads:
                 self.undeclared.add(name)
             snap = self.reader(self, [name], self.timeout)
@@ -292,11 +301,16 @@ class Connections:
     """The session's pool: one :class:`Remote` per host, made on first use."""
 
     def __init__(
-        self, inventory: Inventory | None, timeout: float, reader: Reader | None = None
+        self,
+        inventory: Inventory | None,
+        timeout: float,
+        reader: Reader | None = None,
+        offline: str = "",
     ) -> None:
         self.inventory = inventory
         self.timeout = timeout
         self.reader = reader  # reads a host now (afterboot.collection.read_host)
+        self.offline = offline  # why nothing is read now: a saved snapshot is judged
         self._control_dir = ""  # made for the first ssh host (its masters' sockets)
         self._remotes: dict[str, Remote] = {}
 
@@ -308,7 +322,7 @@ class Connections:
             spec = self.inventory.hosts[name]
             if spec.connection not in NO_MASTER and not self._control_dir:
                 self._control_dir = tempfile.mkdtemp(prefix="ab-ssh-")
-            remote = Remote(spec, self.timeout, self._control_dir, self.reader)
+            remote = Remote(spec, self.timeout, self._control_dir, self.reader, self.offline)
             self._remotes[name] = remote
         return remote
 

@@ -36,9 +36,11 @@ from afterboot.collection import no_reading_key
 from afterboot.domains.beforeafter import BEFORE, NOW, Comparison
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.load import loaded_inventory
+from afterboot.offline import Saved, saved_key
 from afterboot.reads.cloud import cloud_config
 from afterboot.redact import redact_obj
 from afterboot.settings import reports_dir, settings
+from afterboot.snapshot import save
 from afterboot.verdict.compared import (
     Compared,
     SnapshotFileError,
@@ -77,6 +79,9 @@ def load_snapshot(value: str, source: str, config: pytest.Config) -> Compared:
 
 
 def current_identity(config: pytest.Config) -> dict[str, Any]:
+    judged = config.stash.get(saved_key, None)
+    if judged is not None and isinstance(judged.doc.get("identity"), dict):
+        return dict(judged.doc["identity"])  # the cloud the snapshots were read from
     s = settings(config)
     auth_url, region = cloud_config(s.os_cloud.value)
     inv = loaded_inventory(config)
@@ -171,6 +176,10 @@ def add_results(session: pytest.Session) -> None:
     if hasattr(config, "workerinput") or config.stash.get(no_reading_key, ""):
         return
     path = reports_dir(config) / "snapshot.json"
+    judged = config.stash.get(saved_key, None)
+    if judged is not None:
+        save_judged(config, judged, path)
+        return
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -191,6 +200,28 @@ def add_results(session: pytest.Session) -> None:
     try:
         tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         tmp.replace(path)
+    except OSError as exc:
+        config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)
+
+
+def save_judged(config: pytest.Config, judged: Saved, path: Path) -> None:
+    """--from-snapshot: the merged snapshot with this run's results, as a run that read
+    it would have saved it (never over one of the files judged)."""
+    if any(path.resolve() == Path(p).resolve() for p in judged.paths):
+        return
+    doc = {k: v for k, v in judged.doc.items() if k not in ("results", "judged")}
+    doc.update(
+        redact_obj(
+            {
+                "phase": settings(config).phase.value,
+                "identity": current_identity(config),
+                "results": rows_of(entries(config)),
+                "judged": sorted([list(k) for k in config.stash.get(judged_key, set())]),
+            }
+        )
+    )
+    try:
+        save(doc, path)
     except OSError as exc:
         config.issue_config_time_warning(pytest.PytestWarning(f"afterboot: {exc}"), stacklevel=2)
 
