@@ -61,8 +61,12 @@ from afterboot.snapshot import (
     to_json,
 )
 from afterboot.transport.connections import Connections, Remote
+from afterboot.transport.reach import unreachable
 
 MAX_WORKERS = 32
+# From this many hosts on, the pass first asks every ssh host's port at once, so that
+# silent hosts cost one timeout together instead of one ssh process and timeout each.
+REACH_MIN = 32
 # The API probes run first, all at once (one request to each API: afterboot/reads/cloudreads.py),
 # then the listings. Measured on the lab before keystone cached tokens, 2, 3 or 4 cloud
 # reads at once made the pass slower (1.3x to 1.6x), each API's first request validating
@@ -379,7 +383,14 @@ def collect(
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="ab-read") as pool:
         futures: dict[str, Future[HostSnapshot]] = {}
         if hosts_done is None:
+            for name, why in _silent(remotes, timeout).items():  # no ssh started for them
+                snap.hosts[name] = HostSnapshot(
+                    name, started=snap.started, ended=time.time(), unreachable=why
+                )
+                connections[name].adopt(snap.hosts[name])
             for remote in remotes:
+                if remote.name in snap.hosts:
+                    continue
                 # its checks wait for its reads: two commands at most, each bounded
                 wanted = [READS[n] for n in per_host[remote.name] if n in READS]
                 remote.begin_collection(2 * deadline(timeout, budget_of(wanted)))
@@ -396,6 +407,16 @@ def collect(
             snap.hosts[name] = host_future.result()
     snap.seconds = time.time() - snap.started
     return snap
+
+
+def _silent(remotes: list[Remote], timeout: float) -> dict[str, str]:
+    """A fleet's ssh hosts whose ssh port does not answer (one TCP connect each, all at
+    once: :mod:`afterboot.transport.reach`), and why; below REACH_MIN hosts none is asked
+    that way (ssh's own connect costs no more there)."""
+    if len(remotes) < REACH_MIN:
+        return {}
+    argvs = {r.name: argv for r in remotes if (argv := r.ssh_argv()) is not None}
+    return {name: f"no ssh answer: {why}" for name, why in unreachable(argvs, timeout).items()}
 
 
 def _read_cloud(ctx: CloudContext, names: set[str]) -> dict[str, CloudSnapshot]:

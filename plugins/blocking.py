@@ -33,7 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         config.stash[dir_key] = str(workerinput.get("afterboot_broken_dir", ""))
-    elif config.pluginmanager.hasplugin("xdist"):
+    elif getattr(config.option, "numprocesses", None):  # workers share what broke
         config.stash[dir_key] = tempfile.mkdtemp(prefix="afterboot-broken-")
 
 

@@ -5,10 +5,21 @@ The pytest hooks of it; the work is in :mod:`afterboot.verdict.outcomes`.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from afterboot.verdict.entries import WAIVED
-from afterboot.verdict.outcomes import could_not_run, waived
+from afterboot.verdict.outcomes import could_not_run, unrun_report, waived
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> pytest.TestReport | None:
+    """A could-not-run report without its traceback formatted (the verdict's wrappers
+    judge it as any other)."""
+    return unrun_report(item, call)
 
 
 def pytest_report_teststatus(
@@ -32,11 +43,5 @@ def pytest_terminal_summary(
     if not reports:
         return
     terminalreporter.write_sep("=", "could not run (fix access, then run again)", yellow=True)
-    seen: set[str] = set()
-    for r in reports:
-        line = str(r.longrepr)
-        if line in seen:
-            continue
-        seen.add(line)
-        count = sum(1 for x in reports if str(x.longrepr) == line)
+    for line, count in Counter(str(r.longrepr) for r in reports).items():  # in first-seen order
         terminalreporter.write_line(f"{line}  [{count} check{'s' if count > 1 else ''}]")

@@ -173,12 +173,15 @@ def test_fixtures_hold_fixtures_and_plugins_hold_hooks() -> None:
 
 
 def test_at_most_two_makereport_hooks() -> None:
-    """One verdict pipeline (afterboot.pipeline), hooked at two moments."""
+    """One verdict pipeline (afterboot.pipeline), hooked at two moments; beside them only
+    the could-not-run report made at once (plugins/outcomes.py: no traceback formatted)."""
     hooks = [
         f"{path.relative_to(ROOT)}:{node.lineno}"
         for path in MODULES.values()
         for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.FunctionDef) and node.name == "pytest_runtest_makereport"
+        if isinstance(node, ast.FunctionDef)
+        and node.name == "pytest_runtest_makereport"
+        and path != ROOT / "plugins" / "outcomes.py"
     ]
     assert len(hooks) <= 2, hooks
 

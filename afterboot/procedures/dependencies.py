@@ -8,6 +8,7 @@ failed on ("" for a check without host).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 
 from afterboot.procedures.runbook import Procedure
@@ -15,9 +16,15 @@ from afterboot.procedures.runbook import Procedure
 Broken = Mapping[str, set[str]]
 
 
+SHOWN = 5  # hosts named in a blocker; beyond them a count (a fleet's thousands)
+
+
 def describe(check: str, hosts: set[str] | list[str]) -> str:
-    named = sorted(h for h in hosts if h)
-    return f"{check} on {', '.join(named)}" if named else check
+    named = [h for h in hosts if h]
+    if len(named) > SHOWN:
+        first = heapq.nsmallest(SHOWN, named)
+        return f"{check} on {', '.join(first)} and {len(named) - SHOWN} more"
+    return f"{check} on {', '.join(sorted(named))}" if named else check
 
 
 def blocker(proc: Procedure | None, host: str, broken: Broken) -> str | None:
@@ -45,8 +52,8 @@ def root_of(check: str, host: str, procs: Mapping[str, Procedure], broken: Broke
         if found is None:
             break
         current = found.split(" on ", 1)[0]
-        hosts = sorted(broken.get(current, set()))
-        where = where if where in hosts else (hosts[0] if hosts else "")
+        hosts = broken.get(current, set())
+        where = where if where in hosts else (min(hosts) if hosts else "")
     return describe(current, [where] if where else [])
 
 

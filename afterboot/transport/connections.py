@@ -142,6 +142,14 @@ class Remote:
             controlpersist=max(60, int(t) * 6),
         )
 
+    def ssh_argv(self) -> list[str] | None:
+        """The OpenSSH command line this host's commands run through (None: not ssh)."""
+        if self.spec.connection != "ssh" or self.offline:
+            return None
+        backend: Any = self.backend
+        argv: list[str] = backend.ssh_argv("true")
+        return argv
+
     @cached_property
     def testinfra(self) -> testinfra.host.Host:
         return testinfra.host.Host(self.backend)
@@ -245,7 +253,12 @@ class Remote:
         return getattr(self.testinfra, name)
 
     def close(self) -> None:
-        if self.spec.connection == "ssh" and "backend" in self.__dict__ and self._probed:
+        if (
+            self.spec.connection == "ssh"
+            and "backend" in self.__dict__
+            and self._probed
+            and os.path.exists(self.control_path)  # a master was started: no socket, no master
+        ):
             # Ask the master to exit: same options, "-O exit" instead of a command.
             argv = ["ssh", "-O", "exit", "-o", f"ControlPath={self.control_path}"]
             if self.spec.ssh_config:

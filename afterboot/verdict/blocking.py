@@ -29,6 +29,7 @@ from afterboot.verdict.entries import BLOCKED, Entry
 
 broken_key = pytest.StashKey[dict[str, set[str]]]()
 dir_key = pytest.StashKey[str]()
+_listed_key = pytest.StashKey[int]()  # the shared directory's mtime when last listed
 enabled_key = pytest.StashKey[bool]()
 _TRUE = ("1", "true", "yes", "on")
 
@@ -38,12 +39,20 @@ def enabled(config: pytest.Config) -> bool:
 
 
 def broken_checks(config: pytest.Config) -> dict[str, set[str]]:
+    """The checks broken so far (here, and in the other xdist workers: their marks in the
+    shared directory, listed again only when it changed)."""
     broken = config.stash[broken_key]
     shared = config.stash.get(dir_key, "")
-    if shared and os.path.isdir(shared):
-        for name in os.listdir(shared):
-            check, _, host = name.partition("@")
-            broken.setdefault(check, set()).add(host)
+    if shared:
+        try:
+            changed = os.stat(shared).st_mtime_ns
+        except OSError:
+            return broken
+        if changed != config.stash.get(_listed_key, None):
+            config.stash[_listed_key] = changed
+            for name in os.listdir(shared):
+                check, _, host = name.partition("@")
+                broken.setdefault(check, set()).add(host)
     return broken
 
 

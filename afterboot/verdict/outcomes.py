@@ -49,6 +49,31 @@ def outcome_of(report: pytest.TestReport) -> str:
     return "passed"
 
 
+def unrun_report(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+    """A could-not-run check's report, made at once: its one line, no traceback formatted.
+
+    pytest formats a failure's traceback from the check's source (each entry parses the
+    module again): ~0.1 s a report, minutes for a fleet whose silent hosts each end a few
+    checks could-not-run. :func:`classify` gives it its outcome as for any other."""
+    excinfo = call.excinfo
+    if excinfo is None or call.when == "collect" or not isinstance(excinfo.value, CouldNotRun):
+        return None
+    sections = [(f"Captured {key} {when}", text) for when, key, text in item._report_sections]
+    return pytest.TestReport(
+        item.nodeid,
+        item.location,
+        dict.fromkeys(item.keywords, 1),
+        "failed",
+        f"could not run: {excinfo.value}",
+        call.when,
+        sections,
+        call.duration,
+        call.start,
+        call.stop,
+        user_properties=item.user_properties,
+    )
+
+
 def classify(
     item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
 ) -> pytest.TestReport:

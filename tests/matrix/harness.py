@@ -162,6 +162,38 @@ def run_suite(
     return outcome
 
 
+def _judged(reports: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each check result of a run's summary.json: its outcome and offenders."""
+    data = json.loads((reports / "summary.json").read_text())
+    got = {r["nodeid"]: (r["outcome"], ()) for r in data["judged"]["results"]}
+    for check in data.get("checks", []):
+        for r in check.get("results", []):
+            subjects = tuple(
+                sorted(f"{f.get('host')}:{f.get('subject')}" for f in r.get("findings") or [])
+            )
+            got[r["nodeid"]] = (r["outcome"], subjects)
+    return got
+
+
+def judged_again(reports: Path, phase: str) -> list[str]:
+    """The run's snapshot judged again offline (``--from-snapshot``): every difference from
+    what the run itself judged (outcome or offenders), one line each."""
+    again = reports / "again"
+    argv = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--phase={phase}",
+        f"--from-snapshot={reports / 'snapshot.json'}", f"--reports-dir={again}",
+    ]  # fmt: skip
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    if not (again / "summary.json").exists():
+        return [f"judged again: no summary.json (exit {proc.returncode}): {proc.stderr[-300:]}"]
+    live, offline = _judged(reports), _judged(again)
+    return [
+        f"judged again from its snapshot: {nodeid} {live.get(nodeid)} -> {offline.get(nodeid)}"
+        for nodeid in sorted(set(live) | set(offline))
+        if live.get(nodeid) != offline.get(nodeid)
+    ]
+
+
 def _overlap(a: str, b: str) -> bool:
     """Two check specs meet: same ID, and the same host unless either names none."""
     (ida, _, ha), (idb, _, hb) = a.partition("@"), b.partition("@")

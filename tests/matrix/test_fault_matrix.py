@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 
 from tests.matrix.expectations import EXPECTATIONS
-from tests.matrix.harness import ROWS, Expect, Outcome, batches, run_suite, verdict
+from tests.matrix.harness import (
+    ROWS,
+    Expect,
+    Outcome,
+    batches,
+    judged_again,
+    run_suite,
+    verdict,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -27,6 +35,8 @@ def _healthy(lab: Any, reports: Path) -> Outcome:
     assert not broken, f"healthy lab, yet: {', '.join(broken)}\n{outcome.output[-4000:]}"
     unsound = outcome.unsound(healthy=True)
     assert not unsound, f"{'; '.join(unsound)}\n{outcome.output[-4000:]}"
+    again = judged_again(reports, "post-reboot")
+    assert not again, "\n".join(again)
     return outcome
 
 
@@ -68,6 +78,9 @@ def test_fault_batch(lab: Any, tmp_path: Path, batch: list[Expect]) -> None:
         order = sorted(reversed(injected), key=lambda e: e.fault.startswith("reboot@"))
         lab.heal_all([e.fault for e in order])
     problems = verdict(batch, outcome)
+    if outcome.summary:  # the same verdict from its snapshot, touching no host and no API
+        for exp in batch:
+            problems[exp.fault] += judged_again(tmp_path / "faulty", batch[0].phase)
     for exp in batch:
         failed = sorted(
             k

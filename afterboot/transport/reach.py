@@ -1,0 +1,139 @@
+"""Which hosts of a fleet answer at all: one TCP connect to each host's ssh port, all at
+once, before any ssh process starts.
+
+An unreachable host costs ssh a process and a whole connect timeout; ten thousand of them,
+a few dozen at a time, take hours. Asked all at once without ssh (non-blocking sockets, as
+many as the process may open), every silent host costs the same single timeout. Only hosts
+ssh itself would reach directly are asked: where ssh's own configuration (``ssh -G``, with
+the options afterboot gives it) names the address and port and no ProxyJump or
+ProxyCommand; anything else, and any host that answers, goes through ssh as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import resource
+import selectors
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+Target = tuple[str, int]  # numeric address, port
+
+RESOLVE_WORKERS = 8
+SPARE_FDS = 64  # left for everything else the process has open
+
+
+def target(ssh_argv: Sequence[str], timeout: float) -> Target | None:
+    """Where ssh would connect for this command line (``ssh -G``), or None when it would
+    not connect directly (a jump, a proxy command, a name to resolve)."""
+    argv = list(ssh_argv)
+    if "--" in argv:
+        argv = argv[: argv.index("--") + 2]  # the destination, not the command
+    try:
+        proc = subprocess.run(
+            [argv[0], "-G", *argv[1:]],
+            capture_output=True,
+            text=True,
+            timeout=max(1.0, timeout),
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    conf: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        conf.setdefault(key.lower(), value.strip())
+    if conf.get("proxyjump", "none") != "none" or conf.get("proxycommand", "none") != "none":
+        return None
+    host, port = conf.get("hostname", ""), conf.get("port", "22")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return (host, int(port)) if port.isdigit() else None
+
+
+def targets(argvs: Mapping[str, Sequence[str]], timeout: float) -> dict[str, Target]:
+    """The hosts ssh would reach directly, and where (``ssh -G`` for each, side by side)."""
+    with ThreadPoolExecutor(RESOLVE_WORKERS, thread_name_prefix="ab-ssh-G") as pool:
+        found = dict(
+            zip(argvs, pool.map(lambda a: target(a, timeout), argvs.values()), strict=True)
+        )
+    return {name: t for name, t in found.items() if t is not None}
+
+
+def _room() -> int:
+    """How many sockets may be open at once (the soft limit raised to the hard one)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            resource.setrlimit(
+                resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard)
+            )
+            soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return max(16, soft - SPARE_FDS)
+
+
+def silent(hosts: dict[str, Target], timeout: float) -> dict[str, str]:
+    """The hosts whose ssh port did not accept a connection within ``timeout``, and why
+    (refused, unreachable, no answer); every host asked at once (in batches as large as the
+    process may open sockets)."""
+    why: dict[str, str] = {}
+    names = list(hosts)
+    room = _room()
+    for start in range(0, len(names), room):
+        why.update(_batch({n: hosts[n] for n in names[start : start + room]}, timeout))
+    return why
+
+
+def _batch(hosts: dict[str, Target], timeout: float) -> dict[str, str]:
+    why: dict[str, str] = {}
+    sel = selectors.DefaultSelector()
+    pending: dict[socket.socket, str] = {}
+    try:
+        for name, (addr, port) in hosts.items():
+            family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            err = sock.connect_ex((addr, port))
+            if err in (0, errno.EINPROGRESS):
+                pending[sock] = name
+                sel.register(sock, selectors.EVENT_WRITE)
+            else:
+                why[name] = f"{addr}:{port}: {errno.errorcode.get(err, err)}"
+                sock.close()
+        deadline = time.monotonic() + timeout
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            for key, _ in sel.select(left):
+                sock = key.fileobj  # type: ignore[assignment]
+                name = pending.pop(sock)
+                sel.unregister(sock)
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err:
+                    addr, port = hosts[name]
+                    why[name] = f"{addr}:{port}: {errno.errorcode.get(err, err)}"
+                sock.close()
+        for name in pending.values():
+            addr, port = hosts[name]
+            why[name] = f"{addr}:{port}: no answer within {timeout:g}s"
+    finally:
+        for sock in pending:
+            sock.close()
+        sel.close()
+    return why
+
+
+def unreachable(argvs: Mapping[str, Sequence[str]], timeout: float) -> dict[str, str]:
+    """Of these ssh hosts (name -> ssh's command line), those whose ssh port does not
+    answer, and why: ssh need not be started for them."""
+    return silent(targets(argvs, timeout), timeout)
