@@ -23,7 +23,7 @@ import secrets
 import shlex
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -376,8 +376,11 @@ def collect(
     context: Callable[[], CloudContext],
     timeout: float,
     hosts_done: Snapshot | None = None,
+    pass_deadline: float | None = None,
 ) -> Snapshot:
-    """Every host's reads and every cloud read, concurrently (bounded threads)."""
+    """Every host's reads and every cloud read, concurrently (bounded threads). Hosts not
+    begun within ``pass_deadline`` seconds of the pass are not read: could-not-run (those
+    begun end within their own deadline)."""
     snap = Snapshot(started=time.time())
     remotes = [connections[name] for name in per_host]
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="ab-read") as pool:
@@ -403,8 +406,16 @@ def collect(
                 remote.adopt(snap.hosts.get(remote.name))
         if cloud_reads:
             snap.cloud.update(_read_cloud(context(), cloud_reads))
+        left = None if pass_deadline is None else snap.started + pass_deadline - time.time()
+        wait(futures.values(), timeout=max(0.0, left) if left is not None else None)
+        late = [name for name, f in futures.items() if f.cancel()]  # never begun
+        for name in late:
+            why = f"not read: the pass's {pass_deadline:g}s deadline passed first (--pass-deadline)"
+            snap.hosts[name] = HostSnapshot(name, snap.started, time.time(), unreachable=why)
+            connections[name].adopt(snap.hosts[name])
         for name, host_future in futures.items():
-            snap.hosts[name] = host_future.result()
+            if name not in late:
+                snap.hosts[name] = host_future.result()  # begun: bounded by its deadline
     snap.seconds = time.time() - snap.started
     return snap
 

@@ -69,6 +69,7 @@ class Settings:
     blocking: Setting = Setting(True, "default")
     from_snapshot: Setting = Setting((), "default")
     shard: Setting = Setting(None, "default")
+    pass_deadline: Setting = Setting(600.0, "default")
 
     def audited(self) -> dict[str, Setting]:
         """The options that choose what a run judges, as the header and the run's manifest
@@ -186,6 +187,10 @@ OPTIONS = (
          "read only shard i of N of the inventory's hosts (i/N; the cloud-wide reads in "
          "shard 1), to judge all shards' snapshots together with --from-snapshot",
          metavar="I/N"),
+    _opt("pass_deadline", "--pass-deadline", "AFTERBOOT_PASS_DEADLINE", "afterboot_pass_deadline",
+         "seconds the collection pass may take in all: hosts not begun by then are not "
+         "read (could not run); a larger fleet is read in shards (--shard)", "600",
+         metavar="SECONDS"),
     _opt("blocking", "--no-blocking", "AFTERBOOT_NO_BLOCKING", "afterboot_blocking",
          "run and fail dependents of a failed check instead of skipping them as blocked",
          True, action="store_true", ini_type="bool",
@@ -343,6 +348,16 @@ def _check_write_baseline(s: Setting, config: pytest.Config) -> Setting:
     return Setting(_path(s, config) if s.value else None, s.source)
 
 
+def _check_pass_deadline(s: Setting, _: pytest.Config) -> Setting:
+    try:
+        value = float(s.value)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not 1 <= value <= 86400:
+        raise _usage(s, "pass-deadline", f"{str(s.value)[:40]!r} is not 1 to 86400 seconds")
+    return Setting(value, s.source)
+
+
 def _check_from_snapshot(s: Setting, config: pytest.Config) -> Setting:
     files = _split(s.value) if s.value else ()
     if not files:
@@ -388,6 +403,7 @@ _CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
     "write_baseline": _check_write_baseline,
     "from_snapshot": _check_from_snapshot,
     "shard": _check_shard,
+    "pass_deadline": _check_pass_deadline,
 }
 
 

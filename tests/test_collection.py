@@ -23,7 +23,7 @@ from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads import hostreads
 from afterboot.reads.hostreads import HostRead, parts
-from afterboot.transport.connections import Remote
+from afterboot.transport.connections import Connections, Remote
 
 from . import sshd as sshd_mod
 
@@ -361,3 +361,33 @@ def test_a_shared_exec_cut_at_its_deadline_gives_its_reads_its_status() -> None:
         read = HostRead(name, "", lambda s: "true", engine=True, container="box")
         taken = _unframed(read, spec, got, "")
         assert (taken.rc, taken.stdout, taken.stderr) == (124, "", "timed out")
+
+
+def test_hosts_not_begun_by_the_pass_deadline_are_not_read(
+    monkeypatch: pytest.MonkeyPatch, reads: dict[str, HostRead]
+) -> None:
+    """One deadline for the whole pass: hosts still queued when it passes are
+    could-not-run, one line each; those begun end within their own deadline."""
+    monkeypatch.setitem(hostreads.READS, "nap", HostRead("nap", "", lambda s: "sleep 1; echo up"))
+    monkeypatch.setattr(collection, "MAX_WORKERS", 2)
+    specs = {f"h{i:02d}": HostSpec(f"h{i:02d}", connection="local") for i in range(12)}
+    pool = Connections(Inventory(specs, "test"), 5.0, collection.read_host)
+    started = time.monotonic()
+    snap = collection.collect(
+        pool,
+        {n: {"nap"} for n in specs},
+        set(),
+        lambda: None,
+        5.0,
+        pass_deadline=1.5,  # type: ignore[arg-type,return-value]
+    )
+    took = time.monotonic() - started
+    read = [n for n, h in snap.hosts.items() if h.unreachable is None]
+    late = [n for n, h in snap.hosts.items() if h.unreachable]
+    assert 2 <= len(read) <= 6, read
+    assert len(read) + len(late) == 12
+    assert all("deadline passed first" in snap.hosts[n].unreachable for n in late)  # type: ignore[operator]
+    assert all(snap.hosts[n].reads["nap"].stdout.strip() == "up" for n in read)
+    assert took < 4.5, took
+    with pytest.raises(CouldNotRun, match="deadline passed first"):
+        pool[late[0]].read("nap")
