@@ -35,6 +35,7 @@ from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads.hostreads import PART, parts
 from afterboot.redact_forms import MASK
+from afterboot.settings import parse_shard
 from afterboot.snapshot import (
     SPEC_FIELDS,
     TUPLE_FIELDS,
@@ -45,17 +46,6 @@ from afterboot.snapshot import (
     saved_error,
 )
 from afterboot.verdict.compared import SnapshotFileError, load, other_cloud
-
-SHARD = re.compile(r"([1-9][0-9]{0,3})/([1-9][0-9]{0,3})")
-
-
-def parse_shard(value: str) -> tuple[int, int]:
-    """``i/N`` as (i, N), 1 <= i <= N; ValueError naming what is wrong."""
-    m = SHARD.fullmatch(value.strip())
-    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
-        raise ValueError(f"{value!r} is not i/N with 1 <= i <= N (e.g. 2/4)")
-    return int(m.group(1)), int(m.group(2))
-
 
 # -- the shape of a saved document --------------------------------------------------------
 
@@ -187,7 +177,7 @@ def _merge(loaded: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         "cloud": dict(doc["cloud"]),
     }
     owner = dict.fromkeys(doc["hosts"], first)
-    taken_by = dict.fromkeys(doc["cloud"], first)
+    taken_by = dict.fromkeys(doc["cloud"], first)  # which file each cloud read came from
     for path, other in rest:
         if other["inventory"] != doc["inventory"]:
             differs = sorted(set(other["inventory"]) ^ set(doc["inventory"])) or sorted(
@@ -215,10 +205,9 @@ def _merge(loaded: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
             ):
                 merged["cloud"][name] = c
                 taken_by[name] = path
-        merged["read_at"] = min(merged.get("read_at") or 0, other.get("read_at") or 0) or (
-            merged.get("read_at") or other.get("read_at")
-        )
+    merged["read_at"] = min((d["read_at"] for _, d in loaded if d.get("read_at")), default=0)
     merged["merged_from"] = [p for p, _ in loaded]
+    merged["cloud_from"] = taken_by
     merged["shards"] = sorted(str(d["shard"]) for _, d in loaded if d.get("shard"))
     merged.pop("shard", None)
     return merged

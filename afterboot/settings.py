@@ -7,6 +7,7 @@ an audit trail shows which inventory, cloud and phase a run used.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -375,17 +376,24 @@ def _check_from_snapshot(s: Setting, config: pytest.Config) -> Setting:
     return Setting(tuple(str(_path(Setting(f, s.source), config)) for f in files), s.source)
 
 
-_SHARD_MAX = 9999
+_SHARD = re.compile(r"([1-9][0-9]{0,3})/([1-9][0-9]{0,3})")
+
+
+def parse_shard(value: str) -> tuple[int, int]:
+    """``i/N`` as (i, N), 1 <= i <= N <= 9999; ValueError saying what it should be."""
+    m = _SHARD.fullmatch(value.strip())
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise ValueError(f"{value[:40]!r} is not i/N with 1 <= i <= N (e.g. 2/4)")
+    return int(m.group(1)), int(m.group(2))
 
 
 def _check_shard(s: Setting, _: pytest.Config) -> Setting:
     if not s.value:
         return Setting(None, s.source)
-    i, slash, n = str(s.value).strip().partition("/")
-    ok = slash and i.isascii() and n.isascii() and i.isdigit() and n.isdigit()
-    if not ok or not 1 <= int(i[:5]) <= int(n[:5]) <= _SHARD_MAX:
-        raise _usage(s, "shard", f"{str(s.value)[:40]!r} is not i/N with 1 <= i <= N (e.g. 2/4)")
-    return Setting((int(i), int(n)), s.source)
+    try:
+        return Setting(parse_shard(str(s.value)), s.source)
+    except ValueError as exc:
+        raise _usage(s, "shard", str(exc)) from None
 
 
 _CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
