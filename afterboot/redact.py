@@ -182,7 +182,10 @@ _SECRET_WORDS = (
     "chappassword",
     "key_data",
 )
-_SECRET_SEGMENTS = {"pass", "pwd", "pswd", "token", "tokens", "psk", "sas"}
+_SECRET_SEGMENTS = {"token", "tokens", "sas"}
+# segments that say "secret" only as a name's last one: admin_pass, db_pwd (and not
+# account_auditor_pass_completed, a count swift-recon keeps)
+_SECRET_LAST = {"pass", "pwd", "pswd", "psk"}
 _NOT_SECRET = re.compile(
     r"(?i)^(?:.*_(?:file|path|dir|uri|url|id|uuid|type|len|length|ttl|expiration|timeout"
     r"|format|provider|driver|backend|name|size|enabled|flush|cache_time)|token_cache_time)$"
@@ -217,7 +220,7 @@ def _name_kind(name: str) -> str:
     if any(word in low for word in _SECRET_WORDS):
         return "secret"
     segments = _segments(name)
-    if _SECRET_SEGMENTS & set(segments):
+    if _SECRET_SEGMENTS & set(segments) or (segments and segments[-1] in _SECRET_LAST):
         return "secret"
     if segments == ["key"]:
         return "keyring"
@@ -236,13 +239,18 @@ _WORD = re.compile(r'(?:[^\s"\\]|\\.)*')
 _QUOTED = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'""")
 
 
-def _value_end(text: str, start: int, name: str, sep: str, at: int) -> int:
+_BARE_VALUE = re.compile(r"[^\s,}\]]*")
+
+
+def _value_end(text: str, start: int, name: str, sep: str, at: int, quoted_name: bool) -> int:
     """Where the value of ``name`` that begins at ``start`` ends."""
     eol = text.find("\n", start)
     eol = len(text) if eol < 0 else eol
     if start < len(text) and text[start] in "\"'":
         quoted = _QUOTED.match(text, start)
         return quoted.end() if quoted else eol  # an unbalanced quote: the rest of the line
+    if quoted_name:  # JSON, a dict: a bare value (a number, true) ends at , } ] or a blank
+        return _BARE_VALUE.match(text, start, eol).end()  # type: ignore[union-attr]
     line_start = not text[text.rfind("\n", 0, at) + 1 : at].strip()
     shell_variable = sep == "=" and name.isupper()  # PGPASSWORD=x psql ...
     if line_start and not shell_variable:
@@ -258,7 +266,7 @@ def _mask_assignments(text: str) -> str:
     while (m := _NAME_SEP.search(text, pos)) is not None:
         start = end = m.end()
         if _name_kind(m["name"]) != "plain":  # a plain name's value is kept unparsed
-            end = _value_end(text, start, m["name"], m["sep"], m.start())
+            end = _value_end(text, start, m["name"], m["sep"], m.start(), bool(m["q"]))
         value = text[start:end]
         if not value.strip() or value.startswith(MASK) or not is_secret_name(m["name"], value):
             out.append(text[pos:start])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import (
     DEVICES_ROOT,
@@ -126,14 +127,21 @@ def replication_stamps(remote: Remote) -> dict[str, float]:
     stamps: dict[str, float] = {}
     files = parts(remote.read("swift_recon").stdout)
     for kind in RECON_KINDS:
-        text = next((t for p, t in files.items() if p.endswith(f"/{kind}.recon")), "")
+        path, text = next(
+            ((p, t) for p, t in files.items() if p.endswith(f"/{kind}.recon")), ("", "")
+        )
         try:
             data = json.loads(text) if text.strip() else {}
-        except json.JSONDecodeError:
-            continue
-        last = data.get(f"{kind}_replication_last") or data.get("replication_last")
-        if isinstance(last, (int, float)):
-            stamps[kind] = float(last)
+        except json.JSONDecodeError as exc:  # not "no pass yet": it could not be read
+            raise CouldNotRun(f"host {remote.name}: {path} is not JSON", exc.msg) from None
+        if not isinstance(data, dict):
+            raise CouldNotRun(f"host {remote.name}: {path} is not a JSON object", "")
+        last = data.get(f"{kind}_replication_last", data.get("replication_last"))
+        if last is None:
+            continue  # no pass recorded yet
+        if not isinstance(last, int | float) or isinstance(last, bool):
+            raise CouldNotRun(f"host {remote.name}: {path}: replication_last is {last!r:.40}", "")
+        stamps[kind] = float(last)
     return stamps
 
 
