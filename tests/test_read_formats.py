@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from afterboot.collection import read_host
 from afterboot.domains import blocked, containers, rabbitmq
 from afterboot.domains.dependencies import answers
 from afterboot.domains.discovery import parse_addresses
@@ -110,6 +111,19 @@ LAB_READS = _lab()
 def _answers(name: str) -> list[tuple[str, str]]:
     real = [(h, t) for h, t in LAB_READS.get(name, []) if t.strip()]
     return real + ([("real", REAL[name])] if name in REAL else [])
+
+
+# reads whose tools every Linux host has: run here, as the pass runs them on a host
+HERE = ("addresses", "blocked", "cpu", "df", "fstab", "mounts", "partitions", "processes")
+
+
+def test_the_reads_run_here_parse() -> None:
+    remote = Remote(HostSpec("here", connection="local"), 10.0, "")
+    snap = read_host(remote, list(HERE), 10.0)
+    for name in HERE:
+        got = snap.reads[name]
+        if got.rc == 0:  # a tool this machine lacks (hostname -I) fails the read: not judged
+            PARSERS[name](got.stdout, "here")
 
 
 def test_every_parser_has_real_answers_to_parse() -> None:

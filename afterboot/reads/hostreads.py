@@ -160,7 +160,8 @@ register(
     HostRead(
         "df",
         "space and inodes of every mounted filesystem",
-        lambda s: f'df -P -T || exit; echo "{PART} inodes"; df -P -T -i',
+        # in the C locale: its header is the one the parser knows, whatever LANG ssh sent
+        lambda s: f'LC_ALL=C df -P -T || exit; echo "{PART} inodes"; LC_ALL=C df -P -T -i',
     ),
 )
 
