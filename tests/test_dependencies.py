@@ -11,10 +11,15 @@ from pathlib import Path
 
 import pytest
 
+import tests_cloud.test_dependencies as dependencies_checks
+from afterboot.checks.findings import Findings
 from afterboot.collection import read_host
 from afterboot.domains.dependencies import answers, dependencies, probe
+from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
-from afterboot.transport.connections import Connections
+from afterboot.reads.hostreads import PART
+from afterboot.snapshot import HostSnapshot, ReadResult
+from afterboot.transport.connections import Connections, Remote
 
 NOVA = """[DEFAULT]
 transport_url = rabbit://nova:s3cr%40t@ctl-01:5672,nova:s3cr%40t@ctl-02:5673/
@@ -107,3 +112,62 @@ def test_the_pass_probes_what_the_hosts_configuration_names(
     said = answers(snap.reads["dependencies"].stdout)
     assert said[("127.0.0.1", up)] == 0
     assert said[("127.0.0.1", down)] != 0
+
+
+# -- DEP-001 judged: what it could not see is never a skip nor a pass -----------------------
+
+
+def _read_host(configs: str, probed: ReadResult) -> Remote:
+    """A host whose pass read ``configs`` and the probe made from them."""
+    spec = HostSpec("cmp-01", connection="local", roles=("compute",))
+    remote = Connections(Inventory({"cmp-01": spec}, "t"), 5)["cmp-01"]
+    snap = HostSnapshot("cmp-01", started=1.0, ended=2.0)
+    snap.reads = {
+        "clock": ReadResult("clock", 0, "1000.0 500.0\n"),
+        "configs": ReadResult("configs", 0, configs),
+        "dependencies": probed,
+    }
+    remote.adopt(snap)
+    return remote
+
+
+def _dep_001(remote: Remote, request: pytest.FixtureRequest) -> None:
+    dependencies_checks.test_configured_dependencies_answer(remote, Findings(request.node))
+
+
+NOVA_PART = f"{PART} /etc/nova/nova.conf\n[DEFAULT]\ntransport_url = rabbit://u:p@ctl-01:5672/\n"
+
+
+def test_dep_001_a_probe_answer_of_real_lines_judges(request: pytest.FixtureRequest) -> None:
+    _dep_001(_read_host(NOVA_PART, ReadResult("dependencies", 0, "ctl-01 5672 0\n")), request)
+    with pytest.raises(AssertionError, match=r"ctl-01:5672 .*refused or unreachable"):
+        _dep_001(_read_host(NOVA_PART, ReadResult("dependencies", 0, "ctl-01 5672 1\n")), request)
+
+
+def test_dep_001_a_probe_answer_that_is_not_the_probes_is_could_not_run(
+    request: pytest.FixtureRequest,
+) -> None:
+    garbage = ReadResult("dependencies", 0, "bash: timeout: command not found\nctl-01 5672 0\n")
+    with pytest.raises(
+        CouldNotRun, match="host cmp-01: read 'dependencies': unexpected line 'bash: timeout"
+    ):
+        _dep_001(_read_host(NOVA_PART, garbage), request)
+
+
+def test_dep_001_a_configuration_that_does_not_parse_is_could_not_run_not_a_skip(
+    request: pytest.FixtureRequest,
+) -> None:
+    broken = f"{PART} /etc/nova/nova.conf\nno section here\n"
+    with pytest.raises(CouldNotRun, match=r"endpoints of /etc/nova/nova\.conf are not known"):
+        _dep_001(_read_host(broken, ReadResult("dependencies", 0, "")), request)
+
+
+def test_dep_001_skips_only_a_host_whose_configuration_names_nothing_and_whose_probe_answered(
+    request: pytest.FixtureRequest,
+) -> None:
+    quiet = f"{PART} /etc/swift/object-server.conf\n[DEFAULT]\nbind_port = 6200\n"
+    with pytest.raises(pytest.skip.Exception, match="names an endpoint"):
+        _dep_001(_read_host(quiet, ReadResult("dependencies", 0, "")), request)
+    failed = ReadResult("dependencies", 1, "", "sh: cannot fork")
+    with pytest.raises(CouldNotRun, match="read 'dependencies' failed"):
+        _dep_001(_read_host(quiet, failed), request)

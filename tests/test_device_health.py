@@ -47,6 +47,7 @@ def test_an_unreadable_device_comes_with_its_kernel_line() -> None:
 def test_a_permission_the_reader_lacks_says_nothing_about_the_device() -> None:
     host = Host(
         "unreadable\td3\tsdc\tls: cannot open directory '/srv/node/d3': Permission denied\n"
+        f"{PART} kernel\n"
     )
     assert unreadable_devices(host) == {}  # type: ignore[arg-type]
 

@@ -122,13 +122,18 @@ class FakeRemote:
     spec: HostSpec
     outputs: dict[str, str]
     reads: dict[str, object] = field(default_factory=dict)  # no "blocked" read: none hung
+    name: str = "compute2"
 
     def read(self, name: str, *, again: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess([], 0, self.outputs[name], "")
 
 
+# a process table with no service's process in it (ps never prints an empty one)
+INIT_ONLY = "    1     0  9000 Ss   /sbin/init\n"
+
+
 def states(
-    text: str, names: list[str], now: float | None = RECORDED_AT, ps: str = ""
+    text: str, names: list[str], now: float | None = RECORDED_AT, ps: str = INIT_ONLY
 ) -> dict[str, suite.ServiceState]:
     remote = FakeRemote(
         kolla_host(services=("cron", "fluentd", "nova-ssh", "kolla-toolbox")),

@@ -93,8 +93,13 @@ def test_an_unreadable_fstab_is_could_not_run(request: pytest.FixtureRequest) ->
 
 
 def test_a_mount_table_without_a_mount_is_could_not_run(request: pytest.FixtureRequest) -> None:
-    """Garbage in place of /proc/mounts (no line of four fields) proves nothing: never a pass."""
+    """Garbage in place of /proc/mounts (a line that is not the kernel's) proves nothing:
+    never a pass; nor does an answer without a single mount."""
     garbage = ReadResult("mounts", 0, "permission denied?\n")
     host = _host({"mounts": garbage, "fstab": ReadResult("fstab", 0, FSTAB)})
+    with pytest.raises(CouldNotRun, match="unexpected line 'permission denied\\?'"):
+        hosts_checks.test_no_disk_filesystem_left_read_only(host, Findings(request.node))
+    empty = ReadResult("mounts", 0, "\n")
+    host = _host({"mounts": empty, "fstab": ReadResult("fstab", 0, FSTAB)})
     with pytest.raises(CouldNotRun, match="no mount in its answer"):
         hosts_checks.test_no_disk_filesystem_left_read_only(host, Findings(request.node))

@@ -47,6 +47,7 @@ NRestarts=0
 @dataclass
 class FakeRemote:
     text: str
+    name: str = "storage1"
 
     def read(self, name: str, *, again: bool = False) -> subprocess.CompletedProcess[str]:
         assert name == "units"

@@ -17,7 +17,7 @@ from afterboot.transport.connections import Remote
 
 
 def _containers_of(host: Remote) -> ContainerRead:
-    return parse(host.read("containers").stdout)
+    return parse(host.read("containers").stdout, host.name)
 
 
 def _name(

@@ -9,7 +9,7 @@ import pytest
 from afterboot.checks.catalog import WITH_CONFIG_GATE
 from afterboot.checks.findings import Findings
 from afterboot.domains.config import ROLE_CONFIGS
-from afterboot.domains.dependencies import answers, dependencies, why
+from afterboot.domains.dependencies import answers, named, why
 from afterboot.errors import CouldNotRun
 from afterboot.reads.hostreads import parts
 from afterboot.transport.connections import Remote
@@ -18,15 +18,17 @@ CONFIGURED_ROLES = tuple(ROLE_CONFIGS)
 
 
 @pytest.mark.check("DEP-001", tier=99, roles=CONFIGURED_ROLES, phases=WITH_CONFIG_GATE)
-@pytest.mark.reads("dependencies")
+@pytest.mark.reads("configs", "dependencies")
 def test_configured_dependencies_answer(host: Remote, findings: Findings) -> None:
     """Each endpoint the host's service configurations name (transport_url, [database]
     connection, auth_url, www_authenticate_uri, memcached_servers, api_servers) accepts a
     TCP connection from the host, within a few seconds."""
-    deps = dependencies(parts(host.read("configs").stdout))
-    if not deps:
+    deps, unparsable = named(parts(host.read("configs").stdout))
+    # read even when nothing is to be probed: a probe that failed or answered garbage
+    # says the host was not read as it is
+    said = answers(host.read("dependencies").stdout, host.name)
+    if not deps and not unparsable:
         pytest.skip(f"no service configuration on {host.name} names an endpoint")
-    said = answers(host.read("dependencies").stdout)
     unprobed = sorted({d.endpoint for d in deps if (d.host, d.port) not in said})
     if unprobed:
         raise CouldNotRun(f"host {host.name}: no probe answer for {', '.join(unprobed)}", "")
@@ -48,3 +50,10 @@ def test_configured_dependencies_answer(host: Remote, findings: Findings) -> Non
             said=f"{d.endpoint} ({d.file} [{d.section}] {d.option}): {why(status)}",
         )
     findings.assert_none(f"dependencies not answering from {host.name}: ", sep="; ")
+    if unparsable:
+        # what a configuration that does not parse names is not known (CONF-001 names it)
+        raise CouldNotRun(
+            f"host {host.name}: the endpoints of {', '.join(sorted(unparsable))} are not "
+            "known: it does not parse",
+            next(iter(unparsable.values()))[:200],
+        )

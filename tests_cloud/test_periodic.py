@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from afterboot.checks.findings import Findings
+from afterboot.domains.filesystems import disk_usage
 from afterboot.domains.liveness import report_time
 from afterboot.domains.usage import Account, ImageState, PoolUse, QuotaUse
-from afterboot.reads.hostreads import DEVICES_ROOT, PART
+from afterboot.reads.hostreads import DEVICES_ROOT
 from afterboot.snapshot import Snapshot
 from afterboot.transport.connections import Remote
 
@@ -63,19 +64,12 @@ def test_no_failed_or_stuck_instances(
 def test_disk_space(host: Remote, findings: Findings) -> None:
     """No local filesystem of the host is over 90 % full (blocks or inodes); a swift
     device (under the devices root) is told apart: its remedy is swift's, never deleting."""
-    blocks, _, inodes = host.read("df").stdout.partition(f"{PART} inodes\n")
-    out = [*blocks.splitlines()[1:], "---", *inodes.splitlines()[1:]]
     devices_root = host.path(DEVICES_ROOT).rstrip("/") + "/"
-    kind = "blocks"
-    for line in out:
-        if line == "---":
-            kind = "inodes"
+    for use in disk_usage(host):
+        if use.fstype in IGNORED_FS or use.percent is None:
             continue
-        parts = line.split()
-        if len(parts) < 7 or parts[1] in IGNORED_FS or not parts[5].rstrip("%").isdigit():
-            continue
-        if int(parts[5].rstrip("%")) > DISK_FULL_PERCENT:
-            mount, percent = parts[6], parts[5]
+        if use.percent > DISK_FULL_PERCENT:
+            mount, percent, kind = use.mount, f"{use.percent}%", use.kind
             swift = mount.startswith(devices_root)
             findings.add(
                 mount,
@@ -85,7 +79,7 @@ def test_disk_space(host: Remote, findings: Findings) -> None:
                 percent=percent,
                 kind=kind,
                 **({"swift_device": mount} if swift else {"mount": mount}),
-                said=f"{mount} {percent} of {kind} ({parts[0]})",
+                said=f"{mount} {percent} of {kind} ({use.source})",
             )
     findings.assert_none(f"filesystems nearly full on {host.name}: ", sep=", ")
 

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from afterboot.inventory.model import HostSpec
-from afterboot.reads.hostreads import PART, HostRead, register
+from afterboot.reads.hostreads import PART, HostRead, register, unexpected
 
 # A process proven in D this long is hung. Longer than a disk's command timeout (SCSI:
 # 30 s, then it errors or retries) and NFS's first timeout (timeo=600: 60 s); half the
@@ -180,33 +180,44 @@ def _sample(line: str) -> Sample | None:
     )
 
 
-def parse(text: str) -> BlockedRead:
+def parse(text: str, host: str = "") -> BlockedRead:
     """The ``blocked`` read: ``now UPTIME``, a tab-separated line per process in ``D``
     (pid, state, cpu, switches, when it ran and now in ms, wchan, frozen, stack, comm), then the
-    kernel's hung-task reports and ``hung_task_timeout_secs`` as parts."""
+    kernel's hung-task reports and ``hung_task_timeout_secs`` as parts. Any other line
+    before the parts, a timeout that is no number, or a part of another name is
+    could-not-run naming it: garbage is not "no process blocked"."""
     uptime: float | None = None
     samples: dict[int, Sample] = {}
     reports: list[HungReport] = []
     timeout = DEFAULT_HUNG_TASK_TIMEOUT_S
     part = ""
     for line in text.splitlines():
+        if not line.strip():
+            continue
         if line.startswith(PART + " "):
             part = line[len(PART) + 1 :].strip()
-        elif part == "hung":
+            if part not in ("hung", "timeout"):
+                raise unexpected(host, "blocked", line)
+        elif part == "hung":  # the kernel's log, as grep let it through: one not a
+            # report this parses (another timestamp format) proves nothing, and is left
             m = _HUNG_TASK.match(line.strip())
             if m:
                 reports.append(
                     HungReport(float(m["at"]), m["comm"], int(m["pid"]), int(m["seconds"]))
                 )
         elif part == "timeout":
-            if line.strip().isdigit():
-                timeout = int(line.strip())
+            if not line.strip().isdigit():
+                raise unexpected(host, "blocked", line)
+            timeout = int(line.strip())
         elif line.startswith("now "):
             uptime = _float(line[4:].strip())
+            if uptime is None:
+                raise unexpected(host, "blocked", line)
         else:
             got = _sample(line)
-            if got is not None:
-                samples[got.pid] = got
+            if got is None:
+                raise unexpected(host, "blocked", line)
+            samples[got.pid] = got
     return BlockedRead(uptime, samples, tuple(reports), timeout)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from afterboot.domains.containers import ContainerRead
 from afterboot.domains.containers import parse as parse_containers
 from afterboot.domains.servicemap import Service, service
-from afterboot.domains.units import unit_blocks
+from afterboot.domains.units import units
 from afterboot.errors import CouldNotRun
 from afterboot.transport.connections import Remote
 
@@ -90,10 +90,10 @@ def not_at_boot(remote: Remote, names: list[str]) -> list[NotAtBoot]:
     whose services are plain processes has no boot configuration to read: could not run)."""
     manager = remote.spec.service_manager
     if manager == "systemd":
-        blocks = unit_blocks(remote.read("units").stdout)
+        blocks = units(remote)
         return [b for n in names for b in _judge_units(blocks, service(n), remote.name)]
     if manager == "container":
-        read = parse_containers(remote.read("containers").stdout)
+        read = parse_containers(remote.read("containers").stdout, remote.name)
         return [b for n in names for b in _judge_containers(read, service(n), remote.name)]
     raise CouldNotRun(
         f"host {remote.name}: service_manager {manager} has no boot configuration", ""

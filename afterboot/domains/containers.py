@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from afterboot.domains.servicemap import host_services, service
 from afterboot.domains.units import unit_blocks
 from afterboot.inventory.model import HostSpec
-from afterboot.reads.hostreads import PART, HostRead, engine_setup, register
+from afterboot.reads.hostreads import PART, HostRead, engine_setup, register, unexpected
 from afterboot.redact import redact
 
 # One line per container, tab-separated; JSON fields carry no raw tab or newline.
@@ -203,6 +203,38 @@ def _int(text: str) -> int:
     return int(text) if text.strip().lstrip("-").isdigit() else 0
 
 
+# the states both engines give a container (docker; podman adds its own)
+STATUSES = frozenset(
+    {
+        "created", "restarting", "running", "removing", "paused", "exited", "dead",
+        "configured", "initialized", "stopped", "stopping", "unknown",
+    }
+)  # fmt: skip
+_STATUS = re.compile(r"^[a-z]+$")
+_COUNT = re.compile(r"^-?\d*$")
+
+
+def _well_formed(line: str) -> bool:
+    """A container's line as the inspect template prints it (tab-separated: a name, a
+    state word, exit code and restarts as numbers), or the older read's ``name status
+    [restarts [health]]``."""
+    if "\t" in line:
+        f = line.split("\t") + [""] * 3
+        return bool(
+            f[0].strip()
+            and _STATUS.match(f[1].strip())
+            and _COUNT.match(f[2].strip())
+            and _COUNT.match(f[3].strip())
+        )
+    old = line.split()
+    return (
+        2 <= len(old) <= 4
+        and old[1] in STATUSES
+        and (len(old) < 3 or old[2].isdigit())
+        and (len(old) < 4 or old[3] in ("healthy", "unhealthy", "starting"))
+    )
+
+
 def _container(line: str) -> Container | None:
     if "\t" in line:
         f = line.split("\t") + [""] * 11
@@ -230,14 +262,18 @@ def _container(line: str) -> Container | None:
     )
 
 
-def parse(text: str) -> ContainerRead:
-    """The ``containers`` read's output."""
+def parse(text: str, host: str = "") -> ContainerRead:
+    """The ``containers`` read's output. A line of none of its forms (a container, an
+    image ``name<TAB>id``, a unit's ``Property=value``) or a part it has not is
+    could-not-run naming it: garbage is no "no container"."""
     sections: dict[str, list[str]] = {"": []}
     current = ""
     engine = ""
     for line in text.split("\n"):
         if line.startswith(PART + " "):
             current = line[len(PART) + 1 :].strip()
+            if current not in ("images", "units"):
+                raise unexpected(host, "containers", line)
             sections[current] = []
         elif not current and line.startswith("engine "):
             engine = line.split(None, 1)[1].strip().rsplit("/", 1)[-1]
@@ -245,15 +281,22 @@ def parse(text: str) -> ContainerRead:
             sections[current].append(line)
     containers = {}
     for line in sections[""]:
-        c = _container(line)
-        if c is not None and c.name:
-            containers[c.name] = c
+        if not line.strip():
+            continue
+        c = _container(line) if _well_formed(line) else None
+        if c is None or not c.name:
+            raise unexpected(host, "containers", line)
+        containers[c.name] = c
     images = {}
     for line in sections.get("images", []):
-        name, _, image_id = line.partition("\t")
-        if image_id.strip() and "<none>" not in name:
+        if not line.strip():
+            continue
+        name, tab, image_id = line.partition("\t")
+        if not tab or not name.strip() or not image_id.strip() or "\t" in image_id:
+            raise unexpected(host, "containers", line)
+        if "<none>" not in name:
             images[image_key(name)] = _id(image_id)
-    units = unit_blocks("\n".join(sections.get("units", [])))
+    units = unit_blocks("\n".join(sections.get("units", [])), host, "containers")
     return ContainerRead(engine, containers, images, units)
 
 

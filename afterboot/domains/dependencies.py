@@ -22,7 +22,7 @@ from afterboot.domains.database import DSN
 from afterboot.domains.rabbitmq_api import transport_endpoints
 from afterboot.errors import InputError
 from afterboot.inventory.model import HostSpec
-from afterboot.reads.hostreads import HostRead, parts, register
+from afterboot.reads.hostreads import HostRead, parts, register, unexpected
 from afterboot.snapshot import ReadResult
 
 CONNECT_S = 3.0  # one connect's bound; the probes run side by side
@@ -111,11 +111,19 @@ def _endpoints(kind: str, value: str) -> list[tuple[str, int]]:
 def dependencies(configs: Mapping[str, str]) -> list[Dependency]:
     """The endpoints the configuration files name (file path -> text), in file order;
     a file that does not parse names none (CONF-001 names it)."""
+    return named(configs)[0]
+
+
+def named(configs: Mapping[str, str]) -> tuple[list[Dependency], dict[str, str]]:
+    """The endpoints the configuration files name (file path -> text), in file order,
+    and each file that does not parse with its error: what it names is not known."""
     found: list[Dependency] = []
+    unparsable: dict[str, str] = {}
     for path, text in configs.items():
         try:
             sections = parse_ini(text, path)
-        except ConfigSyntaxError:
+        except ConfigSyntaxError as exc:
+            unparsable[path] = str(exc)
             continue
         for section, option, kind in OPTIONS:
             values = sections.get(section, {}).get(option, [])
@@ -123,7 +131,7 @@ def dependencies(configs: Mapping[str, str]) -> list[Dependency]:
                 continue
             for host, port in _endpoints(kind, values[-1]):
                 found.append(Dependency(path, section, option, host, port))
-    return found
+    return found, unparsable
 
 
 def endpoints(deps: Iterable[Dependency]) -> list[tuple[str, int]]:
@@ -159,13 +167,17 @@ def probe_from(spec: HostSpec, configs: ReadResult | None) -> str:
     return probe(pairs) if pairs else "true"
 
 
-def answers(text: str) -> dict[tuple[str, int], int]:
-    """The probe's lines: (host, port) -> status (0 answered)."""
+def answers(text: str, host: str = "") -> dict[tuple[str, int], int]:
+    """The probe's lines: (host, port) -> status (0 answered). A line that is not
+    ``<host> <port> <status>`` is could-not-run naming it."""
     found: dict[tuple[str, int], int] = {}
     for line in text.splitlines():
+        if not line.strip():
+            continue
         fields = line.split()
-        if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
-            found[(fields[0], int(fields[1]))] = int(fields[2])
+        if len(fields) != 3 or not (fields[1].isdigit() and fields[2].isdigit()):
+            raise unexpected(host, "dependencies", line)
+        found[(fields[0], int(fields[1]))] = int(fields[2])
     return found
 
 

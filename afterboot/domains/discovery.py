@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import struct
 import zlib
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from afterboot.errors import CouldNotRun
-from afterboot.reads.hostreads import RINGS, parts
+from afterboot.reads.hostreads import RINGS, parts, unexpected
 from afterboot.transport.connections import Remote
 
 # Ring metadata (the device list) sits at the start of the decompressed file; read at most
@@ -180,9 +181,23 @@ def ring_summary(text: str) -> dict[str, object]:
     return summary
 
 
+def parse_addresses(text: str, host: str = "") -> set[str]:
+    """``hostname -I``: IP addresses separated by blanks (none: the host has no address
+    but loopback). A word that is no IP address is could-not-run naming its line."""
+    found = set()
+    for line in text.splitlines():
+        for word in line.split():
+            try:
+                ipaddress.ip_address(word.split("%", 1)[0])
+            except ValueError:
+                raise unexpected(host, "addresses", line) from None
+            found.add(word)
+    return found
+
+
 def host_addresses(remote: Remote) -> set[str]:
     """Every IP address configured on a host (``hostname -I``) plus its inventory address."""
-    found = set(remote.read("addresses").stdout.split())
+    found = parse_addresses(remote.read("addresses").stdout, remote.name)
     if remote.spec.address:
         found.add(remote.spec.address)
     return found

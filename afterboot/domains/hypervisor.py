@@ -3,6 +3,7 @@ backing files, nbd devices: parsers of the host reads (:mod:`afterboot.reads.hos
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from xml.etree import ElementTree
@@ -15,9 +16,11 @@ from afterboot.reads.hostreads import (
     PART,
     HostRead,
     container_path,
+    name_lines,
     parts,
     quoted_path,
     register,
+    unexpected,
 )
 from afterboot.transport.connections import Remote
 
@@ -67,16 +70,28 @@ def domains(remote: Remote) -> list[Domain]:
             f"{remote.name}: virsh did not answer",
             (result.stderr.strip() or f"exit {result.rc}")[:200],
         )
-    return parse_domains(result.stdout)
+    return parse_domains(result.stdout, remote.name)
 
 
-def parse_domains(text: str) -> list[Domain]:
-    """The ``domains`` read's lines (name, uuid, state with its reason) as domains."""
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def parse_domains(text: str, host: str = "") -> list[Domain]:
+    """The ``domains`` read's lines (name, uuid, state with its reason) as domains (a
+    domain gone between virsh's list and its questions has no uuid: left out). A line
+    that is not three tab-separated fields, or whose uuid is no uuid or has no state, is
+    could-not-run naming it: garbage is no "no domain"."""
     found = []
     for line in text.splitlines():
-        fields = line.split("\t")
-        if len(fields) != 3 or not fields[1].strip():
+        if not line.strip():
             continue
+        fields = line.split("\t")
+        if len(fields) != 3 or not fields[0].strip():
+            raise unexpected(host, "domains", line)
+        if not fields[1].strip():
+            continue
+        if not UUID.match(fields[1].strip()) or not fields[2].strip():
+            raise unexpected(host, "domains", line)
         state, _, reason = fields[2].strip().partition(" (")
         found.append(Domain(fields[0], fields[1].strip(), state, reason.rstrip(")")))
     return found
@@ -117,24 +132,46 @@ def has_volume_disk(xml: str, volume: str, where: str = "domain XML") -> bool:
 def instance_dirs(remote: Remote) -> set[str]:
     """Names in ``/var/lib/nova/instances`` that look like instance uuids (none when the
     directory does not exist; one that cannot be listed is CouldNotRun)."""
-    result = remote.read("instance_dirs")
-    return {n for n in result.stdout.split() if len(n) == 36 and n.count("-") == 4}
+    listed = name_lines(remote.read("instance_dirs").stdout, remote.name, "instance_dirs")
+    return {n for n in listed if len(n) == 36 and n.count("-") == 4}
+
+
+def parse_backing_files(text: str, host: str = "") -> dict[str, str]:
+    """The ``backing_files`` read: ``<instance dir>/disk<TAB><backing file>`` a line, for
+    each disk whose backing file is gone (none: nothing missing). A line of another form
+    is could-not-run naming it."""
+    found = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        disk, tab, backing = line.partition("\t")
+        if not tab or not disk.startswith("/") or not disk.endswith("/disk") or not backing:
+            raise unexpected(host, "backing_files", line)
+        found[disk] = backing
+    return found
 
 
 def missing_backing_files(remote: Remote, uuids: list[str]) -> dict[str, str]:
     """uuid -> backing file path, for instance disks whose backing file is gone."""
     missing = {}
-    for line in remote.read("backing_files").stdout.splitlines():
-        disk, _, backing = line.partition("\t")
+    for disk, backing in parse_backing_files(
+        remote.read("backing_files").stdout, remote.name
+    ).items():
         uuid = disk.rsplit("/", 2)[-2] if disk.count("/") >= 2 else ""
         if uuid in uuids:
             missing[uuid] = backing
     return missing
 
 
+_NBD = re.compile(r"^(?:connected /sys/block/nbd\d+|mounted /dev/nbd\S* on .+)$")
+
+
 def nbd_in_use(remote: Remote) -> list[str]:
     """nbd devices connected to an image (``qemu-nbd -c``) or mounted, left from an inspection."""
     out = remote.read("nbd").stdout
+    for line in out.splitlines():
+        if line and not _NBD.match(line):
+            raise unexpected(remote.name, "nbd", line)
     return [line.replace("/sys/block/", "/dev/") for line in out.splitlines() if line]
 
 
@@ -165,14 +202,25 @@ def boot_time(remote: Remote) -> float:
 def cpu_signature(remote: Remote) -> tuple[str, frozenset[str]]:
     """The CPU model name and flags as the host's kernel reports them (arm64: no model
     name, its implementer and part instead; its Features as the flags)."""
-    return parse_cpu(remote.read("cpu").stdout)
+    return parse_cpu(remote.read("cpu").stdout, remote.name)
 
 
-def parse_cpu(text: str) -> tuple[str, frozenset[str]]:
+CPU_KEYS = ("model name", "flags", "Features", "CPU implementer", "CPU part")
+
+
+def parse_cpu(text: str, host: str = "") -> tuple[str, frozenset[str]]:
+    """The ``cpu`` read (``/proc/cpuinfo``'s model, flags and arm64 ids, ``key : value``
+    lines): a line of no such key, or no line at all, is could-not-run naming it."""
     fields: dict[str, str] = {}
     for line in text.splitlines():
-        key, _, value = line.partition(":")
+        if not line.strip():
+            continue
+        key, colon, value = line.partition(":")
+        if not colon or key.strip() not in CPU_KEYS:
+            raise unexpected(host, "cpu", line)
         fields.setdefault(key.strip(), value.strip())
+    if not fields:
+        raise CouldNotRun(f"host {host}: read 'cpu'", "no model name, flags or Features")
     model = fields.get("model name") or (
         f"arm64 implementer {fields['CPU implementer']} part {fields['CPU part']}"
         if "CPU implementer" in fields and "CPU part" in fields

@@ -9,7 +9,16 @@ from typing import Any
 
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec
-from afterboot.reads.hostreads import PART, HostRead, engine_command, parts, register
+from afterboot.reads.hostreads import (
+    PART,
+    HostRead,
+    engine_command,
+    name_lines,
+    outside_parts,
+    parts,
+    register,
+    unexpected,
+)
 from afterboot.transport.connections import Connections, Remote, first_answer
 
 
@@ -23,13 +32,32 @@ class Broker:
     ready: dict[tuple[str, str], int]  # (vhost, queue) -> messages ready
 
 
-def _queue_rows(text: str) -> dict[str, tuple[int, int]]:
+QUEUE_HEADER = ["name", "consumers", "messages_ready"]
+
+
+def queue_rows(
+    text: str, host: str = "", read: str = "rabbitmq_root_queues"
+) -> dict[str, tuple[int, int]]:
+    """``list_queues name consumers messages_ready``: queue -> (consumers, ready). Its
+    header may lead; any other line that is not a name and two counts is could-not-run
+    naming it (no queue is an answer, garbage is not)."""
     rows = {}
     for line in text.splitlines():
-        fields = line.split()
-        if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
-            rows[fields[0]] = (int(fields[1]), int(fields[2]))
+        if not line.strip():
+            continue
+        fields = line.rsplit(None, 2)
+        if fields == QUEUE_HEADER:
+            continue
+        if len(fields) != 3 or not (fields[1].isdigit() and fields[2].isdigit()):
+            raise unexpected(host, read, line)
+        rows[fields[0]] = (int(fields[1]), int(fields[2]))
     return rows
+
+
+def vhost_names(text: str, host: str = "") -> list[str]:
+    """``list_vhosts name``: a vhost a line (its header ``name`` may lead); a line that is
+    no single name is could-not-run naming it."""
+    return sorted(name_lines(text, host, "rabbitmq_vhosts") - {"name"})
 
 
 def _checked(remote: Remote, name: str) -> str:
@@ -51,13 +79,16 @@ def broker_of(remote: Remote) -> Broker:
         status = json.loads(_checked(remote, "rabbitmq_status") or "{}")
     except json.JSONDecodeError:
         raise CouldNotRun(f"{remote.name}: rabbitmqctl cluster_status unreadable", "") from None
-    vhosts = [v for v in _checked(remote, "rabbitmq_vhosts").split() if v != "name"]
+    vhosts = vhost_names(_checked(remote, "rabbitmq_vhosts"), remote.name)
     by_vhost: dict[str, dict[str, tuple[int, int]]] = {}
     if "/" in vhosts:
-        by_vhost["/"] = _queue_rows(_checked(remote, "rabbitmq_root_queues"))
+        by_vhost["/"] = queue_rows(_checked(remote, "rabbitmq_root_queues"), remote.name)
     if any(v != "/" for v in vhosts):
-        for vhost, text in parts(_checked(remote, "rabbitmq_queues")).items():
-            by_vhost[vhost] = _queue_rows(text)
+        every = _checked(remote, "rabbitmq_queues")
+        if outside_parts(every):
+            raise unexpected(remote.name, "rabbitmq_queues", outside_parts(every))
+        for vhost, text in parts(every).items():
+            by_vhost[vhost] = queue_rows(text, remote.name, "rabbitmq_queues")
     consumers = {(v, q): row[0] for v, rows in by_vhost.items() for q, row in rows.items()}
     ready = {(v, q): row[1] for v, rows in by_vhost.items() for q, row in rows.items()}
     return Broker(remote.name, status, consumers, ready)

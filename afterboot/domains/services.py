@@ -8,6 +8,7 @@ as the Operations Guide's ``ps aux | grep nova-`` does).
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -16,8 +17,9 @@ from afterboot.domains.containers import Container, ContainerRead, health_meanin
 from afterboot.domains.containers import parse as parse_containers
 from afterboot.domains.hypervisor import clock
 from afterboot.domains.servicemap import Service, service
-from afterboot.domains.units import unit_blocks, unix_time
+from afterboot.domains.units import units, unix_time
 from afterboot.errors import CouldNotRun
+from afterboot.reads.hostreads import unexpected
 from afterboot.transport.connections import Remote
 
 
@@ -55,19 +57,34 @@ class Process:
 DEAD_STATES = {"T": "stopped (SIGSTOP or a debugger)", "t": "stopped by a tracer", "Z": "zombie"}
 
 
-def process_table(text: str) -> list[Process]:
+# ps STAT: a state letter, then its flags (<, N, L, s, l, +)
+_STAT = re.compile(r"^[A-Za-z][A-Za-z<+]*$")
+_TOP = re.compile(r"^top \d+$")
+
+
+def process_table(text: str, host: str = "") -> list[Process]:
     """The host's processes, without afterboot's own: the reading script (``top``),
-    everything it started, and the shells that carry its text."""
+    everything it started, and the shells that carry its text. A line that is neither
+    ``top <pid>`` nor ps's ``pid ppid etimes stat args`` is could-not-run naming it."""
     top = 0
     rows: dict[int, tuple[int, Process]] = {}
     for line in text.splitlines():
+        if not line.strip():
+            continue
         if line.startswith("top "):
-            top = int(line.split()[1]) if line.split()[1].isdigit() else 0
+            if not _TOP.match(line.rstrip()):
+                raise unexpected(host, "processes", line)
+            top = int(line.split()[1])
             continue
         fields = line.split(None, 4)
-        if len(fields) == 5 and all(f.isdigit() for f in fields[:3]):
-            pid, ppid, age = (int(f) for f in fields[:3])
-            rows[pid] = (ppid, Process(pid, age, fields[3], fields[4]))
+        if (
+            len(fields) < 4
+            or not all(f.isdigit() for f in fields[:3])
+            or not _STAT.match(fields[3])
+        ):
+            raise unexpected(host, "processes", line)
+        pid, ppid, age = (int(f) for f in fields[:3])
+        rows[pid] = (ppid, Process(pid, age, fields[3], fields[4] if len(fields) == 5 else ""))
     ours: set[int] = set()
     if top in rows:
         children: dict[int, list[int]] = {}
@@ -87,7 +104,11 @@ def process_table(text: str) -> list[Process]:
 
 
 def _processes(remote: Remote) -> list[Process]:
-    return process_table(remote.read("processes").stdout)
+    """The host's process table: never empty (ps itself runs while it reads)."""
+    text = remote.read("processes").stdout
+    if not any(not line.startswith("top ") and line.strip() for line in text.splitlines()):
+        raise CouldNotRun(f"host {remote.name}: read 'processes'", "no process in its answer")
+    return process_table(text, remote.name)
 
 
 def _hung(remote: Remote, processes: list[Process]) -> dict[int, Hung]:
@@ -98,7 +119,7 @@ def _hung(remote: Remote, processes: list[Process]) -> dict[int, Hung]:
     got = remote.reads.get("blocked")
     if got is None:
         return {}
-    second = parse(got.require(remote.name).stdout)
+    second = parse(got.require(remote.name).stdout, remote.name)
     if second.uptime is None:
         raise CouldNotRun(
             f"host {remote.name}: read 'blocked' answered no uptime ('now' line)",
@@ -108,7 +129,7 @@ def _hung(remote: Remote, processes: list[Process]) -> dict[int, Hung]:
     return hung_processes(
         {p.pid: (p.state, p.age) for p in processes},
         second,
-        parse(first.stdout) if first is not None and first.ok else None,
+        parse(first.stdout, remote.name) if first is not None and first.ok else None,
     )
 
 
@@ -156,7 +177,7 @@ def _by_process(
 
 def _unit_blocks(remote: Remote) -> dict[str, dict[str, str]]:
     """``systemctl show`` of the host's units, by unit name (``Id``)."""
-    return unit_blocks(remote.read("units").stdout)
+    return units(remote)
 
 
 # A unit systemd restarted more than LOOP_RESTARTS times is in a restart loop while its
@@ -336,7 +357,7 @@ def service_states(remote: Remote, names: list[str]) -> dict[str, ServiceState]:
     blocks = _unit_blocks(remote) if manager == "systemd" else {}
     now = _now(remote) if manager in ("systemd", "container") else None
     containers = (
-        parse_containers(remote.read("containers").stdout)
+        parse_containers(remote.read("containers").stdout, remote.name)
         if manager == "container"
         else ContainerRead()
     )

@@ -7,8 +7,10 @@ Parsers of the host reads ``swift_checksums``, ``mounts``, ``partitions``,
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
+from afterboot.domains.filesystems import mount_rows
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import (
@@ -20,9 +22,11 @@ from afterboot.reads.hostreads import (
     SWIFT_FILES,
     HostRead,
     file_parts,
+    name_lines,
     parts,
     quoted_path,
     register,
+    unexpected,
 )
 from afterboot.transport.connections import Remote
 
@@ -31,13 +35,21 @@ __all__ = ["DEVICES_ROOT", "SWIFT_FILES", "Mount", "checksums", "device_dirs", "
 
 def checksums(remote: Remote) -> dict[str, str]:
     """md5 of each swift file on the host ("missing" when absent); never the content."""
-    return parse_checksums(remote.read("swift_checksums").stdout)
+    return parse_checksums(remote.read("swift_checksums").stdout, remote.name)
 
 
-def parse_checksums(text: str) -> dict[str, str]:
-    """The ``swift_checksums`` read as file name -> md5 ("missing" when absent)."""
+_CHECKSUM = re.compile(r"^(?:[0-9a-f]+|missing) +\S")
+
+
+def parse_checksums(text: str, host: str = "") -> dict[str, str]:
+    """The ``swift_checksums`` read as file name -> md5 ("missing" when absent); a line
+    neither ``md5sum``'s nor ``missing <path>`` is could-not-run naming it."""
     sums: dict[str, str] = {}
     for line in text.splitlines():
+        if not line.strip():
+            continue
+        if not _CHECKSUM.match(line):
+            raise unexpected(host, "swift_checksums", line)
         digest, _, path = line.partition(" ")
         sums[path.strip().rsplit("/", 1)[-1]] = digest
     return sums
@@ -51,29 +63,32 @@ class Mount:
 
 
 def mounts(remote: Remote) -> dict[str, Mount]:
-    """Mount points of the host, by target path (last mount wins, as the kernel shows)."""
-    return parse_mounts(remote.read("mounts").stdout)
+    """Mount points of the host, by target path (last mount wins, as the kernel shows; a
+    mount table without a single mount is could-not-run)."""
+    found = parse_mounts(remote.read("mounts").stdout, remote.name)
+    if not found:
+        raise CouldNotRun(f"host {remote.name}: read 'mounts'", "no mount in its answer")
+    return found
 
 
-def parse_mounts(text: str) -> dict[str, Mount]:
-    """``/proc/mounts`` as mount points by target path (last mount wins)."""
+def parse_mounts(text: str, host: str = "") -> dict[str, Mount]:
+    """``/proc/mounts`` as mount points by target path (last mount wins); a line that is
+    not the kernel's is could-not-run naming it."""
     found: dict[str, Mount] = {}
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) >= 3:
-            found[fields[1]] = Mount(fields[0], fields[1], fields[2])
+    for fields in mount_rows(text, host):
+        found[fields[1]] = Mount(fields[0], fields[1], fields[2])
     return found
 
 
 def is_partition(remote: Remote, source: str) -> bool:
     name = source.rsplit("/", 1)[-1]
-    return name in set(remote.read("partitions").stdout.split())
+    return name in name_lines(remote.read("partitions").stdout, remote.name, "partitions")
 
 
 def device_dirs(remote: Remote) -> set[str]:
     """The directories under the devices root (none when the root does not exist; a root
     that cannot be listed is CouldNotRun, never "no device")."""
-    return set(remote.read("swift_devices").stdout.split())
+    return name_lines(remote.read("swift_devices").stdout, remote.name, "swift_devices")
 
 
 # Errors that mean the file system or the disk under it failed (not a permission the
@@ -102,15 +117,34 @@ def _names(line: str, kernel_name: str) -> bool:
     return bool(kernel_name) and (f"({kernel_name})" in line or f"dev {kernel_name}," in line)
 
 
+def device_health(text: str, host: str = "") -> tuple[list[list[str]], str]:
+    """The ``swift_device_health`` read: its listing's rows (``ok<TAB>device``, or
+    ``unreadable<TAB>device<TAB>kernel name<TAB>error``) and the kernel's lines after its
+    ``kernel`` part, which the read always prints. A row of neither form, or no kernel
+    part, is could-not-run naming the line."""
+    listing, marked, kernel = text.partition(f"{PART} kernel")
+    rows = []
+    for line in listing.splitlines():
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        ok = fields[0] == "ok" and len(fields) == 2
+        if not (ok or (fields[0] == "unreadable" and len(fields) >= 4)) or not fields[1]:
+            raise unexpected(host, "swift_device_health", line)
+        rows.append(fields)
+    if not marked:
+        lines = listing.strip().splitlines()
+        raise unexpected(host, "swift_device_health", lines[-1] if lines else "(no kernel part)")
+    return rows, kernel
+
+
 def unreadable_devices(remote: Remote) -> dict[str, DeviceFault]:
     """Device directories under the devices root whose reading fails with a device error,
     with the last kernel log line naming their block device (``XFS (sdb): ...``)."""
-    text = remote.read("swift_device_health").stdout
-    listing, _, kernel = text.partition(f"{PART} kernel")
+    rows, kernel = device_health(remote.read("swift_device_health").stdout, remote.name)
     faults: dict[str, DeviceFault] = {}
-    for line in listing.splitlines():
-        fields = line.split("\t")
-        if len(fields) < 4 or fields[0] != "unreadable":
+    for fields in rows:
+        if fields[0] != "unreadable":
             continue
         _, device, kname, error = fields[:4]
         if not any(e in error for e in DEVICE_ERRORS):

@@ -3,20 +3,42 @@ timestamps; the ``units`` read of the services' units."""
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from afterboot.domains.servicemap import host_services, service
+from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec
-from afterboot.reads.hostreads import HostRead, register
+from afterboot.reads.hostreads import HostRead, register, unexpected
+from afterboot.transport.connections import Remote
+
+_PROPERTY = re.compile(r"^[A-Z][A-Za-z0-9]*=")
 
 
-def unit_blocks(text: str) -> dict[str, dict[str, str]]:
-    """The ``units`` read (``systemctl show``) as each unit's properties, by its ``Id``."""
+def unit_blocks(text: str, host: str = "", read: str = "units") -> dict[str, dict[str, str]]:
+    """The ``units`` read (``systemctl show``) as each unit's properties, by its ``Id``;
+    a line that is no ``Property=value`` is could-not-run naming it."""
     blocks = {}
     for block in text.split("\n\n"):
-        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        props = {}
+        for line in block.splitlines():
+            if not line.strip():
+                continue
+            if not _PROPERTY.match(line):
+                raise unexpected(host, read, line)
+            key, _, value = line.partition("=")
+            props[key] = value
         if props.get("Id"):
             blocks[props["Id"]] = props
+    return blocks
+
+
+def units(remote: Remote) -> dict[str, dict[str, str]]:
+    """The host's ``units`` read by unit: ``systemctl show`` answers a block for every
+    unit it is asked about (one it does not know too), so no block is no answer."""
+    blocks = unit_blocks(remote.read("units").stdout, remote.name)
+    if not blocks:
+        raise CouldNotRun(f"host {remote.name}: read 'units'", "no unit in its answer")
     return blocks
 
 

@@ -14,6 +14,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec
 
 INSTANCES_DIR = "/var/lib/nova/instances"
@@ -159,7 +160,8 @@ register(
     HostRead(
         "df",
         "space and inodes of every mounted filesystem",
-        lambda s: f'df -P -T || exit; echo "{PART} inodes"; df -P -T -i',
+        # in the C locale: its header is the one the parser knows, whatever LANG ssh sent
+        lambda s: f'LC_ALL=C df -P -T || exit; echo "{PART} inodes"; LC_ALL=C df -P -T -i',
     ),
 )
 
@@ -210,6 +212,36 @@ def parts(text: str) -> dict[str, str]:
     if name is not None:
         found[name] = "\n".join(lines).rstrip("\n")
     return found
+
+
+def unexpected(host: str, read: str, line: str) -> CouldNotRun:
+    """Could-not-run for a line the read's tool does not print: the read answered something
+    else (a wrapper's message, another tool, damage), which is never an empty answer."""
+    where = f"host {host}: " if host else ""
+    return CouldNotRun(f"{where}read {read!r}: unexpected line {line[:80]!r}", "")
+
+
+def name_lines(text: str, host: str, read: str) -> set[str]:
+    """A read that lists names one a line (``ls -1``, ``basename``): each line one name,
+    without blanks or control characters; any other line is could-not-run naming it."""
+    found = set()
+    for line in text.splitlines():
+        if not line:
+            continue
+        if not line.isprintable() or len(line.split()) != 1 or line != line.strip():
+            raise unexpected(host, read, line)
+        found.add(line)
+    return found
+
+
+def outside_parts(text: str) -> str:
+    """The first non-empty line of a multi-part read before its first part ("" if none)."""
+    for line in text.split("\n"):
+        if line.startswith(PART + " "):
+            return ""
+        if line.strip():
+            return line
+    return ""
 
 
 def engine_setup(spec: HostSpec) -> str:

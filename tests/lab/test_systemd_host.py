@@ -230,6 +230,7 @@ def judged(h: SystemdHost) -> suite.ServiceState:
 @dataclass
 class FakeRemote:
     units: str
+    name: str = "systemd-host"
 
     def read(self, name: str, *, again: bool = False) -> subprocess.CompletedProcess[str]:
         assert name == "units"
