@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from afterboot.inventory import commands
+
 from . import sshd as sshd_mod
 
 pytest_plugins = ["pytester"]
@@ -53,6 +55,16 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     )
     pytester.mkdir("tests_cloud")
     return pytester
+
+
+@pytest.fixture
+def without_ansible(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ansible-core: neither beside the interpreter nor on PATH (python3 stays
+    reachable for dynamic inventory scripts)."""
+    found = commands.tool
+    monkeypatch.setattr(
+        commands, "tool", lambda name: None if name.startswith("ansible") else found(name)
+    )
 
 
 @pytest.fixture
