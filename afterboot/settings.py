@@ -67,6 +67,13 @@ class Settings:
     procedures: Setting = Setting((), "default")
     write_baseline: Setting = Setting(None, "default")
     blocking: Setting = Setting(True, "default")
+    kolla_globals: Setting = Setting(None, "default")
+
+    def inventory_paths(self) -> list[str]:
+        """The inventory's sources, in order (``inventory`` holds them comma-joined, as
+        Ansible's ANSIBLE_INVENTORY does)."""
+        value = self.inventory.value
+        return str(value).split(",") if value else []
 
     def audited(self) -> dict[str, Setting]:
         """The options that choose what a run judges, as the header and the run's manifest
@@ -110,6 +117,7 @@ class Option:
     ini_type: str | None = None  # pytest's ini types: "paths", "bool"
     env_help: str = ""  # how the environment variable is read, where it is not the value
     cli_dest: str = ""  # the parser's dest where it is not afterboot_<dest>
+    fallback_env: str = ""  # read after the ini, before the default (another tool's variable)
 
     @property
     def parser_dest(self) -> str:
@@ -123,8 +131,12 @@ def _opt(*args: Any, **kwargs: Any) -> Option:
 # Every option of afterboot, in the order ``pytest --help`` lists them.
 OPTIONS = (
     _opt("inventory", "--inventory", "AFTERBOOT_INVENTORY", "afterboot_inventory",
-         "inventory file: afterboot YAML, or an Ansible inventory (INI or YAML)",
-         metavar="INVENTORY"),
+         "inventory: afterboot YAML, or an Ansible inventory (INI, YAML, a directory, a "
+         "dynamic inventory); repeatable, merged in order as Ansible merges its sources",
+         action="append", metavar="INVENTORY",
+         env_help="env AFTERBOOT_INVENTORY (comma-separated), ini afterboot_inventory, else "
+         "env ANSIBLE_INVENTORY (comma-separated; a missing source skipped, as Ansible does)",
+         fallback_env="ANSIBLE_INVENTORY"),
     _opt("os_cloud", "--os-cloud", "OS_CLOUD", "afterboot_os_cloud",
          "cloud name in clouds.yaml (else OS_* variables are used)", metavar="OS_CLOUD"),
     _opt("phase", "--phase", "AFTERBOOT_PHASE", "afterboot_phase",
@@ -179,12 +191,16 @@ OPTIONS = (
          True, action="store_true", ini_type="bool",
          env_help="env AFTERBOOT_NO_BLOCKING=1, ini afterboot_blocking = false",
          cli_dest="afterboot_no_blocking"),
+    _opt("kolla_globals", "--kolla-globals", "AFTERBOOT_KOLLA_GLOBALS", "afterboot_kolla_globals",
+         "kolla-ansible's globals.yml, for a kolla-ansible or kayobe inventory: its "
+         "kolla_container_engine and enable_* flags (which services, so which roles, each "
+         "host has)", metavar="FILE"),
 )  # fmt: skip
 # What the header and the run's manifest (summary.json, JUnit, Allure) show: the options
 # that choose what a run judges.
 AUDITED = (
     "inventory", "os_cloud", "phase", "roles", "hosts", "timeout", "waivers", "prometheus",
-    "baseline",
+    "baseline", "kolla_globals",
 )  # fmt: skip
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -208,6 +224,9 @@ def resolve(config: pytest.Config, opt: Option) -> Setting:
     ini = config.getini(opt.ini) if opt.ini else None
     if ini:
         return Setting(ini, f"ini {opt.ini}")
+    fallback = os.environ.get(opt.fallback_env) if opt.fallback_env else None
+    if fallback:
+        return Setting(fallback, f"${opt.fallback_env}")
     return Setting(opt.default, "default")
 
 
@@ -231,12 +250,48 @@ def _path(s: Setting, config: pytest.Config) -> Path:
     return path
 
 
+def _sources(value: Any) -> list[str]:
+    """Comma-separated sources (every --inventory given), in order; a path that exists
+    with a comma in it stays whole."""
+    found: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        text = os.path.expanduser(str(item))
+        found += [text] if "," in text and Path(text).exists() else text.split(",")
+    return [f.strip() for f in found if f.strip()]
+
+
 def _check_inventory(s: Setting, config: pytest.Config) -> Setting:
+    """Every source a path that exists (a file, a directory with group_vars/..., a dynamic
+    inventory), absolute, comma-joined; ANSIBLE_INVENTORY's missing ones are skipped, as
+    Ansible skips them (openstack-ansible's rc file names an optional one)."""
+    if s.value is None:
+        return s
+    paths: list[str] = []
+    skipped: list[str] = []
+    for source in _sources(s.value):
+        path = _path(Setting(source, s.source), config)
+        if "," in str(path):
+            raise _usage(s, "inventory", f"{path}: a comma in a path cannot be told from two")
+        if not path.exists():
+            if s.source == "$ANSIBLE_INVENTORY":
+                skipped.append(str(path))
+                continue
+            raise _usage(s, "inventory", f"{path}: no such file or directory")
+        paths.append(str(path))
+    if not paths:
+        raise _usage(
+            s, "inventory", f"{', '.join(skipped) or '(empty)'}: no such file or directory"
+        )
+    source = f"{s.source} (missing, skipped: {', '.join(skipped)})" if skipped else s.source
+    return Setting(",".join(dict.fromkeys(paths)), source)
+
+
+def _check_kolla_globals(s: Setting, config: pytest.Config) -> Setting:
     if s.value is None:
         return s
     path = _path(s, config)
-    if not path.exists():  # a file, a directory (group_vars/...) or a dynamic inventory
-        raise _usage(s, "inventory", f"{path}: no such file or directory")
+    if not path.is_file():
+        raise _usage(s, "kolla-globals", f"{path}: no such file")
     return Setting(str(path), s.source)
 
 
@@ -344,6 +399,7 @@ _CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
     "settle": _check_settle,
     "procedures": _check_procedures,
     "write_baseline": _check_write_baseline,
+    "kolla_globals": _check_kolla_globals,
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from afterboot.errors import InputError
-from afterboot.inventory.load import inventory_key, load_inventory
+from afterboot.inventory.load import inventory_key, load_inventories
 from afterboot.inventory.model import Inventory
 from afterboot.settings import settings
 
@@ -19,7 +19,7 @@ def pytest_configure(config: pytest.Config) -> None:
     inv: Inventory | None = None
     if s.inventory.value is not None:
         try:
-            inv = load_inventory(s.inventory.value)
+            inv = load_inventories(s.inventory_paths(), s.kolla_globals.value)
         except InputError as exc:
             raise pytest.UsageError(f"inventory: {exc}") from None
         unknown = [h for h in s.hosts.value if h not in inv.hosts]

@@ -45,6 +45,8 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         "AFTERBOOT_COMPARE",
         "AFTERBOOT_BASELINE",
         "AFTERBOOT_SETTLE",
+        "AFTERBOOT_KOLLA_GLOBALS",
+        "ANSIBLE_INVENTORY",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
