@@ -278,7 +278,7 @@ class _Groups:
             hosts[host] = _Vars(host, merged, origin, groups, self.src, decryptor)
             needs += hosts[host].needs()
         decryptor.prefetch(needs)  # every vaulted value afterboot reads, in one ansible-vault
-        facts = [HostFacts(h, frozenset(v.groups), v.get) for h, v in hosts.items()]
+        facts = [HostFacts(h, frozenset(v.groups), v.get, v.where) for h, v in hosts.items()]
         layout, placements = deployers.place(self.all_groups(), facts, kolla)
         specs = {h: self._spec(v, placements[h], layout) for h, v in hosts.items()}
         if not specs:
@@ -390,6 +390,10 @@ class _Vars:
 
     def came(self, *keys: str, default: str) -> str:
         return next((f"{self.origin[k]} ({k})" for k in keys if k in self.origin), default)
+
+    def where(self, key: str) -> str:
+        """Where one variable was set, as --list-hosts shows it."""
+        return self.came(key, default=key)
 
 
 def _render(key: str, value: Any, variables: _Vars, where: str) -> Any:

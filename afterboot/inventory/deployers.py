@@ -307,6 +307,8 @@ class HostFacts:
     name: str
     groups: frozenset[str]
     get: Callable[[str], Any]
+    # where a variable was set, as --list-hosts shows it ("group_vars/all.yml (key)")
+    origin: Callable[[str], str] = lambda key: f"inventory ({key})"
 
 
 @dataclass(frozen=True)
@@ -376,7 +378,7 @@ class _Flags:
         for key in (name, f"kolla_{name}"):
             value = self.host.get(key)
             if value is not None:
-                return value, f"inventory {key}"
+                return value, self.host.origin(key)
         return KOLLA_DEFAULTS.get(name, False), "kolla's default"
 
     def get(self, name: str, depth: int = 0) -> tuple[bool, str]:
@@ -407,7 +409,7 @@ def _kolla_engine(host: HostFacts, kolla: KollaGlobals | None, kayobe: bool) -> 
         found = next(((k, host.get(k)) for k in keys if host.get(k)), None)
         if found is None:
             return "docker", "kolla's default"
-        value, where = found[1], f"inventory {found[0]}"
+        value, where = found[1], host.origin(found[0])
     engine = str(value).strip()
     if engine not in ENGINES:
         raise InputError(
@@ -624,7 +626,9 @@ def _tripleo(hosts: Sequence[HostFacts]) -> dict[str, Placement]:
             )
             continue
         cli = str(host.get("container_cli") or "").strip()
-        engine, engine_from = (cli, "inventory container_cli") if cli else ("podman", "default")
+        engine, engine_from = (
+            (cli, host.origin("container_cli")) if cli else ("podman", "TripleO's default")
+        )
         if engine not in ENGINES:
             raise InputError(f"host {host.name}: container_cli {cli!r:.40} is not docker or podman")
         placed[host.name] = Placement(
