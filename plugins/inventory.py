@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from afterboot.errors import InputError
+from afterboot.inventory import limits
 from afterboot.inventory.load import inventory_key, load_inventories
 from afterboot.inventory.model import Inventory
 from afterboot.settings import settings
@@ -22,10 +23,17 @@ def pytest_configure(config: pytest.Config) -> None:
             inv = load_inventories(s.inventory_paths(), s.kolla_globals.value)
         except InputError as exc:
             raise pytest.UsageError(f"inventory: {exc}") from None
-        unknown = [h for h in s.hosts.value if h not in inv.hosts]
-        if unknown:
-            raise pytest.UsageError(
-                f"--host {unknown[0]} (from {s.hosts.source}): not in inventory {inv.source} "
-                f"(hosts: {', '.join(inv.hosts)})"
-            )
+        try:
+            refused = limits.problem(inv, s.roles, s.hosts)
+        except InputError as exc:
+            raise pytest.UsageError(f"--role/--host: {exc}") from None
+        if refused:
+            raise pytest.UsageError(refused)
+    else:
+        try:
+            refused = limits.role_problem(s.roles)
+        except InputError as exc:
+            raise pytest.UsageError(f"--role: {exc}") from None
+        if refused:
+            raise pytest.UsageError(f"role (from {s.roles.source}): {refused}")
     config.stash[inventory_key] = inv

@@ -13,6 +13,7 @@ from afterboot.errors import InputError
 from afterboot.inputfile import InputFileError, is_regular, read_text
 from afterboot.inventory import ansible
 from afterboot.inventory.deployers import KollaGlobals, read_kolla_globals
+from afterboot.inventory.limits import limited
 from afterboot.inventory.model import Inventory, from_afterboot_yaml, merge_inventories
 from afterboot.settings import settings
 from afterboot.yamlines import LineDict, load_yaml
@@ -92,9 +93,10 @@ def loaded_inventory(config: pytest.Config) -> Inventory | None:
 
 
 def scoped_inventory(config: pytest.Config) -> Inventory | None:
-    """The inventory limited by ``--role`` and ``--host``."""
+    """The inventory limited by ``--role`` and ``--host`` (Ansible's --limit patterns,
+    :mod:`afterboot.inventory.limits`)."""
     inv = loaded_inventory(config)
     if inv is None:
         return None
     s = settings(config)
-    return inv.limited(s.roles.value, s.hosts.value)
+    return limited(inv, s.roles.value, s.hosts.value)

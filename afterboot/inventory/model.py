@@ -33,7 +33,7 @@ import ipaddress
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,16 +107,6 @@ class Inventory:
 
     def names(self, *roles: str) -> list[str]:
         return [h.name for h in self.with_role(*roles)]
-
-    def limited(self, roles: Iterable[str], hosts: Iterable[str]) -> Inventory:
-        """The hosts that ``--role``/``--host`` leave in scope."""
-        roles, hosts = tuple(roles), tuple(hosts)
-        kept = {
-            n: h
-            for n, h in self.hosts.items()
-            if (not hosts or n in hosts) and (not roles or set(roles) & set(h.roles))
-        }
-        return Inventory(kept, self.source, self.database_dsn, self.layout)
 
 
 def merge_inventories(inventories: Sequence[Inventory]) -> Inventory:
