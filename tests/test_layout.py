@@ -34,7 +34,8 @@ LAYERS = (
     ("afterboot.verdict",),  # the verdict's stages: classify, evidence, blocking, waivers ...
     ("afterboot.reports",),  # its exporters: summary.json, remediation.sh, Allure, metrics
     ("afterboot.pipeline",),  # the stages in their order
-    ("afterboot.cli", "afterboot.__main__"),  # the afterboot command
+    # the afterboot command; the plugins' list for pytest
+    ("afterboot.cli", "afterboot.__main__", "afterboot.pytest_plugin"),
     ("fixtures", "plugins"),  # pytest's side: fixtures, hooks
     ("tests_cloud",),  # the checks
     ("tests",),  # afterboot's own tests (the lab, lab/, is a program of its own)
