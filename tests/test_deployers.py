@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from afterboot.collection import needs
 from afterboot.errors import InputError
 from afterboot.inventory import commands
 from afterboot.inventory.deployers import (
@@ -404,3 +405,11 @@ def test_a_host_without_a_role_gets_no_per_host_check(suite: pytest.Pytester) ->
     collected = [line for line in result.outlines if "::test_host[" in line]
     assert len(collected) == 9  # 3 controllers, 2 network, 4 compute
     assert not any("mon01" in line or "localhost" in line or "stor01" in line for line in collected)
+
+
+def test_a_host_without_a_role_is_not_read() -> None:
+    """The collection pass connects to no host without a role (a switch, a seed)."""
+    inv = load_inventory(MULTINODE)
+    per_host, _ = needs([], inv)
+    assert sorted(per_host) == sorted(h.name for h in inv.hosts.values() if h.roles)
+    assert "localhost" not in per_host
