@@ -24,7 +24,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except InputError as exc:
             raise pytest.UsageError(f"inventory: {exc}") from None
         try:
-            refused = limits.problem(inv, s.roles, s.hosts)
+            refused = limits.problem(inv, s.roles, s.hosts, listing=s.list_hosts)
         except InputError as exc:
             raise pytest.UsageError(f"--role/--host: {exc}") from None
         if refused:

@@ -190,6 +190,23 @@ def test_a_pattern_that_matches_nothing_is_one_line(
     result.stderr.fnmatch_lines([message])
 
 
+def test_a_host_afterboot_does_not_check_is_listed_but_not_run(suite: pytest.Pytester) -> None:
+    listed = suite.runpytest(f"--inventory={MULTINODE}", "--list-hosts", "--host=mon01*")
+    assert listed.ret == pytest.ExitCode.OK
+    listed.stdout.fnmatch_lines(["mon01.cloud.example.org * not-checked(*"])
+    run = suite.runpytest(f"--inventory={MULTINODE}", "--host=mon01*")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines(
+        [
+            "ERROR: --host mon01* (from --host): only hosts afterboot does not check "
+            "(mon01.cloud.example.org: a monitoring host: no OpenStack role; --list-hosts "
+            "shows them)"
+        ]
+    )
+    excluded = suite.runpytest(f"--inventory={MULTINODE}", "--collect-only", "--host=!mon01*")
+    assert excluded.ret != pytest.ExitCode.USAGE_ERROR
+
+
 def test_a_role_no_host_has_is_not_refused(suite: pytest.Pytester) -> None:
     result = suite.runpytest(f"--inventory={MULTINODE}", "--list-hosts", "--role=ceph")
     assert result.ret == pytest.ExitCode.OK

@@ -182,14 +182,25 @@ def _names_shown(inv: Inventory, most: int = 20) -> str:
     return ", ".join(names[:most]) + (f", ... ({len(names)} hosts)" if len(names) > most else "")
 
 
-def problem(inv: Inventory, roles: Setting, hosts: Setting) -> str | None:
+def problem(inv: Inventory, roles: Setting, hosts: Setting, listing: bool = False) -> str | None:
     """Why a --role or --host pattern cannot be, in one line: a term that matches nothing
-    (a mistyped host would otherwise judge nothing, and pass)."""
-    for term in unmatched(inv.hosts, terms(hosts.value)):
+    (a mistyped host would otherwise judge nothing, and pass), or, for a run (not
+    ``listing`` the hosts), only hosts afterboot does not check."""
+    given = terms(hosts.value)
+    for term in unmatched(inv.hosts, given):
         return (
             f"--host {term} (from {hosts.source}): not in inventory {inv.source} "
             f"(hosts: {_names_shown(inv)})"
         )
+    ordered = list(inv.hosts.values())
+    for term in given if not listing else ():
+        found = [inv.hosts[n] for n in matches(ordered, term.pattern)]
+        if term.op != "!" and not any(h.roles for h in found):
+            why = found[0].note or "no role"
+            return (
+                f"--host {term} (from {hosts.source}): only hosts afterboot does not check "
+                f"({found[0].name}: {why}; --list-hosts shows them)"
+            )
     for term in unmatched(inv.hosts, terms(roles.value)):
         if term.plain and term.pattern in ROLES:
             continue  # a role no host has: its checks are skipped, saying so
