@@ -230,6 +230,9 @@ def test_tripleo_inventory(reader: str) -> None:
     assert cmp0.path("/etc/nova/nova.conf") == (
         "/var/lib/config-data/puppet-generated/nova_libvirt/etc/nova/nova.conf"
     )
+    # Ceph: monitors on the controllers, OSDs on the storage nodes (no false "absent")
+    assert ctl0.exclude_services == ("ceph-osd",)
+    assert inv.hosts["overcloud-cephstorage-0"].exclude_services == ("ceph-mon",)
     obj = inv.hosts["overcloud-objectstorage-0"]
     assert obj.path("/etc/swift/object.ring.gz") == (
         "/var/lib/config-data/puppet-generated/swift_ringbuilder/etc/swift/object.ring.gz"

@@ -311,6 +311,7 @@ class _Groups:
             "service_manager": manager,
             "container_engine": v.get("afterboot_container_engine") or place.container_engine,
             "paths": dict(place.paths),
+            "exclude_services": list(place.exclude_services),
         }
         if jump:
             fields["jump"] = jump

@@ -322,6 +322,29 @@ class Placement:
     engine_from: str = ""
     paths: Mapping[str, str] = field(default_factory=dict)
     note: str = ""  # why a host without a role has none
+    # services of its roles it does not run (a Ceph OSD host runs no monitor)
+    exclude_services: tuple[str, ...] = ()
+
+
+# the groups that say which Ceph daemons a host of the ceph role runs (each tool's names)
+CEPH_MON_GROUPS = ("ceph-mon", "ceph_mon", "mons")
+CEPH_OSD_GROUPS = ("ceph-osd", "ceph_osd", "osds")
+
+
+def ceph_excluded(
+    roles: Sequence[str], groups: Iterable[str], osd_host: bool = False
+) -> tuple[str, ...]:
+    """The Ceph daemons a host of the ceph role does not run: a monitor where no monitor
+    group holds it, an OSD where no OSD group does (``osd_host``: its role runs OSDs)."""
+    if "ceph" not in roles:
+        return ()
+    names = set(groups)
+    excluded = []
+    if not names & set(CEPH_MON_GROUPS):
+        excluded.append("ceph-mon")
+    if not osd_host and not names & set(CEPH_OSD_GROUPS):
+        excluded.append("ceph-osd")
+    return tuple(excluded)
 
 
 @dataclass(frozen=True)
@@ -504,6 +527,7 @@ def _kolla(hosts: Sequence[HostFacts], kolla: KollaGlobals | None) -> dict[str, 
             engine_from if roles_t else "",
             kolla_paths(roles_t, engine, volumes) if roles_t else {},
             note,
+            ceph_excluded(roles_t, host.groups),
         )
     return placed
 
@@ -631,8 +655,15 @@ def _tripleo(hosts: Sequence[HostFacts]) -> dict[str, Placement]:
         )
         if engine not in ENGINES:
             raise InputError(f"host {host.name}: container_cli {cli!r:.40} is not docker or podman")
+        osd_role = role_name in ("CephStorage", "ComputeHCI")
         placed[host.name] = Placement(
-            r, _roles_from(given, ()), "container", engine, engine_from, _tripleo_paths(r)
+            r,
+            _roles_from(given, ()),
+            "container",
+            engine,
+            engine_from,
+            _tripleo_paths(r),
+            exclude_services=ceph_excluded(r, host.groups, osd_host=osd_role),
         )
     return placed
 
@@ -643,7 +674,10 @@ def _generic(hosts: Sequence[HostFacts]) -> dict[str, Placement]:
         given = [g for g in sorted(host.groups) if GENERIC_ROLES.get(g)]
         roles = _ordered(r for g in given for r in GENERIC_ROLES[g])
         placed[host.name] = Placement(
-            roles, _roles_from(given, ()), note="" if roles else "no mapped group"
+            roles,
+            _roles_from(given, ()),
+            note="" if roles else "no mapped group",
+            exclude_services=ceph_excluded(roles, host.groups),
         )
     return placed
 
