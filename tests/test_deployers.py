@@ -15,6 +15,7 @@ from afterboot.inventory.deployers import (
     GENERIC,
     KAYOBE,
     KOLLA,
+    KOLLA_NOTHING,
     OSA,
     TRIPLEO,
     HostFacts,
@@ -81,7 +82,7 @@ def test_kolla_multinode_with_kollas_defaults(reader: str) -> None:
         },
         "mon01.cloud.example.org": ((), "-", "a monitoring host: no OpenStack role"),
         # enable_cinder is off by kolla's default: its storage host runs no OpenStack service
-        "stor01.cloud.example.org": ((), "-", "no group kolla deploys OpenStack to"),
+        "stor01.cloud.example.org": ((), "-", KOLLA_NOTHING),
         "localhost": ((), "-", "kolla's deployment host"),
     }
     ctl01 = inv.hosts["ctl01.cloud.example.org"]
@@ -272,7 +273,7 @@ def test_kayobe_inventory(ansible_core: None) -> None:
         "cmp01": compute,
         "cmp02": compute,
         "gpu01": compute,  # compute-vgpu is a child of compute
-        "stor01": ((), "-", "in no kayobe overcloud group"),
+        "stor01": ((), "-", KOLLA_NOTHING),  # kolla's enable_cinder off by default
         "mon01": ((), "-", "a monitoring host: no OpenStack role"),
         "seed01": ((), "-", "kayobe's seed (Bifrost): not an OpenStack node"),
         "seed-hv01": ((), "-", "kayobe's seed hypervisor: not an OpenStack node"),

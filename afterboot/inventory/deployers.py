@@ -127,6 +127,8 @@ KOLLA_DEFAULTS: dict[str, Any] = {
 # Groups only a kolla-ansible inventory has (beside control).
 KOLLA_MARKERS = ("baremetal", "deployment", "kolla_toolbox", "kolla-toolbox", "kolla_logs")
 KOLLA_CONFIG = "/etc/kolla"
+# a host of the layout none of whose groups' services kolla deploys (enable_* off)
+KOLLA_NOTHING = "kolla deploys no OpenStack service here (see --kolla-globals' enable_*)"
 KOLLA_LOGS = "/var/log/kolla"
 # canonical path prefix -> the service directory under /etc/kolla holding it, by role; a
 # prefix the first role of a host names stays (a controller's nova.conf is nova-api's,
@@ -517,7 +519,7 @@ def _kolla(hosts: Sequence[HostFacts], kolla: KollaGlobals | None) -> dict[str, 
                 if "deployment" in host.groups
                 else "a monitoring host: no OpenStack role"
                 if "monitoring" in host.groups
-                else "no group kolla deploys OpenStack to"
+                else KOLLA_NOTHING
             )
         placed[host.name] = Placement(
             roles_t,
@@ -553,6 +555,8 @@ def _kayobe(hosts: Sequence[HostFacts], kolla: KollaGlobals | None) -> dict[str,
                 or (
                     "kayobe's Ansible control host: not an OpenStack node"
                     if host.name == "localhost"
+                    else KOLLA_NOTHING
+                    if "overcloud" in host.groups
                     else "in no kayobe overcloud group"
                 ),
             )
