@@ -315,7 +315,7 @@ def needs(
     per_host: dict[str, set[str]] = {}
     cloud: set[str] = set()
     if inventory is not None:
-        for name in inventory.hosts:
+        for name in inventory.names():  # a host without a role is read by no check
             per_host[name] = set()
     for item in items:
         marker = item.get_closest_marker("reads")
@@ -337,7 +337,7 @@ def needs(
             else:
                 hosts = inventory.names(*((role,) if role else roles))
             for host in hosts:
-                per_host[host].update(resolve(name, inventory.hosts[host]))
+                per_host.setdefault(host, set()).update(resolve(name, inventory.hosts[host]))
     return per_host, cloud
 
 

@@ -71,6 +71,13 @@ class Settings:
     from_snapshot: Setting = Setting((), "default")
     shard: Setting = Setting(None, "default")
     pass_deadline: Setting = Setting(600.0, "default")
+    kolla_globals: Setting = Setting(None, "default")
+
+    def inventory_paths(self) -> list[str]:
+        """The inventory's sources, in order (``inventory`` holds them comma-joined, as
+        Ansible's ANSIBLE_INVENTORY does)."""
+        value = self.inventory.value
+        return str(value).split(",") if value else []
 
     def audited(self) -> dict[str, Setting]:
         """The options that choose what a run judges, as the header and the run's manifest
@@ -116,6 +123,7 @@ class Option:
     ini_type: str | None = None  # pytest's ini types: "paths", "bool"
     env_help: str = ""  # how the environment variable is read, where it is not the value
     cli_dest: str = ""  # the parser's dest where it is not afterboot_<dest>
+    fallback_env: str = ""  # read after the ini, before the default (another tool's variable)
 
     @property
     def parser_dest(self) -> str:
@@ -129,18 +137,24 @@ def _opt(*args: Any, **kwargs: Any) -> Option:
 # Every option of afterboot, in the order ``pytest --help`` lists them.
 OPTIONS = (
     _opt("inventory", "--inventory", "AFTERBOOT_INVENTORY", "afterboot_inventory",
-         "inventory file: afterboot YAML, or an Ansible inventory (INI or YAML)",
-         metavar="INVENTORY"),
+         "inventory: afterboot YAML, or an Ansible inventory (INI, YAML, a directory, a "
+         "dynamic inventory); repeatable, merged in order as Ansible merges its sources",
+         action="append", metavar="INVENTORY",
+         env_help="env AFTERBOOT_INVENTORY (comma-separated), ini afterboot_inventory, else "
+         "env ANSIBLE_INVENTORY (comma-separated; a missing source skipped, as Ansible does)",
+         fallback_env="ANSIBLE_INVENTORY"),
     _opt("os_cloud", "--os-cloud", "OS_CLOUD", "afterboot_os_cloud",
          "cloud name in clouds.yaml (else OS_* variables are used)", metavar="OS_CLOUD"),
     _opt("phase", "--phase", "AFTERBOOT_PHASE", "afterboot_phase",
          f"why the suite runs, selects the checks: {', '.join(PHASES)}", "post-reboot",
          metavar="PHASE"),
     _opt("roles", "--role", "AFTERBOOT_ROLE", "afterboot_role",
-         "check only hosts with these roles (comma-separated, repeatable)", action="append",
-         metavar="ROLE"),
+         "check only hosts with these roles, and their checks: an Ansible --limit pattern "
+         "(compute,network; *storage*; compute:!cmp01; compute:&rack1), repeatable",
+         action="append", metavar="ROLE"),
     _opt("hosts", "--host", "AFTERBOOT_HOST", "afterboot_host",
-         "check only these hosts (comma-separated, repeatable)", action="append",
+         "check only these hosts: an Ansible --limit pattern of host, group and role names "
+         "(cmp*; compute:!cmp01; ~ctl0[12]), repeatable", action="append",
          metavar="HOST"),
     _opt("timeout", "--timeout", "AFTERBOOT_TIMEOUT", "afterboot_timeout",
          "seconds any remote call may take (connect, command, API, database)", "10",
@@ -197,12 +211,16 @@ OPTIONS = (
          True, action="store_true", ini_type="bool",
          env_help="env AFTERBOOT_NO_BLOCKING=1, ini afterboot_blocking = false",
          cli_dest="afterboot_no_blocking"),
+    _opt("kolla_globals", "--kolla-globals", "AFTERBOOT_KOLLA_GLOBALS", "afterboot_kolla_globals",
+         "kolla-ansible's globals.yml, for a kolla-ansible or kayobe inventory: its "
+         "kolla_container_engine and enable_* flags (which services, so which roles, each "
+         "host has)", metavar="FILE"),
 )  # fmt: skip
 # What the header and the run's manifest (summary.json, JUnit, Allure) show: the options
 # that choose what a run judges.
 AUDITED = (
     "inventory", "os_cloud", "phase", "roles", "hosts", "timeout", "waivers", "prometheus",
-    "baseline", "from_snapshot", "shard",
+    "baseline", "kolla_globals", "from_snapshot", "shard",
 )  # fmt: skip
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -226,6 +244,9 @@ def resolve(config: pytest.Config, opt: Option) -> Setting:
     ini = config.getini(opt.ini) if opt.ini else None
     if ini:
         return Setting(ini, f"ini {opt.ini}")
+    fallback = os.environ.get(opt.fallback_env) if opt.fallback_env else None
+    if fallback:
+        return Setting(fallback, f"${opt.fallback_env}")
     return Setting(opt.default, "default")
 
 
@@ -249,12 +270,48 @@ def _path(s: Setting, config: pytest.Config) -> Path:
     return path
 
 
+def _sources(value: Any) -> list[str]:
+    """Comma-separated sources (every --inventory given), in order; a path that exists
+    with a comma in it stays whole."""
+    found: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        text = os.path.expanduser(str(item))
+        found += [text] if "," in text and Path(text).exists() else text.split(",")
+    return [f.strip() for f in found if f.strip()]
+
+
 def _check_inventory(s: Setting, config: pytest.Config) -> Setting:
+    """Every source a path that exists (a file, a directory with group_vars/..., a dynamic
+    inventory), absolute, comma-joined; ANSIBLE_INVENTORY's missing ones are skipped, as
+    Ansible skips them (openstack-ansible's rc file names an optional one)."""
+    if s.value is None:
+        return s
+    paths: list[str] = []
+    skipped: list[str] = []
+    for source in _sources(s.value):
+        path = _path(Setting(source, s.source), config)
+        if "," in str(path):
+            raise _usage(s, "inventory", f"{path}: a comma in a path cannot be told from two")
+        if not path.exists():
+            if s.source == "$ANSIBLE_INVENTORY":
+                skipped.append(str(path))
+                continue
+            raise _usage(s, "inventory", f"{path}: no such file or directory")
+        paths.append(str(path))
+    if not paths:
+        raise _usage(
+            s, "inventory", f"{', '.join(skipped) or '(empty)'}: no such file or directory"
+        )
+    source = f"{s.source} (missing, skipped: {', '.join(skipped)})" if skipped else s.source
+    return Setting(",".join(dict.fromkeys(paths)), source)
+
+
+def _check_kolla_globals(s: Setting, config: pytest.Config) -> Setting:
     if s.value is None:
         return s
     path = _path(s, config)
-    if not path.exists():  # a file, a directory (group_vars/...) or a dynamic inventory
-        raise _usage(s, "inventory", f"{path}: no such file or directory")
+    if not path.is_file():
+        raise _usage(s, "kolla-globals", f"{path}: no such file")
     return Setting(str(path), s.source)
 
 
@@ -265,11 +322,9 @@ def _check_phase(s: Setting, _: pytest.Config) -> Setting:
 
 
 def _check_roles(s: Setting, _: pytest.Config) -> Setting:
-    roles = _split(s.value) if s.value else ()
-    unknown = [r for r in roles if r not in ROLES]
-    if unknown:
-        raise _usage(s, "role", f"unknown role {unknown[0]!r}; choose from {', '.join(ROLES)}")
-    return Setting(roles, s.source)
+    """Ansible --limit patterns (afterboot.inventory.limits): judged against the
+    inventory, or the role names without one, once the inventory is loaded."""
+    return Setting(_split(s.value) if s.value else (), s.source)
 
 
 def _check_hosts(s: Setting, _: pytest.Config) -> Setting:
@@ -412,6 +467,7 @@ _CHECKERS: dict[str, Callable[[Setting, pytest.Config], Setting]] = {
     "from_snapshot": _check_from_snapshot,
     "shard": _check_shard,
     "pass_deadline": _check_pass_deadline,
+    "kolla_globals": _check_kolla_globals,
 }
 
 

@@ -8,6 +8,7 @@ object is built.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -83,6 +84,48 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+@dataclass(frozen=True)
+class Vaulted:
+    """An inline ``!vault`` value of an Ansible file: its ciphertext, never shown."""
+
+    ciphertext: str = ""
+
+    def __repr__(self) -> str:
+        return "<vault-encrypted>"
+
+
+class Unsafe(str):
+    """An Ansible ``!unsafe`` string: text, never a template."""
+
+
+class _AnsibleLoader(_Loader):
+    """Ansible's YAML: ``!vault`` values kept encrypted, ``!unsafe`` strings kept as text."""
+
+
+def _vault(loader: yaml.SafeLoader, node: yaml.Node) -> Vaulted:
+    if not isinstance(node, yaml.ScalarNode):
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            "a !vault value must be a string (ansible-vault encrypt_string)",
+            node.start_mark,
+        )
+    return Vaulted(str(loader.construct_scalar(node)))
+
+
+def _unsafe(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return Unsafe(loader.construct_scalar(node))
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    assert isinstance(node, yaml.MappingNode)
+    return _construct_mapping(loader, node)  # type: ignore[arg-type]
+
+
+_AnsibleLoader.add_constructor("!vault", _vault)
+_AnsibleLoader.add_constructor("!unsafe", _unsafe)
+
+
 def _expanded_size(root: yaml.Node, limit: int) -> int:
     """Nodes the document has once every alias is expanded (stops counting past limit)."""
     sizes: dict[int, int] = {}
@@ -133,11 +176,12 @@ def bounded_load(text: str, loader_class: type[Any] = SafeLoader) -> Any:
         loader.dispose()
 
 
-def load_yaml(text: str, source: str) -> Any:
+def load_yaml(text: str, source: str, *, ansible: bool = False) -> Any:
     """Parse YAML text (bounded like :func:`bounded_load`); a syntax error, or a document
-    too large, becomes one :class:`InputError` line."""
+    too large, becomes one :class:`InputError` line. ``ansible``: Ansible's tags too
+    (``!vault`` as :class:`Vaulted`, ``!unsafe`` as :class:`Unsafe`)."""
     try:
-        return bounded_load(text, _Loader)
+        return bounded_load(text, _AnsibleLoader if ansible else _Loader)
     except TooLarge as exc:
         raise InputError(str(exc), source, exc.line) from None
     except yaml.MarkedYAMLError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from _pytest.config import create_terminal_writer
 
-from afterboot.inventory.hostlist import format_hosts
+from afterboot.inventory.hostlist import format_hosts, header
 from afterboot.inventory.load import loaded_inventory, scoped_inventory
 
 
@@ -25,7 +25,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         inventory = scoped_inventory(config)  # --role and --host limit it, as for a run
         assert inventory is not None
         tw = create_terminal_writer(config)
-        for line in [f"inventory: {inventory.source}", *format_hosts(inventory)]:
+        for line in [header(inventory), *format_hosts(inventory)]:
             tw.line(line)
     finally:
         config._ensure_unconfigure()

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from afterboot.errors import InputError
-from afterboot.inventory.load import inventory_key, load_inventory
+from afterboot.inventory import limits
+from afterboot.inventory.load import inventory_key, load_inventories
 from afterboot.inventory.model import Inventory
 from afterboot.offline import saved_key
 from afterboot.settings import settings
@@ -23,14 +24,21 @@ def pytest_configure(config: pytest.Config) -> None:
         inv = saved.inventory
     elif s.inventory.value is not None:
         try:
-            inv = load_inventory(s.inventory.value)
+            inv = load_inventories(s.inventory_paths(), s.kolla_globals.value)
         except InputError as exc:
             raise pytest.UsageError(f"inventory: {exc}") from None
     if inv is not None:
-        unknown = [h for h in s.hosts.value if h not in inv.hosts]
-        if unknown:
-            raise pytest.UsageError(
-                f"--host {unknown[0]} (from {s.hosts.source}): not in inventory {inv.source} "
-                f"(hosts: {', '.join(inv.hosts)})"
-            )
+        try:
+            refused = limits.problem(inv, s.roles, s.hosts, listing=s.list_hosts)
+        except InputError as exc:
+            raise pytest.UsageError(f"--role/--host: {exc}") from None
+        if refused:
+            raise pytest.UsageError(refused)
+    else:
+        try:
+            refused = limits.role_problem(s.roles)
+        except InputError as exc:
+            raise pytest.UsageError(f"--role: {exc}") from None
+        if refused:
+            raise pytest.UsageError(f"role (from {s.roles.source}): {refused}")
     config.stash[inventory_key] = inv

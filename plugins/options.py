@@ -7,6 +7,16 @@ import pytest
 
 from afterboot.settings import OPTIONS, settings, settings_key
 
+# testinfra is a library here: its plugin (an entry point, which ``-p no:testinfra`` does
+# not name) would add a ``host`` fixture of its own, shadowing ours where it registers after
+# afterboot's plugins (``-p afterboot.pytest_plugin`` in a site's repository)
+TESTINFRA_PLUGINS = ("pytest11.testinfra", "testinfra", "pytest_testinfra")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    for name in TESTINFRA_PLUGINS:
+        pluginmanager.set_blocked(name)  # unregistered too if it is already
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("afterboot", "afterboot: OpenStack post-reboot verification")

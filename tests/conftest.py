@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from afterboot.inventory import commands
+
 from . import sshd as sshd_mod
 
 pytest_plugins = ["pytester"]
@@ -45,6 +47,8 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         "AFTERBOOT_SETTLE",
         "AFTERBOOT_FROM_SNAPSHOT",
         "AFTERBOOT_SHARD",
+        "AFTERBOOT_KOLLA_GLOBALS",
+        "ANSIBLE_INVENTORY",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
@@ -55,6 +59,16 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     )
     pytester.mkdir("tests_cloud")
     return pytester
+
+
+@pytest.fixture
+def without_ansible(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ansible-core: neither beside the interpreter nor on PATH (python3 stays
+    reachable for dynamic inventory scripts)."""
+    found = commands.tool
+    monkeypatch.setattr(
+        commands, "tool", lambda name: None if name.startswith("ansible") else found(name)
+    )
 
 
 @pytest.fixture

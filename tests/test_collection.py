@@ -249,7 +249,7 @@ def test_each_host_read_once_over_ssh(
     with sshd_mod.sshd(tmp_path_factory.mktemp("sshd")) as server:
         hosts = "".join(
             f"  {name}:\n    address: 127.0.0.1\n    port: {server.port}\n"
-            f"    paths: {{/etc/nova: {etc}}}\n"
+            f"    roles: [network]\n    paths: {{/etc/nova: {etc}}}\n"
             for name in ("one", "two")
         )
         (suite.path / "inv.yaml").write_text(

@@ -90,10 +90,10 @@ def test_unreachable_host_could_not_run_while_others_pass(
         (suite.path / "inv.yaml").write_text(
             "defaults:\n  user: root\n"
             f"  key: {server.key}\n  ssh_config: {server.ssh_config}\n"
-            "hosts:\n"
-            f"  good:\n    address: 127.0.0.1\n    port: {server.port}\n"
-            f"  hung:\n    address: 127.0.0.1\n    port: {silent_port}\n"
-            "  gone:\n    address: 127.0.0.1\n    port: 9\n"
+            "hosts:\n"  # a host without a role gets no per-host check
+            f"  good:\n    address: 127.0.0.1\n    port: {server.port}\n    roles: [network]\n"
+            f"  hung:\n    address: 127.0.0.1\n    port: {silent_port}\n    roles: [network]\n"
+            "  gone:\n    address: 127.0.0.1\n    port: 9\n    roles: [network]\n"
         )
         started = time.monotonic()
         result = suite.runpytest("--inventory=inv.yaml", "--timeout", "2", "-rA")

@@ -9,6 +9,7 @@ import pytest
 
 from afterboot.errors import InputError
 from afterboot.inventory.ansible import GROUP_ROLES
+from afterboot.inventory.limits import limited
 from afterboot.inventory.load import load_inventory
 
 from .conftest import SAMPLES
@@ -92,8 +93,8 @@ def test_afterboot_yaml() -> None:
 
 def test_limits_by_role_and_host() -> None:
     inv = load_inventory(SAMPLES / "afterboot.yaml")
-    assert sorted(inv.limited(["compute"], []).hosts) == ["cmp-01", "cmp-02", "kolla-cmp-03"]
-    assert sorted(inv.limited(["compute"], ["cmp-02", "ctl-01"]).hosts) == ["cmp-02"]
+    assert sorted(limited(inv, ["compute"], []).hosts) == ["cmp-01", "cmp-02", "kolla-cmp-03"]
+    assert sorted(limited(inv, ["compute"], ["cmp-02", "ctl-01"]).hosts) == ["cmp-02"]
 
 
 def test_mapping_covers_the_base_groups_of_both_deployers() -> None:

@@ -35,7 +35,8 @@ LAYERS = (
     ("afterboot.verdict", "afterboot.offline"),
     ("afterboot.reports",),  # its exporters: summary.json, remediation.sh, Allure, metrics
     ("afterboot.pipeline",),  # the stages in their order
-    ("afterboot.cli", "afterboot.__main__"),  # the afterboot command
+    # the afterboot command; the plugins' list for pytest
+    ("afterboot.cli", "afterboot.__main__", "afterboot.pytest_plugin"),
     ("fixtures", "plugins"),  # pytest's side: fixtures, hooks
     ("tests_cloud",),  # the checks
     ("tests",),  # afterboot's own tests (the lab, lab/, is a program of its own)

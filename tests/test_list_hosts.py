@@ -52,8 +52,10 @@ def test_dynamic_inventory_listed_without_checks(
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(
         [
-            "infra1 * 172.29.236.11 * 22 * root * ssh * controller,database,messaging *",
-            "infra1_galera_container-5ba8c7a1 * 172.29.236.101 * database *",
+            "inventory: *osa-dynamic-inventory.py (openstack-ansible's layout)",
+            "infra1 * 172.29.236.11 * 22 * root * ssh * process * controller,database,messaging *",
+            "infra1_galera_container-5ba8c7a1 * 172.29.236.101 * - * - * "
+            "not-checked(an LXC container on infra1: its services are read there)*",
         ]
     )
 

@@ -57,7 +57,10 @@ def test_cli_beats_env_beats_ini(suite: pytest.Pytester, monkeypatch: pytest.Mon
 def test_roles_and_hosts_accept_commas_and_repeats(suite: pytest.Pytester) -> None:
     suite.makepyfile(**{"tests_cloud/test_x.py": CHECK})
     (suite.path / "inv.yaml").write_text(
-        INVENTORY.replace("ctl:", "ctl:\n    user: root\n  cmp:\n    roles: [compute]\n  ctl2:")
+        INVENTORY.replace(
+            "ctl:",
+            "ctl:\n    user: root\n    roles: [controller]\n  cmp:\n    roles: [compute]\n  ctl2:",
+        )
     )
     line = header(
         suite.runpytest(

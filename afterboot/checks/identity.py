@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from afterboot.checks.catalog import Check, CheckError, format_catalog, parse_marker
+from afterboot.inventory.limits import check_roles, terms
 from afterboot.settings import settings
 
 check_key = pytest.StashKey[Check]()
@@ -57,10 +58,12 @@ def identify(items: list[pytest.Item], roots: list[Path]) -> dict[str, Check]:
 
 
 def selected(check: Check, phase: str, roles: tuple[str, ...]) -> bool:
-    """In the run of ``phase`` ("": any) limited to ``roles`` (none: every role)."""
+    """In the run of ``phase`` ("": any) limited to the roles a --role pattern names
+    (none: every role)."""
     if phase and phase not in check.phases:
         return False
-    return not roles or not check.roles or bool(set(roles) & set(check.roles))
+    wanted = check_roles(terms(roles))
+    return not wanted or not check.roles or bool(set(wanted) & set(check.roles))
 
 
 def catalog(config: pytest.Config) -> dict[str, Check]:

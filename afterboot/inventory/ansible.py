@@ -1,43 +1,41 @@
 """Ansible inventories read into afterboot's model, through Ansible itself when it is there.
 
 With ansible-core installed (``pip install 'afterboot[ansible]'``; ``ansible-inventory`` is
-used as a command found on PATH, never imported), every source Ansible reads works as it
-does for the site's playbooks: files, directories with ``group_vars/`` and ``host_vars/``,
-vault-encrypted files when a vault password source is configured (``ANSIBLE_VAULT_PASSWORD_FILE``
-or ``ansible.cfg``), and dynamic inventories (executable scripts, openstack-ansible's
-``dynamic_inventory.py`` among them). A JSON file in ``ansible-inventory --list`` form is
-read directly. Without ansible-core, INI and YAML files are parsed here (host ranges
-``cmp[01:06:2]`` and ``[a:c]``, ``host:port``) and an executable is run with ``--list`` as
-Ansible's script plugin does; directories then need ansible-core.
+run as a command, looked up beside the running interpreter first and then on PATH, never
+imported), every source Ansible reads works as it does for the site's playbooks: files,
+directories with ``group_vars/`` and ``host_vars/``, vault-encrypted files when a vault
+password source is configured (``ANSIBLE_VAULT_PASSWORD_FILE`` or ``ansible.cfg``), and
+dynamic inventories (executable scripts, openstack-ansible's ``dynamic_inventory.py`` among
+them). Several sources are given to one ``ansible-inventory`` and merged as Ansible merges
+them (groups united; a later source's variables win). A JSON file in ``ansible-inventory
+--list`` form is read directly. Without ansible-core, INI and YAML files are parsed here
+(host ranges ``cmp[01:06:2]`` and ``[a:c]``, ``host:port``) and an executable is run with
+``--list`` as Ansible's script plugin does; a directory, or a file beside ``group_vars/``
+or ``host_vars/``, then needs ansible-core (never a partial read). Before Ansible sees an
+INI or YAML source its host ranges are counted (:mod:`afterboot.inventory.ranges`).
 
 Group membership is transitive (``[nova-compute:children]`` makes the hosts of ``compute``
-members of ``nova-compute``), and roles come from the groups a host is in, through
-:data:`GROUP_ROLES`. The default mapping covers kolla-ansible's multinode inventory
-(``control``, ``network``, ``compute``, ``storage``, ``monitoring`` and its per-service
-groups such as ``mariadb`` or ``swift-object-server``) and openstack-ansible's groups
-(``shared-infra_hosts``, ``compute_hosts``, ``swift_hosts`` ...). Groups not listed give no
-role. Host variables understood: ``ansible_host``, ``ansible_user``, ``ansible_port``,
+members of ``nova-compute``); what the groups mean (roles, how services are found, where
+files are) is the deployment tool's layout (:mod:`afterboot.inventory.deployers`). Host
+variables understood: ``ansible_host``, ``ansible_user``, ``ansible_port``,
 ``ansible_ssh_private_key_file``, ``ansible_connection``, ``ansible_ssh_common_args`` and
-``ansible_ssh_extra_args`` (kept as an argument list; ``ProxyJump`` also becomes ``jump``),
-``ansible_become`` / ``ansible_become_user``, ``kolla_container_engine`` (or
-``afterboot_container_engine``), and ``afterboot_service_manager`` / ``afterboot_roles`` to
-override per host. Group variables apply in Ansible's order (``all``
-first, then by depth, ``ansible_group_priority`` and name; host variables last). A value
-``{{ other_var }}`` is resolved from the host's variables; any other Jinja expression in a
-connection setting is refused with one line, since afterboot renders no templates.
+``ansible_ssh_extra_args`` (kept as an argument list; every ``-J``/``ProxyJump`` becomes
+the one ``jump``), ``ansible_become`` / ``ansible_become_user``, and ``afterboot_roles``,
+``afterboot_service_manager``, ``afterboot_container_engine`` and ``afterboot_jump`` to
+override per host. Group variables apply in Ansible's order (``all`` first, then by depth,
+``ansible_group_priority`` and name; host variables last). A value ``{{ other_var }}`` is
+resolved from the host's variables; any other Jinja expression in a setting afterboot uses
+is refused with one line, since afterboot renders no templates. An inline ``!vault`` value
+afterboot uses is decrypted (:mod:`afterboot.inventory.vault`); any other is left alone.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import itertools
 import json
 import os
 import re
 import shlex
-import shutil
-import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -45,51 +43,29 @@ from typing import Any
 
 from afterboot.errors import InputError
 from afterboot.inputfile import InputFileError, read_text
-from afterboot.inventory.model import HostSpec, Inventory, host_spec
-from afterboot.yamlines import LineDict, load_yaml
+from afterboot.inventory import commands, deployers, ranges
+from afterboot.inventory.commands import INSTALL_HINT, run_bounded
+from afterboot.inventory.deployers import GENERIC_ROLES, HostFacts, KollaGlobals
+from afterboot.inventory.model import HostSpec, Inventory, host_spec, merge_jumps
+from afterboot.inventory.ranges import (
+    HOSTS_LIMIT,
+    RANGE_LIMIT,
+    SECTION,
+    expand_hosts,
+    looks_like_ini,
+    split_port,
+)
+from afterboot.inventory.vault import Decryptor, Need, from_json
+from afterboot.yamlines import LineDict, Unsafe, Vaulted, load_yaml
+
+__all__ = ["GROUP_ROLES", "HOSTS_LIMIT", "RANGE_LIMIT", "load", "load_all", "looks_like_ini"]
 
 ANSIBLE_INVENTORY = "ansible-inventory"
 # A dynamic inventory may ask a cloud API; give it time, but never hang a run.
 INVENTORY_TIMEOUT = 300.0
-# How many hosts one pattern (``cmp[1:100]``) may expand to.
-RANGE_LIMIT = 10_000
-
-GROUP_ROLES: dict[str, tuple[str, ...]] = {
-    # kolla-ansible multinode: base groups
-    "control": ("controller",),
-    "network": ("network",),
-    "compute": ("compute",),
-    "storage": ("block-storage",),
-    # kolla-ansible per-service groups (children of the base groups)
-    "mariadb": ("database",),
-    "rabbitmq": ("messaging",),
-    "horizon": ("dashboard",),
-    "swift-proxy-server": ("object-storage-proxy",),
-    "swift-object-server": ("object-storage",),
-    "swift-account-server": ("object-storage",),
-    "swift-container-server": ("object-storage",),
-    "cinder-volume": ("block-storage",),
-    "nova-compute": ("compute",),
-    "ceph-mon": ("ceph",),
-    "ceph-osd": ("ceph",),
-    # openstack-ansible
-    "shared-infra_hosts": ("controller", "database", "messaging"),
-    "os-infra_hosts": ("controller",),
-    "identity_hosts": ("controller",),
-    "infra_hosts": ("controller", "database", "messaging"),
-    "galera_all": ("database",),
-    "rabbitmq_all": ("messaging",),
-    "compute_hosts": ("compute",),
-    "storage_hosts": ("block-storage",),
-    "swift_hosts": ("object-storage",),
-    "swift-proxy_hosts": ("object-storage-proxy",),
-    "network_hosts": ("network",),
-    "dashboard_hosts": ("dashboard",),
-    # plain names seen in hand-written inventories
-    "controller": ("controller",),
-    "controllers": ("controller",),
-    "computes": ("compute",),
-}
+# the groups of an inventory whose layout no deployment tool's is
+GROUP_ROLES = GENERIC_ROLES
+NO_HOSTS = "Ansible inventory has no hosts"
 
 _CONNECTION = {
     "ssh": "ssh",
@@ -108,84 +84,24 @@ _CONNECTION = {
     "containers.podman.podman": "podman",
 }
 
-_RANGE = re.compile(r"\[([^\]:]*):([^\]:]*)(?::([^\]]*))?\]")
-_HOST_PORT = re.compile(r"((?:[^:\[\]\s]|\[[^\]]*\])+):([0-9]{1,5})")
-_SECTION = re.compile(r"^\[([^\]:]+)(?::(children|vars))?\]\s*$")
 _SIMPLE_TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}")
 _TRUE = {"true", "yes", "on", "1", "y", "t"}
+_VARS_DIRS = ("group_vars", "host_vars")
+# the variables afterboot reads: a vaulted one is decrypted, any other is never looked at
+_NEEDED = frozenset(
+    {
+        "ansible_host", "ansible_ssh_host", "ansible_user", "ansible_ssh_user", "ansible_port",
+        "ansible_ssh_port", "ansible_ssh_private_key_file", "ansible_private_key_file",
+        "ansible_connection", "ansible_ssh_common_args", "ansible_ssh_extra_args",
+        "ansible_become", "ansible_become_user", "kolla_container_engine", "container_engine",
+        "container_cli", "tripleo_role_name", "physical_host", "docker_runtime_directory",
+    }
+)  # fmt: skip
+_NEEDED_PREFIXES = ("afterboot_", "enable_", "kolla_enable_")
 
 
-def looks_like_ini(text: str) -> bool:
-    """An INI inventory starts (after comments) with a ``[section`` line, even a broken one."""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        return line.startswith("[")
-    return False
-
-
-def _too_many(pattern: str, src: str, line: int) -> InputError:
-    return InputError(
-        f"host pattern {pattern!r} expands to more than {RANGE_LIMIT} hosts", src, line
-    )
-
-
-def _range_values(m: re.Match[str], pattern: str, src: str, line: int) -> Sequence[str]:
-    where = f"host range {m.group(0)!r} in {pattern!r}"
-    beg, end, step_text = m.group(1) or "0", m.group(2), m.group(3)
-    try:
-        step = int(step_text) if step_text else 1
-    except ValueError:
-        raise InputError(f"{where}: step {step_text!r} is not a number", src, line) from None
-    if step < 1:
-        raise InputError(f"{where}: step must be 1 or more", src, line)
-    if len(beg) == 1 and len(end) == 1 and beg.isalpha() and end.isalpha():
-        if end < beg:
-            raise InputError(f"{where}: end comes before begin", src, line)
-        return [chr(c) for c in range(ord(beg), ord(end) + 1, step)]
-    if not (beg.isdigit() and end.isdigit()):
-        raise InputError(f"{where}: expected [begin:end] of numbers or single letters", src, line)
-    if len(beg) > 9 or len(end) > 9:
-        raise InputError(f"{where}: begin and end are numbers of at most 9 digits", src, line)
-    width = len(beg) if beg.startswith("0") and len(beg) > 1 else 0
-    if width and len(end) != width:
-        raise InputError(f"{where}: zero-padded begin and end must be equally long", src, line)
-    lo, hi = int(beg), int(end)
-    if hi < lo:
-        raise InputError(f"{where}: end comes before begin", src, line)
-    numbers = range(lo, hi + 1, step)
-    if len(numbers) > RANGE_LIMIT:
-        raise _too_many(pattern, src, line)
-    return [str(i).zfill(width) for i in numbers]
-
-
-def expand_hosts(pattern: str, src: str, line: int) -> list[str]:
-    """The host names a pattern stands for: ``cmp[01:06:2]`` is cmp01, cmp03, cmp05."""
-    ranges = list(_RANGE.finditer(pattern))
-    if not ranges:
-        return [pattern]
-    parts: list[Sequence[str]] = []
-    total = 1
-    for m in ranges:
-        values = _range_values(m, pattern, src, line)
-        total *= len(values)
-        if total > RANGE_LIMIT:
-            raise _too_many(pattern, src, line)
-        parts.append(values)
-    pieces = _RANGE.split(pattern)[::4]  # the text around the ranges
-    return [
-        "".join(itertools.chain.from_iterable(itertools.zip_longest(pieces, combo, fillvalue="")))
-        for combo in itertools.product(*parts)
-    ]
-
-
-def split_port(pattern: str) -> tuple[str, int | None]:
-    """``host:2222`` is host ``host`` on port 2222 (an IPv6 address is left whole)."""
-    m = _HOST_PORT.fullmatch(pattern)
-    if not m:
-        return pattern, None
-    return m.group(1), int(m.group(2))
+def _needed(key: str) -> bool:
+    return key in _NEEDED or key.startswith(_NEEDED_PREFIXES)
 
 
 def _truthy(value: Any) -> bool:
@@ -195,9 +111,10 @@ def _truthy(value: Any) -> bool:
 class _Groups:
     """Groups with their direct hosts, children and vars, and where each came from."""
 
-    def __init__(self, src: str, vars_dirs: Sequence[Path] = ()) -> None:
+    def __init__(self, src: str, vars_dirs: Sequence[Path] = (), base: Path | None = None) -> None:
         self.src = src
         self.vars_dirs = tuple(vars_dirs)
+        self.base = base if base is not None else (self.vars_dirs[0] if vars_dirs else Path())
         self.hosts: dict[str, list[str]] = {}
         self.children: dict[str, list[str]] = {}
         self.vars: dict[str, dict[str, Any]] = {}
@@ -205,7 +122,9 @@ class _Groups:
         self.host_lines: dict[str, int] = {}
         self.group_where: dict[str, str] = {}
         self.host_where: dict[str, str] = {}
+        self.key_where: dict[str, dict[str, str]] = {}  # host -> variable -> where it was set
         self._direct: dict[str, set[str]] | None = None  # host -> its groups, built once
+        self._parents: dict[str, list[str]] | None = None
         self._depths: dict[str, int] = {}
         self._texts: dict[Path, str | None] = {}
 
@@ -222,8 +141,41 @@ class _Groups:
         if gvars:
             self.group_where.setdefault(group, where)
 
+    def merge(self, later: _Groups) -> None:
+        """Another source's groups into these, as Ansible merges its sources: hosts and
+        children united, the later source's variables winning."""
+        for group, members in later.hosts.items():
+            mine = self.hosts.setdefault(group, [])
+            mine.extend(h for h in members if h not in mine)
+        for group, kids in later.children.items():
+            mine = self.children.setdefault(group, [])
+            mine.extend(k for k in kids if k not in mine)
+        for group, gvars in later.vars.items():
+            self.vars.setdefault(group, {}).update(gvars)
+            if gvars:
+                self.group_where[group] = later.group_where.get(group, later.src)
+        for host, hvars in later.host_vars.items():
+            known = host in self.host_vars
+            self.host_vars.setdefault(host, {}).update(hvars)
+            where = later.host_where.get(host, later.src)
+            keys = self.key_where.setdefault(host, {})
+            keys.update(later.key_where.get(host, {}))
+            keys.update({k: where for k in hvars if k not in later.key_where.get(host, {})})
+            if not known:
+                self.host_where[host] = where
+                self.host_lines[host] = later.host_lines.get(host, 0)
+        self.vars_dirs += tuple(d for d in later.vars_dirs if d not in self.vars_dirs)
+        self.src = f"{self.src},{later.src}"
+        self._direct, self._parents, self._depths = None, None, {}
+
     def parents(self, group: str) -> list[str]:
-        return [p for p, kids in self.children.items() if group in kids and p != group]
+        if self._parents is None:
+            self._parents = {}
+            for parent, kids in self.children.items():
+                for kid in kids:
+                    if kid != parent and parent not in self._parents.setdefault(kid, []):
+                        self._parents[kid].append(parent)
+        return self._parents.get(group, [])
 
     def groups_of(self, host: str) -> list[str]:
         if self._direct is None:
@@ -272,7 +224,8 @@ class _Groups:
                 for f in files:
                     text = self._text(f)
                     if text is not None and (key in text or text.startswith("$ANSIBLE_VAULT")):
-                        return str(f.relative_to(base))
+                        shown = f.relative_to(base)
+                        return str(shown if len(self.vars_dirs) == 1 else f)
         return None
 
     def _group_origin(self, group: str, key: str) -> str:
@@ -281,7 +234,11 @@ class _Groups:
         )
 
     def _host_origin(self, host: str, key: str) -> str:
-        return self._var_file("host_vars", host, key) or self.host_where.get(host, self.src)
+        return (
+            self._var_file("host_vars", host, key)
+            or self.key_where.get(host, {}).get(key)
+            or self.host_where.get(host, self.src)
+        )
 
     def _priority(self, group: str) -> int:
         value = self.vars.get(group, {}).get("ansible_group_priority", 1) or 1
@@ -308,90 +265,145 @@ class _Groups:
             origin[key] = self._host_origin(host, key)
         return values, origin, groups
 
-    def inventory(self, base: Path) -> Inventory:
-        src = self.src
-        specs: dict[str, HostSpec] = {}
+    def all_groups(self) -> set[str]:
+        return set(self.hosts) | set(self.children) | set(self.vars)
+
+    def inventory(self, kolla: KollaGlobals | None = None) -> Inventory:
+        """The hosts as afterboot's model: each one's settings, roles and layout."""
+        decryptor = Decryptor()
+        hosts: dict[str, _Vars] = {}
+        needs: list[Need] = []
         for host in self.host_vars:
             merged, origin, groups = self.merged(host)
-            where = self.host_where.get(host, src)
+            hosts[host] = _Vars(host, merged, origin, groups, self.src, decryptor)
+            needs += hosts[host].needs()
+        decryptor.prefetch(needs)  # every vaulted value afterboot reads, in one ansible-vault
+        facts = [HostFacts(h, frozenset(v.groups), v.get, v.where) for h, v in hosts.items()]
+        layout, placements = deployers.place(self.all_groups(), facts, kolla)
+        specs = {h: self._spec(v, placements[h], layout) for h, v in hosts.items()}
+        if not specs:
+            raise InputError(NO_HOSTS, self.src, 1)
+        return Inventory(specs, self.src, layout=layout)
 
-            def get(
-                *keys: str,
-                host: str = host,
-                merged: dict[str, Any] = merged,
-                origin: dict[str, str] = origin,
-            ) -> Any:
-                for key in keys:
-                    if merged.get(key) not in (None, ""):
-                        return _render(key, merged[key], merged, host, origin.get(key, src))
-                return None
-
-            def came(*keys: str, default: str, origin: dict[str, str] = origin) -> str:
-                return next((f"{origin[k]} ({k})" for k in keys if k in origin), default)
-
-            roles: list[str] = []
-            role_groups: list[str] = []
-            for group in sorted(groups):
-                mapped = [r for r in GROUP_ROLES.get(group, ()) if r not in roles]
-                roles.extend(mapped)
-                if GROUP_ROLES.get(group):
-                    role_groups.append(group)
-            roles_from = f"groups {','.join(role_groups)}" if role_groups else "no mapped group"
-            if "afterboot_roles" in merged:
-                roles = [r.strip() for r in str(merged["afterboot_roles"]).split(",") if r.strip()]
-                roles_from = came("afterboot_roles", default="")
-            conn_name = str(get("ansible_connection") or "ssh")
-            common = str(get("ansible_ssh_common_args") or "")
-            extra = str(get("ansible_ssh_extra_args") or "")
+    def _spec(self, v: _Vars, place: deployers.Placement, layout: str) -> HostSpec:
+        host, src = v.host, self.src
+        where = self.host_where.get(host, src)
+        roles, roles_from = list(place.roles), place.roles_from
+        if "afterboot_roles" in v.merged:
+            roles = [r.strip() for r in str(v.get("afterboot_roles") or "").split(",") if r.strip()]
+            roles_from = v.came("afterboot_roles", default="")
+        conn_name = str(v.get("ansible_connection") or "ssh")
+        words: list[str] = []
+        for key in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
             try:
-                ssh_args = tuple(shlex.split(common) + shlex.split(extra))
+                words += shlex.split(str(v.get(key) or ""))
             except ValueError as exc:
                 raise InputError(f"host {host}: ssh arguments: {exc}", where) from None
-            fields: dict[str, Any] = {
-                "address": get("ansible_host", "ansible_ssh_host") or host,
-                "roles": roles,
-                "connection": _CONNECTION.get(conn_name, conn_name),
-                "user": get("ansible_user", "ansible_ssh_user"),
-                "port": get("ansible_port", "ansible_ssh_port"),
-                "key": get("ansible_ssh_private_key_file", "ansible_private_key_file"),
-                "service_manager": get("afterboot_service_manager") or "systemd",
-                "container_engine": get("afterboot_container_engine", "kolla_container_engine"),
-            }
-            jump = _proxy_jump(ssh_args)
-            if jump:
-                fields["jump"] = jump
-            if fields["connection"] in ("docker", "podman"):
-                fields["container"] = fields["address"]
-            # `where` already names the line where the host was declared
-            line = 0 if where.startswith(f"{src}:") else self.host_lines.get(host, 0)
-            spec = host_spec(host, fields, where, line, base)
-            origins = {
-                "host": where,
-                "address": came("ansible_host", "ansible_ssh_host", default="inventory name"),
-                "port": came("ansible_port", "ansible_ssh_port", default="default"),
-                "user": came("ansible_user", "ansible_ssh_user", default="default"),
-                "connection": came("ansible_connection", default="default"),
-                "roles": roles_from,
-                "key": came("ansible_ssh_private_key_file", default="default"),
-                "become": came("ansible_become", default="default"),
-                "ssh_args": came("ansible_ssh_common_args", "ansible_ssh_extra_args", default=""),
-            }
-            specs[host] = dataclasses.replace(
-                spec,
-                become=_truthy(get("ansible_become")),
-                become_user=str(get("ansible_become_user") or "") or None,
-                ssh_args=ssh_args,
-                origins=origins,
-            )
-        if not specs:
-            raise InputError("Ansible inventory has no hosts", src, 1)
-        return Inventory(specs, src)
+        jump, ssh_args = merge_jumps(v.get("afterboot_jump"), words)
+        manager = v.get("afterboot_service_manager") or place.service_manager or "systemd"
+        fields: dict[str, Any] = {
+            "address": v.get("ansible_host", "ansible_ssh_host") or host,
+            "roles": roles,
+            "connection": _CONNECTION.get(conn_name, conn_name),
+            "user": v.get("ansible_user", "ansible_ssh_user"),
+            "port": v.get("ansible_port", "ansible_ssh_port"),
+            "key": v.get("ansible_ssh_private_key_file", "ansible_private_key_file"),
+            "service_manager": manager,
+            "container_engine": v.get("afterboot_container_engine") or place.container_engine,
+            "paths": dict(place.paths),
+            "exclude_services": list(place.exclude_services),
+        }
+        if jump:
+            fields["jump"] = jump
+        if fields["connection"] in ("docker", "podman"):
+            fields["container"] = fields["address"]
+        # `where` already names the line where the host was declared
+        line = 0 if re.search(r":[0-9]+$", where) else self.host_lines.get(host, 0)
+        spec = host_spec(host, fields, where, line, self.base)
+        tool = f"{layout} layout" if layout != deployers.GENERIC else "default"
+        origins = {
+            "host": where,
+            "address": v.came("ansible_host", "ansible_ssh_host", default="inventory name"),
+            "port": v.came("ansible_port", "ansible_ssh_port", default="default"),
+            "user": v.came("ansible_user", "ansible_ssh_user", default="default"),
+            "connection": v.came("ansible_connection", default="default"),
+            "roles": roles_from,
+            "key": v.came("ansible_ssh_private_key_file", default="default"),
+            "become": v.came("ansible_become", default="default"),
+            "ssh_args": v.came("ansible_ssh_common_args", "ansible_ssh_extra_args", default=""),
+            "jump": v.came(
+                "afterboot_jump", "ansible_ssh_common_args", "ansible_ssh_extra_args", default=""
+            ),
+            "manager": v.came(
+                "afterboot_service_manager", default=tool if place.service_manager else "default"
+            ),
+            "engine": v.came("afterboot_container_engine", default=place.engine_from),
+        }
+        return dataclasses.replace(
+            spec,
+            become=_truthy(v.get("ansible_become")),
+            become_user=str(v.get("ansible_become_user") or "") or None,
+            ssh_args=ssh_args,
+            origins=origins,
+            groups=tuple(sorted(v.groups)),
+            note="" if spec.roles else place.note,
+        )
 
 
-def _render(key: str, value: Any, merged: Mapping[str, Any], host: str, where: str) -> Any:
+class _Vars:
+    """One host's variables as afterboot reads them: templates of other variables
+    resolved, a vaulted value decrypted when (and only when) it is read."""
+
+    def __init__(
+        self,
+        host: str,
+        merged: dict[str, Any],
+        origin: dict[str, str],
+        groups: list[str],
+        src: str,
+        decryptor: Decryptor,
+    ) -> None:
+        self.host, self.merged, self.origin, self.groups = host, merged, origin, groups
+        self.src = src
+        self._decryptor = decryptor
+
+    def needs(self) -> list[Need]:
+        """The vaulted values of the variables afterboot reads."""
+        return [
+            Need(self.host, k, self.origin.get(k, self.src), v)
+            for k, v in self.merged.items()
+            if isinstance(v, Vaulted) and _needed(k)
+        ]
+
+    def _plain(self, key: str) -> Any:
+        value = self.merged.get(key)
+        if isinstance(value, Vaulted):
+            need = Need(self.host, key, self.origin.get(key, self.src), value)
+            return self._decryptor.reveal(need)
+        return value
+
+    def get(self, *keys: str) -> Any:
+        """The first of ``keys`` set (not empty), resolved; None when none is."""
+        for key in keys:
+            if self.merged.get(key) not in (None, ""):
+                return _render(key, self._plain(key), self, self.origin.get(key, self.src))
+        return None
+
+    def came(self, *keys: str, default: str) -> str:
+        return next((f"{self.origin[k]} ({k})" for k in keys if k in self.origin), default)
+
+    def where(self, key: str) -> str:
+        """Where one variable was set, as --list-hosts shows it."""
+        return self.came(key, default=key)
+
+
+def _render(key: str, value: Any, variables: _Vars, where: str) -> Any:
     """Resolve ``{{ var }}`` from the host's variables; refuse any other template."""
+    host = variables.host
     names = {"inventory_hostname": host, "inventory_hostname_short": host.split(".")[0]}
     for _ in range(10):
+        if isinstance(value, Unsafe):
+            return str(value)
         if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
             return value
 
@@ -399,8 +411,8 @@ def _render(key: str, value: Any, merged: Mapping[str, Any], host: str, where: s
             name = m.group(1)
             if name in names:
                 return names[name]
-            if name in merged and merged[name] is not None:
-                return str(merged[name])
+            if variables.merged.get(name) is not None:
+                return str(variables._plain(name))
             return m.group(0)
 
         rendered = _SIMPLE_TEMPLATE.sub(lookup, value)
@@ -414,17 +426,6 @@ def _render(key: str, value: Any, merged: Mapping[str, Any], host: str, where: s
     )
 
 
-def _proxy_jump(words: Sequence[str]) -> str | None:
-    for i, word in enumerate(words):
-        if word == "-J" and i + 1 < len(words):
-            return words[i + 1]
-        if word.startswith("ProxyJump=") or word.startswith("-oProxyJump="):
-            return word.split("=", 1)[1]
-        if word == "-o" and i + 1 < len(words) and words[i + 1].startswith("ProxyJump="):
-            return words[i + 1].split("=", 1)[1]
-    return None
-
-
 def _value(text: str) -> Any:
     """A ``[group:vars]`` value: the rest of the line, one pair of enclosing quotes removed."""
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
@@ -436,7 +437,7 @@ def _value(text: str) -> Any:
     return text
 
 
-def from_ini(text: str, src: str, base: Path) -> Inventory:
+def ini_groups(text: str, src: str, base: Path) -> _Groups:
     groups = _Groups(src, [base])
     section, kind = "ungrouped", "hosts"
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -444,7 +445,7 @@ def from_ini(text: str, src: str, base: Path) -> Inventory:
         if not line or line.startswith(("#", ";")):
             continue
         if line.startswith("["):
-            m = _SECTION.match(line)
+            m = SECTION.match(line)
             if not m:
                 raise InputError(f"malformed INI section header {line!r}", src, number)
             section, kind = m.group(1), m.group(2) or "hosts"
@@ -473,7 +474,11 @@ def from_ini(text: str, src: str, base: Path) -> Inventory:
                 key, _, value = word.partition("=")
                 hvars[key] = value
             _add_pattern(groups, section, words[0], hvars, number)
-    return groups.inventory(base)
+    return groups
+
+
+def from_ini(text: str, src: str, base: Path) -> Inventory:
+    return ini_groups(text, src, base).inventory()
 
 
 def _add_pattern(
@@ -524,11 +529,15 @@ def _walk_yaml(groups: _Groups, name: str, body: Any, src: str, line: int) -> No
         _walk_yaml(groups, str(child), child_body, src, cline)
 
 
-def from_yaml(data: LineDict, src: str, base: Path) -> Inventory:
+def yaml_groups(data: LineDict, src: str, base: Path) -> _Groups:
     groups = _Groups(src, [base])
     for name, body in data.items():
         _walk_yaml(groups, str(name), body, src, data.line_of(name))
-    return groups.inventory(base)
+    return groups
+
+
+def from_yaml(data: LineDict, src: str, base: Path) -> Inventory:
+    return yaml_groups(data, src, base).inventory()
 
 
 # -- ansible-inventory --list form ---------------------------------------------------
@@ -546,10 +555,9 @@ def is_list_form(data: Any) -> bool:
     )
 
 
-def from_list(
-    data: Mapping[str, Any], src: str, base: Path, vars_dirs: Sequence[Path] = ()
-) -> Inventory:
-    """Groups, group vars and ``_meta.hostvars`` of ``--list`` JSON into an Inventory."""
+def list_groups(data: Mapping[str, Any], src: str, vars_dirs: Sequence[Path] = ()) -> _Groups:
+    """Groups, group vars and ``_meta.hostvars`` of ``--list`` JSON (vaulted values as
+    :class:`Vaulted`)."""
     groups = _Groups(src, vars_dirs)
     meta = data.get("_meta") or {}
     hostvars = meta.get("hostvars") if isinstance(meta, Mapping) else None
@@ -567,45 +575,29 @@ def from_list(
         groups.hosts.setdefault(str(name), [])
         groups.children.setdefault(str(name), []).extend(str(k) for k in kids)
         if isinstance(gvars, Mapping):
-            groups.add_group_vars(str(name), gvars, f"{src} group {name} vars")
+            groups.add_group_vars(str(name), from_json(gvars), f"{src} group {name} vars")
         for host in hosts:
             if not isinstance(host, str):
                 raise InputError(f"group {name}: host {host!r:.60} is not a host name", src)
             own = hostvars.get(host) or {}
-            groups.add_host(str(name), str(host), own if isinstance(own, Mapping) else {}, 0)
+            own = from_json(own) if isinstance(own, Mapping) else {}
+            groups.add_host(str(name), str(host), own, 0)
     for host, own in hostvars.items():  # hosts only in _meta are members of "all"
         if str(host) not in groups.host_vars and isinstance(own, Mapping):
-            groups.add_host("ungrouped", str(host), own, 0)
-    return groups.inventory(base)
+            groups.add_host("ungrouped", str(host), from_json(own), 0)
+    return groups
 
 
-def _run_bounded(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run a dynamic inventory (or ansible-inventory) in a process group of its own, and
-    at the deadline kill the whole group: a child it started and left holding its output
-    would otherwise keep the run waiting (and running) past the timeout."""
-    with subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        start_new_session=True,
-    ) as proc:
-        try:
-            out, err = proc.communicate(timeout=INVENTORY_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise
-        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+def from_list(
+    data: Mapping[str, Any], src: str, base: Path, vars_dirs: Sequence[Path] = ()
+) -> Inventory:
+    return list_groups(data, src, vars_dirs or [base]).inventory()
 
 
 def _json_output(argv: list[str], src: str, what: str, prefer: str = "") -> Any:
     env = {**os.environ, "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True", "ANSIBLE_NOCOLOR": "1"}
     try:
-        done = _run_bounded(argv, env)
+        done = run_bounded(argv, env, INVENTORY_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise InputError(f"{what} did not finish within {INVENTORY_TIMEOUT:g}s", src) from None
     except OSError as exc:
@@ -634,35 +626,41 @@ def _reason(stderr: str, prefer: str = "") -> str:
     return (lines[-1] if lines else "no message")[:300]
 
 
-def _vars_dirs(path: Path) -> list[Path]:
-    return [path] if path.is_dir() else [path.parent]
+def _vars_dirs(path: Path) -> Path:
+    return path if path.is_dir() else path.parent
 
 
-def through_ansible(path: Path, command: str, text: str | None = None) -> Inventory:
-    """Any inventory source, as ``ansible-inventory --list --export`` reads it."""
-    src = str(path)
+def _prefer(path: Path, text: str | None) -> str:
+    """The plugin Ansible should have read a source with (whose complaint to show)."""
     if _executable(path):
-        prefer = "script"
-    elif text is not None:
-        prefer = "ini" if looks_like_ini(text) else "yaml"
-    else:
-        prefer = ""
+        return "script"
+    if text is not None:
+        return "ini" if looks_like_ini(text) else "yaml"
+    return ""
+
+
+def through_ansible(sources: Sequence[tuple[Path, str | None]], command: str) -> _Groups:
+    """Sources as one ``ansible-inventory -i ... --list --export`` reads and merges them."""
+    src = ",".join(str(p) for p, _ in sources)
+    argv = [command]
+    for path, _ in sources:
+        argv += ["-i", str(path)]
+    shown = " -i ".join(str(p) for p, _ in sources)
+    prefer = _prefer(*sources[0]) if len(sources) == 1 else ""
     data = _json_output(
-        [command, "-i", src, "--list", "--export"],
-        src,
-        f"{ANSIBLE_INVENTORY} -i {src} --list",
-        prefer,
+        [*argv, "--list", "--export"], src, f"{ANSIBLE_INVENTORY} -i {shown} --list", prefer
     )
     if not isinstance(data, Mapping):
         raise InputError(f"{ANSIBLE_INVENTORY} printed no inventory", src)
-    return from_list(data, src, path if path.is_dir() else path.parent, _vars_dirs(path))
+    dirs = list(dict.fromkeys(_vars_dirs(p) for p, _ in sources))
+    return list_groups(data, src, dirs)
 
 
 def _executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
-def _from_script(path: Path) -> Inventory:
+def _script_groups(path: Path) -> _Groups:
     src = str(path)
     data = _json_output([src, "--list"], src, f"{src} --list")
     if not isinstance(data, Mapping):
@@ -680,51 +678,166 @@ def _from_script(path: Path) -> Inventory:
             for h in sorted(hosts)
         }
         data = {**data, "_meta": {"hostvars": hostvars}}
-    return from_list(data, src, path.parent, [path.parent])
+    return list_groups(data, src, [path.parent])
 
 
-def load(path: Path, text: str | None = None) -> Inventory:
-    """An Ansible inventory source: through ``ansible-inventory`` if on PATH, else by hand."""
+def _read(path: Path) -> str:
     src = str(path)
-    if text is None and path.is_file() and not _executable(path):
-        try:
-            text = read_text(path)
-        except InputFileError as exc:
-            raise InputError(str(exc), src) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read inventory: {exc}", src) from None
-    if text is not None and text.lstrip().startswith("{"):
-        try:
-            listed = json.loads(text)
-        except ValueError:
-            listed = None
-        if is_list_form(listed):
-            return from_list(listed, src, path.parent, [path.parent])
-    command = shutil.which(ANSIBLE_INVENTORY)
-    if command:
-        try:
-            return through_ansible(path, command, text)
-        except InputError:
-            if text is not None:
-                _by_hand(text, path)  # Ansible names no line: ours does, if it finds the fault
-            raise
+    try:
+        return read_text(path)
+    except InputFileError as exc:
+        raise InputError(str(exc), src) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read inventory: {exc}", src) from None
+
+
+def _list_form(text: str | None) -> Mapping[str, Any] | None:
+    if text is None or not text.lstrip().startswith("{"):
+        return None
+    try:
+        listed = json.loads(text)
+    except ValueError:
+        return None
+    return listed if is_list_form(listed) else None
+
+
+def _beside_vars(path: Path) -> Path | None:
+    """The ``group_vars``/``host_vars`` directory beside a file source, if there is one."""
+    for name in _VARS_DIRS:
+        if (path.parent / name).is_dir():
+            return path.parent / name
+    return None
+
+
+def _by_hand(path: Path, text: str | None) -> _Groups:
+    """One source without ansible-core: never a partial read of what only Ansible reads."""
+    src = str(path)
     if path.is_dir():
         raise InputError(
-            f"a directory inventory is read through {ANSIBLE_INVENTORY}, which is not on PATH "
-            "(pip install 'afterboot[ansible]')",
+            f"a directory inventory is read through {ANSIBLE_INVENTORY}, which is not "
+            f"installed ({INSTALL_HINT})",
+            src,
+        )
+    beside = _beside_vars(path)
+    if beside is not None:
+        raise InputError(
+            f"{beside.name}/ beside this inventory is read through {ANSIBLE_INVENTORY}, "
+            f"which is not installed ({INSTALL_HINT})",
             src,
         )
     if _executable(path):
-        return _from_script(path)
+        return _script_groups(path)
     assert text is not None
-    return _by_hand(text, path)
+    return _parse(text, path)
 
 
-def _by_hand(text: str, path: Path) -> Inventory:
+def _parse(text: str, path: Path) -> _Groups:
     src = str(path)
     if looks_like_ini(text):
-        return from_ini(text, src, path.parent)
-    data = load_yaml(text, src)
+        return ini_groups(text, src, path.parent)
+    data = load_yaml(text, src, ansible=True)
     if not isinstance(data, LineDict):
         raise InputError("inventory must be a YAML mapping or an Ansible INI inventory", src, 1)
-    return from_yaml(data, src, path.parent)
+    return yaml_groups(data, src, path.parent)
+
+
+def _located(
+    sources: Sequence[tuple[Path, str | None]],
+    kolla: KollaGlobals | None,
+    error: InputError,
+    same: bool,
+) -> InputError:
+    """The hand parser's account of an error Ansible's reading led to, when it names a
+    line (Ansible's --list names none): any it finds (``same``: only the same message).
+    A file beside ``group_vars/`` is not tried (read without them, it would mislead)."""
+    for path, text in sources:
+        if text is None or _beside_vars(path) is not None or _list_form(text) is not None:
+            continue
+        try:
+            _parse(text, path).inventory(kolla)
+        except InputError as mine:
+            if not same or mine.message == error.message:
+                return mine
+    return error
+
+
+def _batch(sources: list[tuple[Path, str | None]], kolla: KollaGlobals | None) -> _Groups:
+    """Sources ansible-inventory reads, through it if installed (else by hand)."""
+    command = commands.tool(ANSIBLE_INVENTORY)
+    if command is None:
+        parts = [_by_hand(path, text) for path, text in sources]
+        for part in parts[1:]:
+            parts[0].merge(part)
+        return parts[0]
+    try:
+        groups = through_ansible(sources, command)
+    except InputError as exc:
+        raise _located(sources, kolla, exc, same=False) from None
+    _add_lines(groups, sources)
+    return groups
+
+
+def _add_lines(groups: _Groups, sources: Sequence[tuple[Path, str | None]]) -> None:
+    """Where each host and group's variables were written, to the line, for the files
+    Ansible read (its --list names no line): from the hand parser's reading of them."""
+    hosts: dict[str, tuple[str, int]] = {}
+    group_where: dict[str, str] = {}
+    for path, text in sources:
+        if text is None or _list_form(text) is not None:
+            continue
+        try:
+            hand = _parse(text, path)
+        except InputError:
+            continue  # Ansible read it its own way: its account stands
+        for host, where in hand.host_where.items():
+            hosts.setdefault(host, (where, hand.host_lines.get(host, 0)))
+        for group, where in hand.group_where.items():
+            group_where.setdefault(group, where)
+    for host, (where, line) in hosts.items():
+        if host in groups.host_vars:
+            groups.host_where[host], groups.host_lines[host] = where, line
+    for group, where in group_where.items():
+        if group in groups.vars:
+            groups.group_where[group] = where
+
+
+def load_all(
+    sources: Sequence[tuple[Path, str | None]], kolla: KollaGlobals | None = None
+) -> Inventory:
+    """Ansible inventory sources (each a path, and its text when it is a file already
+    read) as one inventory, merged in order as Ansible merges them."""
+    parts: list[_Groups] = []
+    batch: list[tuple[Path, str | None]] = []
+    read: list[tuple[Path, str | None]] = []
+    counted = 0
+    for path, given in sources:
+        text = given
+        if text is None and path.is_file() and not _executable(path):
+            text = _read(path)
+        read.append((path, text))
+        listed = _list_form(text)
+        if listed is not None:  # ansible-inventory --list output: read as it is
+            if batch:
+                parts.append(_batch(batch, kolla))
+                batch = []
+            parts.append(list_groups(listed, str(path), [path.parent]))
+            continue
+        if text is not None:
+            counted = ranges.bound_text(text, str(path), counted)
+        elif path.is_dir():
+            counted = ranges.bound_directory(path, counted)
+        batch.append((path, text))
+    if batch:
+        parts.append(_batch(batch, kolla))
+    for part in parts[1:]:
+        parts[0].merge(part)
+    try:
+        return parts[0].inventory(kolla)
+    except InputError as exc:
+        # an empty result: whatever the hand parser finds wrong is why
+        raise _located(read, kolla, exc, same=exc.message != NO_HOSTS) from None
+
+
+def load(path: Path, text: str | None = None, kolla: KollaGlobals | None = None) -> Inventory:
+    """One Ansible inventory source (:func:`load_all`)."""
+    return load_all([(path, text)], kolla)

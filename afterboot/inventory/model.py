@@ -33,7 +33,7 @@ import ipaddress
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,11 @@ class HostSpec:
     ssh_args: tuple[str, ...] = ()  # extra ssh arguments, one word each (never a shell line)
     # where each setting came from ("address": "group_vars/all.yml (ansible_host)", ...)
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # the Ansible groups the host is in (through children; ``all`` aside): --host and
+    # --role patterns match them as Ansible's --limit does
+    groups: tuple[str, ...] = field(default=(), compare=False)
+    # why a host without a role has none (kolla's deployment host, kayobe's seed ...)
+    note: str = field(default="", compare=False)
 
     def path(self, canonical: str) -> str:
         """Where a canonical path (``/etc/nova/nova.conf``) is on this host."""
@@ -90,25 +95,31 @@ class Inventory:
     """The hosts of a cloud, by name, and where they came from."""
 
     hosts: Mapping[str, HostSpec]
-    source: str
+    source: str  # its path; several sources: their paths, comma-separated
     database_dsn: str | None = None
+    layout: str = ""  # the deployment tool whose inventory layout it is (kolla-ansible ...)
 
     def with_role(self, *roles: str) -> list[HostSpec]:
+        """The hosts of any of ``roles``; none given: every host with a role (a host
+        without one is no OpenStack node: it gets no per-host check)."""
         wanted = set(roles)
-        return [h for h in self.hosts.values() if not wanted or wanted & set(h.roles)]
+        return [h for h in self.hosts.values() if (wanted & set(h.roles) if wanted else h.roles)]
 
     def names(self, *roles: str) -> list[str]:
         return [h.name for h in self.with_role(*roles)]
 
-    def limited(self, roles: Iterable[str], hosts: Iterable[str]) -> Inventory:
-        """The hosts that ``--role``/``--host`` leave in scope."""
-        roles, hosts = tuple(roles), tuple(hosts)
-        kept = {
-            n: h
-            for n, h in self.hosts.items()
-            if (not hosts or n in hosts) and (not roles or set(roles) & set(h.roles))
-        }
-        return Inventory(kept, self.source, self.database_dsn)
+
+def merge_inventories(inventories: Sequence[Inventory]) -> Inventory:
+    """Several sources as one: a host a later source declares again is the later one's
+    (Ansible sources are merged before this, variable by variable, as Ansible does)."""
+    hosts: dict[str, HostSpec] = {}
+    for inv in inventories:
+        hosts.update(inv.hosts)
+    dsn = next((i.database_dsn for i in reversed(inventories) if i.database_dsn), None)
+    layouts = dict.fromkeys(i.layout for i in inventories if i.layout)
+    return Inventory(
+        hosts, ",".join(i.source for i in inventories), dsn, "+".join(layouts) if layouts else ""
+    )
 
 
 _HOST_KEYS = {
@@ -213,6 +224,45 @@ def _is_jump(value: str) -> bool:
         if m["port"] is not None and not (len(m["port"]) <= 5 and 0 < int(m["port"]) < 65536):
             return False
     return True
+
+
+_PROXY_JUMP = re.compile(r"(?i)proxyjump(?:\s*=\s*|\s+)(\S.*)")
+
+
+def merge_jumps(jump: str | None, args: Sequence[str]) -> tuple[str | None, tuple[str, ...]]:
+    """One jump for ssh, and the arguments without theirs: the inventory's jump host, then
+    every ``-J`` and ``ProxyJump`` of the ssh arguments, in order, as comma-joined hops (a
+    hop named twice is one hop). ssh refuses a second ``-J`` and keeps only the first
+    ``ProxyJump``; ``ProxyJump=none`` adds no hop."""
+    hops: list[str] = [jump] if jump else []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        word = args[i]
+        following = args[i + 1] if i + 1 < len(args) else None
+        if word == "-J" and following is not None:
+            hops.append(following)
+            i += 2
+            continue
+        if word.startswith("-J") and len(word) > 2:
+            hops.append(word[2:])
+            i += 1
+            continue
+        option = following if word == "-o" and following is not None else word[2:]
+        m = _PROXY_JUMP.fullmatch(option.strip()) if word.startswith("-o") else None
+        if m:
+            hops.append(m.group(1).strip())
+            i += 2 if word == "-o" else 1
+            continue
+        rest.append(word)
+        i += 1
+    joined = [
+        h.strip()
+        for hop in hops
+        for h in hop.split(",")
+        if h.strip() and h.strip().lower() != "none"
+    ]
+    return (",".join(dict.fromkeys(joined)) or None), tuple(rest)
 
 
 def validate_host(

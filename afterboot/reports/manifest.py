@@ -63,9 +63,17 @@ def commit(root: Path = ROOT) -> str:
 
 
 def file_digest(path: object) -> str:
-    """sha256 of a regular file's bytes ("" for none, a directory or a script's output)."""
+    """sha256 of a regular file's bytes ("" for none, a directory or a script's output);
+    several files (comma-separated, as the inventory's sources are): of each one's path
+    and digest, in order."""
     if not isinstance(path, str) or not path:
         return ""
+    if "," in path:
+        digests = {p: file_digest(p) for p in path.split(",")}
+        if not any(digests.values()):
+            return ""
+        text = "\n".join(f"{p} {d}" for p, d in digests.items())
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
     p = Path(path)
     try:
         if not p.is_file():

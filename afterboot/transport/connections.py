@@ -26,7 +26,7 @@ import testinfra.host
 from testinfra.backend.base import BaseBackend, CommandResult
 
 from afterboot.errors import CommandTimeout, CouldNotRun, HostUnreachable
-from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.inventory.model import HostSpec, Inventory, merge_jumps
 from afterboot.snapshot import HostSnapshot, ReadResult
 from afterboot.transport.paramiko_backend import paramiko_backend
 from afterboot.transport.transports import (
@@ -125,9 +125,12 @@ class Remote:
         ]
         if spec.address:
             options += ["-o", f"HostName={ssh_hostname(spec.address)}"]
-        if spec.jump:
-            options += ["-J", spec.jump]
-        options += list(spec.ssh_args)  # ansible_ssh_common_args / _extra_args, as argv
+        # one -J: the inventory's jump and any -J/ProxyJump of the ssh arguments, in order
+        # (ssh refuses a second -J, and would keep only the first ProxyJump)
+        jump, ssh_args = merge_jumps(spec.jump, spec.ssh_args)
+        if jump:
+            options += ["-J", jump]
+        options += list(ssh_args)  # ansible_ssh_common_args / _extra_args, as argv
         return DeadlineSsh(
             label,
             t,
