@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from afterboot.errors import InputError
+from afterboot.errors import InputError, shown
 
 MAX_NODES = 100_000  # nodes after alias expansion; real inventories have a few thousand
 
@@ -64,15 +64,18 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
             scalar = isinstance(key_node, yaml.ScalarNode)
-            shown = "null" if key is None else key_node.value if scalar else "(a collection)"
+            what = "null" if key is None else key_node.value if scalar else "(a collection)"
             raise yaml.constructor.ConstructorError(
-                None, None, f"key {shown} must be a string (quote it)", key_node.start_mark
+                None,
+                None,
+                f"key {shown(what, quoted=False)} must be a string (quote it)",
+                key_node.start_mark,
             )
         if key in result:
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
-                f"duplicate key {key!r} (first on line {result.key_lines[key]})",
+                f"duplicate key {shown(key)} (first on line {result.key_lines[key]})",
                 key_node.start_mark,
             )
         result[key] = loader.construct_object(value_node, deep=True)

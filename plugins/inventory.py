@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from afterboot.errors import InputError
+from afterboot.errors import InputError, shown
 from afterboot.inventory.load import inventory_key, load_inventory
 from afterboot.inventory.model import Inventory
 from afterboot.settings import settings
@@ -24,8 +24,10 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"inventory: {exc}") from None
         unknown = [h for h in s.hosts.value if h not in inv.hosts]
         if unknown:
+            names = list(inv.hosts)
+            more = f", and {len(names) - 10} more" if len(names) > 10 else ""
             raise pytest.UsageError(
-                f"--host {unknown[0]} (from {s.hosts.source}): not in inventory {inv.source} "
-                f"(hosts: {', '.join(inv.hosts)})"
+                f"--host {shown(unknown[0], quoted=False)} (from {s.hosts.source}): not in "
+                f"inventory {inv.source} (hosts: {', '.join(names[:10])}{more})"
             )
     config.stash[inventory_key] = inv

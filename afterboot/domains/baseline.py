@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from afterboot.domains.config import HOST_SPECIFIC, is_secret, parse_ini
+from afterboot.errors import one_line, shown
 from afterboot.inputfile import read_text
 from afterboot.redact import is_secret_name, redact, remember_option
 from afterboot.yamlines import bounded_load
@@ -49,6 +50,9 @@ HostFiles = Mapping[str, FileOptions | None]  # path -> options (None: no such f
 
 class BaselineError(ValueError):
     """A baseline directory that cannot be read; the message is one line naming the file."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 @dataclass(frozen=True)
@@ -391,7 +395,7 @@ def _value(v: object, where: Path) -> Value:
         return [str(x) for x in v]
     if isinstance(v, str):
         return v
-    raise BaselineError(f"{where}: value {v!r} is not a string (quote it)")
+    raise BaselineError(f"{where}: value {shown(v)} is not a string (quote it)")
 
 
 def _sections(data: dict[str, Any], where: Path, per_host: bool = False) -> dict[str, Any]:
@@ -416,7 +420,7 @@ def load(root: Path) -> Baseline:
         )
     meta = _meta(meta_path)
     if meta.get("schema") != SCHEMA:
-        raise BaselineError(f"{meta_path}: schema {meta.get('schema')!r}, expected {SCHEMA}")
+        raise BaselineError(f"{meta_path}: schema {shown(meta.get('schema'))}, expected {SCHEMA}")
     sec = meta.get("secrets") or {}
     if sec.get("digest") != DIGEST or not isinstance(sec.get("salt"), str):
         raise BaselineError(f"{meta_path}: secrets: needs digest {DIGEST} and a salt")
