@@ -73,6 +73,8 @@ WAIVER = "NOVA-005: {justification: x, owner: y, expires: 2999-01-01"
 BASELINE = "schema: 1\nsecrets: {digest: pbkdf2-sha256, salt: '00', iterations: 1}\n"
 STEP = "SVC-003:\n  steps: [x]\n"
 CASES: dict[str, tuple[type[Exception], Callable[[Path], Callable[[], object]]]] = {
+    "waiver field": (WaiverError, lambda t: _waivers(t, f"{WAIVER}, {K}: 1}}\n")),
+    "waiver date": (WaiverError, lambda t: _waivers(t, WAIVER.replace("2999-01-01", Q) + "}\n")),
     "waiver key": (WaiverError, lambda t: _waivers(t, f"{WAIVER}}}\n{K}: {{}}\n")),
     "baseline schema": (BaselineError, lambda t: _baseline(t, f"schema: {Q}\n")),
     "baseline roles": (BaselineError, lambda t: _baseline(t, f"{BASELINE}roles: {Q}\n")),
