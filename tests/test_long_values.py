@@ -33,7 +33,8 @@ def test_shown_quotes_shortens_and_escapes() -> None:
     assert shown("a\x1b[31m\r\nb") == "'a\\x1b[31m\\r\\nb'"
     assert shown("\u202eevil") == "'\\u202eevil'"  # right-to-left override
     assert shown(10**5000) == "(an integer of 16610 bits)"
-    assert shown(list(range(10**6))) == "'[0, 1, 2, 3, 4, 5, ...]'"
+    assert shown(list(range(10**6))) == "[0, 1, 2, 3, 4, 5, ...]"
+    assert (shown(2), shown(None), shown("2")) == ("2", "None", "'2'")  # as repr shows them
     assert len(shown(HUGE)) == 63
 
 
