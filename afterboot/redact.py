@@ -34,6 +34,7 @@ line ends, DEL, C1) become ``\\xNN``: every text written passes through here.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -505,13 +506,28 @@ class RedactingFilter(logging.Filter):
 TEXT_SUFFIXES = (".json", ".txt", ".xml", ".properties", ".log", ".sh", ".html", ".csv", ".uri")
 
 
+def _redact_json(text: str) -> str:
+    """A JSON file's text with every string in it redacted as a string: a control character
+    JSON escapes (``\\u001b``) is one once read, which no pass over the text sees. The
+    text as it is when it is no JSON, or nothing in its strings changes."""
+    try:
+        data = json.loads(text)
+        clean = redact_obj(data)
+    except (ValueError, RecursionError):  # no JSON, or nested past what Python reads
+        return text
+    return text if clean == data else json.dumps(clean, ensure_ascii=False)
+
+
 def redact_file(path: Path) -> bool:
-    """Redact a text file in place; True if it changed. Binary files are left alone."""
+    """Redact a text file in place (a JSON file's strings too, once read); True if it
+    changed. Binary files are left alone."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
     clean = redact(text)
+    if path.suffix == ".json":
+        clean = _redact_json(clean)
     if clean == text:
         return False
     path.write_text(clean, encoding="utf-8")
