@@ -22,6 +22,7 @@ import yaml
 
 from afterboot.checks.findings import Finding
 from afterboot.errors import one_line, shown
+from afterboot.inputfile import read_text
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures.hostcommands import adapt, spec_for
 from afterboot.yamlines import bounded_load
@@ -389,12 +390,20 @@ def parse(
 def _read(path: Path, what: str = "check IDs to procedures") -> dict[str, Any]:
     """A YAML mapping; a site's file is bounded against aliases that expand without end
     (ours are data of this package, read on every run: loaded as they are)."""
+    ours = path.parent == OURS
     try:
-        text = path.read_text()
-        ours = path.parent == OURS
+        text = path.read_text() if ours else read_text(path)  # a site's: a bounded file
         data = (yaml.load(text, Loader=_LOADER) if ours else bounded_load(text, _LOADER)) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ProcedureError(f"{path}: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise ProcedureError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ProcedureError(f"{path}: not UTF-8 text") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ProcedureError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ProcedureError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ProcedureError(f"{path}: must map {what}")
     return data
