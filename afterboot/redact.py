@@ -22,6 +22,10 @@ What it knows about OpenStack, beyond oslo.utils' ``mask_password`` list:
 - tokens: Keystone fernet, JWS/JWT, PKI, ``X-Auth-Token``, ``Authorization``;
 - literal values met in config files during the run (:func:`remember`).
 
+Linear in the text, whatever it holds: a host's configuration is evidence, and a line of
+megabytes (a secret of megabytes, thousands of brokers with their passwords, a word a rule
+looks for at every step) is masked in a pass or two, never once per word.
+
 Check IDs, UUIDs, host names, file paths, URL paths (``/auth/tokens``) and option *names*
 stay visible: only values are masked. Terminal control characters (ESC, C0 but tab and
 line ends, DEL, C1) become ``\\xNN``: every text written passes through here.
@@ -30,6 +34,7 @@ line ends, DEL, C1) become ``\\xNN``: every text written passes through here.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -44,21 +49,68 @@ MIN_LITERAL = 6  # shorter values would mask ordinary words
 # -- literal values learned during the run ----------------------------------------------
 
 _literals: set[str] = set()
-_literal_re: re.Pattern[str] | None = None
+_longest_first: tuple[str, ...] | None = None  # made on first use after a change
+_by_prefix: dict[str, tuple[tuple[int, str], ...]] | None = None
+FEW_LITERALS = 64  # up to this many, each is searched for (C speed); past it, one pass
 
 
 def remember(secret: str | None) -> None:
-    """Mask this exact value (and its URL-encoded forms) wherever it appears later."""
-    global _literal_re
-    if not secret or len(secret.strip()) < MIN_LITERAL or MASK in secret:
+    """Mask this exact value (and its URL-encoded forms) wherever it appears later.
+
+    Cheap whatever the value (a secret of megabytes, thousands of them): nothing is
+    compiled, the masking pass is planned on the next :func:`redact`. A form shorter than
+    :data:`MIN_LITERAL` (``%2F%2F%2F`` unquoted) is not learned: it would mask words."""
+    global _longest_first, _by_prefix
+    if not secret or secret in _literals or len(secret.strip()) < MIN_LITERAL or MASK in secret:
         return
     plain = unquote(secret)
-    new = {secret, secret.strip(), plain, quote(plain, safe=""), quote_plus(plain)} - _literals
+    forms = {secret, secret.strip(), plain, quote(plain, safe=""), quote_plus(plain)}
+    new = {f for f in forms if len(f) >= MIN_LITERAL and MASK not in f} - _literals
     if new:
         _literals.update(new)
-        ordered = sorted(_literals, key=len, reverse=True)
-        _literal_re = re.compile("|".join(re.escape(s) for s in ordered))
+        _longest_first = _by_prefix = None
         _cached.cache_clear()
+
+
+_GRAM = 3  # the many-literal pass probes every _STEP-th place of a text, by 3 characters
+_STEP = MIN_LITERAL - _GRAM + 1  # a literal holds a probed place at one of its first 4
+
+
+def _mask_literals(text: str) -> str:
+    """Every learned literal in ``text`` masked: the leftmost first, the longest of those
+    that start at one place. A few are each searched for (C speed); many are found in one
+    pass over the text, linear whatever their number: every fourth place is looked up by
+    the three characters there, among the first four of any literal's grams (a literal of
+    six characters or more holds a probed place within its first four)."""
+    global _longest_first, _by_prefix
+    if _longest_first is None:
+        _longest_first = tuple(sorted(_literals, key=len, reverse=True))
+    if len(_longest_first) <= FEW_LITERALS:
+        for literal in _longest_first:
+            if literal in text:
+                text = text.replace(literal, MASK)
+        return text
+    if _by_prefix is None:
+        grouped: dict[str, list[tuple[int, str]]] = {}
+        for literal in _longest_first:
+            for offset in range(_STEP):
+                grouped.setdefault(literal[offset : offset + _GRAM], []).append((offset, literal))
+        _by_prefix = {gram: tuple(group) for gram, group in grouped.items()}
+    out: list[str] = []
+    done = 0  # the text before this is written out (masked where it had to be)
+    for probe in range(0, len(text) - _GRAM + 1, _STEP):
+        if probe < done:  # no literal that starts from done holds this place
+            continue
+        found = [
+            (probe - offset, literal)
+            for offset, literal in _by_prefix.get(text[probe : probe + _GRAM], ())
+            if probe - offset >= done and text.startswith(literal, probe - offset)
+        ]
+        if found:
+            start, literal = min(found, key=lambda f: (f[0], -len(f[1])))
+            out.append(text[done:start] + MASK)
+            done = start + len(literal)
+    return "".join(out) + text[done:] if out else text
 
 
 def remember_option(name: str, value: str | None) -> None:
@@ -79,9 +131,9 @@ def learned() -> list[str]:
 
 def forget_all() -> None:
     """Drop the learned literals (tests)."""
-    global _literal_re
+    global _longest_first, _by_prefix
     _literals.clear()
-    _literal_re = None
+    _longest_first = _by_prefix = None
     _cached.cache_clear()
 
 
@@ -199,14 +251,33 @@ def _segments(name: str) -> list[str]:
 
 def is_secret_name(name: str, value: str = "") -> bool:
     """Does an option of this name hold a secret (given its value, for ``*_key``)?"""
+    return _holds_secret(name, value, 0, len(value))
+
+
+_KEYRING = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}(?:\s|$)")
+_NONBLANK = re.compile(r"\S")
+
+
+def _holds_secret(name: str, text: str, start: int, end: int) -> bool:
+    """:func:`is_secret_name` for the value ``text[start:end]``, read in place: a test of
+    its ends, never a copy (a line of many assignments stays linear)."""
     kind = _name_kind(name)
     if kind in ("secret", "plain"):
         return kind == "secret"
-    bare = value.strip().strip("'\"")
+    first = _NONBLANK.search(text, start, end)  # the value stripped, then its quotes
+    start = first.start() if first else end
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    while start < end and text[start] in "'\"":
+        start += 1
+    while end > start and text[end - 1] in "'\"":
+        end -= 1
     if kind == "keyring":  # ceph keyring "key = AQ...==", not "key=value" in prose
-        return re.match(r"[A-Za-z0-9+/]{16,}={0,2}(?:\s|$)", bare) is not None
+        return _KEYRING.match(text, start, end) is not None
     # fixed_key, memcache_secret_key, encryption_key
-    return not bare.startswith(("/", "~", "$", "%")) and not bare.endswith((".pem", ".key", ".crt"))
+    return not text.startswith(("/", "~", "$", "%"), start, end) and not text.endswith(
+        (".pem", ".key", ".crt"), start, end
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -242,38 +313,76 @@ _QUOTED = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'""")
 _BARE_VALUE = re.compile(r"[^\s,}\]]*")
 
 
-def _value_end(text: str, start: int, name: str, sep: str, at: int, quoted_name: bool) -> int:
-    """Where the value of ``name`` that begins at ``start`` ends."""
-    eol = text.find("\n", start)
-    eol = len(text) if eol < 0 else eol
-    if start < len(text) and text[start] in "\"'":
+class _Line:
+    """Where the line of the current assignment ends, and whether its name leads the line;
+    each line measured once, and each scan to a quote or a blank remembered: a line of
+    thousands of assignments is read a few times, not once per assignment."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.end = -1  # the current line's end (its newline, or the text's end)
+        self.first = 0  # where its first non-blank character is
+        self.scans: dict[re.Pattern[str], tuple[int, int]] = {}
+
+    def at(self, pos: int) -> None:
+        """Make the line holding ``pos`` the current one."""
+        if pos <= self.end:
+            return
+        begin = self.text.rfind("\n", 0, pos) + 1
+        end = self.text.find("\n", pos)
+        self.end = len(self.text) if end < 0 else end
+        word = _NONBLANK.search(self.text, begin, self.end)
+        self.first = word.start() if word else self.end
+
+    def scan(self, pattern: re.Pattern[str], start: int) -> int:
+        """Where ``pattern`` (tokens of one character or a backslash pair) stops from
+        ``start``. A start inside the last scan of the pattern stops where it stopped: the
+        character before a value is a separator, never a backslash, so the tokens align."""
+        last = self.scans.get(pattern)
+        if last is not None and last[0] <= start <= last[1]:
+            return last[1]
+        stop = pattern.match(self.text, start, self.end).end()  # type: ignore[union-attr]
+        self.scans[pattern] = (start, stop)
+        return stop
+
+
+def _value_end(line: _Line, start: int, name: str, sep: str, at: int, quoted_name: bool) -> int:
+    """Where the value of ``name`` that begins at ``start`` ends (``at``: where its name
+    begins, on the current line)."""
+    text, eol = line.text, line.end
+    if start < eol and text[start] in "\"'":
         quoted = _QUOTED.match(text, start)
         return quoted.end() if quoted else eol  # an unbalanced quote: the rest of the line
     if quoted_name:  # JSON, a dict: a bare value (a number, true) ends at , } ] or a blank
-        return _BARE_VALUE.match(text, start, eol).end()  # type: ignore[union-attr]
-    line_start = not text[text.rfind("\n", 0, at) + 1 : at].strip()
+        return line.scan(_BARE_VALUE, start)
     shell_variable = sep == "=" and name.isupper()  # PGPASSWORD=x psql ...
-    if line_start and not shell_variable:
+    if at <= line.first and not shell_variable:
         return eol  # "password = correct horse battery": the rest of the line
     if sep != sep.strip() and not shell_variable:  # mid-line: up to a closing quote
-        return _IN_STRING.match(text, start, eol).end()  # type: ignore[union-attr]
+        return line.scan(_IN_STRING, start)
     # NAME=value in a command or a message: up to a blank or a closing quote
-    return _WORD.match(text, start, eol).end()  # type: ignore[union-attr]
+    return line.scan(_WORD, start)
 
 
 def _mask_assignments(text: str) -> str:
     out, pos = [], 0
+    line = _Line(text)
     while (m := _NAME_SEP.search(text, pos)) is not None:
         start = end = m.end()
-        if _name_kind(m["name"]) != "plain":  # a plain name's value is kept unparsed
-            end = _value_end(text, start, m["name"], m["sep"], m.start(), bool(m["q"]))
-        value = text[start:end]
-        if not value.strip() or value.startswith(MASK) or not is_secret_name(m["name"], value):
+        name = m["name"]
+        if _name_kind(name) != "plain":  # a plain name's value is kept unparsed
+            line.at(m.start())
+            end = _value_end(line, start, name, m["sep"], m.start(), bool(m["q"]))
+        if (
+            text.startswith(MASK, start, end)
+            or _NONBLANK.search(text, start, end) is None
+            or not _holds_secret(name, text, start, end)
+        ):
             out.append(text[pos:start])
             pos = start
             continue
-        quote_char = value[0] if value[0] in "\"'" else ""
-        closing = quote_char if len(value) > 1 and value.endswith(quote_char) else ""
+        quote_char = text[start] if text[start] in "\"'" else ""
+        closing = quote_char if end - start > 1 and text[end - 1] == quote_char else ""
         out.append(text[pos:start] + quote_char + MASK + closing)
         pos = end
     out.append(text[pos:])
@@ -296,9 +405,13 @@ _RULES: tuple[Rule, ...] = (
         rf"\g<1>{MASK}",
         ("pass", "token", "secret"),
     ),
-    # mysql -pSECRET, mysqldump -p'SECRET', sshpass -p SECRET
+    # mysql -pSECRET, mysqldump -p'SECRET', sshpass -p SECRET; the -p of the nearest
+    # mysql before it (a line of many "mysql" words is read once, not once per word)
     (
-        re.compile(r"(?i)(\b(?:mysql\w*|mariadb\w*)\b[^\n]*?\s-p)(\"[^\"]*\"|'[^']*'|[^\s\"']+)"),
+        re.compile(
+            r"(?i)(\b(?:mysql\w*|mariadb\w*)\b(?:(?!\b(?:mysql|mariadb))[^\n])*?\s-p)"
+            r"(\"[^\"]*\"|'[^']*'|[^\s\"']+)"
+        ),
         rf"\g<1>{MASK}",
         ("mysql", "mariadb"),
     ),
@@ -357,8 +470,8 @@ def _cached(text: str) -> str:
 
 
 def _redact(text: str) -> str:
-    if _literal_re is not None:
-        text = _literal_re.sub(MASK, text)
+    if _literals:
+        text = _mask_literals(text)
     if "://" in text:
         text = _URL.sub(_mask_url, text)
     low = text.lower() if text.isascii() else None
@@ -401,13 +514,28 @@ class RedactingFilter(logging.Filter):
 TEXT_SUFFIXES = (".json", ".txt", ".xml", ".properties", ".log", ".sh", ".html", ".csv", ".uri")
 
 
+def _redact_json(text: str) -> str:
+    """A JSON file's text with every string in it redacted as a string: a control character
+    JSON escapes (``\\u001b``) is one once read, which no pass over the text sees. The
+    text as it is when it is no JSON, or nothing in its strings changes."""
+    try:
+        data = json.loads(text)
+        clean = redact_obj(data)
+    except (ValueError, RecursionError):  # no JSON, or nested past what Python reads
+        return text
+    return text if clean == data else json.dumps(clean, ensure_ascii=False)
+
+
 def redact_file(path: Path) -> bool:
-    """Redact a text file in place; True if it changed. Binary files are left alone."""
+    """Redact a text file in place (a JSON file's strings too, once read); True if it
+    changed. Binary files are left alone."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
     clean = redact(text)
+    if path.suffix == ".json":
+        clean = _redact_json(clean)
     if clean == text:
         return False
     path.write_text(clean, encoding="utf-8")

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from afterboot.errors import shown
+
 PHASES = (
     "post-reboot",
     "post-restore",
@@ -261,12 +263,25 @@ def _usage(setting: Setting, name: str, problem: str) -> pytest.UsageError:
     return pytest.UsageError(f"{name} (from {setting.source}): {problem}")
 
 
-def _path(s: Setting, config: pytest.Config) -> Path:
+def _path(s: Setting, config: pytest.Config, name: str) -> Path:
     path = Path(os.path.expanduser(str(s.value)))
     if not path.is_absolute():
         from_ini = s.source.startswith("ini ") and config.inipath is not None
         base = config.inipath.parent if from_ini and config.inipath else Path.cwd()
         path = base / path
+    return _usable(s, name, path)
+
+
+def _usable(s: Setting, name: str, path: Path) -> Path:
+    """``path``, unless the system refuses the name itself (too long, a NUL byte, a loop of
+    links): then one usage line, as for a file that does not exist."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise _usage(s, name, f"{shown(str(path))}: {reason}") from None
     return path
 
 
@@ -289,7 +304,7 @@ def _check_inventory(s: Setting, config: pytest.Config) -> Setting:
     paths: list[str] = []
     skipped: list[str] = []
     for source in _sources(s.value):
-        path = _path(Setting(source, s.source), config)
+        path = _path(Setting(source, s.source), config, "inventory")
         if "," in str(path):
             raise _usage(s, "inventory", f"{path}: a comma in a path cannot be told from two")
         if not path.exists():
@@ -309,7 +324,7 @@ def _check_inventory(s: Setting, config: pytest.Config) -> Setting:
 def _check_kolla_globals(s: Setting, config: pytest.Config) -> Setting:
     if s.value is None:
         return s
-    path = _path(s, config)
+    path = _path(s, config, "kolla-globals")
     if not path.is_file():
         raise _usage(s, "kolla-globals", f"{path}: no such file")
     return Setting(str(path), s.source)
@@ -317,7 +332,7 @@ def _check_kolla_globals(s: Setting, config: pytest.Config) -> Setting:
 
 def _check_phase(s: Setting, _: pytest.Config) -> Setting:
     if s.value not in PHASES:
-        raise _usage(s, "phase", f"unknown phase {s.value!r}; choose from {', '.join(PHASES)}")
+        raise _usage(s, "phase", f"unknown phase {shown(s.value)}; choose from {', '.join(PHASES)}")
     return s
 
 
@@ -338,10 +353,10 @@ def _check_timeout(s: Setting, _: pytest.Config) -> Setting:
     try:
         value = float(s.value)
     except (TypeError, ValueError):
-        raise _usage(s, "timeout", f"{s.value!r} is not a number of seconds") from None
+        raise _usage(s, "timeout", f"{shown(s.value)} is not a number of seconds") from None
     if not MIN_TIMEOUT <= value <= 3600:
         raise _usage(
-            s, "timeout", f"{s.value} is out of range ({MIN_TIMEOUT:g} <= seconds <= 3600)"
+            s, "timeout", f"{value:g} is out of range ({MIN_TIMEOUT:g} <= seconds <= 3600)"
         )
     return Setting(value, s.source)
 
@@ -349,7 +364,7 @@ def _check_timeout(s: Setting, _: pytest.Config) -> Setting:
 def _check_waivers(s: Setting, config: pytest.Config) -> Setting:
     if s.value is None:
         return s
-    path = _path(s, config)
+    path = _path(s, config, "waivers")
     if not path.exists():  # anything else that is no regular file: the loader says what
         raise _usage(s, "waivers", f"{path}: no such file")
     return Setting(str(path), s.source)
@@ -358,7 +373,7 @@ def _check_waivers(s: Setting, config: pytest.Config) -> Setting:
 def _check_prometheus(s: Setting, config: pytest.Config) -> Setting:
     if s.value is None:
         return s
-    path = _path(s, config)
+    path = _path(s, config, "prometheus")
     if not path.parent.is_dir():
         raise _usage(s, "prometheus", f"{path.parent}: no such directory")
     return Setting(str(path), s.source)
@@ -368,7 +383,7 @@ def _check_baseline(s: Setting, config: pytest.Config) -> Setting:
     if s.value is None:
         return s
     # made by --write-baseline; the config-gate phase needs it to exist (afterboot.checks.phases)
-    return Setting(str(_path(s, config)), s.source)
+    return Setting(str(_path(s, config, "baseline")), s.source)
 
 
 def _check_reports_dir(s: Setting, config: pytest.Config) -> Setting:
@@ -384,24 +399,24 @@ def _check_settle(s: Setting, config: pytest.Config) -> Setting:
     except ValueError:
         value = -1.0
     if not 0 <= value <= 86400 or value != value:
-        raise _usage(s, "settle", f"{s.value!r} is not a number of seconds (0 <= seconds <= 86400)")
+        raise _usage(
+            s, "settle", f"{shown(s.value)} is not a number of seconds (0 <= seconds <= 86400)"
+        )
     if config.getoption("numprocesses", None) or hasattr(config, "workerinput"):
         raise _usage(s, "settle", "--settle runs in one process; drop -n (pytest-xdist)")
     return Setting(value, s.source)
 
 
 def _check_procedures(s: Setting, config: pytest.Config) -> Setting:
-    if s.source.startswith("$"):  # os.pathsep-separated
-        return Setting(
-            tuple(Path(p).resolve() for p in str(s.value).split(os.pathsep) if p), s.source
-        )
     if s.source.startswith("ini "):  # pytest made them absolute, from the ini file's place
-        return Setting(tuple(Path(p) for p in s.value), s.source)
-    return Setting(tuple(Path(p).resolve() for p in s.value or ()), s.source)
+        return Setting(tuple(_usable(s, "procedures", Path(p)) for p in s.value), s.source)
+    given = str(s.value).split(os.pathsep) if s.source.startswith("$") else s.value or ()
+    paths = (_usable(s, "procedures", Path(p).absolute()) for p in given if p)
+    return Setting(tuple(p.resolve() for p in paths), s.source)
 
 
 def _check_write_baseline(s: Setting, config: pytest.Config) -> Setting:
-    return Setting(_path(s, config) if s.value else None, s.source)
+    return Setting(_path(s, config, "write-baseline") if s.value else None, s.source)
 
 
 def _check_pass_deadline(s: Setting, _: pytest.Config) -> Setting:
@@ -428,7 +443,9 @@ def _check_from_snapshot(s: Setting, config: pytest.Config) -> Setting:
         if config.getoption(dest, None):
             why = "the snapshots hold their inventory" if flag == "--inventory" else "it reads"
             raise _usage(s, "from-snapshot", f"judges saved snapshots: not with {flag} ({why})")
-    return Setting(tuple(str(_path(Setting(f, s.source), config)) for f in files), s.source)
+    return Setting(
+        tuple(str(_path(Setting(f, s.source), config, "from-snapshot")) for f in files), s.source
+    )
 
 
 _SHARD = re.compile(r"([1-9][0-9]{0,3})/([1-9][0-9]{0,3})")

@@ -73,8 +73,12 @@ def test_bad_waiver_dates_are_one_line(tmp_path: Path, body: str, said: str) -> 
 
 def test_a_long_number_where_a_name_goes_is_a_name(tmp_path: Path) -> None:
     path = tmp_path / "waivers.yaml"
-    path.write_text(f"NOVA-005: {{justification: x, owner: y, expires: 2999-12-31, host: {HUGE}}}")
-    assert load(path)[0].host == HUGE
+    text = "NOVA-005: {{justification: x, owner: y, expires: 2999-12-31, host: {}}}"
+    path.write_text(text.format(HUGE[:4096]))
+    assert load(path)[0].host == HUGE[:4096]
+    path.write_text(text.format(HUGE))  # past int()'s digits, and a waiver's field
+    with pytest.raises(WaiverError, match=r":1: NOVA-005: host has 5000 characters; a wai"):
+        load(path)
 
 
 def test_a_bad_date_run_is_exit_4(suite: pytest.Pytester) -> None:

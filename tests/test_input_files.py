@@ -131,3 +131,33 @@ def test_a_strange_baseline_meta_is_one_line(suite: pytest.Pytester, kind: str) 
     line = _one_line(suite, "--phase=config-gate", "--baseline=base")
     assert line.startswith("ERROR: baseline (from --baseline): "), line
     assert said in line
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("fifo", "fifo.yaml: is a FIFO, not a regular file"),
+        ("latin-1", "site.yaml: not UTF-8 text"),
+        ("deep", "site.yaml:1: invalid YAML: exceeded maximum nesting depth"),
+        ("broken", "site.yaml:3: invalid YAML: did not find expected node content"),
+    ],
+)
+def test_a_strange_site_procedures_file_is_one_line(
+    suite: pytest.Pytester, kind: str, said: str
+) -> None:
+    """A site's procedures are read as any input file: a FIFO hung the run, a file that
+    is not UTF-8 ended it in an internal error."""
+    site = suite.path / "site"
+    site.mkdir()
+    if kind == "fifo":
+        _fifo(site / "fifo.yaml")
+    else:
+        body = {
+            "latin-1": b"SVC-003:\n  why: \xe9t\xe9\n",
+            "deep": b"SVC-003: " + b"[" * 5000 + b"]" * 5000 + b"\n",
+            "broken": b"SVC-003:\n  why: [\n",
+        }[kind]
+        (site / "site.yaml").write_bytes(body)
+    line = _one_line(suite, "--procedures=site")
+    assert line.startswith(f"ERROR: procedures: {site}/"), line
+    assert said in line, line

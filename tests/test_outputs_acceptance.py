@@ -202,7 +202,7 @@ def test_expired_waiver_fails_again_and_says_so(
         ("nova: {justification: x, owner: y, expires: 2030-01-01}\n", "not a check ID"),
         ("NOVA-005: {owner: y, expires: 2030-01-01}\n", "needs 'justification'"),
         ("NOVA-005: {justification: x, owner: y, expires: 2030-01-01, hots: a}\n", "'hots'"),
-        ("NOVA-005: [\n", "not valid YAML"),
+        ("NOVA-005: [\n", ":2: invalid YAML"),
     ],
 )
 def test_bad_waiver_file_is_one_line_and_exit_4(

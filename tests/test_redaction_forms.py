@@ -220,7 +220,7 @@ def test_a_waivers_file_linked_to_another_file_does_not_print_it(tmp_path: Path)
         load(link)
     assert "ZQ" not in str(exc.value), str(exc.value)
     assert "zqadmin" not in str(exc.value).lower(), str(exc.value)
-    assert str(exc.value).startswith(f"{link}: ")
+    assert str(exc.value).startswith(f"{link}:")
 
 
 def test_a_plain_unknown_check_id_is_still_named(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,9 +31,10 @@ from typing import Any
 import yaml
 
 from afterboot.domains.config import HOST_SPECIFIC, is_secret, parse_ini
+from afterboot.errors import one_line, shown
 from afterboot.inputfile import read_text
 from afterboot.redact import is_secret_name, redact, remember_option
-from afterboot.yamlines import bounded_load
+from afterboot.yamlines import FastLoader, bounded_load
 
 SCHEMA = 1
 META = "baseline.yaml"
@@ -49,6 +51,9 @@ HostFiles = Mapping[str, FileOptions | None]  # path -> options (None: no such f
 
 class BaselineError(ValueError):
     """A baseline directory that cannot be read; the message is one line naming the file."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 @dataclass(frozen=True)
@@ -310,8 +315,8 @@ def write(
     meta_path = root / META
     kept_roles: dict[str, list[str]] = {}
     if meta_path.is_file():
-        with_roles = _meta(meta_path).get("roles") or {}
-        kept_roles = {str(r): list(h) for r, h in with_roles.items() if r not in roles}
+        with_roles = _roles(_meta(meta_path), meta_path)
+        kept_roles = {r: h for r, h in with_roles.items() if r not in roles}
     written: list[Path] = []
     for role, (hosts, files) in sorted(roles.items()):
         kept_roles[role] = sorted(hosts)
@@ -345,12 +350,38 @@ def write(
 
 def _meta(path: Path) -> dict[str, Any]:
     try:
-        data = bounded_load(read_text(path))
+        data = bounded_load(read_text(path), FastLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise BaselineError(f"{path}: {str(exc).splitlines()[0]}") from None
+        said = str(exc).splitlines() or [type(exc).__name__]
+        raise BaselineError(f"{path}: {said[0]}") from None
+    except RecursionError:
+        raise BaselineError(f"{path}: nested too deeply") from None
     if not isinstance(data, dict):
         raise BaselineError(f"{path}: not a baseline written by --write-baseline")
     return data
+
+
+def _names(value: object) -> list[str] | None:
+    """A list of host names as the baseline writes it (None, an empty list), else None."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        return None
+    return [str(v) for v in value]
+
+
+def _roles(meta: dict[str, Any], path: Path) -> dict[str, list[str]]:
+    """``roles``: each role with the hosts it was written from."""
+    roles = meta.get("roles") or {}
+    if not isinstance(roles, dict):
+        raise BaselineError(f"{path}: roles must map a role to its hosts")
+    out: dict[str, list[str]] = {}
+    for role, hosts in roles.items():
+        names = _names(hosts)
+        if names is None:
+            raise BaselineError(f"{path}: roles: {shown(role)}: hosts must be a list of names")
+        out[str(role)] = names
+    return out
 
 
 def existing_salt(root: Path) -> Salt | None:
@@ -375,36 +406,51 @@ class Baseline:
         for f in sorted(role_dir.rglob("*.yaml")):
             path = "/" + str(f.relative_to(role_dir))[: -len(".yaml")]
             data = _meta(f)
-            try:
-                base[path] = FileBaseline(
-                    [str(h) for h in data.get("hosts") or []],
-                    _sections(data.get("options") or {}, f),
-                    _sections(data.get("host_specific") or {}, f, per_host=True),
-                )
-            except (AttributeError, TypeError) as exc:
-                raise BaselineError(f"{f}: malformed ({exc})") from None
+            hosts = _names(data.get("hosts"))
+            if hosts is None:
+                raise BaselineError(f"{f}: hosts must be a list of names")
+            base[path] = FileBaseline(
+                hosts,
+                _sections(data.get("options"), f, "options"),
+                _sections(data.get("host_specific"), f, "host_specific", per_host=True),
+            )
         return base
 
 
 def _value(v: object, where: Path) -> Value:
-    if isinstance(v, list):
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
         return [str(x) for x in v]
     if isinstance(v, str):
         return v
-    raise BaselineError(f"{where}: value {v!r} is not a string (quote it)")
+    raise BaselineError(f"{where}: value {shown(v)} is not a string (quote it)")
 
 
-def _sections(data: dict[str, Any], where: Path, per_host: bool = False) -> dict[str, Any]:
+def _mapping(data: object, where: str) -> dict[Any, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise BaselineError(f"{where} must be a mapping, not {shown(data)}")
+    return data
+
+
+def _sections(data: object, f: Path, key: str, per_host: bool = False) -> dict[str, Any]:
+    """``options`` (section -> option -> value) or ``host_specific`` (section -> option ->
+    host -> value or null), every level checked."""
     out: dict[str, Any] = {}
-    for section, options in data.items():
-        for option, v in (options or {}).items():
+    for section, options in _mapping(data, f"{f}: {key}").items():
+        where = f"{f}: {key}: [{shown(section, quoted=False)}]"
+        for option, v in _mapping(options, where).items():
             if per_host:
+                hosts = _mapping(v, f"{where} {shown(option, quoted=False)}")
                 out.setdefault(str(section), {})[str(option)] = {
-                    str(h): None if x is None else _value(x, where) for h, x in v.items()
+                    str(h): None if x is None else _value(x, f) for h, x in hosts.items()
                 }
             else:
-                out.setdefault(str(section), {})[str(option)] = _value(v, where)
+                out.setdefault(str(section), {})[str(option)] = _value(v, f)
     return out
+
+
+MAX_ITERATIONS = 1_000_000  # ten times ours: each secret of every host is hashed so often
 
 
 def load(root: Path) -> Baseline:
@@ -415,22 +461,29 @@ def load(root: Path) -> Baseline:
             f"{root}: no {META}; write a baseline with `pytest --write-baseline={root}`"
         )
     meta = _meta(meta_path)
-    if meta.get("schema") != SCHEMA:
-        raise BaselineError(f"{meta_path}: schema {meta.get('schema')!r}, expected {SCHEMA}")
+    schema = meta.get("schema")
+    if type(schema) is not int or schema != SCHEMA:  # not True, not 1.0
+        raise BaselineError(f"{meta_path}: schema {shown(schema)}, expected {SCHEMA}")
     sec = meta.get("secrets") or {}
-    if sec.get("digest") != DIGEST or not isinstance(sec.get("salt"), str):
+    if (
+        not isinstance(sec, dict)
+        or sec.get("digest") != DIGEST
+        or not isinstance(sec.get("salt"), str)
+    ):
         raise BaselineError(f"{meta_path}: secrets: needs digest {DIGEST} and a salt")
+    iterations = sec.get("iterations", ITERATIONS)
+    if isinstance(iterations, str) and re.fullmatch(r"[0-9]{1,7}", iterations):
+        iterations = int(iterations)
     try:
         bytes.fromhex(sec["salt"])
-        salt = Salt(sec["salt"], int(sec.get("iterations", ITERATIONS)))
     except ValueError:
+        raise BaselineError(f"{meta_path}: secrets: salt must be hex") from None
+    if type(iterations) is not int or not 1 <= iterations <= MAX_ITERATIONS:
         raise BaselineError(
-            f"{meta_path}: secrets: salt must be hex, iterations a number"
-        ) from None
-    roles = meta.get("roles") or {}
-    if not isinstance(roles, dict):
-        raise BaselineError(f"{meta_path}: roles must map a role to its hosts")
-    return Baseline(root, salt, {str(r): [str(h) for h in hs or []] for r, hs in roles.items()})
+            f"{meta_path}: secrets: iterations {shown(iterations)} is not a number from 1 to "
+            f"{MAX_ITERATIONS}"
+        )
+    return Baseline(root, Salt(sec["salt"], iterations), _roles(meta, meta_path))
 
 
 def live_files(

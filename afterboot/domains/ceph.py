@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from afterboot.errors import CouldNotRun
+from afterboot.errors import CouldNotRun, shown
 from afterboot.reads.hostreads import HostRead, register
 from afterboot.transport.connections import Remote
 
@@ -68,7 +68,7 @@ def health(text: str, host: str) -> CephHealth:
         raise CouldNotRun(f"host {host}: ceph status has no health", text.strip()[:120])
     status = block.get("status") or block.get("overall_status")
     if status not in STATUSES:
-        raise CouldNotRun(f"host {host}: ceph health status {status!r} unknown", "")
+        raise CouldNotRun(f"host {host}: ceph health status {shown(status)} unknown", "")
     raw = block.get("checks") or {}
     if not isinstance(raw, Mapping):
         raise CouldNotRun(f"host {host}: ceph health checks are not a mapping", "")

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from afterboot.errors import CouldNotRun
+from afterboot.errors import CouldNotRun, one_line, shown
 from afterboot.reads.hostreads import parts
 from afterboot.redact import remember_option
 from afterboot.transport.connections import Remote
@@ -77,7 +77,7 @@ class ConfigSyntaxError(ValueError):
     """A line oslo.config would refuse; the message names file and line."""
 
     def __init__(self, source: str, line: int, problem: str) -> None:
-        super().__init__(f"{source}:{line}: {problem}")
+        super().__init__(one_line(f"{source}:{line}: {problem}"))
         self.source = source
         self.line = line
 
@@ -119,7 +119,9 @@ def parse_ini(text: str, source: str = "config") -> Sections:
         nonlocal key, parts
         if key is not None:
             if current is None:
-                raise ConfigSyntaxError(source, key_line, f"option {key!r} before any [section]")
+                raise ConfigSyntaxError(
+                    source, key_line, f"option {shown(key)} before any [section]"
+                )
             sections[current].setdefault(key, []).append("\n".join(parts))
         key, parts = None, []
 
@@ -136,7 +138,7 @@ def parse_ini(text: str, source: str = "config") -> Sections:
         flush()
         if line.startswith("["):
             if not line.endswith("]"):
-                raise ConfigSyntaxError(source, number, f"section header {line!r} lacks ']'")
+                raise ConfigSyntaxError(source, number, f"section header {shown(line)} lacks ']'")
             if len(line) <= 2:
                 raise ConfigSyntaxError(source, number, "empty section name")
             current = _section_name(line[1:-1])
@@ -146,7 +148,7 @@ def parse_ini(text: str, source: str = "config") -> Sections:
             continue
         cut = min((i for i in (line.find("="), line.find(":")) if i >= 0), default=-1)
         if cut < 0:
-            raise ConfigSyntaxError(source, number, f"no '=' or ':' in {line!r}")
+            raise ConfigSyntaxError(source, number, f"no '=' or ':' in {shown(line)}")
         key, value = line[:cut].strip(), line[cut + 1 :].strip()
         if not key:
             raise ConfigSyntaxError(source, number, "empty option name")

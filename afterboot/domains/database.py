@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from afterboot.domains.config import ConfigSyntaxError, config_text, option_values
-from afterboot.errors import CouldNotRun, InputError
+from afterboot.errors import CouldNotRun, InputError, shown
 from afterboot.redact import remember
 from afterboot.transport.connections import Connections, Remote, first_answer
 
@@ -84,7 +84,7 @@ class DSN:
         scheme = m["scheme"]
         if not scheme.startswith("mysql"):
             raise InputError(
-                f"{source}: only MySQL/MariaDB DSNs are supported (got scheme {scheme!r})"
+                f"{source}: only MySQL/MariaDB DSNs are supported (got scheme {shown(scheme)})"
             )
         password = unquote(m["password"] or "")
         remember(password)
@@ -209,7 +209,7 @@ class Databases:
         if service in self._dsns:
             return self._dsns[service]
         if service not in SERVICE_CONFIGS:
-            raise CouldNotRun(f"no known config for service {service!r}", "")
+            raise CouldNotRun(f"no known config for service {shown(service)}", "")
         path, section, option = SERVICE_CONFIGS[service]
         if self._inventory_dsn:
             base = DSN.parse(self._inventory_dsn, "inventory database.dsn")

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from afterboot.errors import CouldNotRun
+from afterboot.errors import CouldNotRun, shown
 from afterboot.reads.hostreads import RINGS, parts, unexpected
 from afterboot.transport.connections import Remote
 
@@ -112,7 +112,7 @@ def _v2_devices(data: bytes, ring: str, source: str) -> list[RingDevice]:
     if 8 + len(raw) != int(end) - int(start):
         raise CouldNotRun(f"{source}: ring v2 devices section size disagrees with the index", "")
     if method not in ("md5", "sha1", "sha256", "sha512"):
-        raise CouldNotRun(f"{source}: ring v2 checksum method {method!r} is not supported", "")
+        raise CouldNotRun(f"{source}: ring v2 checksum method {shown(method)} is not supported", "")
     # The checksum covers the section's length prefix and its bytes.
     if hashlib.new(method, data[int(start) : int(end)]).hexdigest() != expected:
         raise CouldNotRun(f"{source}: ring v2 devices section fails its {method} checksum", "")

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from afterboot.errors import CouldNotRun
+from afterboot.errors import CouldNotRun, shown
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import PART, HostRead, register
 from afterboot.snapshot import ReadResult
@@ -275,7 +275,7 @@ def _from_json(lines: Iterable[str]) -> list[CheckResult] | None:
             if not isinstance(name, str) or not name.strip():
                 raise ValueError(f"a check without a name: {str(item)[:80]}")
             if isinstance(code, bool) or code not in CODES:
-                raise ValueError(f"check {name!r}: result {code!r} unknown")
+                raise ValueError(f"check {shown(name)}: result {shown(code)} unknown")
             said = "" if details is None else str(details).strip()
             out.append(CheckResult(name.strip(), int(code), said))
         return out
@@ -311,9 +311,9 @@ def _from_table(lines: Iterable[str]) -> list[CheckResult] | None:
         name = row[0][len("Check: ") :].strip()
         result = row[1][len("Result: ") :].strip()
         if result not in _BY_NAME:
-            raise ValueError(f"check {name!r}: result {result!r} unknown")
+            raise ValueError(f"check {shown(name)}: result {shown(result)} unknown")
         if not row[2].startswith("Details:"):
-            raise ValueError(f"check {name!r}: no details line")
+            raise ValueError(f"check {shown(name)}: no details line")
         first = row[2][len("Details:") :].strip()
         rest = [line.strip() for line in row[3:] if line.strip()]
         details = " ".join([first, *rest]).strip()

@@ -21,6 +21,8 @@ from typing import Any
 import yaml
 
 from afterboot.checks.findings import Finding
+from afterboot.errors import one_line, shown
+from afterboot.inputfile import read_text
 from afterboot.inventory.model import HostSpec
 from afterboot.procedures.hostcommands import adapt, spec_for
 from afterboot.yamlines import bounded_load
@@ -49,6 +51,9 @@ _STEP_KEYS = {
 
 class ProcedureError(ValueError):
     """A procedure file that cannot be accepted; the message is one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 @dataclass(frozen=True)
@@ -245,7 +250,7 @@ def _step(raw: Any, where: str) -> Step:
         )
     unknown = set(raw) - _STEP_KEYS
     if unknown:
-        raise ProcedureError(f"{where}: unknown step key {sorted(unknown)[0]!r}")
+        raise ProcedureError(f"{where}: unknown step key {shown(sorted(map(str, unknown))[0])}")
     if "host" in raw:  # ``host: COMMAND``: ``run: COMMAND`` typed on the host (``at: host``)
         if "run" in raw or "at" in raw:
             raise ProcedureError(
@@ -295,7 +300,7 @@ def _expand(
     fills the block's ``{key}`` with ``value`` as it is included; its other placeholders
     are filled from each finding, as in any step."""
     out: list[tuple[Any, str]] = []
-    here = f"{where}: block {chain[-1]!r}" if chain else where
+    here = f"{where}: block {shown(chain[-1])}" if chain else where
     for raw in steps:
         if not isinstance(raw, Mapping) or "include" not in raw:
             out.append((raw, here))
@@ -314,13 +319,14 @@ def _expand(
         if name in chain:
             raise ProcedureError(f"{here}: include cycle {' -> '.join((*chain, name))}")
         if name not in blocks:
-            raise ProcedureError(f"{here}: include of unknown block {name!r} (see {BLOCKS})")
+            raise ProcedureError(f"{here}: include of unknown block {shown(name)} (see {BLOCKS})")
         expanded = _expand(blocks[name], blocks, where, (*chain, name))
         if given:
             values = {str(k): str(v) for k, v in given.items()}
             unused = [k for k in values if not any(f"{{{k}}}" in repr(s) for s, _ in expanded)]
             if unused:
-                raise ProcedureError(f"{here}: block {name!r} has no {{{unused[0]}}} to fill")
+                hole = shown(unused[0], quoted=False)
+                raise ProcedureError(f"{here}: block {shown(name)} has no {{{hole}}} to fill")
             expanded = [(_filled(s, values), w) for s, w in expanded]
         out.extend(expanded)
     return out
@@ -339,19 +345,24 @@ def _filled(raw: Any, values: Mapping[str, str]) -> Any:
     return raw
 
 
+def _named(check_id: str) -> str:
+    """A check ID as a message names it: as it is, unless it is long or strange."""
+    return check_id if len(check_id) <= 40 and check_id.isprintable() else shown(check_id)
+
+
 def parse(
     check_id: str, data: Mapping[str, Any], source: str, blocks: Mapping[str, Any] | None = None
 ) -> Procedure:
-    where = f"{source}: {check_id}"
+    where = f"{source}: {_named(check_id)}"
     if "tier" in data:
         raise ProcedureError(f"{where}: 'tier' is the check's, set by its marker (tier=N)")
     unknown = set(data) - _FIELDS
     if unknown:
-        raise ProcedureError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        raise ProcedureError(f"{where}: unknown key {shown(sorted(map(str, unknown))[0])}")
     # most procedures are critical: only the others say their severity
     severity = _text(data, "severity", where, required=False) or DEFAULT_SEVERITY
     if severity not in SEVERITIES:
-        raise ProcedureError(f"{where}: severity {severity!r} not in {', '.join(SEVERITIES)}")
+        raise ProcedureError(f"{where}: severity {shown(severity)} not in {', '.join(SEVERITIES)}")
     steps = tuple(_step(s, w) for s, w in _expand(data.get("steps") or (), blocks or {}, where))
     if not steps:
         raise ProcedureError(f"{where}: needs at least one step")
@@ -379,12 +390,20 @@ def parse(
 def _read(path: Path, what: str = "check IDs to procedures") -> dict[str, Any]:
     """A YAML mapping; a site's file is bounded against aliases that expand without end
     (ours are data of this package, read on every run: loaded as they are)."""
+    ours = path.parent == OURS
     try:
-        text = path.read_text()
-        ours = path.parent == OURS
+        text = path.read_text() if ours else read_text(path)  # a site's: a bounded file
         data = (yaml.load(text, Loader=_LOADER) if ours else bounded_load(text, _LOADER)) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ProcedureError(f"{path}: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise ProcedureError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ProcedureError(f"{path}: not UTF-8 text") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ProcedureError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ProcedureError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ProcedureError(f"{path}: must map {what}")
     return data
@@ -398,7 +417,7 @@ def _blocks(directory: Path) -> dict[str, list[Any]]:
     blocks = _read(path, "block names to lists of steps")
     for name, steps in blocks.items():
         if not isinstance(steps, list) or not steps:
-            raise ProcedureError(f"{path}: block {name!r} must be a list of steps")
+            raise ProcedureError(f"{path}: block {shown(name)} must be a list of steps")
     return {str(name): steps for name, steps in blocks.items()}
 
 
@@ -416,7 +435,7 @@ def load(site_dirs: Sequence[Path] = ()) -> dict[str, Procedure]:
                 continue  # _blocks.yaml, _evidence.yaml and other non-procedure data
             for check_id, entry in _read(path).items():
                 if not isinstance(entry, dict):
-                    raise ProcedureError(f"{path}: {check_id}: must be a mapping")
+                    raise ProcedureError(f"{path}: {_named(str(check_id))}: must be a mapping")
                 raw.setdefault(str(check_id), {}).update(entry)
                 sources[str(check_id)] = str(path)
     book = {cid: parse(cid, data, sources[cid], blocks) for cid, data in raw.items()}
@@ -425,7 +444,7 @@ def load(site_dirs: Sequence[Path] = ()) -> dict[str, Procedure]:
             unknown = [c for c in step.verified_by if c not in book]
             if unknown:
                 raise ProcedureError(
-                    f"{proc.source}: {proc.id}: verified_by names unknown check {unknown[0]!r}"
+                    f"{proc.source}: {proc.id}: verified_by names unknown check {shown(unknown[0])}"
                 )
     return book
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from afterboot.errors import shown
 from afterboot.procedures.runbook import ProcedureError, data_file, fill
 
 FILE = "_signatures.yaml"
@@ -58,10 +59,11 @@ def parse(data: Mapping[str, Any], source: str = FILE) -> tuple[Signature, ...]:
             raise ProcedureError(f"{where}: needs id, match and cause")
         unknown = set(entry) - {"id", "match", "cause", "cleared_by"}
         if unknown:
-            raise ProcedureError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+            named = ", ".join(shown(k) for k in sorted(map(str, unknown))[:3])
+            raise ProcedureError(f"{where}: unknown key(s) {named}")
         sid = str(entry["id"])
         if not _ID.match(sid) or any(s.id == sid for s in out):
-            raise ProcedureError(f"{where}: id {sid!r} must be unique, lower-case-with-dashes")
+            raise ProcedureError(f"{where}: id {shown(sid)} must be unique, lower-case-with-dashes")
         try:
             pattern = re.compile(str(entry["match"]))
             cleared = re.compile(str(entry["cleared_by"])) if entry.get("cleared_by") else None

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from afterboot.errors import CouldNotRun
+from afterboot.errors import CouldNotRun, shown
 from afterboot.reads.cloudreads import CloudContext, CloudRead, register
 from afterboot.yamlines import TooLarge, bounded_load
 
@@ -57,7 +57,7 @@ def open_cloud(name: str | None, timeout: float) -> Any:
     import openstack
     from openstack import exceptions as sdk_exc
 
-    label = f"cloud {name!r}" if name else "cloud from OS_* variables"
+    label = f"cloud {shown(name)}" if name else "cloud from OS_* variables"
     try:
         return openstack.connect(cloud=name, api_timeout=timeout, app_name="afterboot")
     except sdk_exc.ConfigException as exc:
@@ -114,7 +114,7 @@ def api_unavailable(exc: BaseException) -> CouldNotRun | None:
 def connected(name: str | None, timeout: float) -> Any:
     """An openstacksdk connection holding the run's token, or CouldNotRun saying why not."""
     conn = open_cloud(name, timeout)
-    label = f"cloud {name!r}" if name else "cloud"
+    label = f"cloud {shown(name)}" if name else "cloud"
     try:
         authenticate(conn, label)
     except CouldNotRun:

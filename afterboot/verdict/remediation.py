@@ -122,11 +122,15 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
 
 
 def _redacted(config: pytest.Config, report: pytest.TestReport) -> pytest.TestReport:
-    """The report with every string passed through the redaction layer (same type)."""
+    """The report with every string passed through the redaction layer (same type), but
+    its identity: the node id and location name the test (an xdist worker checks that a
+    report is the test it ran; Allure's history hangs on them), never what it found."""
     data = config.hook.pytest_report_to_serializable(config=config, report=report)
     if data is None:
         return report
     clean = redact_obj(data)
+    if isinstance(clean, dict):
+        clean.update({k: data[k] for k in ("nodeid", "location") if k in data})
     if clean == data:
         return report
     new = config.hook.pytest_report_from_serializable(config=config, data=clean)

@@ -25,22 +25,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from afterboot.checks.catalog import ID_PATTERN
 from afterboot.checks.findings import Finding
-from afterboot.inputfile import read_text
+from afterboot.errors import InputError, one_line, shown
+from afterboot.inputfile import read_bytes
 from afterboot.redact import redact
-from afterboot.yamlines import TooLarge, bounded_load
+from afterboot.yamlines import LineDict, load_yaml
 
 APPLIED, EXPIRED, UNUSED = "applied", "expired", "unused"
 WAIVER_PROPERTY = "waiver"  # the user property carrying a WaiverUse as JSON
 _FIELDS = {"host", "offender", "justification", "owner", "expires"}
+_TEXTS = ("justification", "owner", "host", "offender")
 _SHOWN_KEY = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # a mistyped check ID, not a file's line
+# A waiver's field is a few paragraphs at most; a file is written by hand: 4 MiB is some
+# 20,000 waivers, parsed in about two seconds (libyaml).
+MAX_FIELD = 4096  # characters, once its runs of blanks are one space
+MAX_BYTES = 4 * 1024 * 1024
+_LEADING_KEY = re.compile(r"[ \t]*(?:-[ \t]+)?([a-z]+)[ \t]*:")
 
 
 class WaiverError(ValueError):
     """A waiver file that cannot be accepted; the message is one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 @dataclass(frozen=True)
@@ -142,39 +151,67 @@ def judge(
     return Judgement(tuple(live) if covered else (), stale, covered)
 
 
+def _line(data: Any, key: str | None = None) -> int:
+    """The line of a mapping of the file (of its ``key``); 0 for data not read from one."""
+    if not isinstance(data, LineDict):
+        return 0
+    return data.line_of(key) if key is not None else data.line
+
+
+def _at(where: str, line: int) -> str:
+    """``FILE: CHECK`` as ``FILE:LINE: CHECK`` where the line is known."""
+    source, sep, rest = where.partition(": ")
+    return f"{source}:{line}: {rest}" if line and sep else where
+
+
 def _date(value: Any, where: str) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
+    text = str(value) if isinstance(value, str | int | float) else ""  # not a collection's
     try:
-        return dt.date.fromisoformat(str(value))
+        return dt.date.fromisoformat(text[:32])  # a date has 10: a longer text is none
     except ValueError:
-        raise WaiverError(f"{where}: expires {value!r:.40} is not a date (YYYY-MM-DD)") from None
+        raise WaiverError(f"{where}: expires {shown(value)} is not a date (YYYY-MM-DD)") from None
 
 
-def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
+def _text(raw: Mapping[str, Any], key: str, where: str, required: bool = True) -> str:
+    """A text field, its runs of blanks one space; at most :data:`MAX_FIELD` characters."""
     value = raw.get(key)
-    if value is None or not str(value).strip():
-        raise WaiverError(f"{where}: needs {key!r}")
-    return " ".join(str(value).split())
+    if isinstance(value, Mapping | list):
+        kind = "a mapping" if isinstance(value, Mapping) else "a list"
+        raise WaiverError(f"{_at(where, _line(raw, key))}: {key} is {kind}; text expected")
+    text = "" if value is None else str(value)
+    if len(text) > 8 * MAX_FIELD or len(text := " ".join(text.split())) > MAX_FIELD:
+        raise WaiverError(
+            f"{_at(where, _line(raw, key))}: {key} has {len(text)} characters; "
+            f"a waiver's field has at most {MAX_FIELD}"
+        )
+    if required and not text:
+        raise WaiverError(f"{_at(where, _line(raw))}: needs {key!r}")
+    return text
 
 
 def _waiver(check: str, raw: Any, where: str) -> Waiver:
     if not isinstance(raw, Mapping):
         raise WaiverError(f"{where}: a waiver is a mapping (justification, owner, expires)")
-    unknown = sorted(set(raw) - _FIELDS)
+    unknown = sorted(str(k) for k in set(raw) - _FIELDS)
     if unknown:
-        raise WaiverError(f"{where}: unknown field {unknown[0]!r}")
+        line = _line(raw, unknown[0])
+        raise WaiverError(f"{_at(where, line)}: unknown field {shown(unknown[0])}")
+    texts = {key: _text(raw, key, where, key in ("justification", "owner")) for key in _TEXTS}
     if "expires" not in raw:
-        raise WaiverError(f"{where}: needs 'expires' (a waiver without an end is not accepted)")
+        raise WaiverError(
+            f"{_at(where, _line(raw))}: needs 'expires' (a waiver without an end is not accepted)"
+        )
     return Waiver(
         check,
-        _text(raw, "justification", where),
-        _text(raw, "owner", where),
-        _date(raw["expires"], where),
-        str(raw.get("host") or ""),
-        str(raw.get("offender") or ""),
+        texts["justification"],
+        texts["owner"],
+        _date(raw["expires"], _at(where, _line(raw, "expires"))),
+        texts["host"],
+        texts["offender"],
     )
 
 
@@ -188,28 +225,59 @@ def parse(data: Any, source: str) -> tuple[Waiver, ...]:
         if not isinstance(check, str) or not ID_PATTERN.match(check):
             # name the key only when it looks like a mistyped ID: a waivers path that is
             # a link to another file (/etc/shadow) must not print that file's lines
-            shown = check if isinstance(check, str) and _SHOWN_KEY.fullmatch(check) else None
-            what = shown or f"a key of {len(str(check))} characters (not shown)"
-            raise WaiverError(f"{source}: {what}: not a check ID (AREA-NNN)")
+            named = check if isinstance(check, str) and _SHOWN_KEY.fullmatch(check) else None
+            what = named or f"a key of {len(str(check))} characters (not shown)"
+            line = _line(data, check)
+            at = f"{source}:{line}" if line else source
+            raise WaiverError(f"{at}: {what}: not a check ID (AREA-NNN)")
         where = f"{source}: {check}"
         for n, raw in enumerate(raws if isinstance(raws, list) else [raws], 1):
             out.append(_waiver(check, raw, f"{where} #{n}" if isinstance(raws, list) else where))
     return tuple(out)
 
 
+def _long_line(text: str) -> tuple[int, int, str] | None:
+    """The first line of ``text`` too long to hold a waiver's field: its number, the field
+    it starts with (if any) and that field's length (else the line's), found without
+    parsing: a file past :data:`MAX_BYTES` still says which field is too long. Linear at C
+    speed: each window of the text is searched once, backwards, for its last line end."""
+    longest, start = 8 * MAX_FIELD, 0
+    while start + longest < len(text):
+        last_end = text.rfind("\n", start, start + longest + 1)
+        if last_end < 0:  # no line ends in the window: the line at start is too long
+            end = text.find("\n", start)
+            end = len(text) if end < 0 else end
+            number = text.count("\n", 0, start) + 1
+            key = _LEADING_KEY.match(text, start, start + 200)
+            if key is None or key[1] not in _FIELDS:
+                return number, end - start, ""
+            return number, len(text[key.end() : end].strip()), key[1]
+        start = last_end + 1
+    return None
+
+
 def load(path: Path) -> tuple[Waiver, ...]:
     try:
-        data = bounded_load(read_text(path))
+        raw = read_bytes(path)
+        text = raw.decode()
     except OSError as exc:
         raise WaiverError(f"{path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise WaiverError(f"{path}: not UTF-8 text") from None
-    except TooLarge as exc:
-        raise WaiverError(f"{path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise WaiverError(f"{path}:{line} not valid YAML") from None
+    if len(raw) > MAX_BYTES:
+        long_line = _long_line(text)
+        if long_line is not None:
+            number, length, key = long_line
+            raise WaiverError(
+                f"{path}:{number}: {key or 'a line'} has {length} characters; "
+                f"a waiver's field has at most {MAX_FIELD}"
+            )
+        limit = f"{MAX_BYTES >> 20} MiB"
+        raise WaiverError(f"{path}: is larger than {limit} (the limit of a waivers file); refused")
+    try:
+        data = load_yaml(text, str(path), fast=True)
+    except InputError as exc:
+        raise WaiverError(str(exc)) from None
     return parse(data, str(path))
 
 
