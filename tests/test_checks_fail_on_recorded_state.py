@@ -499,12 +499,6 @@ class Fault:
     case: str = ""  # the case's id, when the check has more than one
 
 
-SERVICE_RECORD_ONLY_IN_MESSAGE = (
-    "{check} adds no finding: summary.json's findings name no host (the record's host is "
-    "only in its message) and its remediation says 'ssh <host> -- sudo systemctl restart "
-    "{binary}'"
-)
-
 FAULTS = [
     Fault(
         "API-001",
@@ -565,13 +559,9 @@ FAULTS = [
         conductor_silent_since_boot,
         offender="controller",
         said="nova-conductor on controller is down",
-        remedy=("systemctl restart nova-conductor", "openstack compute service list"),
-        marks=(
-            unnamed(
-                SERVICE_RECORD_ONLY_IN_MESSAGE.format(
-                    check="NOVA-004", binary="nova-conductor nova-scheduler"
-                )
-            ),
+        remedy=(
+            "ssh controller -- 'sudo systemctl restart nova-conductor'",
+            "openstack compute service list --service nova-conductor",
         ),
     ),
     Fault(
@@ -581,13 +571,8 @@ FAULTS = [
         offender="storage1",
         said="cinder-volume on storage1@ceph is down",
         remedy=(
-            "systemctl restart cinder-volume",
+            "ssh storage1 -- 'sudo systemctl restart cinder-volume'",
             "openstack volume service list --service cinder-volume",
-        ),
-        marks=(
-            unnamed(
-                SERVICE_RECORD_ONLY_IN_MESSAGE.format(check="CINDER-002", binary="cinder-volume")
-            ),
         ),
     ),
     Fault(
@@ -597,13 +582,8 @@ FAULTS = [
         offender="controller",
         said="cinder-scheduler on controller is down",
         remedy=(
-            "systemctl restart cinder-scheduler",
+            "ssh controller -- 'sudo systemctl restart cinder-scheduler'",
             "openstack volume service list --service cinder-scheduler",
-        ),
-        marks=(
-            unnamed(
-                SERVICE_RECORD_ONLY_IN_MESSAGE.format(check="CINDER-003", binary="cinder-scheduler")
-            ),
         ),
     ),
     Fault(
