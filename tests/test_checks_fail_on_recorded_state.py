@@ -518,12 +518,9 @@ FAULTS = [
         proxy_answers_503,
         offender="controller",
         said="Account HEAD failed: http://10.77.0.10:8080/v1/AUTH_",
-        remedy=("openstack object store account show", "swift-init proxy-server status"),
-        marks=(
-            unnamed(
-                "SWIFT-001 adds no finding: no finding names the proxy host (controller) and "
-                "its remediation says 'ssh <host> -- sudo swift-init proxy-server status'"
-            ),
+        remedy=(
+            "openstack object store account show",
+            "ssh controller -- 'sudo swift-init proxy-server status'",
         ),
     ),
     Fault(
@@ -532,13 +529,9 @@ FAULTS = [
         object_read_damaged,
         offender="afterboot/object-0",
         said="GET afterboot/object-0: its 2300 bytes have MD5",
-        remedy=("openstack object list --limit 1",),
-        marks=(
-            unnamed(
-                "SWIFT-005 adds no finding: the object read (afterboot/object-0) is only in "
-                "its message, and its remediation says 'openstack object list --limit 1 "
-                "<container>'"
-            ),
+        remedy=(
+            "openstack object list --limit 1 afterboot",
+            "openstack object save --file - afterboot object-0 | md5sum",
         ),
     ),
     Fault(

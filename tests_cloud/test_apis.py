@@ -6,26 +6,39 @@ check judges its API's answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
 from afterboot.checks.catalog import WITH_CONFIG_GATE
+from afterboot.checks.findings import Findings
 from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import Inventory
 from afterboot.reads.cloudreads import Answer
 from afterboot.snapshot import Snapshot
 
 
-def answer(snapshot: Snapshot, record_property: Callable[[str, object], None], api: str) -> Any:
-    """The API's answer, with its latency recorded; fail naming the API if it did not."""
+def answer(
+    snapshot: Snapshot,
+    record_property: Callable[[str, object], None],
+    api: str,
+    findings: Findings | None = None,
+    hosts: Sequence[str] = (),
+) -> Any:
+    """The API's answer, with its latency recorded; fail naming the API if it did not
+    (and, with ``findings``, each of ``hosts``, where the API runs, as an offender)."""
     __tracebackhide__ = True
     got: Answer = snapshot.cloud_value("apis")[api]
     if isinstance(got.error, CouldNotRun):
         raise got.error.with_traceback(None)
     if got.error is not None:
         exc = got.error
-        pytest.fail(f"{api} API did not answer: {type(exc).__name__}: {exc}", pytrace=False)
+        said = f"{type(exc).__name__}: {exc}"
+        if findings is not None:
+            for host in hosts:
+                findings.add(api, host=host, expected="an answer", actual=said, api=api)
+        pytest.fail(f"{api} API did not answer: {said}", pytrace=False)
     record_property(f"{api}_latency_ms", f"{got.latency_ms:.0f}")
     return got.value
 
@@ -87,10 +100,26 @@ def test_network_api_answers(
 @pytest.mark.check("SWIFT-001", tier=2, roles=("object-storage-proxy",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_object_api_answers(
-    snapshot: Snapshot, record_property: Callable[[str, object], None]
+    snapshot: Snapshot,
+    record_property: Callable[[str, object], None],
+    inventory: Inventory,
+    findings: Findings,
 ) -> None:
-    """The object-storage proxy answers an account HEAD (``swift stat``)."""
-    headers = answer(snapshot, record_property, "object-store")
+    """The object-storage proxy answers an account HEAD (``swift stat``).
+
+    Where it does not, each proxy host of the inventory is an offender: the load balancer
+    in front of them does not say which one answered."""
+    proxies = inventory.names("object-storage-proxy")
+    headers = answer(snapshot, record_property, "object-store", findings, proxies)
+    if "x-account-container-count" not in headers:
+        for host in proxies:
+            findings.add(
+                "object-store",
+                host=host,
+                expected="account headers",
+                actual="none",
+                api="object-store",
+            )
     assert "x-account-container-count" in headers, (
         f"swift stat answered without account headers: {sorted(headers)}"
     )
