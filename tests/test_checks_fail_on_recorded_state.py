@@ -603,14 +603,9 @@ FAULTS = [
         rabbit_node_out_of_cluster,
         offender="storage1",
         said="RabbitMQ cluster runs 1 node(s) (rabbit@controller), the inventory has 2",
-        remedy=("sudo rabbitmqctl stop_app && sudo rabbitmqctl start_app",),
-        marks=(
-            unnamed(
-                "MQ-001 names the nodes that run, never the one missing (rabbit@storage1, "
-                "whose disk node the cluster status lists): no finding, and its remediation "
-                "says 'ssh <host> -- sudo rabbitmqctl stop_app && ...', where its guard says "
-                "only on the node out of the cluster"
-            ),
+        remedy=(
+            "ssh storage1 -- 'sudo rabbitmqctl cluster_status'",
+            "ssh storage1 -- 'sudo rabbitmqctl stop_app && sudo rabbitmqctl start_app",
         ),
     ),
     Fault(
@@ -619,7 +614,10 @@ FAULTS = [
         conductor_queue_without_consumer,
         offender="conductor",
         said="RPC topics: conductor has no consumer",
-        remedy=("sudo systemctl restart nova-conductor || sudo systemctl restart conductor",),
+        remedy=(
+            "ssh controller -- 'sudo systemctl restart nova-conductor || "
+            "sudo systemctl restart conductor'",
+        ),
         innocent=("scheduler", "cinder-scheduler", "cinder-volume"),
     ),
     Fault(
@@ -628,12 +626,9 @@ FAULTS = [
         notifications_pile_up,
         offender="notifications.info",
         said="queues running away: notifications.info on vhost / (48213)",
-        remedy=("rabbitmqctl list_queues name messages consumers | sort -k2 -n | tail",),
-        marks=(
-            unnamed(
-                "MQ-003 adds no finding: the queue (notifications.info on vhost /) is only "
-                "in its message"
-            ),
+        remedy=(
+            "ssh controller -- 'sudo rabbitmqctl list_queues -p / name messages "
+            "consumers | sort -k2 -n | tail'",
         ),
     ),
     Fault(
