@@ -666,13 +666,11 @@ FAULTS = [
             "Galera: cluster status non-Primary; node state Initialized; "
             "cluster size 1, inventory has 3"
         ),
-        remedy=("show status like", "wsrep_%", "galera_new_cluster"),
-        marks=(
-            unnamed(
-                "DB-003 names no node: neither its findings nor its message say which "
-                "database host answered non-Primary (the server nova's DSN reached, "
-                "controller:3306), and its remediation says 'ssh <host> -- mysql -e ...'"
-            ),
+        remedy=(
+            "show status like",
+            "wsrep_%",
+            "for h in controller storage1 storage2; do",
+            "ssh controller -- 'sudo galera_new_cluster'",
         ),
     ),
     Fault(
