@@ -587,14 +587,8 @@ FAULTS = [
         said="known to the cloud but not in the inventory: compute3",
         remedy=(
             "openstack compute service list && openstack hypervisor list",
-            "nova-manage cell_v2 discover_hosts --verbose",
-        ),
-        marks=(
-            unnamed(
-                "INV-001 adds no finding: compute3 is only in its message (no finding, no "
-                "from_message), and its remediation says 'ssh <host> -- sudo nova-manage "
-                "cell_v2 discover_hosts'"
-            ),
+            "ssh controller -- 'sudo nova-manage cell_v2 discover_hosts --verbose'",
+            "openstack compute service delete 5a0c6b1e-3f7d-4c52-9a1e-0b7f2d8e4c31",
         ),
     ),
     Fault(
