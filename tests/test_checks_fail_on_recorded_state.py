@@ -648,6 +648,7 @@ FAULTS = [
             f"openstack server evacuate {FIRST}",
             f"openstack server evacuate {ATTACHED}",
             "Re-attach their volumes",
+            f"openstack server volume list {ATTACHED}",
         ),
         innocent=("73fabdcf-a484-48fe-bddd-8b37266193c4", "3aef378e-836f-4bf8-9352-02fad2ef798b"),
     ),
