@@ -824,6 +824,9 @@ def test_the_check_fails_on_the_state_its_fault_leaves(
         assert other not in named, (other, mine["findings"])
     if fault.offender not in named:
         raise OffenderUnnamed(f"{fault.offender} not in {mine['findings']}")
+    # a command to type on a host the findings do not name cannot be followed as written
+    nowhere = [c for s in entry["steps"] for c in s["commands"] if re.match(r"ssh <\w+>", c)]
+    assert not nowhere, nowhere
 
 
 def test_the_bases_faults_are_made_in_pass(checks: pytest.Pytester, recorded: Doc) -> None:
