@@ -52,7 +52,11 @@ def assert_alive(
                 binary,
                 host=inventory_name(names, str(record.host)),
                 expected="up, reporting since its host booted",
-                actual=str(record.state),
+                actual=(
+                    "up, no report since its host booted"
+                    if record.state == "up"
+                    else str(record.state)
+                ),
                 binary=binary,
                 service_host=record.host,
                 last_report=record.updated_at,
