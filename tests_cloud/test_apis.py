@@ -46,55 +46,73 @@ def answer(
 @pytest.mark.check("KEYSTONE-001", tier=15, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_identity_api_answers(
-    snapshot: Snapshot, record_property: Callable[[str, object], None]
+    snapshot: Snapshot,
+    record_property: Callable[[str, object], None],
+    inventory: Inventory,
+    findings: Findings,
 ) -> None:
     """The identity API issues a token and lists projects."""
-    answer(snapshot, record_property, "identity")
+    answer(snapshot, record_property, "identity", findings, inventory.names("controller"))
 
 
 @pytest.mark.check("GLANCE-001", tier=21, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_image_api_answers(
-    snapshot: Snapshot, record_property: Callable[[str, object], None]
+    snapshot: Snapshot,
+    record_property: Callable[[str, object], None],
+    inventory: Inventory,
+    findings: Findings,
 ) -> None:
     """The image API lists images."""
-    answer(snapshot, record_property, "image")
+    answer(snapshot, record_property, "image", findings, inventory.names("controller"))
 
 
 @pytest.mark.check("PLACEMENT-001", tier=22, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_placement_api_answers(
-    snapshot: Snapshot, record_property: Callable[[str, object], None]
+    snapshot: Snapshot,
+    record_property: Callable[[str, object], None],
+    inventory: Inventory,
+    findings: Findings,
 ) -> None:
     """The placement API lists resource providers."""
-    answer(snapshot, record_property, "placement")
+    answer(snapshot, record_property, "placement", findings, inventory.names("controller"))
 
 
 @pytest.mark.check("CINDER-001", tier=98, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_volume_api_answers(
-    snapshot: Snapshot, record_property: Callable[[str, object], None]
+    snapshot: Snapshot,
+    record_property: Callable[[str, object], None],
+    inventory: Inventory,
+    findings: Findings,
 ) -> None:
     """The block-storage API lists volumes."""
-    answer(snapshot, record_property, "volume")
+    answer(snapshot, record_property, "volume", findings, inventory.names("controller"))
 
 
 @pytest.mark.check("NOVA-001", tier=99, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_compute_api_answers(
-    snapshot: Snapshot, record_property: Callable[[str, object], None]
+    snapshot: Snapshot,
+    record_property: Callable[[str, object], None],
+    inventory: Inventory,
+    findings: Findings,
 ) -> None:
     """The compute API lists servers."""
-    answer(snapshot, record_property, "compute")
+    answer(snapshot, record_property, "compute", findings, inventory.names("controller"))
 
 
 @pytest.mark.check("NEUTRON-001", tier=3, roles=("controller",), phases=WITH_CONFIG_GATE)
 @pytest.mark.reads("apis")
 def test_network_api_answers(
-    snapshot: Snapshot, record_property: Callable[[str, object], None]
+    snapshot: Snapshot,
+    record_property: Callable[[str, object], None],
+    inventory: Inventory,
+    findings: Findings,
 ) -> None:
     """The network API lists networks."""
-    answer(snapshot, record_property, "network")
+    answer(snapshot, record_property, "network", findings, inventory.names("controller"))
 
 
 @pytest.mark.check("SWIFT-001", tier=2, roles=("object-storage-proxy",), phases=WITH_CONFIG_GATE)
