@@ -224,7 +224,9 @@ def test_swift_006_no_devices_root_is_no_device(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("how", [FAILED, TIMED_OUT, ReadResult("x", 0, "no clock here\n")])
-def test_an_up_record_whose_host_boot_is_unknown_is_could_not_run(how: ReadResult) -> None:
+def test_an_up_record_whose_host_boot_is_unknown_is_could_not_run(
+    how: ReadResult, request: pytest.FixtureRequest
+) -> None:
     test_nova_compute_reports_since_boot = (
         service_records_checks.test_nova_compute_reports_since_boot
     )
@@ -235,20 +237,34 @@ def test_an_up_record_whose_host_boot_is_unknown_is_could_not_run(how: ReadResul
         binary="nova-compute", host="cmp-01", state="up", updated_at="2020-01-01T00:00:00"
     )
     with pytest.raises(CouldNotRun, match=r"no answer from cmp-01 \(cmp-01: .*clock"):
-        test_nova_compute_reports_since_boot(connections["cmp-01"], [up], connections)
+        test_nova_compute_reports_since_boot(
+            connections["cmp-01"], [up], connections, Findings(request.node)
+        )
+    assert item_findings(request.node) == []  # not judged: no offender
 
 
-def test_a_dead_record_is_named_even_when_another_host_is_unjudged() -> None:
+def test_a_dead_record_is_named_even_when_another_host_is_unjudged(
+    request: pytest.FixtureRequest,
+) -> None:
     test_cinder_volume_alive = service_records_checks.test_cinder_volume_alive
 
     connections = _hosts(_local("stor-01"), _local("stor-02"), reads={"stor-01": {}, "stor-02": {}})
     connections["stor-02"].reads["clock"] = _failed("clock")
     records = [
-        SimpleNamespace(binary="cinder-volume", host=h, state=s, updated_at="2020-01-01T00:00:00")
+        SimpleNamespace(
+            binary="cinder-volume", host=f"{h}@ceph", state=s, updated_at="2020-01-01T00:00:00"
+        )
         for h, s in (("stor-01", "down"), ("stor-02", "up"))
     ]
-    with pytest.raises(AssertionError, match=r"cinder-volume on stor-01 is down.*stor-02"):
-        test_cinder_volume_alive(records, connections)
+    with pytest.raises(AssertionError, match=r"cinder-volume on stor-01@ceph is down.*stor-02"):
+        test_cinder_volume_alive(records, connections, Findings(request.node))
+    # the dead one, on its inventory host (its restart is typed there); the unjudged one not
+    (found,) = item_findings(request.node)
+    assert (found.host, found.actual, found.extra["service_host"]) == (
+        "stor-01",
+        "down",
+        "stor-01@ceph",
+    )
 
 
 # -- DB-001: a configuration that does not parse ---------------------------------------------

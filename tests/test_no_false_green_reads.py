@@ -43,6 +43,9 @@ EVIDENCE_ONLY = {
     ("NOVA-009", "domains"),
     # the device directories of a storage host absent from a ring, for its ring command
     ("INV-002", "swift_devices"),
+    # which Galera node answered (the server nova's DSN reaches), to name it: the status
+    # judged is the galera read's
+    ("DB-003", "database_server"),
 }
 
 # Skips that come before any read: the check is not for this run.

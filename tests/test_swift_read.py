@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
 # the check modules as modules: pytest collects none of their checks in this file
 import tests_cloud.test_swift as swift_checks
+from afterboot.checks.findings import Finding, Findings, item_findings
 from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads.cloud import READ_CAP, read_object
 from afterboot.reads.cloudreads import CLOUD_READS, CloudContext
 
@@ -105,25 +108,38 @@ def test_a_small_object_is_read_whole_with_its_md5() -> None:
     assert md5 == hashlib.md5(b"hello swift", usedforsecurity=False).hexdigest()
 
 
+PROXIES = Inventory(
+    {n: HostSpec(n, roles=("object-storage-proxy",)) for n in ("proxy-01", "proxy-02")}, "t"
+)
+
+
+def _swift_005(read: dict[str, Any]) -> list[Finding]:
+    """SWIFT-005 judges ``read`` (on an item of its own): its findings, where it passes."""
+    item = cast(pytest.Item, SimpleNamespace(stash=pytest.Stash()))
+    swift_checks.test_proxy_serves_a_read(read, PROXIES, Findings(item))
+    return item_findings(item)
+
+
 def test_swift_005_fails_when_the_bytes_do_not_match_the_etag() -> None:
     """A replica serving damaged bytes (the object server quarantines it only after it
     streamed them): the proxy's etag is the stored MD5, the bytes read have another."""
-    swift_005 = swift_checks.test_proxy_serves_a_read
-
     good = hashlib.md5(b"abc", usedforsecurity=False).hexdigest()
     read = {"container": "c2", "object": "o1", "etag": good, "bytes": 3, "md5": good}
-    swift_005(read)
+    assert _swift_005(read) == []
     damaged = {**read, "md5": hashlib.md5(b"abd", usedforsecurity=False).hexdigest()}
     with pytest.raises(AssertionError, match="c2/o1: its 3 bytes have MD5"):
-        swift_005(damaged)
-    swift_005({**damaged, "etag": f'"{good}"'})  # a manifest: its etag is no MD5 of bytes
-    swift_005({**damaged, "md5": ""})  # past the cap: not read whole
+        _swift_005(damaged)
+    item = cast(pytest.Item, SimpleNamespace(stash=pytest.Stash()))
+    with pytest.raises(AssertionError):
+        swift_checks.test_proxy_serves_a_read(damaged, PROXIES, Findings(item))
+    (found,) = item_findings(item)
+    assert (found.subject, found.extra["container"], found.extra["object"]) == ("c2/o1", "c2", "o1")
+    assert _swift_005({**damaged, "etag": f'"{good}"'}) == []  # a manifest: no MD5 of bytes
+    assert _swift_005({**damaged, "md5": ""}) == []  # past the cap: not read whole
 
 
 def test_a_proxy_server_error_is_swift_005s_failure_not_a_bug() -> None:
     from swiftclient.exceptions import ClientException
-
-    swift_005 = swift_checks.test_proxy_serves_a_read
 
     class Failing(Account):
         def get_container(self, name: str, limit: int) -> Any:
@@ -134,5 +150,8 @@ def test_a_proxy_server_error_is_swift_005s_failure_not_a_bug() -> None:
     swift = Failing(Body(iter([b"abc"])))
     read = CLOUD_READS["object_read"].fetch(CloudContext(5.0, swift=lambda: swift))
     assert read["error"] == "503 Service Unavailable"
+    item = cast(pytest.Item, SimpleNamespace(stash=pytest.Stash()))
     with pytest.raises(AssertionError, match="the proxy answered 503 Service Unavailable"):
-        swift_005(read)
+        swift_checks.test_proxy_serves_a_read(read, PROXIES, Findings(item))
+    # the balancer does not say which proxy answered: each is named
+    assert sorted(f.host for f in item_findings(item)) == ["proxy-01", "proxy-02"]

@@ -9,8 +9,10 @@ import pytest
 from afterboot.checks.catalog import WITH_CONFIG_GATE
 from afterboot.checks.findings import Findings
 from afterboot.domains.database import Databases, configured_dsns
+from afterboot.domains.discovery import inventory_name
 from afterboot.errors import CouldNotRun, InputError
 from afterboot.inventory.model import Inventory
+from afterboot.snapshot import Snapshot
 from afterboot.transport.connections import Remote
 
 
@@ -73,23 +75,57 @@ def test_tables_intact(tables: dict[str, str], findings: Findings) -> None:
 
 
 @pytest.mark.check("DB-003", tier=10, roles=("database",))
-@pytest.mark.reads("galera")
-def test_galera_cluster_whole(galera: dict[str, str], inventory: Inventory) -> None:
-    """A Galera cluster is Primary, Synced, and has every database host as a member."""
+@pytest.mark.reads("galera", "database_server")
+def test_galera_cluster_whole(
+    galera: dict[str, str], inventory: Inventory, snapshot: Snapshot, findings: Findings
+) -> None:
+    """A Galera cluster is Primary, Synced, and has every database host as a member.
+
+    Its status is the node's that nova's DSN reaches (``database_server``'s ``server``,
+    ``@@hostname:@@port``): that node is the finding's host, every database host of the
+    inventory its ``nodes``."""
     if not galera:
         pytest.skip("the database is not a Galera cluster (wsrep_on is not ON)")
     status = galera
-    expected = len(inventory.with_role("database"))
+    nodes = inventory.names("database")
     problems = []
     if status.get("wsrep_cluster_status") != "Primary":
         problems.append(f"cluster status {status.get('wsrep_cluster_status')}")
     if status.get("wsrep_local_state_comment") != "Synced":
         problems.append(f"node state {status.get('wsrep_local_state_comment')}")
-    if int(status.get("wsrep_cluster_size") or 0) != expected:
+    if int(status.get("wsrep_cluster_size") or 0) != len(nodes):
         problems.append(
-            f"cluster size {status.get('wsrep_cluster_size')}, inventory has {expected}"
+            f"cluster size {status.get('wsrep_cluster_size')}, inventory has {len(nodes)}"
         )
-    assert not problems, "Galera: " + "; ".join(problems)
+    if not problems:
+        return
+    server = answering_server(snapshot)
+    # the node that answered; not known (its read failed): each node is to be looked at
+    known = inventory_name(nodes, server.rpartition(":")[0]) if server else ""
+    for host in [known] if known else nodes or [""]:
+        findings.add(
+            server or "galera",
+            host=host,
+            expected=f"Primary, Synced, {len(nodes)} nodes",
+            actual="; ".join(problems),
+            server=server or "the node nova's DSN reaches",
+            cluster_status=status.get("wsrep_cluster_status", ""),
+            node_state=status.get("wsrep_local_state_comment", ""),
+            size=status.get("wsrep_cluster_size", ""),
+            nodes=",".join(nodes),
+            said="Galera: " + "; ".join(problems) + (f" ({server} answered)" if server else ""),
+        )
+    findings.assert_none()
+
+
+def answering_server(snapshot: Snapshot) -> str:
+    """``host:port`` of the server nova's DSN reaches (the ``database_server`` read), ""
+    where that read failed: the Galera status is judged all the same."""
+    try:
+        server = snapshot.cloud_value("database_server")
+    except Exception:  # noqa: BLE001 - its own checks say why; here it only names the node
+        return ""
+    return str(server.get("server") or "") if isinstance(server, dict) else ""
 
 
 CONNECTIONS_HEADROOM = 0.9  # connections in use past this share of max_connections

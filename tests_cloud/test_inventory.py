@@ -15,6 +15,7 @@ from afterboot.domains.discovery import (
     RINGS,
     host_addresses,
     hypervisor_hosts,
+    inventory_name,
     ring_devices,
     service_hosts,
     short_name,
@@ -41,17 +42,66 @@ def test_inventory_matches_cloud(
     compute_services: list[Any],
     hypervisors: list[Any],
     volume_services: list[Any],
+    findings: Findings,
 ) -> None:
-    """Compute and volume hosts of the inventory are those the cloud knows, both ways."""
-    compute = {short_name(h) for h in inventory.names("compute")}
-    volume = {short_name(h) for h in inventory.names("block-storage")}
-    problems = [
-        compare("nova-compute services", compute, service_hosts(compute_services, "nova-compute")),
-        compare("hypervisors", compute, hypervisor_hosts(hypervisors)),
-        compare("cinder-volume services", volume, service_hosts(volume_services, "cinder-volume")),
+    """Compute and volume hosts of the inventory are those the cloud knows, both ways.
+
+    Each host on one side only is a finding: ``side: inventory`` (the cloud does not know
+    it), or ``side: cloud``, once per record of the cloud that names it (``record``: a
+    service's or hypervisor's id, cinder's ``host@backend``); ``controller`` is where
+    nova-manage and cinder-manage run."""
+    names = list(inventory.hosts)
+    controller = next(iter(inventory.names("controller")), "")
+    compared = [
+        ("nova-compute", "compute", "nova-compute services", compute_services),
+        ("hypervisor", "compute", "hypervisors", hypervisors),
+        ("cinder-volume", "block-storage", "cinder-volume services", volume_services),
     ]
-    found = [p for p in problems if p]
-    assert not found, " | ".join(found)
+    problems = []
+    for kind, role, label, records in compared:
+        declared = {short_name(h) for h in inventory.names(role)}
+        known = hypervisor_hosts(records) if kind == "hypervisor" else service_hosts(records, kind)
+        problem = compare(label, declared, known)
+        if problem is None:
+            continue
+        problems.append(problem)
+        for short in sorted(declared - known):
+            findings.add(
+                f"{kind}:{short}",
+                host=inventory_name(names, short),
+                expected=f"known to the cloud ({label})",
+                actual="unknown to the cloud",
+                kind=kind,
+                side="inventory",
+                controller=controller,
+            )
+        for short, record in sorted(
+            (short_name(_where(kind, r)), _id(kind, r))
+            for r in records
+            if (kind == "hypervisor" or r.binary == kind)
+            and short_name(_where(kind, r)) not in declared
+        ):
+            findings.add(
+                f"{kind}:{record}",
+                host=short,
+                expected=f"a host of the inventory (role {role})",
+                actual=f"known to the cloud ({label})",
+                kind=kind,
+                side="cloud",
+                record=record,
+                controller=controller,
+            )
+    assert not problems, " | ".join(problems)
+
+
+def _where(kind: str, record: Any) -> str:
+    """The host a service record or hypervisor names."""
+    return str(record.name if kind == "hypervisor" else record.host)
+
+
+def _id(kind: str, record: Any) -> str:
+    """What deletes or shows the record: cinder's ``host@backend``, nova's id."""
+    return str(record.host if kind == "cinder-volume" else record.id)
 
 
 @pytest.mark.check("INV-002", tier=2, roles=("object-storage",), settles=False)

@@ -34,7 +34,7 @@ def test_host_drained(host: Remote, instances: list[Instance], findings: Finding
     settles=False,
 )
 @pytest.mark.reads("cpu")
-def test_compute_cpus_alike(connections: Connections) -> None:
+def test_compute_cpus_alike(connections: Connections, findings: Findings) -> None:
     """Every compute host has the CPU model and flags most compute hosts have."""
     got = every_answer(connections.with_role("compute"), cpu_signature)
     signatures = got.values
@@ -43,16 +43,29 @@ def test_compute_cpus_alike(connections: Connections) -> None:
         got.raise_unanswered("compute CPUs")
         pytest.skip("fewer than two compute hosts")
     common, _ = Counter(signatures.values()).most_common(1)[0]
-    odd = []
     for name, (model, flags) in sorted(signatures.items()):
         if (model, flags) == common:
             continue
         extra, lacking = sorted(flags - common[1]), sorted(common[1] - flags)
-        odd.append(
-            f"{name}: {model}"
+        findings.add(
+            name,
+            host=name,
+            expected=common[0],
+            actual=model,
+            model=model,
+            common=common[0],
+            lacks=_few(lacking),
+            adds=_few(extra),
+            said=f"{name}: {model}"
             + (f", lacks {' '.join(lacking[:8])}" if lacking else "")
-            + (f", adds {' '.join(extra[:8])}" if extra else "")
+            + (f", adds {' '.join(extra[:8])}" if extra else ""),
         )
     note = f" ({got.unanswered('not compared').what})" if got.failed else ""
-    assert not odd, f"compute CPUs differ from the common {common[0]!r}{note}: " + "; ".join(odd)
+    findings.assert_none(f"compute CPUs differ from the common {common[0]!r}{note}: ")
     got.raise_unanswered("compute CPUs")
+
+
+def _few(flags: list[str], most: int = 8) -> str:
+    """CPU flags as one line: the first ``most`` of them, and how many more."""
+    more = f" (+{len(flags) - most} more)" if len(flags) > most else ""
+    return " ".join(flags[:most]) + more

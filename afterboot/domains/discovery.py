@@ -30,6 +30,16 @@ def short_name(host: str) -> str:
     return host.split("@", 1)[0].split("#", 1)[0].split(".", 1)[0]
 
 
+def inventory_name(names: list[str], host: str) -> str:
+    """The inventory's name (of ``names``) for a host the cloud names its own way
+    (``compute1.example.org``, cinder's ``storage1@ceph``), else its short name: the name a
+    finding gives, so that its procedure's ``ssh`` reaches that host."""
+    if host in names:
+        return host
+    short = short_name(host)
+    return next((n for n in names if short_name(n) == short), short)
+
+
 def service_hosts(services: list[Any], binary: str) -> set[str]:
     """Short host names of a service binary (``nova-compute``, ``cinder-volume`` ...) in
     nova's or cinder's service records."""

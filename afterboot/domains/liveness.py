@@ -46,6 +46,7 @@ def host_boot_times(connections: Connections, hosts: set[str]) -> Answers[float]
 @dataclass
 class Liveness:
     dead: list[str] = field(default_factory=list)  # a sentence per dead or stale record
+    records: list[Any] = field(default_factory=list)  # the record of each sentence of dead
     # host -> why its boot time could not be read, for records that claim "up" there: a
     # stale "up" cannot be told from a live one (could-not-run, never alive)
     unjudged: dict[str, CouldNotRun] = field(default_factory=dict)
@@ -68,12 +69,14 @@ def dead_services(
         booted = boots.values.get(short_name(r.host))
         if r.state != "up":
             found.dead.append(f"{binary} on {r.host} is {r.state} (last report {r.updated_at})")
+            found.records.append(r)
         elif booted is not None and (last is None or last < booted):
             since = datetime.fromtimestamp(booted, UTC).strftime("%H:%M:%SZ")
             found.dead.append(
                 f"{binary} on {r.host} shows up but has not reported since the host "
                 f"booted at {since} (last report {r.updated_at})"
             )
+            found.records.append(r)
         elif booted is None and short_name(r.host) in boots.failed:
             found.unjudged[r.host] = boots.failed[short_name(r.host)]
     return found
