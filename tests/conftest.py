@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,6 +72,30 @@ def without_ansible(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         commands, "tool", lambda name: None if name.startswith("ansible") else found(name)
     )
+
+
+# The lab's snapshot, recorded healthy (the reads of four phases' runs, put together):
+# judged with --from-snapshot, changed as a fault would change it.
+LAB_SNAPSHOT = Path(__file__).resolve().parent / "data" / "snapshots" / "lab-healthy.json.gz"
+
+
+def lab() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(gzip.decompress(LAB_SNAPSHOT.read_bytes()))
+    return doc
+
+
+@pytest.fixture(scope="module")
+def recorded() -> dict[str, Any]:
+    """The recorded lab snapshot (a module's tests change copies of it)."""
+    return lab()
+
+
+@pytest.fixture
+def checks(suite: pytest.Pytester) -> pytest.Pytester:
+    """``suite`` with every check of ``tests_cloud/``."""
+    for path in (ROOT / "tests_cloud").glob("test_*.py"):
+        shutil.copy(path, suite.path / "tests_cloud" / path.name)
+    return suite
 
 
 @pytest.fixture

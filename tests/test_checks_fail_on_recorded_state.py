@@ -21,7 +21,6 @@ import copy
 import hashlib
 import json
 import re
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,26 +31,13 @@ import pytest
 from afterboot.reads.cloudreads import version_document
 from afterboot.reads.hostreads import PART, parts
 
-from .conftest import ROOT
-from .test_from_snapshot import Doc, judge, lab, write
+from .test_from_snapshot import Doc, judge, write
 
 NOVA_TIME = "%Y-%m-%dT%H:%M:%S.000000"  # nova's and cinder's updated_at (naive UTC)
 # the lab's instances on compute1
 FIRST = "1be42712-e6d2-48a0-8028-1de5638b5793"  # instance-00000001
 ATTACHED = "b020b895-6abb-47b8-91f9-2e722c289c03"  # instance-00000003, ab-vol-compute1 attached
 ATTACHED_VOLUME = "3d48640c-7ad3-47c6-aa58-9ed0fb116295"  # ab-vol-compute1, as /dev/vdb
-
-
-@pytest.fixture(scope="module")
-def recorded() -> Doc:
-    return lab()
-
-
-@pytest.fixture
-def checks(suite: pytest.Pytester) -> pytest.Pytester:
-    for path in (ROOT / "tests_cloud").glob("test_*.py"):
-        shutil.copy(path, suite.path / "tests_cloud" / path.name)
-    return suite
 
 
 # -- the recorded state, read and changed -------------------------------------------------

@@ -7,12 +7,9 @@ real fault would change in it and judges it with the real checks."""
 from __future__ import annotations
 
 import copy
-import gzip
 import json
-import shutil
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,27 +18,7 @@ from afterboot.domains.discovery import decode_ring
 from afterboot.offline import restore_secrets, rings_text
 from afterboot.reads.hostreads import PART, parts
 
-from .conftest import ROOT
-
-LAB = Path(__file__).resolve().parent / "data" / "snapshots" / "lab-healthy.json.gz"
 Doc = dict[str, Any]
-
-
-def lab() -> Doc:
-    doc: Doc = json.loads(gzip.decompress(LAB.read_bytes()))
-    return doc
-
-
-@pytest.fixture(scope="module")
-def recorded() -> Doc:
-    return lab()
-
-
-@pytest.fixture
-def checks(suite: pytest.Pytester) -> pytest.Pytester:
-    for path in (ROOT / "tests_cloud").glob("test_*.py"):
-        shutil.copy(path, suite.path / "tests_cloud" / path.name)
-    return suite
 
 
 def write(suite: pytest.Pytester, name: str, doc: Doc) -> str:
