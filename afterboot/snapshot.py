@@ -166,7 +166,7 @@ def _plain(value: Any) -> Any:
             return _plain(value.to_dict(computed=False))
         except TypeError:
             return _plain(value.to_dict())
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):  # a dict, or swiftclient's case-insensitive headers
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(v) for v in value]

@@ -13,10 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from requests.structures import CaseInsensitiveDict
 
 from afterboot.domains.discovery import decode_ring
 from afterboot.offline import restore_secrets, rings_text
 from afterboot.reads.hostreads import PART, parts
+from afterboot.snapshot import _plain
 
 Doc = dict[str, Any]
 
@@ -258,3 +260,13 @@ def test_rings_come_back_with_their_devices(recorded: Doc) -> None:
     for path, b64 in files.items():
         got = [vars(d) for d in decode_ring(b64, path, path)]
         assert got == summary[path]
+
+
+def test_a_mapping_that_is_no_dict_is_saved_as_one(recorded: Doc) -> None:
+    """swiftclient's account headers are a case-insensitive mapping, not a dict: saved as
+    their text, a key test became a substring test on it (SWIFT-001 judged offline)."""
+    headers = CaseInsensitiveDict({"X-Account-Container-Count": "1"})
+    assert _plain({"value": headers}) == {"value": {"X-Account-Container-Count": "1"}}
+    saved = recorded["cloud"]["apis"]["data"]["object-store"]["value"]
+    assert isinstance(saved, dict)
+    assert "x-account-container-count" in saved
