@@ -270,3 +270,19 @@ def test_a_mapping_that_is_no_dict_is_saved_as_one(recorded: Doc) -> None:
     saved = recorded["cloud"]["apis"]["data"]["object-store"]["value"]
     assert isinstance(saved, dict)
     assert "x-account-container-count" in saved
+
+
+def test_a_clock_ahead_is_judged_from_its_one_saved_sample(
+    checks: pytest.Pytester, recorded: Doc
+) -> None:
+    """HOST-001 confirms a skew with a second sample, read now; judging a saved snapshot,
+    the saved sample is the second too (as the run that saved it failed, this one fails)."""
+    doc = copy.deepcopy(recorded)
+    clock = doc["hosts"]["storage1"]["reads"]["clock"]
+    now, uptime = clock["data"].split()
+    clock["data"] = f"{float(now) + 90:.3f} {uptime}\n"
+    result, outcomes = judge(checks, write(checks, "ahead.json", doc))
+    assert outcomes["tests_cloud/test_hosts.py::test_clock_in_sync[storage1]"] == "failed", (
+        result.stdout.str()[-2000:]
+    )
+    result.stdout.fnmatch_lines(["*clock of storage1 is +8*s off the operator host (read twice: *"])
