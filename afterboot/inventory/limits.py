@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from afterboot.errors import InputError
+from afterboot.errors import InputError, shown
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.settings import ROLES, Setting
 
@@ -177,9 +177,16 @@ def limited(inv: Inventory, roles: Sequence[str], hosts: Sequence[str]) -> Inven
     return dataclasses.replace(inv, hosts=kept)
 
 
-def _names_shown(inv: Inventory, most: int = 20) -> str:
+def _term(term: object) -> str:
+    """A pattern's term as an error line shows it: shortened, escaped, unquoted."""
+    return shown(str(term), quoted=False)
+
+
+def _names_shown(inv: Inventory, most: int = 10) -> str:
     names = list(inv.hosts)
-    return ", ".join(names[:most]) + (f", ... ({len(names)} hosts)" if len(names) > most else "")
+    return ", ".join(names[:most]) + (
+        f", and {len(names) - most} more" if len(names) > most else ""
+    )
 
 
 def problem(inv: Inventory, roles: Setting, hosts: Setting, listing: bool = False) -> str | None:
@@ -189,7 +196,7 @@ def problem(inv: Inventory, roles: Setting, hosts: Setting, listing: bool = Fals
     given = terms(hosts.value)
     for term in unmatched(inv.hosts, given):
         return (
-            f"--host {term} (from {hosts.source}): not in inventory {inv.source} "
+            f"--host {_term(term)} (from {hosts.source}): not in inventory {inv.source} "
             f"(hosts: {_names_shown(inv)})"
         )
     ordered = list(inv.hosts.values())
@@ -198,7 +205,7 @@ def problem(inv: Inventory, roles: Setting, hosts: Setting, listing: bool = Fals
         if term.op != "!" and not any(h.roles for h in found):
             why = found[0].note or "no role"
             return (
-                f"--host {term} (from {hosts.source}): only hosts afterboot does not check "
+                f"--host {_term(term)} (from {hosts.source}): only hosts afterboot does not check "
                 f"({found[0].name}: {why}; --list-hosts shows them)"
             )
     for term in unmatched(inv.hosts, terms(roles.value)):
@@ -206,11 +213,11 @@ def problem(inv: Inventory, roles: Setting, hosts: Setting, listing: bool = Fals
             continue  # a role no host has: its checks are skipped, saying so
         if term.plain:
             return (
-                f"role (from {roles.source}): unknown role {term.pattern!r}; choose from "
+                f"role (from {roles.source}): unknown role {shown(term.pattern)}; choose from "
                 f"{', '.join(ROLES)}, or a group or host of inventory {inv.source}"
             )
         return (
-            f"--role {term} (from {roles.source}): matches no role, group or host of "
+            f"--role {_term(term)} (from {roles.source}): matches no role, group or host of "
             f"inventory {inv.source}"
         )
     return None
@@ -222,6 +229,6 @@ def role_problem(roles: Setting) -> str | None:
         if term.pattern.startswith("~") or role_names(term.pattern):
             continue
         if term.plain:
-            return f"unknown role {term.pattern!r}; choose from {', '.join(ROLES)}"
-        return f"{term.pattern!r} matches no role; choose from {', '.join(ROLES)}"
+            return f"unknown role {shown(term.pattern)}; choose from {', '.join(ROLES)}"
+        return f"{shown(term.pattern)} matches no role; choose from {', '.join(ROLES)}"
     return None
