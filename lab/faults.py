@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -401,12 +402,12 @@ def _read_only_heal(lab: Lab) -> None:
     from .swift import device
 
     where = f"/srv/node/{device('storage1')}"
-    # only the read-only mount on top, if it is there (healing twice changes nothing)
-    lab.host_exec(
-        "storage1",
-        f"awk -v m={where} '$2 == m {{o = $4}} END {{exit o !~ /^ro/}}' /proc/mounts "
-        f"&& umount {where}; true",
-    )
+    # only the read-only mount on top, if it is there (healing twice changes nothing);
+    # detached lazily: a daemon that opened a file through it meanwhile keeps it busy
+    top_ro = f"awk -v m={where} '$2 == m {{o = $4}} END {{exit o !~ /^ro/}}' /proc/mounts"
+    lab.host_exec("storage1", f"{top_ro} && umount -l {where}; true")
+    if lab.host_exec("storage1", top_ro, check=False).returncode == 0:
+        raise LabError(f"{where} on storage1 is still mounted read-only")
 
 
 register(
@@ -818,9 +819,9 @@ def _health(lab: Lab, host: str, container: str) -> str:
     return lab.host_exec(host, kolla_host.health_cmd(container), check=False).stdout.strip()
 
 
-def _amqp_cut_heal(lab: Lab, host: str) -> None:
+def _amqp_cut_heal(lab: Lab, host: str, service: str = "nova-compute") -> None:
     lab.host_exec(host, f"while ip rule del {_AMQP_RULE} 2>/dev/null; do :; done")
-    t0 = _restart(lab, host, "nova-compute")  # the prescribed remedy
+    t0 = _restart(lab, host, service)  # the prescribed remedy
     lab.wait_green(since=t0)
 
 
@@ -834,6 +835,98 @@ for _h in ("compute1", "compute2"):
             functools.partial(_amqp_cut_heal, host=_h),
         )
     )
+
+
+# cinder-volume the same way: it runs, its record claims "up" until service_down_time
+register(
+    Fault(
+        "cinder-volume-amqp-cut@storage1",
+        "storage1 refused AMQP and its broker connections closed (broker up; cinder-volume runs)",
+        functools.partial(_amqp_cut_inject, host="storage1"),
+        functools.partial(_amqp_cut_heal, host="storage1", service="cinder-volume"),
+    )
+)
+
+
+# ---- a decommissioned backend's record left in cinder (INV-001) ---------------------------
+_GONE_BACKEND = "storage3@ceph"
+
+
+def _record_left_inject(lab: Lab) -> None:
+    # storage3 was taken out of service for good; nobody removed its cinder-volume record
+    # (a copy of storage1's, last reported two days ago)
+    _sql(
+        lab,
+        "INSERT INTO cinder.services (created_at, updated_at, deleted, host, `binary`, topic, "
+        "report_count, disabled, availability_zone, rpc_current_version, "
+        "object_current_version, replication_status, frozen, active_backend_id, cluster_name, "
+        "uuid) SELECT created_at - INTERVAL 30 DAY, UTC_TIMESTAMP() - INTERVAL 2 DAY, 0, "
+        f"'{_GONE_BACKEND}', `binary`, topic, report_count, disabled, availability_zone, "
+        "rpc_current_version, object_current_version, replication_status, frozen, "
+        "active_backend_id, cluster_name, 'a9f0e1d2-3c4b-4a59-8e7f-60718293a4b5' "
+        "FROM cinder.services WHERE host = 'storage1@ceph' AND `binary` = 'cinder-volume' "
+        "AND deleted = 0;",
+    )
+
+
+def _record_left_heal(lab: Lab) -> None:
+    # the prescribed remedy, as written (cinder-manage on a controller)
+    lab.host_exec(
+        "controller",
+        f"{lab.venv}/bin/cinder-manage --config-file /etc/cinder/cinder.conf "
+        f"service remove cinder-volume {_GONE_BACKEND}",
+    )
+
+
+register(
+    Fault(
+        "volume-backend-record-left",
+        f"cinder keeps the cinder-volume record of {_GONE_BACKEND}, a backend decommissioned "
+        "for good",
+        _record_left_inject,
+        _record_left_heal,
+    )
+)
+
+
+# ---- an instance's backing file removed from _base (NOVA-007) ------------------------------
+_INSTANCES = "/var/lib/nova/instances"
+_MOVED_BASE = "/var/lib/nova/.afterboot-moved-base"
+
+
+def _base_missing_inject(lab: Lab) -> None:
+    # "cleaning up" _base by hand: the backing file of a running instance's disk moved away
+    # (the running domain keeps its open file; its next hard reboot or migration fails)
+    disks = lab.host_exec("compute1", f"ls {_INSTANCES}/*/disk").stdout.split()
+    backing = sorted(
+        b
+        for d in disks
+        for b in [
+            json.loads(lab.host_exec("compute1", f"qemu-img info -U --output=json {d}").stdout).get(
+                "backing-filename"
+            )
+        ]
+        if b
+    )
+    if not backing:
+        raise LabError("no instance disk on compute1 has a backing file")
+    lab.host_exec("compute1", f"mv {backing[0]} {_MOVED_BASE}")
+    lab.host_exec("compute1", f"echo {backing[0]} > {_MOVED_BASE}.path")
+
+
+def _base_missing_heal(lab: Lab) -> None:
+    lab.host_exec("compute1", f'mv {_MOVED_BASE} "$(cat {_MOVED_BASE}.path)"')
+    lab.host_exec("compute1", f"rm -f {_MOVED_BASE}.path")
+
+
+register(
+    Fault(
+        "base-image-missing@compute1",
+        "the _base backing file of an instance disk on compute1 moved away (a manual cleanup)",
+        _base_missing_inject,
+        _base_missing_heal,
+    )
+)
 
 
 # ---- kolla containers (compute2) -----------------------------------------------------------
@@ -860,6 +953,52 @@ register(
         "re-created (it runs the old image)",
         _image_drift_inject,
         _image_drift_heal,
+    )
+)
+
+
+# a partial upgrade: nova_compute re-created from the next release's tag, nova_libvirt not
+_NEXT_TAG = "lab-next-debian-bookworm"
+
+
+def _next_image() -> str:
+    return kolla_host.image_name("nova_compute").rpartition(":")[0] + f":{_NEXT_TAG}"
+
+
+def _partial_upgrade_inject(lab: Lab) -> None:
+    svc = lab.service("compute2", "nova-compute")
+    unit = kolla_host.unit_name("nova_compute")
+    create = kolla_host.create_cmd("nova_compute", str(lab.venv), image=_next_image())
+    lab.stop(svc)
+    t0 = time.monotonic()
+    lab.host_exec(
+        "compute2",
+        f"podman tag {kolla_host.image_name('nova_compute')} {_next_image()} && "
+        "podman rm -f nova_compute >/dev/null && "
+        f"systemd-run --quiet --wait --pipe --collect {create} >/dev/null && "
+        f"systemctl start {unit}",
+        timeout=180,
+    )
+    lab.wait_green(since=t0)  # the upgraded nova-compute runs and reports
+
+
+def _partial_upgrade_heal(lab: Lab) -> None:
+    # the remedy: the deployment's tag everywhere (kolla-ansible deploy of the one release)
+    svc = lab.service("compute2", "nova-compute")
+    lab.stop(svc)
+    t0 = time.monotonic()
+    lab.hosts.recreate_container("compute2", svc)
+    lab.host_exec("compute2", f"podman untag {_next_image()} 2>/dev/null || true")
+    lab.wait_green(since=t0)
+
+
+register(
+    Fault(
+        "kolla-partial-upgrade@compute2",
+        f"nova_compute on compute2 re-created from tag {_NEXT_TAG}, nova_libvirt left on the "
+        "deployed one",
+        _partial_upgrade_inject,
+        _partial_upgrade_heal,
     )
 )
 
@@ -1202,5 +1341,111 @@ register(
         "MariaDB set read_only (as for a backup or a failover, never undone): writes refused",
         lambda lab: _sql(lab, "SET GLOBAL read_only = ON;"),
         _read_only_heal,
+    )
+)
+
+
+# ---- a queue nothing consumes, piling up (MQ-003) -----------------------------------------
+_BACKLOG_QUEUE = "notifications.info"
+_BACKLOG_MESSAGES = 10_050
+
+
+def _backlog_inject(lab: Lab) -> None:
+    # notifications emitted with no listener left (a telemetry agent removed, the services'
+    # notification driver still set): the queue only grows
+    url = lab.host_exec(
+        "controller", "awk -F' *= *' '$1 == \"transport_url\" {print $2; exit}' /etc/nova/nova.conf"
+    ).stdout.strip()
+    script = (
+        "import sys, kombu\n"
+        "url = sys.stdin.readline().strip().replace('rabbit://', 'pyamqp://', 1)\n"
+        "with kombu.Connection(url) as c:\n"
+        f"    q = kombu.Queue({_BACKLOG_QUEUE!r}, routing_key={_BACKLOG_QUEUE!r})\n"
+        "    p = c.Producer()\n"
+        f"    for i in range({_BACKLOG_MESSAGES}):\n"
+        "        p.publish({'event_type': 'compute.instance.exists', 'n': i}, "
+        "routing_key=q.routing_key, declare=[q] if i == 0 else [])\n"
+    )
+    lab.hosts.exec(
+        "controller", f"{lab.venv}/bin/python3 -c {shlex.quote(script)}", input=url + "\n"
+    )
+
+
+def _backlog_heal(lab: Lab) -> None:
+    lab.host_exec("controller", f"{_rabbitmqctl()} delete_queue {_BACKLOG_QUEUE} </dev/null")
+
+
+register(
+    Fault(
+        "rabbitmq-queue-backlog",
+        f"{_BACKLOG_MESSAGES} notifications ready in {_BACKLOG_QUEUE}, which nothing consumes",
+        _backlog_inject,
+        _backlog_heal,
+    )
+)
+
+
+# ---- every account server down: the proxy runs, no account answers (SWIFT-001) ------------
+def _account_servers(verb: str) -> Action:
+    def act(lab: Lab) -> None:
+        from .config import STORAGE_HOSTS
+
+        for host in STORAGE_HOSTS:
+            svc = lab.service(host, "swift-account-server")
+            lab.stop(svc) if verb == "stop" else lab.start(svc)
+
+    return act
+
+
+register(
+    Fault(
+        "swift-account-servers-stopped",
+        "swift-account-server stopped on every storage host (the proxy runs)",
+        _account_servers("stop"),
+        _account_servers("start"),
+    )
+)
+
+
+# ---- a volume detached by its owner between the runs (DIFF-002) ------------------------
+register(
+    Fault(
+        "volume-detached-by-owner@compute2",
+        "ab-vol-compute2 detached from ab-linux-compute2 through nova (as its owner would)",
+        _ops("volume-detach", "ab-vol-compute2", "ab-linux-compute2"),
+        _ops("volume-attach", "ab-vol-compute2", "ab-linux-compute2"),
+    )
+)
+
+
+# ---- every replica of an object damaged on disk (SWIFT-005) -------------------------------
+_DAMAGED = "object-0"  # the first object the account lists: the one SWIFT-005 reads
+
+
+def _damage_inject(lab: Lab) -> None:
+    # bit rot under every replica (the same size, its metadata kept): the proxy serves
+    # bytes whose MD5 is not the etag it sends; the object server quarantines each after
+    from .config import STORAGE_HOSTS
+
+    damaged = 0
+    for host in STORAGE_HOSTS:
+        files = lab.host_exec(
+            host,
+            "grep -rlx --include='*.data' 'afterboot lab object 0' /srv/node/*/objects || true",
+        ).stdout.split()
+        for f in files:
+            lab.host_exec(host, f"printf X | dd of={f} bs=1 seek=0 conv=notrunc status=none")
+        damaged += len(files)
+    if not damaged:
+        raise LabError(f"no replica of afterboot/{_DAMAGED} found on the storage hosts")
+
+
+register(
+    Fault(
+        "swift-object-damaged",
+        f"every replica of afterboot/{_DAMAGED} damaged on disk (one byte, same size)",
+        _damage_inject,
+        # the remedy for an object with no sound replica: upload it again
+        _ops("object-put", _DAMAGED),
     )
 )

@@ -266,9 +266,10 @@ def python_prefix(venv: str) -> str | None:
     return None if str(prefix) in ("/usr", "/") else str(prefix)
 
 
-def create_cmd(container: str, venv: str) -> str:
+def create_cmd(container: str, venv: str, image: str = "") -> str:
     """``podman create`` of a kolla container: kolla's volumes, host network and pid,
-    privileged, its health check; the machine's /usr and the lab's venv bound read-only."""
+    privileged, its health check; the machine's /usr and the lab's venv bound read-only.
+    ``image``: another reference than the deployment's (a partial upgrade's)."""
     conf = CONFIG_DIRS[container]
     volumes = [
         f"/etc/kolla/{conf}/:/var/lib/kolla/config_files/:ro",
@@ -314,7 +315,7 @@ def create_cmd(container: str, venv: str) -> str:
     ]
     for v in volumes:
         args += ["--volume", v]
-    args.append(image_name(container))
+    args.append(image or image_name(container))
     return " ".join(shlex.quote(a) for a in args)
 
 

@@ -223,6 +223,15 @@ def cinder_volume_silent_since_boot(doc: Doc) -> None:
     row.update(state="down", updated_at=_stamp(boot - 5))
 
 
+def decommissioned_backend_record_left(doc: Doc) -> None:
+    """storage3, removed from the cloud for good two days ago, left its cinder-volume
+    record behind (a copy of storage1's, its last report then)."""
+    read_at = doc["cloud"]["volume_services"]["read_at"]
+    row = copy.deepcopy(_record(doc, "volume_services", "cinder-volume", "storage1@ceph"))
+    row.update(host="storage3@ceph", state="down", updated_at=_stamp(read_at - 2 * 86400))
+    doc["cloud"]["volume_services"]["data"].append(row)
+
+
 def cinder_scheduler_stopped_reporting(doc: Doc) -> None:
     """cinder-scheduler reported after the boot, then stopped (150 s before the read)."""
     read_at = doc["cloud"]["volume_services"]["read_at"]
@@ -475,6 +484,7 @@ class Fault:
     compare: bool = False  # judged against the recorded lab, as the snapshot before
     marks: tuple[pytest.MarkDecorator, ...] = ()
     case: str = ""  # the case's id, when the check has more than one
+    never: tuple[str, ...] = ()  # in no line of the remediation (a wrong remedy)
 
 
 FAULTS = [
@@ -547,6 +557,18 @@ FAULTS = [
         ),
     ),
     Fault(
+        "CINDER-002",
+        "tests_cloud/test_service_records.py::test_cinder_volume_alive",
+        decommissioned_backend_record_left,
+        offender="storage3",
+        said="cinder-volume on storage3@ceph is down",
+        # nothing to restart on a host the run does not know: INV-001's removal, guarded
+        remedy=("storage3@ceph (cinder-volume) is no host of the inventory", "INV-001"),
+        never=("systemctl restart cinder-volume",),
+        innocent=("storage1",),
+        case="CINDER-002-left-by-a-removed-host",
+    ),
+    Fault(
         "CINDER-003",
         "tests_cloud/test_service_records.py::test_cinder_scheduler_alive",
         cinder_scheduler_stopped_reporting,
@@ -586,10 +608,7 @@ FAULTS = [
         conductor_queue_without_consumer,
         offender="conductor",
         said="RPC topics: conductor has no consumer",
-        remedy=(
-            "ssh controller -- 'sudo systemctl restart nova-conductor || "
-            "sudo systemctl restart conductor'",
-        ),
+        remedy=("ssh controller -- 'sudo systemctl restart nova-conductor'",),
         innocent=("scheduler", "cinder-scheduler", "cinder-volume"),
     ),
     Fault(
@@ -778,6 +797,8 @@ def test_the_check_fails_on_the_state_its_fault_leaves(
     steps = [line for s in entry["steps"] for line in (*s["text"], *s["commands"])]
     for words in fault.remedy:
         assert any(words in line for line in steps), (words, steps)
+    for words in fault.never:
+        assert not any(words in line for line in steps), (words, steps)
     named = set().union(*(_named(f) for f in mine["findings"]))
     for other in fault.innocent:
         assert other not in named, (other, mine["findings"])

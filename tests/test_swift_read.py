@@ -155,3 +155,35 @@ def test_a_proxy_server_error_is_swift_005s_failure_not_a_bug() -> None:
         swift_checks.test_proxy_serves_a_read(read, PROXIES, Findings(item))
     # the balancer does not say which proxy answered: each is named
     assert sorted(f.host for f in item_findings(item)) == ["proxy-01", "proxy-02"]
+
+
+def test_a_read_the_proxy_does_not_serve_in_time_is_swift_005s_failure_not_a_bug() -> None:
+    """A replica's disk hangs (frozen): the proxy takes the GET and serves nothing within
+    the timeout. swiftclient raises requests' own ReadTimeout there, which no API's
+    error handling translates: it was a bug in the check (broken), seen on the lab."""
+    from requests.exceptions import ReadTimeout
+
+    class Hanging(Account):
+        def get_object(self, *args: Any, **kwargs: Any) -> Any:
+            raise ReadTimeout("HTTPConnectionPool(host='proxy', port=8080): Read timed out.")
+
+    swift = Hanging(Body(iter([b"abc"])))
+    read = CLOUD_READS["object_read"].fetch(CloudContext(5.0, swift=lambda: swift))
+    assert read["error"] == "no answer within 5s (ReadTimeout)"
+    item = cast(pytest.Item, SimpleNamespace(stash=pytest.Stash()))
+    with pytest.raises(AssertionError, match="no answer within 5s"):
+        swift_checks.test_proxy_serves_a_read(read, PROXIES, Findings(item))
+    assert sorted(f.host for f in item_findings(item)) == ["proxy-01", "proxy-02"]
+
+
+def test_an_api_read_that_times_out_in_requests_is_could_not_run() -> None:
+    """Any other read through swiftclient that times out: could not run, never broken."""
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+    from requests.exceptions import ReadTimeout
+
+    from afterboot.reads.cloud import api_unavailable
+
+    for exc in (ReadTimeout("read timed out"), RequestsConnectionError("refused")):
+        unrun = api_unavailable(exc)
+        assert unrun is not None, exc
+        assert "did not answer" in str(unrun), exc

@@ -91,6 +91,13 @@ def test_cluster_members(
 
 
 # the hosts where each RPC topic's consumer runs, by the inventory's roles
+# the service consuming each topic (what is restarted on the hosts of its role)
+CONSUMERS = {
+    "conductor": "nova-conductor",
+    "scheduler": "nova-scheduler",
+    "cinder-scheduler": "cinder-scheduler",
+    "cinder-volume": "cinder-volume",
+}
 CONSUMER_ROLES = {
     "conductor": "controller",
     "scheduler": "controller",
@@ -124,7 +131,13 @@ def test_rpc_topics_consumed(
         )
         for host in inventory.names(CONSUMER_ROLES[topic]) or [""]:
             findings.add(
-                topic, host=host, expected=expected, actual=actual, service=topic, said=said
+                topic,
+                host=host,
+                expected=expected,
+                actual=actual,
+                topic=topic,
+                service=CONSUMERS[topic],
+                said=said,
             )
     findings.assert_none("RPC topics: ")
 

@@ -48,9 +48,12 @@ def assert_alive(
     judged = [dead_services(services, b, connections, host or None) for b in binaries]
     for binary, liveness in zip(binaries, judged, strict=True):
         for record in liveness.records:
+            name = inventory_name(names, str(record.host))
             findings.add(
                 binary,
-                host=inventory_name(names, str(record.host)),
+                host=name,
+                # a record of no host of the inventory: a host removed, its record left
+                inventory="yes" if name in names or not names else "no",
                 expected="up, reporting since its host booted",
                 actual=(
                     "up, no report since its host booted"

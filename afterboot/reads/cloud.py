@@ -97,7 +97,11 @@ def api_unavailable(exc: BaseException) -> CouldNotRun | None:
             f"{url.netloc}{url.path or '?'}",
             "the cloud could not be read; the failed API check (*-001) says why",
         )
-    if isinstance(exc, ksa.ConnectionError | ksa.RequestTimeout):
+    from requests import exceptions as http
+
+    if isinstance(
+        exc, ksa.ConnectionError | ksa.RequestTimeout | http.Timeout | http.ConnectionError
+    ):
         return CouldNotRun(
             "an API did not answer while the cloud was read",
             f"{type(exc).__name__}; the failed API check (*-001) says which",
@@ -183,9 +187,18 @@ def _object_read(ctx: CloudContext) -> dict[str, Any]:
     within the timeout): its container, name, etag, the listing's hash and the MD5 of the
     bytes read ("" for an object past 1 MiB); {} when the account holds none; the proxy's
     server error (5xx) as ``error``."""
+    from requests import exceptions as http
+
     swift = ctx.swift
     try:
         return _first_object(swift, ctx.timeout)
+    except (http.Timeout, http.ConnectionError) as exc:
+        # the proxy took the request and did not serve it in time (a replica's disk hangs):
+        # what SWIFT-005 exists to see; a proxy that answers nothing is SWIFT-001's
+        return {
+            "error": f"no answer within {ctx.timeout:g}s ({type(exc).__name__})",
+            "said": str(exc)[:200],
+        }
     except Exception as exc:
         status = getattr(exc, "http_status", None)  # swiftclient's ClientException
         if not isinstance(status, int) or status < 500:

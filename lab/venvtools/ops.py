@@ -21,6 +21,8 @@ def main() -> None:
             "volume-create",
             "volume-id",
             "volume-delete",
+            "volume-detach",
+            "volume-attach",
             "user-departed",
             "user-delete",
             "leak-allocations",
@@ -29,6 +31,8 @@ def main() -> None:
             "compute-enable",
             "server-stop",
             "server-start",
+            "services-down",
+            "object-put",
         ],
     )
     ap.add_argument("--host")
@@ -37,11 +41,24 @@ def main() -> None:
         action="store_true",
         help="hard-reboot: reset each server's state (and task) to active before the reboot",
     )
+    ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("names", nargs="*")
     a = ap.parse_intermixed_args()  # options may follow the names
     conn = openstack.connect(cloud="afterboot-lab")
+    if a.action in ("volume-detach", "volume-attach"):
+        attachment(conn, a.action, a.names[0], a.names[1])
+        return
     if a.action.startswith("volume-"):
         volume(conn, a.action, a.names[0])
+        return
+    if a.action == "object-put":  # the lab's object, uploaded again as the workload did
+        from workload import object_data
+
+        i = int(a.names[0].rpartition("-")[2])
+        conn.object_store.upload_object("afterboot", a.names[0], data=object_data(i))
+        return
+    if a.action == "services-down":
+        services_down(conn, a.names, a.timeout)
         return
     if a.action.startswith("user-"):
         user(conn, a.action, a.names[0])
@@ -159,6 +176,37 @@ def hard_reboot(
             "did not come back ACTIVE and running after 3 hard reboots: "
             + "; ".join(last[s.id] for s in pending)
         )
+
+
+def services_down(conn: openstack.connection.Connection, names: list[str], timeout: float) -> None:
+    """Wait until the API says each ``binary@host`` record is down (its last report older
+    than service_down_time): a stopped service's record stays ``up`` until then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = {f"{s.binary}@{s.host}": s.state for s in conn.compute.services()}
+        state.update({f"{s.binary}@{s.host}": s.state for s in conn.block_storage.services()})
+        left = [n for n in names if state.get(n) != "down"]
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"still up after {timeout:g}s: {', '.join(left)}")
+        time.sleep(2)
+
+
+def attachment(
+    conn: openstack.connection.Connection, action: str, name: str, server_name: str
+) -> None:
+    """Detach a volume from its server through nova, or attach it back (as its owner does)."""
+    vol = conn.block_storage.find_volume(name, ignore_missing=False)
+    server = conn.compute.find_server(server_name, ignore_missing=False)
+    attached = any(a.get("server_id") == server.id for a in vol.attachments or ())
+    if action == "volume-detach" and attached:
+        conn.compute.delete_volume_attachment(server, vol)
+        conn.block_storage.wait_for_status(vol, "available", wait=180)
+    elif action == "volume-attach" and not attached:
+        conn.block_storage.wait_for_status(vol, "available", wait=180)
+        conn.compute.create_volume_attachment(server, volume_id=vol.id)
+        conn.block_storage.wait_for_status(vol, "in-use", wait=180)
 
 
 def volume(conn: openstack.connection.Connection, action: str, name: str) -> None:

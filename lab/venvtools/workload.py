@@ -39,6 +39,11 @@ def server(name: str, host: str, img: Any, flv: Any) -> Any:
     return s
 
 
+def object_data(i: int) -> str:
+    """The bytes of the lab's object ``afterboot/object-<i>`` (2300 of them)."""
+    return f"afterboot lab object {i}\n" * 100
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel")
@@ -107,9 +112,7 @@ def main() -> None:
     try:
         conn.object_store.create_container("afterboot")
         for i in range(3):
-            conn.object_store.upload_object(
-                "afterboot", f"object-{i}", data=f"afterboot lab object {i}\n" * 100
-            )
+            conn.object_store.upload_object("afterboot", f"object-{i}", data=object_data(i))
         print("swift container ready")
     except Exception as exc:  # noqa: BLE001 - swift is optional here
         print("swift skipped:", type(exc).__name__)

@@ -37,6 +37,9 @@ class Expect:
     # (host, service) whose process the fault ends (it exits on its own after the
     # injection): polled until gone, within settle_s, instead of sleeping it all
     gone: tuple[str, str] = ()
+    # service records ("binary@host") the API must say are down before the suite runs: a
+    # stopped service's record claims "up" for service_down_time (60 s); polled, not slept
+    down: tuple[str, ...] = ()
     alone: bool = False  # its blast radius (keystone, database, queue) would hide others
     shares: bool = False  # may fail the same check as another sharing fault (remedy tells)
     # checks reading through what it broke could not run (not failed): on its hosts, or
@@ -223,10 +226,16 @@ def conflict(a: Expect, b: Expect) -> bool:
     return False
 
 
+def waits(exp: Expect) -> bool:
+    """The fault needs time before the suite runs (a record to go stale, a process to die)."""
+    return bool(exp.settle_s or exp.down)
+
+
 def batches(expectations: Iterable[Expect]) -> list[list[Expect]]:
-    """Group faults that cannot be mistaken for each other (greedy, in order)."""
+    """Group faults that cannot be mistaken for each other (greedy, in order; faults that
+    wait first, so that their waits overlap in as few batches as can hold them)."""
     groups: list[list[Expect]] = []
-    for exp in expectations:
+    for exp in sorted(expectations, key=lambda e: not waits(e)):
         for members in groups:
             if not any(conflict(exp, m) for m in members):
                 members.append(exp)

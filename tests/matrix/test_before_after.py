@@ -67,6 +67,15 @@ def pre_snapshot(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     outcome = run_suite(reports, phase="pre-maintenance", extra=[f"--host={','.join(HOSTS)}"])
     failed = {k.split("@")[0] for k in outcome.failed}
     assert failed <= {"MAINT-001", "PERIODIC-007"}, outcome.output[-3000:]
+    # MAINT-001's proof: both compute hosts run instances, each named, each to migrate
+    assert {"MAINT-001@compute1", "MAINT-001@compute2"} <= outcome.failed, sorted(outcome.failed)
+    servers = json.loads(lab.venv_tool("ops.py", "servers").stdout)
+    for server in servers:
+        said = outcome.messages.get(f"MAINT-001@{server['host']}", "")
+        assert server["id"] in said, (server, said)
+        remedy = outcome.remediation.get("MAINT-001", "")
+        assert f"openstack server migrate --live-migration {server['id']}" in remedy, remedy
+    ROWS.append(f"{'pre-maintenance: computes not drained':38} -> MAINT-001 names {len(servers)}")
     snap = json.loads((reports / "snapshot.json").read_text())
     reads = set(snap["hosts"]["compute1"]["reads"])
     assert {"domains", "configs", "processes"} <= reads, reads  # a whole "before"
@@ -183,6 +192,8 @@ NAMED = {
     "nova-compute-amqp-cut@compute1": ("DIFF-006", "compute.compute1", "controller"),
     "memcached-stopped": ("DIFF-004", "memcached", "controller"),
 }
+# detached by its owner through nova: DIFF-002 names the volume (its id, read from the lab)
+DETACHED = ("volume-detached-by-owner@compute2", "ab-vol-compute2")
 # what else a before/after check may name meanwhile, of the same faults: compute1's
 # nova-compute record goes down once its reports stop reaching the conductor, and its
 # other per-host topic (nova's compute-alt) loses its consumer too (amqp cut)
@@ -195,10 +206,13 @@ TOLERATED = {
 def test_services_clusters_and_configuration_named(
     lab: Any, pre_snapshot: Path, tmp_path: Path
 ) -> None:
-    """One compared run, four faults no two of which a before/after check could confuse."""
+    """One compared run, five faults no two of which a before/after check could confuse."""
+    owner_fault, volume = DETACHED
+    volume_id = lab.venv_tool("ops.py", "volume-id", volume).stdout.strip()
+    assert volume_id, f"the lab has no volume {volume}"
     injected: list[str] = []
     try:
-        for fault in NAMED:
+        for fault in (*NAMED, owner_fault):
             lab.inject(fault)
             injected.append(fault)
         _compared(tmp_path / "batch", pre_snapshot)
@@ -212,7 +226,14 @@ def test_services_clusters_and_configuration_named(
     }
     missing = sorted(set(NAMED.values()) - named)
     assert not missing, f"not named: {missing}; named: {sorted(named)}"
-    extra = sorted(named - set(NAMED.values()) - TOLERATED)
+    detached = {(c, s) for c, s, _ in named if c == "DIFF-002"}
+    assert detached == {("DIFF-002", volume_id)}, f"DIFF-002 named {sorted(detached)}"
+    steps = _results(reports)["DIFF-002"]
+    assert any(r.get("outcome") == "failed" for r in steps), steps
+    extra = sorted(
+        n for n in named - set(NAMED.values()) - TOLERATED if n[:2] != ("DIFF-002", volume_id)
+    )
     assert not extra, f"named beyond the faults: {extra}"
     for fault, (check, subject, host) in NAMED.items():
         ROWS.append(f"{'before/after: ' + fault:38} -> {check} {subject}@{host}  PASS")
+    ROWS.append(f"{'before/after: ' + DETACHED[0]:38} -> DIFF-002 {volume_id}  PASS")

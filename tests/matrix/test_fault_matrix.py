@@ -43,7 +43,7 @@ def _healthy(lab: Any, reports: Path) -> Outcome:
 def settle(lab: Any, batch: list[Expect]) -> None:
     """Wait for what the batch's faults need before the suite runs: a condition polled
     where one is known (a process that exits on its own), a time where the judgement
-    itself is about time (a record 60 s stale, a process 60 s in D)."""
+    itself is about time (a process 60 s in D); a record's ``down``, as the API says it."""
     started = time.monotonic()
     for exp in batch:
         if exp.gone:
@@ -55,7 +55,12 @@ def settle(lab: Any, batch: list[Expect]) -> None:
                         f"{exp.fault}: {service} on {host} still runs after {exp.settle_s:g}s"
                     )
                 time.sleep(0.5)
-    timed = [e.settle_s for e in batch if not e.gone]
+    down = [record for e in batch for record in e.down]
+    if down:
+        polled = lab.venv_tool("ops.py", "services-down", *down, "--timeout=150", check=False)
+        if polled.returncode:
+            pytest.fail(f"records never said down: {polled.stderr.strip()[-300:]}")
+    timed = [e.settle_s for e in batch if not e.gone and not e.down]
     time.sleep(max(0.0, max(timed, default=0.0) - (time.monotonic() - started)))
 
 
