@@ -349,6 +349,8 @@ class Lab:
 
         errors: list[str] = []
         self._deferred_green = []
+        # heals through the cloud's APIs last (order kept otherwise): they need the rest
+        names = sorted(names, key=lambda n: faults.get(n).through_api)
         try:
             for name in names:
                 try:
