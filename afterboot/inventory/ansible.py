@@ -341,6 +341,7 @@ class _Groups:
         }
         return dataclasses.replace(
             spec,
+            kolla_inventory=src if layout == deployers.KOLLA else "",
             become=_truthy(v.get("ansible_become")),
             become_user=str(v.get("ansible_become_user") or "") or None,
             ssh_args=ssh_args,

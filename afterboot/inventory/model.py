@@ -76,6 +76,8 @@ class HostSpec:
     groups: tuple[str, ...] = field(default=(), compare=False)
     # why a host without a role has none (kolla's deployment host, kayobe's seed ...)
     note: str = field(default="", compare=False)
+    # the kolla-ansible inventory the host came from: remedies give it to ``kolla-ansible -i``
+    kolla_inventory: str = field(default="", compare=False)
 
     def path(self, canonical: str) -> str:
         """Where a canonical path (``/etc/nova/nova.conf``) is on this host."""
