@@ -426,7 +426,6 @@ def test_kolla_001_and_002_recreate_with_kolla_ansible_under_a_guard() -> None:
         assert upgrade.guard[0].startswith("only ")
 
 
-
 def test_kolla_ansible_is_given_the_inventory_the_host_came_from() -> None:
     """A kolla-ansible inventory read by the run: its commands name it (-i), quoted;
     elsewhere (an afterboot inventory) it stays for the operator to fill."""
