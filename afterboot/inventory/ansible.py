@@ -735,7 +735,7 @@ def _parse(text: str, path: Path) -> _Groups:
     src = str(path)
     if looks_like_ini(text):
         return ini_groups(text, src, path.parent)
-    data = load_yaml(text, src, ansible=True)
+    data = load_yaml(text, src, ansible=True, fast=True)
     if not isinstance(data, LineDict):
         raise InputError("inventory must be a YAML mapping or an Ansible INI inventory", src, 1)
     return yaml_groups(data, src, path.parent)

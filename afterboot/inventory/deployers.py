@@ -366,7 +366,7 @@ def read_kolla_globals(path: str | Path) -> KollaGlobals:
         raise InputError(str(exc), src) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read kolla globals: {exc}", src) from None
-    data = load_yaml(text, src, ansible=True)  # a vaulted password in it is never read
+    data = load_yaml(text, src, ansible=True, fast=True)  # a vaulted password in it is never read
     if data is None:
         data = LineDict()
     if not isinstance(data, Mapping):
