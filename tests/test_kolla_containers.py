@@ -21,6 +21,7 @@ from afterboot.inventory.model import HostSpec
 from afterboot.procedures import runbook
 from afterboot.reads import hostreads
 from afterboot.verdict.evidence import _containers, collect_container_logs, load_limits
+from tests.test_deployers import MULTINODE
 
 SAMPLES = Path(__file__).resolve().parent / "samples" / "kolla"
 HEALTHY = (SAMPLES / "containers-podman-healthy.txt").read_text()
@@ -429,8 +430,6 @@ def test_kolla_001_and_002_recreate_with_kolla_ansible_under_a_guard() -> None:
 def test_kolla_ansible_is_given_the_inventory_the_host_came_from() -> None:
     """A kolla-ansible inventory read by the run: its commands name it (-i), quoted;
     elsewhere (an afterboot inventory) it stays for the operator to fill."""
-    from tests.test_deployers import MULTINODE
-
     inv = load_inventory(MULTINODE)
     finding = runbook.Finding(
         "nova_compute",
