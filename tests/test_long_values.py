@@ -225,7 +225,9 @@ def test_an_inventory_value_cut_ends_in_an_ellipsis(
         (f'enable_cinder: "{V}"\n', f"enable_cinder {S} is not a boolean"),
         (
             f"enable_cinder: \"{{{{ lookup('env', '{'Z' * 300}') }}}}\"\n",
-            "enable_cinder is a template ('{{ lookup('env', '" + "Z" * 42 + "…') afterboot cannot",
+            "enable_cinder is a template (\"{{ lookup('env', '"
+            + "Z" * 42
+            + "…\") afterboot cannot",
         ),
     ],
 )
@@ -244,3 +246,11 @@ def test_a_tools_complaint_and_a_shard_cut_end_in_an_ellipsis() -> None:
     assert vault._reason("ERROR! Decryption failed " + "Z" * 500).endswith("Z…")
     with pytest.raises(ValueError, match=f"^'{'Z' * 40}…' is not i/N"):
         parse_shard("Z" * 100)
+
+
+def test_a_value_holding_a_quote_is_quoted_as_repr_quotes_it() -> None:
+    """Shown between single quotes, a value holding one would read as two values."""
+    assert shown("it's") == '"it\'s"'
+    assert shown("say \"x\" and 'y'") == "'say \"x\" and \\'y\\''"
+    assert shown("plain") == "'plain'"
+    assert shown("it's" * 100, 10) == '"it\'sit\'sit…"'
