@@ -225,9 +225,7 @@ def test_an_inventory_value_cut_ends_in_an_ellipsis(
         (f'enable_cinder: "{V}"\n', f"enable_cinder {S} is not a boolean"),
         (
             f"enable_cinder: \"{{{{ lookup('env', '{'Z' * 300}') }}}}\"\n",
-            "enable_cinder is a template (\"{{ lookup('env', '"
-            + "Z" * 42
-            + "…\") afterboot cannot",
+            "enable_cinder is a template (\"{{ lookup('env', '" + "Z" * 42 + '…") afterboot cannot',
         ),
     ],
 )
@@ -253,4 +251,4 @@ def test_a_value_holding_a_quote_is_quoted_as_repr_quotes_it() -> None:
     assert shown("it's") == '"it\'s"'
     assert shown("say \"x\" and 'y'") == "'say \"x\" and \\'y\\''"
     assert shown("plain") == "'plain'"
-    assert shown("it's" * 100, 10) == '"it\'sit\'sit…"'
+    assert shown("it's" * 100, 10) == "\"it'sit'sit…\""
