@@ -4,9 +4,10 @@ A run's ``reports/snapshot.json`` keeps, redacted, everything its checks judged:
 host's reads (the text a check parses; a service configuration's text beside its
 effective options, whose digests stand in again for the masked secrets), each cloud
 read's value or error (and whether that error was could-not-run), the inventory and the
-cloud's identity. This module loads one or more such documents, checks their shape (any
-violation: one line naming file and field), merges shard snapshots (the same cloud and
-inventory, hosts disjoint; a cloud read several took: the newest), and gives back the
+cloud's identity. This module loads one or more such documents (read and their shape
+checked by :mod:`afterboot.snapshotfile`: any violation one line naming file and field),
+merges shard snapshots (the same cloud and inventory, hosts disjoint; a cloud read
+several took: the newest), and gives back the
 :class:`~afterboot.snapshot.Snapshot` and :class:`~afterboot.inventory.model.Inventory`
 a live pass would have given: the checks judge it as they judge a live one.
 
@@ -35,7 +36,6 @@ from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads.hostreads import PART, parts
 from afterboot.redact_forms import MASK
-from afterboot.settings import parse_shard
 from afterboot.snapshot import (
     SPEC_FIELDS,
     TUPLE_FIELDS,
@@ -45,103 +45,8 @@ from afterboot.snapshot import (
     Snapshot,
     saved_error,
 )
-from afterboot.verdict.compared import SnapshotFileError, load, other_cloud
-
-# -- the shape of a saved document --------------------------------------------------------
-
-
-def _bad(path: str, where: str, problem: str) -> SnapshotFileError:
-    return SnapshotFileError(f"{path}: {where}: {problem}")
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _check_host(path: str, name: str, h: Any) -> None:
-    where = f"hosts.{name}"
-    if not isinstance(h, dict):
-        raise _bad(path, where, f"is {_kind(h)}, not an object")
-    if not _number(h.get("read_at", 0)):
-        raise _bad(path, f"{where}.read_at", f"is {_kind(h.get('read_at'))}, not a number")
-    if h.get("unreachable") is not None and not isinstance(h["unreachable"], str):
-        raise _bad(path, f"{where}.unreachable", f"is {_kind(h['unreachable'])}, not text")
-    paths = h.get("paths") or {}
-    if not isinstance(paths, dict) or not all(isinstance(v, str) for v in paths.values()):
-        raise _bad(path, f"{where}.paths", "is not an object of paths")
-    reads = h.get("reads")
-    if not isinstance(reads, dict):
-        raise _bad(path, f"{where}.reads", f"is {_kind(reads)}, not an object")
-    for rname, r in reads.items():
-        rwhere = f"{where}.reads.{rname}"
-        if not isinstance(r, dict):
-            raise _bad(path, rwhere, f"is {_kind(r)}, not an object")
-        if type(r.get("rc")) is not int or not -(2**31) <= r["rc"] < 2**31:
-            raise _bad(path, f"{rwhere}.rc", f"is {_kind(r.get('rc'))}, not an exit status")
-        for key in ("stderr", "text"):
-            if key in r and not isinstance(r[key], str):
-                raise _bad(path, f"{rwhere}.{key}", f"is {_kind(r[key])}, not text")
-
-
-def _check_cloud(path: str, name: str, c: Any) -> None:
-    where = f"cloud.{name}"
-    if not isinstance(c, dict):
-        raise _bad(path, where, f"is {_kind(c)}, not an object")
-    if not _number(c.get("read_at", 0)):
-        raise _bad(path, f"{where}.read_at", f"is {_kind(c.get('read_at'))}, not a number")
-    if "error" in c and not isinstance(c["error"], str):
-        raise _bad(path, f"{where}.error", f"is {_kind(c['error'])}, not text")
-    if "could_not_run" in c and not isinstance(c["could_not_run"], str):
-        raise _bad(path, f"{where}.could_not_run", f"is {_kind(c['could_not_run'])}, not text")
-    if "error" not in c and "data" not in c:
-        raise _bad(path, where, "has neither data nor error")
-
-
-def _check_inventory(path: str, inv: Any) -> None:
-    if inv is None:
-        raise SnapshotFileError(
-            f"{path}: holds no inventory (written by an afterboot older than "
-            "--from-snapshot): take the snapshot again with this afterboot"
-        )
-    if not isinstance(inv, dict):
-        raise _bad(path, "inventory", f"is {_kind(inv)}, not an object")
-    for name, spec in inv.items():
-        if not isinstance(spec, dict):
-            raise _bad(path, f"inventory.{name}", f"is {_kind(spec)}, not an object")
-        for key in TUPLE_FIELDS:
-            v = spec.get(key, [])
-            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-                raise _bad(path, f"inventory.{name}.{key}", "is not a list of names")
-        for key in ("address", "connection", "container", "service_manager", "container_engine"):
-            if spec.get(key) is not None and not isinstance(spec[key], str):
-                raise _bad(path, f"inventory.{name}.{key}", f"is {_kind(spec[key])}, not text")
-        paths = spec.get("paths", {})
-        if not isinstance(paths, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in paths.items()
-        ):
-            raise _bad(path, f"inventory.{name}.paths", "is not an object of paths")
-
-
-def _check(path: str, doc: dict[str, Any]) -> None:
-    """Every field a judge reads has the type it reads (one line naming the field)."""
-    _check_inventory(path, doc.get("inventory"))
-    for name, h in doc["hosts"].items():
-        _check_host(path, name, h)
-    for name, c in doc["cloud"].items():
-        _check_cloud(path, name, c)
-    if doc.get("identity") is not None and not isinstance(doc["identity"], dict):
-        raise _bad(path, "identity", f"is {_kind(doc['identity'])}, not an object")
-    shard = doc.get("shard")
-    if shard is not None:
-        try:
-            parse_shard(str(shard) if isinstance(shard, str) else "")
-        except ValueError as exc:
-            raise _bad(path, "shard", str(exc)) from None
-
+from afterboot.snapshotfile import SnapshotFileError, load
+from afterboot.verdict.compared import other_cloud
 
 # -- several snapshots, one cloud -------------------------------------------------------
 
@@ -226,8 +131,12 @@ def load_saved(files: Sequence[str]) -> Saved:
         if key in seen:
             raise SnapshotFileError(f"{name}: given twice")
         seen.add(key)
-        doc = load(path)
-        _check(name, doc)
+        doc = load(path)  # its shape checked: one line naming the field
+        if doc.get("inventory") is None:
+            raise SnapshotFileError(
+                f"{name}: holds no inventory (written by an afterboot older than "
+                "--from-snapshot): take the snapshot again with this afterboot"
+            )
         loaded.append((name, doc))
     if not loaded:
         raise SnapshotFileError("no snapshot file given")
@@ -260,6 +169,10 @@ def _spec(name: str, d: Mapping[str, Any]) -> HostSpec:
 
 
 # -- a saved host read back into what the checks parse ----------------------------------
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
 
 
 def thaw_host(name: str, h: Mapping[str, Any]) -> HostSnapshot:

@@ -425,7 +425,7 @@ def _check_pass_deadline(s: Setting, _: pytest.Config) -> Setting:
     except (TypeError, ValueError):
         value = -1.0
     if not 1 <= value <= 86400:
-        raise _usage(s, "pass-deadline", f"{str(s.value)[:40]!r} is not 1 to 86400 seconds")
+        raise _usage(s, "pass-deadline", f"{shown(str(s.value), 40)} is not 1 to 86400 seconds")
     return Setting(value, s.source)
 
 
@@ -455,7 +455,7 @@ def parse_shard(value: str) -> tuple[int, int]:
     """``i/N`` as (i, N), 1 <= i <= N <= 9999; ValueError saying what it should be."""
     m = _SHARD.fullmatch(value.strip())
     if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
-        raise ValueError(f"{value[:40]!r} is not i/N with 1 <= i <= N (e.g. 2/4)")
+        raise ValueError(f"{shown(value, 40)} is not i/N with 1 <= i <= N (e.g. 2/4)")
     return int(m.group(1)), int(m.group(2))
 
 

@@ -1420,17 +1420,6 @@ register(
 )
 
 
-# ---- a volume detached by its owner between the runs (DIFF-002) ------------------------
-register(
-    Fault(
-        "volume-detached-by-owner@compute2",
-        "ab-vol-compute2 detached from ab-linux-compute2 through nova (as its owner would)",
-        _ops("volume-detach", "ab-vol-compute2", "ab-linux-compute2"),
-        _ops("volume-attach", "ab-vol-compute2", "ab-linux-compute2"),
-    )
-)
-
-
 # ---- every replica of an object damaged on disk (SWIFT-005) -------------------------------
 _DAMAGED = "object-0"  # the first object the account lists: the one SWIFT-005 reads
 

@@ -12,6 +12,7 @@ import pytest
 from afterboot.collection import also_reads_key
 from afterboot.redact import redact
 from afterboot.settings import settings
+from afterboot.snapshotfile import read_when
 from afterboot.verdict.compare import (
     PRE_MAINTENANCE,
     Judged,
@@ -23,9 +24,7 @@ from afterboot.verdict.compare import (
     load_compared,
     started_key,
 )
-from afterboot.verdict.compared import (
-    other_cloud,
-)
+from afterboot.verdict.compared import other_cloud
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -76,9 +75,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     base = config.stash.get(compared_key, None)
     if base is None:
         return []
-    taken = base.doc.get("read_at")
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(taken)) if taken else "?"
-    line = f"afterboot: compare={base.path} (taken {when}, phase {base.doc.get('phase', '?')})"
+    line = (
+        f"afterboot: compare={base.path} (taken {read_when(base.doc)}, "
+        f"phase {base.doc.get('phase') or '?'})"
+    )
     after = config.stash.get(after_key, None)
     if after is not None:
         line += f", judging {after.path} (no host, no API)"

@@ -5,7 +5,6 @@ The pytest hooks of it; the work is in :mod:`afterboot.offline`.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from afterboot.offline import load_saved, saved_key
 from afterboot.redact import redact
 from afterboot.settings import Setting, settings, settings_key
-from afterboot.verdict.compared import SnapshotFileError
+from afterboot.snapshotfile import SnapshotFileError, read_when
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,9 +33,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     saved = config.stash.get(saved_key, None)
     if saved is None:
         return []
-    taken = saved.doc.get("read_at")
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(taken)) if taken else "?"
-    line = f"afterboot: judging {len(saved.paths)} saved snapshot(s), read {when}"
+    line = f"afterboot: judging {len(saved.paths)} saved snapshot(s), read {read_when(saved.doc)}"
     if saved.doc.get("shards"):
         line += f", shards {', '.join(saved.doc['shards'])}"
     line += " (no host, no API)"

@@ -15,11 +15,10 @@ import pytest
 
 from afterboot.checks.findings import Finding
 from afterboot.domains import beforeafter as ba
+from afterboot.snapshotfile import SnapshotFileError, load
 from afterboot.verdict.compared import (
-    SnapshotFileError,
     identity,
     is_new,
-    load,
     other_cloud,
     result_keys,
     result_rows,

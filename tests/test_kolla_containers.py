@@ -21,6 +21,7 @@ from afterboot.inventory.model import HostSpec
 from afterboot.procedures import runbook
 from afterboot.reads import hostreads
 from afterboot.verdict.evidence import _containers, collect_container_logs, load_limits
+from tests.test_deployers import MULTINODE
 
 SAMPLES = Path(__file__).resolve().parent / "samples" / "kolla"
 HEALTHY = (SAMPLES / "containers-podman-healthy.txt").read_text()
@@ -424,6 +425,22 @@ def test_kolla_001_and_002_recreate_with_kolla_ansible_under_a_guard() -> None:
         )
         assert upgrade.guard
         assert upgrade.guard[0].startswith("only ")
+
+
+def test_kolla_ansible_is_given_the_inventory_the_host_came_from() -> None:
+    """A kolla-ansible inventory read by the run: its commands name it (-i), quoted;
+    elsewhere (an afterboot inventory) it stays for the operator to fill."""
+    inv = load_inventory(MULTINODE)
+    finding = runbook.Finding(
+        "nova_compute",
+        "cmp01.cloud.example.org",
+        extra={"container": "nova_compute", "engine": "docker", "project": "nova", "tag": "1"},
+    )
+    steps = runbook.render(runbook.load()["KOLLA-002"], [finding], hosts=inv.hosts)
+    (upgrade,) = [c for s in steps for c in s.commands if c.startswith("kolla-ansible")]
+    assert upgrade == (
+        f"kolla-ansible -i {MULTINODE} upgrade --limit cmp01.cloud.example.org --tags nova"
+    )
 
 
 # -- the inventory says which engine --------------------------------------------------------

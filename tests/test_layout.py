@@ -24,7 +24,8 @@ LAYERS = (
     ("afterboot.errors", "afterboot.inputfile", "afterboot.yamlines", "afterboot.redact_forms",
      "afterboot.redact", "afterboot.settings"),
     ("afterboot.inventory",),  # the hosts
-    ("afterboot.snapshot", "afterboot.transport"),  # one connection per host
+    # what was read (and a saved snapshot file read back); one connection per host
+    ("afterboot.snapshot", "afterboot.snapshotfile", "afterboot.transport"),
     # the registries of reads, and the cloud's connection
     ("afterboot.reads.hostreads", "afterboot.reads.cloudreads", "afterboot.reads.answers",
      "afterboot.reads.cloud"),

@@ -17,9 +17,11 @@ from afterboot.domains.baseline import load as load_baseline
 from afterboot.domains.config import ConfigSyntaxError, parse_ini
 from afterboot.domains.database import DSN
 from afterboot.errors import MAX_MESSAGE, InputError, one_line, shown
+from afterboot.inventory import ansible, vault
 from afterboot.inventory.load import load_inventory
 from afterboot.procedures.runbook import ProcedureError
 from afterboot.procedures.runbook import load as load_procedures
+from afterboot.settings import parse_shard
 from afterboot.verdict.waiverfile import WaiverError
 from afterboot.verdict.waiverfile import load as load_waivers
 from afterboot.yamlines import load_yaml
@@ -172,3 +174,81 @@ def test_an_unknown_host_is_quoted_short(
     assert len(errors) == 1, errors[:5]
     assert errors[0].startswith("ERROR: --host " + "Z" * 60 + "… (from $AFTERBOOT_HOST): ")
     assert errors[0].endswith("cmp-08, cmp-09, and 20 more)"), errors[0]
+
+
+# -- an inventory's value, cut: with its ellipsis --------------------------------------
+
+V = "\\e" + "Z" * 300  # a YAML double-quoted scalar: ESC, then 300 characters
+S = "'\\x1b" + "Z" * 59 + "…'"  # shown: its first 60 characters, escaped, then …
+Z = "'" + "Z" * 60 + "…'"
+DEPLOYERS = Path(__file__).resolve().parent / "samples" / "deployers" / "kolla-ansible"
+INVENTORY_CUTS = [
+    ("inv.yaml", f'hosts:\n  "{V}": {{}}\n', f"host name {S} is not a host name"),
+    ("inv.yaml", f'hosts:\n  ctl: {{address: "{V}"}}\n', f"host ctl: address {S} is not a host"),
+    ("inv.yaml", f'hosts:\n  ctl: {{user: "{V}"}}\n', f"host ctl: user {S} is not a user name"),
+    ("inv.yaml", f'hosts:\n  ctl: {{port: "{V}"}}\n', f"host ctl: port {S} is not a TCP port"),
+    ("inv.yaml", f'hosts:\n  ctl: {{services: ["{V}"]}}\n', f"host ctl: services: {S} is no"),
+    ("inv.yaml", f'hosts:\n  ctl: {{connection: "{V}"}}\n', f"unknown connection {S} (known"),
+    ("inv.yaml", f'hosts:\n  ctl: {{"{V}": 1}}\n', f"host ctl: unknown key {S}"),
+    (
+        "hosts.ini",
+        f"[compute]\nc1\n[compute:vars]\nansible_group_priority={'Z' * 300}\n",
+        f"ansible_group_priority {Z} is not a number",
+    ),
+    ("inv.json", '{"compute": {"hosts": [1%s]}}' % ("0" * 300), f"host 1{'0' * 59}… is not"),
+    (
+        "inv.json",
+        '{"_meta": {}, "compute": "%s"}' % ("Z" * 300),
+        f"expected hosts/children/vars, got {Z}",
+    ),
+]
+
+
+@pytest.mark.usefixtures("without_ansible")
+@pytest.mark.parametrize(("name", "body", "said"), INVENTORY_CUTS)
+def test_an_inventory_value_cut_ends_in_an_ellipsis(
+    tmp_path: Path, name: str, body: str, said: str
+) -> None:
+    """An inventory's message cut the value it quoted with no sign of the cut (``!r:.60``):
+    the value, a closing quote lost, read as if whole."""
+    path = tmp_path / name
+    path.write_text(body)
+    with pytest.raises(InputError) as exc:
+        load_inventory(path)
+    assert said in str(exc.value), str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (f'kolla_container_engine: "{V}"\n', f"kolla_container_engine {S} is not docker"),
+        (f'enable_cinder: "{V}"\n', f"enable_cinder {S} is not a boolean"),
+        (
+            f"enable_cinder: \"{{{{ lookup('env', '{'Z' * 300}') }}}}\"\n",
+            "enable_cinder is a template (\"{{ lookup('env', '" + "Z" * 42 + '…") afterboot cannot',
+        ),
+    ],
+)
+def test_a_kolla_globals_value_cut_ends_in_an_ellipsis(
+    tmp_path: Path, body: str, said: str
+) -> None:
+    globals_ = tmp_path / "globals.yml"
+    globals_.write_text(body)
+    with pytest.raises(InputError) as exc:
+        load_inventory(DEPLOYERS / "multinode", kolla_globals=globals_)
+    assert said in str(exc.value), str(exc.value)
+
+
+def test_a_tools_complaint_and_a_shard_cut_end_in_an_ellipsis() -> None:
+    assert ansible._reason("ERROR! " + "Z" * 500).endswith("Z" * 293 + "…")
+    assert vault._reason("ERROR! Decryption failed " + "Z" * 500).endswith("Z…")
+    with pytest.raises(ValueError, match=f"^'{'Z' * 40}…' is not i/N"):
+        parse_shard("Z" * 100)
+
+
+def test_a_value_holding_a_quote_is_quoted_as_repr_quotes_it() -> None:
+    """Shown between single quotes, a value holding one would read as two values."""
+    assert shown("it's") == '"it\'s"'
+    assert shown("say \"x\" and 'y'") == "'say \"x\" and \\'y\\''"
+    assert shown("plain") == "'plain'"
+    assert shown("it's" * 100, 10) == "\"it'sit'sit…\""

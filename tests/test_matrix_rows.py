@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lab import faults
 from tests.matrix.expectations import EXPECTATIONS
-from tests.matrix.harness import Expect, Outcome, batches, conflict, verdict
+from tests.matrix.harness import Expect, Outcome, batches, conflict, verdict, waits
 
 
 def test_every_lab_fault_has_exactly_one_row() -> None:
@@ -29,6 +29,17 @@ def test_a_batch_holds_no_two_faults_in_conflict() -> None:
         for i, a in enumerate(batch):
             assert not any(conflict(a, b) for b in batch[i + 1 :]), [e.fault for e in batch]
     assert sum(len(b) for b in batches(EXPECTATIONS)) == len(EXPECTATIONS)
+
+
+def test_faults_that_wait_share_the_first_batches() -> None:
+    """A record going down or a process proven hung costs a minute: the faults that wait
+    are batched first, so their waits overlap in a few batches instead of one each."""
+    groups = batches(EXPECTATIONS)
+    waiting = [any(waits(e) for e in b) for b in groups]
+    assert waiting == sorted(waiting, reverse=True), waiting
+    assert sum(waiting) <= 4, [[e.fault for e in b] for b in groups if any(map(waits, b))]
+    for exp in EXPECTATIONS:  # a record is "binary@host" as the API names it
+        assert all(r.count("@") >= 1 and r.split("@")[0] for r in exp.down), exp.fault
 
 
 def test_conflicts() -> None:

@@ -9,13 +9,15 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ReadTimeout
 
 # the check modules as modules: pytest collects none of their checks in this file
 import tests_cloud.test_swift as swift_checks
 from afterboot.checks.findings import Finding, Findings, item_findings
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
-from afterboot.reads.cloud import READ_CAP, read_object
+from afterboot.reads.cloud import READ_CAP, api_unavailable, read_object
 from afterboot.reads.cloudreads import CLOUD_READS, CloudContext
 
 
@@ -161,7 +163,6 @@ def test_a_read_the_proxy_does_not_serve_in_time_is_swift_005s_failure_not_a_bug
     """A replica's disk hangs (frozen): the proxy takes the GET and serves nothing within
     the timeout. swiftclient raises requests' own ReadTimeout there, which no API's
     error handling translates: it was a bug in the check (broken), seen on the lab."""
-    from requests.exceptions import ReadTimeout
 
     class Hanging(Account):
         def get_object(self, *args: Any, **kwargs: Any) -> Any:
@@ -178,11 +179,6 @@ def test_a_read_the_proxy_does_not_serve_in_time_is_swift_005s_failure_not_a_bug
 
 def test_an_api_read_that_times_out_in_requests_is_could_not_run() -> None:
     """Any other read through swiftclient that times out: could not run, never broken."""
-    from requests.exceptions import ConnectionError as RequestsConnectionError
-    from requests.exceptions import ReadTimeout
-
-    from afterboot.reads.cloud import api_unavailable
-
     for exc in (ReadTimeout("read timed out"), RequestsConnectionError("refused")):
         unrun = api_unavailable(exc)
         assert unrun is not None, exc

@@ -53,7 +53,7 @@ def assert_alive(
                 binary,
                 host=name,
                 # a record of no host of the inventory: a host removed, its record left
-                inventory="yes" if name in names or not names else "no",
+                in_inventory="yes" if name in names or not names else "no",
                 expected="up, reporting since its host booted",
                 actual=(
                     "up, no report since its host booted"

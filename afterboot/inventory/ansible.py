@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from afterboot.errors import InputError
+from afterboot.errors import InputError, shown
 from afterboot.inputfile import InputFileError, read_text
 from afterboot.inventory import commands, deployers, ranges
 from afterboot.inventory.commands import INSTALL_HINT, run_bounded
@@ -245,7 +245,7 @@ class _Groups:
         text = str(value).strip()
         if isinstance(value, bool) or not re.fullmatch(r"-?[0-9]{1,9}", text):
             raise InputError(
-                f"group {group}: ansible_group_priority {value!r:.40} is not a number",
+                f"group {group}: ansible_group_priority {shown(value)} is not a number",
                 self.group_where.get(group, self.src),
             )
         return int(text)
@@ -341,6 +341,7 @@ class _Groups:
         }
         return dataclasses.replace(
             spec,
+            kolla_inventory=src if layout == deployers.KOLLA else "",
             become=_truthy(v.get("ansible_become")),
             become_user=str(v.get("ansible_become_user") or "") or None,
             ssh_args=ssh_args,
@@ -420,7 +421,7 @@ def _render(key: str, value: Any, variables: _Vars, where: str) -> Any:
             break
         value = rendered
     raise InputError(
-        f"host {host}: {key} is a template ({value!r}) afterboot cannot resolve; "
+        f"host {host}: {key} is a template ({shown(value)}) afterboot cannot resolve; "
         "give a literal value or read the inventory through ansible-core's templating",
         where,
     )
@@ -447,7 +448,7 @@ def ini_groups(text: str, src: str, base: Path) -> _Groups:
         if line.startswith("["):
             m = SECTION.match(line)
             if not m:
-                raise InputError(f"malformed INI section header {line!r}", src, number)
+                raise InputError(f"malformed INI section header {shown(line)}", src, number)
             section, kind = m.group(1), m.group(2) or "hosts"
             groups.hosts.setdefault(section, [])
             continue
@@ -455,7 +456,9 @@ def ini_groups(text: str, src: str, base: Path) -> _Groups:
             groups.children.setdefault(section, []).append(line.split()[0])
         elif kind == "vars":
             if "=" not in line:
-                raise InputError(f"[{section}:vars] expects key=value, got {line!r}", src, number)
+                raise InputError(
+                    f"[{section}:vars] expects key=value, got {shown(line)}", src, number
+                )
             key, _, value = line.partition("=")
             groups.add_group_vars(
                 section, {key.strip(): _value(value.strip())}, f"{src}:{number} [{section}:vars]"
@@ -469,7 +472,7 @@ def ini_groups(text: str, src: str, base: Path) -> _Groups:
             for word in words[1:]:
                 if "=" not in word:
                     raise InputError(
-                        f"host {words[0]}: expected key=value, got {word!r}", src, number
+                        f"host {words[0]}: expected key=value, got {shown(word)}", src, number
                     )
                 key, _, value = word.partition("=")
                 hvars[key] = value
@@ -502,7 +505,7 @@ def _walk_yaml(groups: _Groups, name: str, body: Any, src: str, line: int) -> No
     if unknown:
         key = sorted(unknown)[0]
         raise InputError(
-            f"group {name}: unknown key {key!r} (expected hosts, children, vars)",
+            f"group {name}: unknown key {shown(key)} (expected hosts, children, vars)",
             src,
             body.line_of(key) if isinstance(body, LineDict) else line,
         )
@@ -568,7 +571,7 @@ def list_groups(data: Mapping[str, Any], src: str, vars_dirs: Sequence[Path] = (
         if isinstance(body, list):  # the short form: a group is a list of hosts
             body = {"hosts": body}
         if not isinstance(body, Mapping):
-            raise InputError(f"group {name}: expected hosts/children/vars, got {body!r:.60}", src)
+            raise InputError(f"group {name}: expected hosts/children/vars, got {shown(body)}", src)
         hosts, kids, gvars = body.get("hosts") or [], body.get("children") or [], body.get("vars")
         if not isinstance(hosts, list) or not isinstance(kids, list):
             raise InputError(f"group {name}: hosts and children must be lists", src)
@@ -578,7 +581,7 @@ def list_groups(data: Mapping[str, Any], src: str, vars_dirs: Sequence[Path] = (
             groups.add_group_vars(str(name), from_json(gvars), f"{src} group {name} vars")
         for host in hosts:
             if not isinstance(host, str):
-                raise InputError(f"group {name}: host {host!r:.60} is not a host name", src)
+                raise InputError(f"group {name}: host {shown(host)} is not a host name", src)
             own = hostvars.get(host) or {}
             own = from_json(own) if isinstance(own, Mapping) else {}
             groups.add_host(str(name), str(host), own, 0)
@@ -622,8 +625,8 @@ def _reason(stderr: str, prefer: str = "") -> str:
             if marker in line:
                 if "no vault secrets" in line:
                     line += f" ({_VAULT_HINT})"
-                return line.removeprefix("[WARNING]: ")[:300]
-    return (lines[-1] if lines else "no message")[:300]
+                return shown(line.removeprefix("[WARNING]: "), 300, quoted=False)
+    return shown(lines[-1] if lines else "no message", 300, quoted=False)
 
 
 def _vars_dirs(path: Path) -> Path:
@@ -735,7 +738,7 @@ def _parse(text: str, path: Path) -> _Groups:
     src = str(path)
     if looks_like_ini(text):
         return ini_groups(text, src, path.parent)
-    data = load_yaml(text, src, ansible=True)
+    data = load_yaml(text, src, ansible=True, fast=True)
     if not isinstance(data, LineDict):
         raise InputError("inventory must be a YAML mapping or an Ansible INI inventory", src, 1)
     return yaml_groups(data, src, path.parent)

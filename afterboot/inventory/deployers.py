@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from afterboot.errors import InputError
+from afterboot.errors import InputError, shown
 from afterboot.inputfile import InputFileError, read_text
 from afterboot.settings import ROLES
 from afterboot.yamlines import LineDict, load_yaml
@@ -366,7 +366,7 @@ def read_kolla_globals(path: str | Path) -> KollaGlobals:
         raise InputError(str(exc), src) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read kolla globals: {exc}", src) from None
-    data = load_yaml(text, src, ansible=True)  # a vaulted password in it is never read
+    data = load_yaml(text, src, ansible=True, fast=True)  # a vaulted password in it is never read
     if data is None:
         data = LineDict()
     if not isinstance(data, Mapping):
@@ -385,7 +385,7 @@ def _truth(value: Any, name: str, where: str) -> bool:
         return True
     if value is False or value is None or text in _FALSE:
         return False
-    raise InputError(f"{name} {value!r:.60} is not a boolean (yes/no, true/false)", where)
+    raise InputError(f"{name} {shown(value)} is not a boolean (yes/no, true/false)", where)
 
 
 class _Flags:
@@ -412,7 +412,7 @@ class _Flags:
             m = _FLAG_TEMPLATE.fullmatch(value.strip())
             if m is None or depth > 5:
                 raise InputError(
-                    f"{name} is a template ({value!r:.60}) afterboot cannot resolve; "
+                    f"{name} is a template ({shown(value)}) afterboot cannot resolve; "
                     "give yes or no",
                     where,
                 )
@@ -438,7 +438,7 @@ def _kolla_engine(host: HostFacts, kolla: KollaGlobals | None, kayobe: bool) -> 
     engine = str(value).strip()
     if engine not in ENGINES:
         raise InputError(
-            f"host {host.name}: kolla_container_engine {engine!r:.40} is not docker or podman",
+            f"host {host.name}: kolla_container_engine {shown(engine)} is not docker or podman",
             where,
         )
     return engine, where
@@ -658,7 +658,9 @@ def _tripleo(hosts: Sequence[HostFacts]) -> dict[str, Placement]:
             (cli, host.origin("container_cli")) if cli else ("podman", "TripleO's default")
         )
         if engine not in ENGINES:
-            raise InputError(f"host {host.name}: container_cli {cli!r:.40} is not docker or podman")
+            raise InputError(
+                f"host {host.name}: container_cli {shown(cli)} is not docker or podman"
+            )
         osd_role = role_name in ("CephStorage", "ComputeHCI")
         placed[host.name] = Placement(
             r,

@@ -84,7 +84,7 @@ def terms(values: Iterable[str]) -> list[Term]:
             op = part[0] if part[0] in "!&" else ""
             pattern = part[1:].strip() if op else part
             if not pattern:
-                raise InputError(f"{part!r}: {op} names nothing")
+                raise InputError(f"{shown(part)}: {op} names nothing")
             found.append(Term(op, pattern))
     return found
 
@@ -94,7 +94,7 @@ def _matcher(pattern: str) -> re.Pattern[str]:
         try:
             return re.compile(pattern[1:])
         except re.error as exc:
-            raise InputError(f"{pattern!r}: not a regular expression ({exc})") from None
+            raise InputError(f"{shown(pattern)}: not a regular expression ({exc})") from None
     return re.compile(fnmatch.translate(pattern))
 
 

@@ -23,7 +23,7 @@ def _afterboot(p: Path, text: str) -> Inventory | None:
     """afterboot's own YAML inventory, or None when the text is an Ansible inventory."""
     if ansible.looks_like_ini(text) or text.lstrip().startswith("{"):
         return None
-    data = load_yaml(text, str(p), ansible=True)
+    data = load_yaml(text, str(p), ansible=True, fast=True)
     if not isinstance(data, LineDict):
         raise InputError("inventory must be a YAML mapping or an Ansible INI inventory", str(p), 1)
     if (

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from afterboot.errors import InputError
+from afterboot.errors import InputError, shown
 from afterboot.settings import ROLES
 from afterboot.yamlines import LineDict
 
@@ -76,6 +76,8 @@ class HostSpec:
     groups: tuple[str, ...] = field(default=(), compare=False)
     # why a host without a role has none (kolla's deployment host, kayobe's seed ...)
     note: str = field(default="", compare=False)
+    # the kolla-ansible inventory the host came from: remedies give it to ``kolla-ansible -i``
+    kolla_inventory: str = field(default="", compare=False)
 
     def path(self, canonical: str) -> str:
         """Where a canonical path (``/etc/nova/nova.conf``) is on this host."""
@@ -151,9 +153,10 @@ def _names(value: Any, what: str, src: str, line: int) -> tuple[str, ...]:
         raise InputError(f"{what} must be a list of names", src, line)
     for name in names:
         if not _NAME.fullmatch(name):
-            shown = name[:40].encode("unicode_escape").decode("ascii")
             raise InputError(
-                f"{what}: '{shown}' is no name (letters, digits and _ . @ * ? + : [ ] -)", src, line
+                f"{what}: {shown(name)} is no name (letters, digits and _ . @ * ? + : [ ] -)",
+                src,
+                line,
             )
     return tuple(names)
 
@@ -276,7 +279,7 @@ def validate_host(
     """
     if not isinstance(name, str) or not is_host(name):
         raise InputError(
-            f"host name {name!r:.80} is not a host name or IP address", src, line_of("")
+            f"host name {shown(name)} is not a host name or IP address", src, line_of("")
         )
     for key in _STRING_FIELDS:
         value = fields.get(key)
@@ -295,7 +298,7 @@ def validate_host(
     for key, ok, problem in checks:
         value = fields.get(key)
         if value and not ok(value):
-            raise InputError(f"host {name}: {key} {value!r:.80} {problem}", src, line_of(key))
+            raise InputError(f"host {name}: {key} {shown(value)} {problem}", src, line_of(key))
     port = fields.get("port")
     if port is not None and (
         isinstance(port, bool)
@@ -303,7 +306,7 @@ def validate_host(
         or not _PORT.fullmatch(str(port))
         or not 0 < int(port) < 65536
     ):
-        raise InputError(f"host {name}: port {port!r:.40} is not a TCP port", src, line_of("port"))
+        raise InputError(f"host {name}: port {shown(port)} is not a TCP port", src, line_of("port"))
     for key in ("roles", "services", "exclude_services"):
         value = fields.get(key)
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
@@ -329,21 +332,22 @@ def host_spec(name: str, fields: Mapping[str, Any], src: str, line: int, base: P
     for role in roles:
         if role not in ROLES:
             raise InputError(
-                f"host {name}: unknown role {role!r} (known: {', '.join(ROLES)})",
+                f"host {name}: unknown role {shown(role)} (known: {', '.join(ROLES)})",
                 src,
                 line_of("roles"),
             )
     connection = str(fields.get("connection", "ssh"))
     if connection not in CONNECTIONS:
         raise InputError(
-            f"host {name}: unknown connection {connection!r} (known: {', '.join(CONNECTIONS)})",
+            f"host {name}: unknown connection {shown(connection)} "
+            f"(known: {', '.join(CONNECTIONS)})",
             src,
             line_of("connection"),
         )
     manager = str(fields.get("service_manager", "systemd"))
     if manager not in SERVICE_MANAGERS:
         raise InputError(
-            f"host {name}: unknown service_manager {manager!r} "
+            f"host {name}: unknown service_manager {shown(manager)} "
             f"(known: {', '.join(SERVICE_MANAGERS)})",
             src,
             line_of("service_manager"),
@@ -351,7 +355,7 @@ def host_spec(name: str, fields: Mapping[str, Any], src: str, line: int, base: P
     engine = str(fields.get("container_engine") or "")
     if engine and engine not in CONTAINER_ENGINES:
         raise InputError(
-            f"host {name}: unknown container_engine {engine!r} "
+            f"host {name}: unknown container_engine {shown(engine)} "
             f"(known: {', '.join(CONTAINER_ENGINES)})",
             src,
             line_of("container_engine"),
@@ -369,7 +373,7 @@ def host_spec(name: str, fields: Mapping[str, Any], src: str, line: int, base: P
         problem = value and ssh_path_problem(value)
         if problem:
             raise InputError(
-                f"host {name}: {field_name} {value!r} {problem}", src, line_of(field_name)
+                f"host {name}: {field_name} {shown(value)} {problem}", src, line_of(field_name)
             )
     return HostSpec(
         name=name,
@@ -412,7 +416,7 @@ def from_afterboot_yaml(data: LineDict, src: str, base: Path) -> Inventory:
     if unknown:
         key = sorted(unknown)[0]
         raise InputError(
-            f"unknown top-level key {key!r} (expected defaults, hosts, database)",
+            f"unknown top-level key {shown(key)} (expected defaults, hosts, database)",
             src,
             data.line_of(key),
         )
@@ -423,7 +427,7 @@ def from_afterboot_yaml(data: LineDict, src: str, base: Path) -> Inventory:
     if bad:
         key = sorted(bad)[0]
         raise InputError(
-            f"defaults: unknown key {key!r}",
+            f"defaults: unknown key {shown(key)}",
             src,
             defaults.line_of(key) if isinstance(defaults, LineDict) else None,
         )
@@ -442,7 +446,7 @@ def from_afterboot_yaml(data: LineDict, src: str, base: Path) -> Inventory:
         if bad:
             key = sorted(bad)[0]
             raise InputError(
-                f"host {name}: unknown key {key!r}",
+                f"host {name}: unknown key {shown(key)}",
                 src,
                 own.line_of(key) if isinstance(own, LineDict) else line,
             )

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from afterboot.errors import InputError
+from afterboot.errors import InputError, shown
 from afterboot.inputfile import read_text
 
 # How many hosts one pattern (``cmp[1:100]``) may expand to, and all the patterns of the
@@ -47,17 +47,17 @@ def looks_like_ini(text: str) -> bool:
 
 def too_many(pattern: str, src: str, line: int) -> InputError:
     return InputError(
-        f"host pattern {pattern!r} expands to more than {RANGE_LIMIT} hosts", src, line
+        f"host pattern {shown(pattern)} expands to more than {RANGE_LIMIT} hosts", src, line
     )
 
 
 def _range_values(m: re.Match[str], pattern: str, src: str, line: int) -> Sequence[str]:
-    where = f"host range {m.group(0)!r} in {pattern!r}"
+    where = f"host range {shown(m.group(0))} in {shown(pattern)}"
     beg, end, step_text = m.group(1) or "0", m.group(2), m.group(3)
     try:
         step = int(step_text) if step_text else 1
     except ValueError:
-        raise InputError(f"{where}: step {step_text!r} is not a number", src, line) from None
+        raise InputError(f"{where}: step {shown(step_text)} is not a number", src, line) from None
     if step < 1:
         raise InputError(f"{where}: step must be 1 or more", src, line)
     if len(beg) == 1 and len(end) == 1 and beg.isalpha() and end.isalpha():
@@ -166,7 +166,7 @@ def bound_text(text: str, src: str, so_far: int = 0) -> int:
         total += n
         if total > HOSTS_LIMIT:
             raise InputError(
-                f"the inventory names more than {HOSTS_LIMIT} hosts (at pattern {pattern!r})",
+                f"the inventory names more than {HOSTS_LIMIT} hosts (at pattern {shown(pattern)})",
                 src,
                 line,
             )

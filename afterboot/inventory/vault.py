@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from afterboot.errors import InputError
+from afterboot.errors import InputError, shown
 from afterboot.inventory import commands
 from afterboot.inventory.commands import INSTALL_HINT, run_bounded
 from afterboot.yamlines import Vaulted
@@ -62,7 +62,7 @@ def _reason(stderr: str) -> str:
     lines = [" ".join(line.split()) for line in stderr.splitlines() if "ERROR" in line]
     line = next((x for x in lines if "ecrypt" in x), lines[-1] if lines else "no message")
     line = re.sub(r"\s+for /\S+$", "", line.removeprefix("[ERROR]: ").removeprefix("ERROR! "))
-    return line[:200]
+    return shown(line, 200, quoted=False)
 
 
 class Decryptor:

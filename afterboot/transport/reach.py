@@ -22,6 +22,8 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from afterboot.transport.sshconfig import host_patterns, signature
+
 Target = tuple[str, int]  # numeric address, port
 
 RESOLVE_WORKERS = 8
@@ -60,12 +62,62 @@ def target(ssh_argv: Sequence[str], timeout: float) -> Target | None:
     return (host, int(port)) if port.isdigit() else None
 
 
+def _destination(argv: Sequence[str]) -> str:
+    """The destination of an ssh command line (the word after ``--``), its user dropped."""
+    words = list(argv)
+    after = words[words.index("--") + 1] if "--" in words[:-1] else ""
+    return after.rpartition("@")[2]
+
+
+def _shape(argv: Sequence[str]) -> tuple[str, ...]:
+    """The command line without its destination, command and ControlPath (which ssh's
+    answer for where to connect does not depend on): alike lines, one ``ssh -G``."""
+    words = list(argv)
+    if "--" in words:
+        words = words[: words.index("--")]
+    return tuple(w for w in words if not w.startswith("ControlPath="))
+
+
+def _literal(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _alike(argvs: Mapping[str, Sequence[str]], timeout: float) -> dict[str, Target | None]:
+    """Hosts whose command lines differ only in their destination, and to whose
+    destinations the same ``Host`` lines of ssh's configuration apply
+    (:mod:`afterboot.transport.sshconfig`): one ``ssh -G`` answers for all of them.
+    Those it cannot answer for are left out."""
+    patterns: dict[tuple[str, ...], tuple[tuple[str, ...], ...] | None] = {}
+    groups: dict[tuple[object, ...], list[str]] = {}
+    for name, argv in argvs.items():
+        shape = _shape(argv)
+        if shape not in patterns:
+            patterns[shape] = host_patterns(argv)
+        lines = patterns[shape]
+        if lines is not None and _literal(_destination(argv)):
+            groups.setdefault((shape, signature(lines, _destination(argv))), []).append(name)
+    out: dict[str, Target | None] = {}
+    for names in groups.values():
+        if len(names) < 2:
+            continue
+        first = target(argvs[names[0]], timeout)
+        if first is None or first[0] != _destination(argvs[names[0]]):
+            continue  # a proxy, or a HostName for all of them: each is asked
+        out.update((n, (_destination(argvs[n]), first[1])) for n in names)
+    return out
+
+
 def targets(argvs: Mapping[str, Sequence[str]], timeout: float) -> dict[str, Target]:
-    """The hosts ssh would reach directly, and where (``ssh -G`` for each, side by side)."""
+    """The hosts ssh would reach directly, and where: ``ssh -G`` for each (side by side),
+    once for hosts whose command lines and configuration cannot tell them apart."""
+    found = _alike(argvs, timeout)
+    rest = {n: a for n, a in argvs.items() if n not in found}
     with ThreadPoolExecutor(RESOLVE_WORKERS, thread_name_prefix="ab-ssh-G") as pool:
-        found = dict(
-            zip(argvs, pool.map(lambda a: target(a, timeout), argvs.values()), strict=True)
-        )
+        found.update(zip(rest, pool.map(lambda a: target(a, timeout), rest.values()), strict=True))
     return {name: t for name, t in found.items() if t is not None}
 
 

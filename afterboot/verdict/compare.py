@@ -41,14 +41,8 @@ from afterboot.reads.cloud import cloud_config
 from afterboot.redact import redact_obj
 from afterboot.settings import reports_dir, settings
 from afterboot.snapshot import save
-from afterboot.verdict.compared import (
-    Compared,
-    SnapshotFileError,
-    identity,
-    is_new,
-    load,
-    other_cloud,
-)
+from afterboot.snapshotfile import SnapshotFileError, load
+from afterboot.verdict.compared import Compared, identity, is_new, other_cloud
 from afterboot.verdict.compared import result_rows as rows_of
 from afterboot.verdict.entries import NEW_PROPERTY
 from afterboot.verdict.outcomes import could_not_run

@@ -1,6 +1,7 @@
-"""The compared snapshot (``--compare``): loading it, telling its cloud, its run's results.
+"""The compared snapshot (``--compare``): telling its cloud, its run's results.
 
-Plain module (no hooks). A snapshot document is ``reports/snapshot.json`` of an earlier
+Plain module (no hooks); the file is read, and its shape checked, by
+:mod:`afterboot.snapshotfile`. A snapshot document is ``reports/snapshot.json`` of an earlier
 run; at the end of every run the controller adds to it the cloud's identity (clouds.yaml
 name, auth_url, region; the inventory's host names) and the run's results (each failed,
 broken, could-not-run or waived check with its host and offenders), so that a later run
@@ -11,24 +12,16 @@ not judge (another phase, ``--host``) is neither new nor old, and is not marked.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from afterboot.checks.findings import Finding
-from afterboot.inputfile import InputFileError, read_text
-from afterboot.snapshot import SCHEMA
 from afterboot.verdict.entries import BROKEN, COULD_NOT_RUN, FAILED, WAIVED, Entry
 
 RECORDED = (FAILED, BROKEN, COULD_NOT_RUN, WAIVED)  # the outcomes a later run compares with
 Key = tuple[str, str, str]  # (check, host, offender)
-
-
-class SnapshotFileError(ValueError):
-    """A snapshot file that cannot be compared with; the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -51,35 +44,6 @@ class Compared:
         if not isinstance(rows, list):
             return None
         return {(str(r[0]), str(r[1])) for r in rows if isinstance(r, list) and len(r) == 2}
-
-
-def load(path: Path) -> dict[str, Any]:
-    """A snapshot document, or SnapshotFileError saying in one line why it cannot be used."""
-    try:
-        text = read_text(path)
-    except InputFileError as exc:
-        raise SnapshotFileError(f"{path}: {exc}") from None
-    except FileNotFoundError:
-        raise SnapshotFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise SnapshotFileError(f"{path}: is a directory, not a reports/snapshot.json") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SnapshotFileError(f"{path}: cannot be read ({type(exc).__name__})") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SnapshotFileError(
-            f"{path}:{exc.lineno}: not JSON ({exc.msg}); a damaged reports/snapshot.json?"
-        ) from None
-    if not isinstance(doc, dict) or "schema" not in doc:
-        raise SnapshotFileError(f"{path}: not an afterboot snapshot (no 'schema')")
-    if type(doc["schema"]) is not int or doc["schema"] != SCHEMA:  # true == 1 in Python
-        raise SnapshotFileError(
-            f"{path}: snapshot schema {doc['schema']!r}, this afterboot reads schema {SCHEMA}"
-        )
-    if not isinstance(doc.get("hosts"), dict) or not isinstance(doc.get("cloud"), dict):
-        raise SnapshotFileError(f"{path}: not an afterboot snapshot (no 'hosts' and 'cloud')")
-    return doc
 
 
 # -- which cloud ------------------------------------------------------------------------
