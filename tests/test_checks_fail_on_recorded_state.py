@@ -303,6 +303,25 @@ def notifications_pile_up(doc: Doc) -> None:
     _queues(doc, lambda lines: sorted([*lines, "notifications.info\t0\t48213"]))
 
 
+# The lab's broker as ``rabbitmqctl -q list_users`` and ``list_permissions -p /`` (with
+# --no-table-headers) print it: the services' user openstack (the lab's administrator)
+# and RabbitMQ's guest, each with every permission on /. Made here, in the format
+# rabbitmqctl's table formatter prints: the recording predates the read (MQ-005).
+LAB_USERS = "guest\t[administrator]\nopenstack\t[administrator]\n"
+LAB_ROOT_PERMISSIONS = "guest\t.*\t.*\t.*\nopenstack\t.*\t.*\t.*\n"
+
+
+def _permissions_lab(doc: Doc, root: str = LAB_ROOT_PERMISSIONS) -> None:
+    text = f"{PART} users\n{LAB_USERS}{PART} vhost /\n{root}"
+    doc["hosts"]["controller"]["reads"]["rabbitmq_permissions"] = {"rc": 0, "data": text}
+
+
+def openstack_permissions_cleared(doc: Doc) -> None:
+    """The services' user lost its permissions on / (``clear_permissions``, or a broker
+    restored without the deployment's definitions): it still exists, guest keeps its."""
+    _permissions_lab(doc, "guest\t.*\t.*\t.*\n")
+
+
 def backing_file_gone(doc: Doc) -> None:
     """The _base image of an instance's disk on compute1 was removed (qemu-img names a
     backing file that no longer exists: the read prints the disk and it)."""
@@ -623,6 +642,21 @@ FAULTS = [
         ),
     ),
     Fault(
+        "MQ-005",
+        "tests_cloud/test_rabbitmq.py::test_transport_users_permitted",
+        openstack_permissions_cleared,
+        offender="openstack",
+        said="refuses what transport_url names: openstack on vhost /: no permissions",
+        remedy=(
+            "ssh controller -- 'sudo rabbitmqctl list_users && sudo rabbitmqctl "
+            "list_permissions -p /'",
+            "ssh controller -- 'sudo rabbitmqctl set_permissions -p / openstack ",
+            "compute1:/etc/nova/nova.conf",
+        ),
+        never=("add_user", "add_vhost"),
+        innocent=("guest",),
+    ),
+    Fault(
         "NOVA-007",
         "tests_cloud/test_hypervisor.py::test_instance_directories_match[compute1]",
         backing_file_gone,
@@ -811,16 +845,18 @@ def test_the_check_fails_on_the_state_its_fault_leaves(
 
 def test_the_bases_faults_are_made_in_pass(checks: pytest.Pytester, recorded: Doc) -> None:
     """The lab as a Galera cluster, with a network host and a dashboard host running what
-    they should: DB-003, SVC-009 and SVC-010 pass there (their faults change only what
-    the fault changes)."""
+    they should, and its broker's users and permissions read: DB-003, SVC-009, SVC-010
+    and MQ-005 pass there (their faults change only what the fault changes)."""
     doc = copy.deepcopy(recorded)
     _galera_lab(doc)
     _network_lab(doc)
     _dashboard_lab(doc)
+    _permissions_lab(doc)
     result, outcomes = judge(checks, write(checks, "bases.json", doc))
     for test in (
         "tests_cloud/test_databases.py::test_galera_cluster_whole",
         "tests_cloud/test_services.py::test_network_agents_running[controller]",
         "tests_cloud/test_services.py::test_dashboard_running[storage2]",
+        "tests_cloud/test_rabbitmq.py::test_transport_users_permitted",
     ):
         assert outcomes.get(test) == "passed", (test, result.stdout.str()[-3000:])

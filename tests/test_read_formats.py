@@ -54,6 +54,7 @@ PARSERS: dict[str, Parser] = {
     "mounts": parse_mounts,
     "partitions": lambda text, host: name_lines(text, host, "partitions"),
     "processes": process_table,
+    "rabbitmq_permissions": rabbitmq.parse_grants,
     "rabbitmq_root_queues": rabbitmq.queue_rows,
     "rabbitmq_vhosts": rabbitmq.vhost_names,
     "swift_checksums": parse_checksums,
@@ -77,6 +78,12 @@ REAL = {
         f"{PART} timeout\n120\n"
     ),
     "partitions": "sda1\nnvme0n1p2\ncciss!c0d0p1\n",
+    # list_users, list_permissions -p <vhost> (rabbitmqctl -q ... --no-table-headers): as its
+    # table formatter prints them (tabs, tags in brackets), not recorded from the lab
+    "rabbitmq_permissions": (
+        f"{PART} users\nguest\t[administrator]\nnova\t[]\n"
+        f"{PART} vhost /\nguest\t.*\t.*\t.*\nnova\t.*\t\t.*\n{PART} vhost empty\n"
+    ),
     "rabbitmq_root_queues": "name\tconsumers\tmessages_ready\nconductor\t1\t0\n",
     "rabbitmq_vhosts": "name\n/\nnova\n",
     "swift_device_health": (

@@ -1,5 +1,6 @@
 """RabbitMQ (Ops Guide: message queue, tier 10): the cluster is whole, every RPC topic the
-services need has consumers, and no queue runs away."""
+services need has consumers, no queue runs away, and every user the services log in as
+may use its vhost."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ import pytest
 from afterboot.checks.catalog import WITH_CONFIG_GATE
 from afterboot.checks.findings import Findings
 from afterboot.domains.discovery import inventory_name, short_name
-from afterboot.domains.rabbitmq import Broker
+from afterboot.domains.rabbitmq import (
+    PERMISSIONS,
+    Broker,
+    Login,
+    configured_logins,
+    grants,
+    lacking,
+)
 from afterboot.domains.rabbitmq import broker as first_broker
-from afterboot.errors import CouldNotRun
+from afterboot.errors import CouldNotRun, shown
 from afterboot.inventory.model import Inventory
 from afterboot.transport.connections import Connections
 
@@ -190,3 +198,87 @@ def test_no_resource_alarm(connections: Connections, findings: Findings) -> None
             said=f"{node} raises a {resource} alarm (publishers blocked)",
         )
     findings.assert_none()
+
+
+# the roles whose hosts run the services that log in to RabbitMQ (their configuration files:
+# afterboot.domains.database.SERVICE_CONFIGS, as the ``configs`` read holds them)
+TRANSPORT_ROLES = ("controller", "compute", "block-storage", "network")
+NAMED_AT_MOST = 10  # files named in a finding's field (every compute host's nova.conf ...)
+
+
+def _files(where: list[str], limit: int) -> str:
+    more = f" (+{len(where) - limit} more)" if len(where) > limit else ""
+    return ", ".join(where[:limit]) + more
+
+
+@pytest.mark.check("MQ-005", tier=10, roles=("messaging",))
+@pytest.mark.reads(
+    "rabbitmq_permissions",
+    "configs@controller",
+    "configs@compute",
+    "configs@block-storage",
+    "configs@network",
+)
+def test_transport_users_permitted(connections: Connections, findings: Findings) -> None:
+    """Every user a service's transport_url names exists on the broker, with configure,
+    write and read permissions on the vhost it names.
+
+    The users and vhosts are those of ``[DEFAULT] transport_url`` in the services'
+    configurations on the controller, compute, block-storage and network hosts (never
+    their passwords); the broker's are ``rabbitmqctl list_users`` and each vhost's
+    ``list_permissions``. Each permission's regex must match every name oslo.messaging
+    uses there (reply and fanout queues, the control exchange, the default exchange):
+    ``'.*'``. A user no transport_url names is not judged."""
+    if not connections.with_role("messaging"):
+        pytest.skip("the inventory declares no messaging host")
+    granted = grants(connections)  # read first: a broken read is never "nothing to judge"
+    named: dict[Login, list[str]] = {}
+    unknown: list[str] = []
+    for remote in connections.with_role(*TRANSPORT_ROLES):
+        try:
+            found, unsure = configured_logins(remote)
+        except CouldNotRun as exc:
+            unknown.append(str(exc))
+            continue
+        unknown += unsure
+        for login, where in found.items():
+            named.setdefault(login, []).extend(where)
+    if not named and not unknown:
+        pytest.skip("no service configuration names a RabbitMQ user in its transport_url")
+    for login, where in sorted(named.items(), key=lambda kv: (kv[0].vhost, kv[0].user)):
+        user, vhost = login.user, login.vhost
+        rows = granted.vhosts.get(vhost)
+        exists = user in granted.users
+        if rows is None:
+            state, actual, missing = "no-vhost", "no such vhost", list(PERMISSIONS)
+        elif not exists:
+            state, actual, missing = "no-user", "no such user", list(PERMISSIONS)
+        elif user not in rows:
+            state, actual, missing = "no-permissions", "no permissions", list(PERMISSIONS)
+        else:
+            missing = lacking(rows[user], user, vhost)
+            if not missing:
+                continue
+            regexes = dict(zip(PERMISSIONS, rows[user], strict=True))
+            state = "restricted"
+            actual = ", ".join(f"{p} {shown(regexes[p])}" for p in missing)
+        findings.add(
+            f"{user} on vhost {vhost}",
+            host=granted.host,
+            expected="configure, write and read '.*'",
+            actual=actual,
+            user=user,
+            vhost=vhost,
+            state=state,
+            user_state="present" if exists else "absent",
+            vhost_state="absent" if rows is None else "present",
+            permission=", ".join(missing),
+            configs=_files(where, NAMED_AT_MOST),
+            said=f"{user} on vhost {vhost}: {actual} (named in {_files(where, 3)})",
+        )
+    findings.assert_none(f"RabbitMQ ({granted.host}) refuses what transport_url names: ")
+    if unknown:
+        raise CouldNotRun(
+            f"the RabbitMQ users of {len(unknown)} configuration(s) are not known",
+            "; ".join(unknown)[:300],
+        )

@@ -1,13 +1,20 @@
 """RabbitMQ as the messaging hosts see it: the host read ``rabbitmq`` (``rabbitmqctl``
-cluster status and every vhost's queues, read once per run), parsed."""
+cluster status and every vhost's queues, read once per run), parsed; and
+``rabbitmq_permissions`` (the broker's users and every vhost's permissions) beside the
+users and vhosts the services' ``transport_url`` log in as."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
-from afterboot.errors import CouldNotRun
+from afterboot.domains.config import ConfigSyntaxError, option_values
+from afterboot.domains.database import SERVICE_CONFIGS
+from afterboot.domains.rabbitmq_api import transport_endpoints
+from afterboot.errors import CouldNotRun, shown
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import (
     PART,
@@ -102,6 +109,173 @@ def broker(connections: Connections) -> Broker:
         raise CouldNotRun("RabbitMQ answers on no messaging host", exc.reason) from None
 
 
+# -- users, vhosts and permissions: what the broker grants, what the services need ----------
+
+PERMISSIONS_READ = "rabbitmq_permissions"
+PERMISSIONS = ("configure", "write", "read")
+_ID = "0123456789abcdef0123456789abcdef"
+# Names oslo.messaging's RabbitMQ driver gives what it declares (configure), publishes to
+# (write) and consumes from or binds to (read) on its vhost: the services' control
+# exchanges, RPC topics with their per-host queues and fanout exchanges and queues, the
+# replies' queues, notifications, and the default exchange replies are published to
+# (RabbitMQ checks it as amq.default). A permission regex must match every one: '.*'.
+OSLO_NAMES = (
+    "openstack",
+    "nova",
+    "cinder",
+    "neutron",
+    "conductor",
+    "conductor.controller",
+    "conductor_fanout",
+    f"conductor_fanout_{_ID}",
+    "cinder-volume.storage1@ceph",
+    f"q-agent-notifier-port-update_fanout_{_ID}",
+    f"reply_{_ID}",
+    "notifications.info",
+    "amq.default",
+)
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What one messaging host's broker said of its users and of each vhost's
+    permissions: vhost -> user -> (configure, write, read) regexes."""
+
+    host: str
+    users: frozenset[str]
+    vhosts: dict[str, dict[str, tuple[str, str, str]]]
+
+
+def parse_grants(text: str, host: str = "") -> Grants:
+    """The ``rabbitmq_permissions`` read: a part ``users`` (``list_users``: ``user<TAB>[tags]``
+    a line) and a part ``vhost <name>`` for each vhost (``list_permissions``:
+    ``user<TAB>configure<TAB>write<TAB>read`` a line, a regex possibly empty). No users
+    part (an empty answer), a part of another name or a line of another shape is
+    could-not-run naming it: never a broker without users or permissions."""
+    outside = outside_parts(text)
+    if outside:
+        raise unexpected(host, PERMISSIONS_READ, outside)
+    sections = parts(text)
+    if "users" not in sections:
+        where = f"host {host}: " if host else ""
+        raise CouldNotRun(f"{where}read {PERMISSIONS_READ!r}: no list of users in its answer", "")
+    users = set()
+    for line in sections.pop("users").split("\n"):
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2 or not fields[0] or not re.fullmatch(r"\[[^\[\]]*\]", fields[1]):
+            raise unexpected(host, PERMISSIONS_READ, line)
+        users.add(fields[0])
+    vhosts: dict[str, dict[str, tuple[str, str, str]]] = {}
+    for name, body in sections.items():
+        kind, _, vhost = name.partition(" ")
+        if kind != "vhost" or not vhost:
+            raise unexpected(host, PERMISSIONS_READ, f"{PART} {name}")
+        rows: dict[str, tuple[str, str, str]] = {}
+        for line in body.split("\n"):
+            if not line:
+                continue
+            fields = line.split("\t")
+            if len(fields) != 4 or not fields[0]:
+                raise unexpected(host, PERMISSIONS_READ, line)
+            rows[fields[0]] = (fields[1], fields[2], fields[3])
+        vhosts[vhost] = rows
+    return Grants(host, frozenset(users), vhosts)
+
+
+def grants_of(remote: Remote) -> Grants:
+    return parse_grants(remote.read(PERMISSIONS_READ).stdout, remote.name)
+
+
+def grants(connections: Connections) -> Grants:
+    """The first messaging host whose rabbitmqctl listed users and permissions (the
+    cluster shares them)."""
+    try:
+        return first_answer(connections.with_role("messaging"), grants_of, "RabbitMQ")
+    except CouldNotRun as exc:
+        raise CouldNotRun(
+            "RabbitMQ's users and permissions answer on no messaging host", exc.reason
+        ) from None
+
+
+def lacking(regexes: tuple[str, str, str], user: str = "", vhost: str = "") -> list[str]:
+    """The permissions (configure, write, read) whose regex does not match every name
+    oslo.messaging uses (:data:`OSLO_NAMES`). RabbitMQ matches a regex anywhere in a
+    name; an empty one stands for ``^$``: it grants nothing. A regex Python's ``re``
+    cannot read is could-not-run naming it (RabbitMQ's are Erlang's PCRE)."""
+    missing = []
+    for permission, regex in zip(PERMISSIONS, regexes, strict=True):
+        try:
+            pattern = re.compile(regex or "^$")
+        except re.error as exc:
+            raise CouldNotRun(
+                f"RabbitMQ: the {permission} permission of {user} on vhost {vhost}, "
+                f"{shown(regex)}, is a regex afterboot cannot evaluate",
+                str(exc),
+            ) from None
+        if not all(pattern.search(name) for name in OSLO_NAMES):
+            missing.append(permission)
+    return missing
+
+
+@dataclass(frozen=True)
+class Login:
+    """A user and the vhost a transport URL logs in as (never its password)."""
+
+    user: str
+    vhost: str
+
+
+def transport_logins(url: str) -> list[Login] | None:
+    """What an oslo.messaging transport URL logs in as: each broker's user (a URL of
+    several brokers may name several) and the vhost of its path as oslo.messaging and
+    kombu read it (``/nova``: ``nova``; ``//`` or ``/%2F``: ``/``; an empty path: ``/``).
+    ``[]`` for a URL of no RabbitMQ or of no user; ``None`` where the user or the vhost
+    is an oslo.config substitution (``$name``): not known here. The path is taken after
+    the last userinfo, so no part of a password is ever read as the vhost."""
+    url = url.strip()
+    users = [e.user for e in transport_endpoints(url) if e.user]
+    if not users:
+        return []
+    rest = url.partition("://")[2]
+    tail = rest[rest.rfind("@") + 1 :].split("?", 1)[0].split("#", 1)[0]
+    vhost = unquote(tail.partition("/")[2]) or "/"
+    if "$" in vhost or any("$" in u for u in users):
+        return None
+    return [Login(user, vhost) for user in dict.fromkeys(users)]
+
+
+def configured_logins(remote: Remote) -> tuple[dict[Login, list[str]], list[str]]:
+    """The logins the ``[DEFAULT] transport_url`` of each service configuration of the
+    host's ``configs`` read names, each with where it is written (``host:path``), and
+    the files whose transport_url is not known (``host:path (why)``): a file that does
+    not parse, a user or vhost that is a substitution. A failed ``configs`` read is
+    could-not-run."""
+    texts = parts(remote.read("configs").stdout)
+    found: dict[Login, list[str]] = {}
+    unknown: list[str] = []
+    for canonical in dict.fromkeys(path for path, _, _ in SERVICE_CONFIGS.values()):
+        path = remote.path(canonical)
+        text = texts.get(path)
+        if text is None:
+            continue
+        where = f"{remote.name}:{path}"
+        try:
+            values = option_values(text, "DEFAULT", "transport_url", path)
+        except ConfigSyntaxError:
+            unknown.append(f"{where} (does not parse)")
+            continue
+        value = values[-1].strip() if values else ""
+        logins = transport_logins(value) if value else []
+        if logins is None:
+            unknown.append(f"{where} (its user or vhost is an oslo.config substitution)")
+            continue
+        for login in logins:
+            found.setdefault(login, []).append(where)
+    return found, unknown
+
+
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
 
 
@@ -132,6 +306,20 @@ def _rabbitmq_queues(spec: HostSpec) -> str:
     )
 
 
+def _rabbitmq_permissions(spec: HostSpec) -> str:
+    """The broker's users, then each vhost's permissions, as parts (``users``, ``vhost
+    <name>``); a vhost a line of ``list_vhosts`` (blanks kept, no globbing)."""
+    ctl = _rabbitmqctl(spec)
+    return (
+        f'ctl() {{ {ctl} "$@" </dev/null; }}; '
+        "vs=$(ctl list_vhosts --no-table-headers name) || exit; "
+        f'echo "{PART} users"; ctl list_users --no-table-headers || exit; '
+        "set -f; IFS='\n'; for v in $vs; do "
+        f'echo "{PART} vhost $v"; ctl list_permissions --no-table-headers -p "$v" || exit; '
+        "done"
+    )
+
+
 register(
     HostRead("rabbitmq_status", "RabbitMQ cluster status", _rabbitmq_status, slow=True),
     HostRead("rabbitmq_vhosts", "RabbitMQ vhosts", _rabbitmq_vhosts, slow=True),
@@ -140,4 +328,11 @@ register(
     ),
     # Only where vhosts other than "/" exist (openstack-ansible): read after the others.
     HostRead("rabbitmq_queues", "RabbitMQ queues of every vhost", _rabbitmq_queues, slow=True),
+    # MQ-005: user names, tags and permission regexes (no secret: passwords are not listed)
+    HostRead(
+        PERMISSIONS_READ,
+        "RabbitMQ users and every vhost's permissions",
+        _rabbitmq_permissions,
+        slow=True,
+    ),
 )

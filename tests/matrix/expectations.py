@@ -253,7 +253,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         fails=("SVC-002@controller",),
         root="SVC-002",
         remedy=("controller",),
-        may_fail=("MQ-001", "MQ-002", "MQ-003", "MQ-004", "NOVA-003", "DEP-001"),
+        may_fail=("MQ-001", "MQ-002", "MQ-003", "MQ-004", "MQ-005", "NOVA-003", "DEP-001"),
         footprint=("controller", "rabbitmq"),
         alone=True,
     ),
