@@ -1452,3 +1452,26 @@ register(
         through_api=True,
     )
 )
+
+
+# ---- the services' broker user lost a permission (MQ-005) -------------------------------
+def _permissions(configure: str) -> Action:
+    def act(lab: Lab) -> None:
+        # as a definitions import from an old export leaves it: the user and its vhost are
+        # there, configure refused; running services keep their queues until they restart
+        lab.host_exec(
+            "controller",
+            f"{_rabbitmqctl()} set_permissions -p / openstack '{configure}' '.*' '.*' </dev/null",
+        )
+
+    return act
+
+
+register(
+    Fault(
+        "rabbitmq-configure-denied",
+        "the services' RabbitMQ user may no longer declare queues on / (configure '^$')",
+        _permissions("^$"),
+        _permissions(".*"),
+    )
+)

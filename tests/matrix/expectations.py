@@ -628,6 +628,16 @@ EXPECTATIONS: tuple[Expect, ...] = (
         footprint=("swift-objects",),
     ),
     Expect(
+        "rabbitmq-configure-denied",
+        # nothing fails yet: every service keeps its queues until it restarts, then cannot
+        # declare them again; alone, so that no other fault's heal restarts one meanwhile
+        fails=("MQ-005",),
+        root="MQ-005",
+        remedy=("controller", "set_permissions -p / openstack", "'.*'", "transport_url"),
+        footprint=("rabbitmq-permissions",),
+        alone=True,
+    ),
+    Expect(
         "rabbitmq-queue-backlog",
         fails=("MQ-003",),
         root="MQ-003",
