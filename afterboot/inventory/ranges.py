@@ -10,6 +10,7 @@ it.
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from collections.abc import Iterator, Sequence
@@ -37,7 +38,7 @@ _VARS_DIRS = ("group_vars", "host_vars")
 
 def looks_like_ini(text: str) -> bool:
     """An INI inventory starts (after comments) with a ``[section`` line, even a broken one."""
-    for raw in text.splitlines():
+    for raw in io.StringIO(text):  # line by line: the first that counts decides
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
             continue
@@ -149,6 +150,8 @@ def _ini_patterns(text: str) -> Iterator[tuple[str, int]]:
 
 def _yaml_patterns(text: str) -> Iterator[tuple[str, int]]:
     for number, raw in enumerate(text.splitlines(), start=1):
+        if "[" not in raw:  # no range without a bracket: most lines never reach the regex
+            continue
         m = _YAML_RANGE_KEY.match(raw)
         if m:
             yield m.group(2), number
