@@ -601,7 +601,10 @@ EXPECTATIONS: tuple[Expect, ...] = (
         # storage3 is no host of the inventory: nothing restarted there, its record removed
         fails=("INV-001", "CINDER-002"),
         root="INV-001",
-        remedy=("cinder-manage service remove cinder-volume storage3@ceph", "decommissioned"),
+        remedy=(
+            "cinder-manage service remove cinder-volume storage3@ceph",
+            "taken out of service for good",
+        ),
         never=("sudo systemctl restart cinder-volume",),
         footprint=("cinder-db",),
     ),
@@ -609,7 +612,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         "base-image-missing@compute1",
         fails=("NOVA-007@compute1",),
         root="NOVA-007",
-        remedy=("compute1", "openstack server reboot --hard", "only for an instance"),
+        remedy=("compute1", "openstack server reboot --hard", "re-fetched from glance"),
         footprint=("compute1",),
     ),
     Expect(
@@ -625,7 +628,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
         fails=("SWIFT-005",),
         root="SWIFT-005",
         remedy=("afterboot/object-0", "md5sum", "swift-recon --quarantined"),
-        footprint=("swift-objects",),
+        # its replicas on both storage hosts, read through the proxy on the controller
+        footprint=("swift-objects", "storage1", "storage2", "controller"),
     ),
     Expect(
         "rabbitmq-configure-denied",
@@ -649,7 +653,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
         # the proxy runs (SVC-008 passes) and answers 503: SWIFT-001 names it
         fails=("SWIFT-001", "SVC-007@storage1", "SVC-007@storage2"),
         root="SVC-007",
-        remedy=("storage1", "storage2", "swift-account-server"),
+        # storage2 is a systemd host: its unit; storage1 a process host: swift-init
+        remedy=("storage1", "storage2", "swift-account.service", "swift-init all start"),
         may_fail=("SWIFT-004", "SWIFT-005"),
         footprint=("storage1", "storage2", "swift-account", "controller"),  # via its proxy
         shares=True,
