@@ -998,7 +998,9 @@ def _partial_upgrade_heal(lab: Lab) -> None:
     lab.stop(svc)
     t0 = time.monotonic()
     lab.hosts.recreate_container("compute2", svc)
-    lab.host_exec("compute2", f"podman untag {_next_image()} 2>/dev/null || true")
+    # that name only (``podman untag IMAGE`` alone drops every name of the image: the
+    # deployed tag too, and the next start would build the image again under it)
+    lab.host_exec("compute2", f"podman untag {_next_image()} {_next_image()} 2>/dev/null || true")
     lab.wait_green(since=t0)
 
 
