@@ -468,7 +468,7 @@ def _read_and_hand(
     answers (:mod:`afterboot.domains.rabbitmq_api`), else with ``rabbitmqctl`` in one more command.
     The host's other reads are handed over first: others may wait for its configs."""
     host_snap = HostSnapshot(remote.name, started=time.time())
-    by_api = names & set(rabbitmq_api.READS)
+    by_api = names & {*rabbitmq_api.READS, *rabbitmq_api.OPTIONAL}
     try:
         host_snap = read_host(
             remote, (names - by_api) | ({"configs"} if by_api else set()), timeout
@@ -476,11 +476,14 @@ def _read_and_hand(
         if by_api and host_snap.unreachable is None:
             remote.adopt(host_snap)
             try:
-                host_snap.reads.update(rabbitmq_api.management_reads(remote, connections, timeout))
+                answered = rabbitmq_api.management_reads(remote, connections, timeout)
+                host_snap.reads.update(answered)
             except Exception:  # noqa: BLE001 - whatever keeps the API from answering
-                _read_into(
-                    host_snap, remote, remote.spec, [READS[n] for n in sorted(by_api)], timeout
-                )
+                answered = {}
+            # what the API did not answer (all of it, or what its user may not list)
+            left = sorted(by_api - set(answered))
+            if left:
+                _read_into(host_snap, remote, remote.spec, [READS[n] for n in left], timeout)
             host_snap.ended = time.time()
     except Exception as exc:  # noqa: BLE001 - a broken transport must not stop the others
         host_snap.unreachable = f"reading failed: {type(exc).__name__}: {exc}"[:300]

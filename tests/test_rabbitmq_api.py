@@ -18,7 +18,7 @@ import requests  # noqa: F401 - loaded before pytester's inner runs drop what th
 
 from afterboot.collection import _read_and_hand
 from afterboot.domains import rabbitmq_api
-from afterboot.domains.rabbitmq import broker_of
+from afterboot.domains.rabbitmq import broker_of, parse_grants
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads.hostreads import PART
@@ -227,3 +227,31 @@ def test_a_broker_without_the_alarm_check_gives_its_nodes_flags(
     assert _alarms(remote, connections) == [
         {"node": node, "resource": "memory", "type": "resource_limit"}
     ]
+
+
+def test_users_and_permissions_from_the_api_where_its_user_may_list_them(
+    broker: type[Broker], tmp_path: Path
+) -> None:
+    """An administrator's credentials: MQ-005's read from the API too, in rabbitmqctl's
+    format (parsed by the same strict parser); a user that may not list them: that one
+    read is left to rabbitmqctl, the others still come from the API."""
+    Broker.answers["users"] = [
+        {"name": "openstack", "tags": ["administrator"]},
+        {"name": "guest", "tags": "management,monitoring"},  # before 3.10: a string
+    ]
+    Broker.answers["permissions"] = [
+        {"user": "openstack", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"},
+        {"user": "guest", "vhost": "/", "configure": "", "write": "^amq", "read": ".*"},
+    ]
+    remote, connections = _host(f"rabbit://openstack:{ENCODED}@127.0.0.1:5672/", tmp_path)
+    reads = rabbitmq_api.management_reads(remote, connections, 3.0)
+    assert set(reads) == {*rabbitmq_api.READS, "rabbitmq_permissions"}
+    grants = parse_grants(reads["rabbitmq_permissions"].stdout, "ctl-01")
+    assert grants.users == {"openstack", "guest"}
+    assert grants.vhosts["/"] == {"openstack": (".*", ".*", ".*"), "guest": ("", "^amq", ".*")}
+    assert set(grants.vhosts) == {"/"} | {
+        v.strip() for v in reads["rabbitmq_vhosts"].stdout.splitlines() if v.strip()
+    }
+    Broker.codes["permissions"] = 401  # not an administrator: listing refused
+    reads = rabbitmq_api.management_reads(remote, connections, 3.0)
+    assert set(reads) == set(rabbitmq_api.READS)

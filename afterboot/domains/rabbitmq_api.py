@@ -36,6 +36,8 @@ from afterboot.transport.connections import Connections, Remote
 PORT = 15672  # the plugin's default listener (kolla: rabbitmq_management_port)
 # what this source answers, in the format rabbitmqctl prints it
 READS = ("rabbitmq_status", "rabbitmq_vhosts", "rabbitmq_root_queues", "rabbitmq_queues")
+# answered too where the user may list them (an administrator), else read by rabbitmqctl
+OPTIONAL = ("rabbitmq_permissions",)
 MAX_USERS = 3  # credentials tried per host (each service may have its own user)
 
 
@@ -149,6 +151,29 @@ def _alarms(session: Any, base: str, timeout: float, nodes: list[Any]) -> list[d
     ]
 
 
+def _permissions(session: Any, base: str, timeout: float, vhosts: list[str]) -> str | None:
+    """``rabbitmq_permissions`` as rabbitmqctl prints it (a part ``users``: ``user<TAB>[tags]``,
+    a part ``vhost <name>`` each: ``user<TAB>configure<TAB>write<TAB>read``), or None where
+    the user may not list users and permissions (only an administrator may)."""
+    try:
+        users = _get(session, base, "/api/users?columns=name,tags", timeout)
+        granted = _get(session, base, "/api/permissions", timeout)
+    except CouldNotRun:
+        return None
+    lines = [f"{PART} users"]
+    for user in users:
+        tags = user.get("tags") or []
+        tags = tags if isinstance(tags, list) else [t for t in str(tags).split(",") if t]
+        lines.append(f"{user['name']}\t[{', '.join(map(str, tags))}]")
+    by_vhost: dict[str, list[str]] = {v: [] for v in vhosts}
+    for p in granted:
+        regexes = "\t".join(str(p[k]) for k in ("configure", "write", "read"))
+        by_vhost.setdefault(str(p["vhost"]), []).append(f"{p['user']}\t{regexes}")
+    for vhost, rows in sorted(by_vhost.items()):
+        lines += [f"{PART} vhost {vhost}", *rows]
+    return "\n".join(lines) + "\n"
+
+
 def _answer(session: Any, base: str, timeout: float) -> dict[str, ReadResult]:
     nodes = _get(
         session, base, "/api/nodes?columns=name,running,type,mem_alarm,disk_free_alarm", timeout
@@ -177,6 +202,7 @@ def _answer(session: Any, base: str, timeout: float) -> dict[str, ReadResult]:
         "source": "management API",
     }
     via = f"via the management API at {base}"
+    permissions = _permissions(session, base, timeout, vhosts)
     text = {
         "rabbitmq_status": json.dumps(status),
         "rabbitmq_vhosts": "\n".join(vhosts),
@@ -185,7 +211,10 @@ def _answer(session: Any, base: str, timeout: float) -> dict[str, ReadResult]:
             f"{PART} {v}\n" + "\n".join(r) for v, r in sorted(rows.items())
         ),
     }
-    return {name: ReadResult(name, 0, value + "\n", via) for name, value in text.items()}
+    out = {name: ReadResult(name, 0, value + "\n", via) for name, value in text.items()}
+    if permissions is not None:
+        out["rabbitmq_permissions"] = ReadResult("rabbitmq_permissions", 0, permissions, via)
+    return out
 
 
 def management_reads(
