@@ -1407,7 +1407,10 @@ def _account_servers(verb: str) -> Action:
 
         for host in STORAGE_HOSTS:
             svc = lab.service(host, "swift-account-server")
-            lab.stop(svc) if verb == "stop" else lab.start(svc)
+            if verb == "stop":
+                lab.stop(svc)
+            else:
+                lab.start(svc)
 
     return act
 

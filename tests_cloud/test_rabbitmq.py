@@ -18,7 +18,7 @@ from afterboot.domains.rabbitmq import (
     lacking,
 )
 from afterboot.domains.rabbitmq import broker as first_broker
-from afterboot.errors import CouldNotRun, shown
+from afterboot.errors import CouldNotRun, one_line, shown
 from afterboot.inventory.model import Inventory
 from afterboot.transport.connections import Connections
 
@@ -280,5 +280,5 @@ def test_transport_users_permitted(connections: Connections, findings: Findings)
     if unknown:
         raise CouldNotRun(
             f"the RabbitMQ users of {len(unknown)} configuration(s) are not known",
-            "; ".join(unknown)[:300],
+            one_line("; ".join(unknown), 300),
         )

@@ -167,9 +167,9 @@ def command_line(
     and given ``ssh``."""
     if not step.run:
         return ""
-    finding = spec_for(hosts, values.get("host", ""))
-    if finding is not None and finding.kolla_inventory:  # what kolla-ansible -i is given
-        values = {"kolla_inventory": finding.kolla_inventory, **values}
+    spec = spec_for(hosts, values.get("host", ""))  # the finding's host
+    if spec is not None and spec.kolla_inventory:  # what kolla-ansible -i is given
+        values = {"kolla_inventory": spec.kolla_inventory, **values}
     cmd = fill(step.run, values, quote=True)
     if step.at != "host":
         return cmd

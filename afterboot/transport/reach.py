@@ -55,11 +55,7 @@ def target(ssh_argv: Sequence[str], timeout: float) -> Target | None:
     if conf.get("proxyjump", "none") != "none" or conf.get("proxycommand", "none") != "none":
         return None
     host, port = conf.get("hostname", ""), conf.get("port", "22")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return (host, int(port)) if port.isdigit() else None
+    return (host, int(port)) if _literal(host) and port.isdigit() else None
 
 
 def _destination(argv: Sequence[str]) -> str:
@@ -106,7 +102,8 @@ def _alike(argvs: Mapping[str, Sequence[str]], timeout: float) -> dict[str, Targ
             continue
         first = target(argvs[names[0]], timeout)
         if first is None or first[0] != _destination(argvs[names[0]]):
-            continue  # a proxy, or a HostName for all of them: each is asked
+            out[names[0]] = first  # its own answer all the same: not asked twice
+            continue  # a proxy, or a HostName for all of them: the others are asked
         out.update((n, (_destination(argvs[n]), first[1])) for n in names)
     return out
 
