@@ -23,8 +23,12 @@ check: venv
 	$(PY) -m lab run -- --alluredir=$(REPORTS)/allure --junitxml=$(REPORTS)/junit.xml $(ARGS)
 
 ## Run afterboot's own tests: unit, pytester acceptance, lab end-to-end, the fault matrix.
+## The part that needs no lab runs on two workers (it is CPU-bound; the lab's part is not
+## and shares one lab); both parts run whatever the first one's outcome.
 test: venv
-	$(PY) -m pytest tests $(ARGS)
+	@u=0; $(PY) -m pytest tests --ignore=tests/lab --ignore=tests/matrix -n 2 $(ARGS) || u=$$?; \
+	l=0; $(PY) -m pytest tests/lab tests/matrix $(ARGS) || l=$$?; \
+	echo "test: no-lab part status $$u, lab part status $$l"; [ $$u -eq 0 ] && [ $$l -eq 0 ]
 
 ## Only what needs no lab (unit and pytester acceptance; a minute).
 unit: venv
