@@ -4,6 +4,7 @@ collection pass's second command once the host's configs are read."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -12,12 +13,13 @@ from pathlib import Path
 import pytest
 
 import tests_cloud.test_dependencies as dependencies_checks
-from afterboot.checks.findings import Findings
+from afterboot.checks.findings import Findings, item_findings
 from afterboot.collection import read_host
 from afterboot.domains.dependencies import answers, dependencies, probe
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
-from afterboot.reads.hostreads import PART
+from afterboot.procedures.runbook import load, render
+from afterboot.reads.hostreads import PART, parts
 from afterboot.snapshot import HostSnapshot, ReadResult
 from afterboot.transport.connections import Connections, Remote
 
@@ -171,3 +173,57 @@ def test_dep_001_skips_only_a_host_whose_configuration_names_nothing_and_whose_p
     failed = ReadResult("dependencies", 1, "", "sh: cannot fork")
     with pytest.raises(CouldNotRun, match="read 'dependencies' failed"):
         _dep_001(_read_host(quiet, failed), request)
+
+
+# -- [oslo_messaging_notifications] transport_url: probed as RPC's, named with its section ---
+
+NOTIFYING = (
+    f"{PART} /etc/nova/nova.conf\n[DEFAULT]\ntransport_url = rabbit://u:p@ctl-01:5672/\n"
+    "[oslo_messaging_notifications]\ndriver = messagingv2\n"
+    "transport_url = rabbit://notify:N0tify%2Fs3cr3t@mq-notify:5671/notifications\n"
+)
+
+
+def test_the_notifications_broker_is_an_endpoint_of_its_own() -> None:
+    found = dependencies(parts(NOTIFYING))
+    assert [(d.section, d.option, d.endpoint) for d in found] == [
+        ("DEFAULT", "transport_url", "ctl-01:5672"),
+        ("oslo_messaging_notifications", "transport_url", "mq-notify:5671"),
+    ]
+    unset = NOTIFYING.replace("transport_url = rabbit://notify", "#transport_url = x://notify")
+    assert [d.section for d in dependencies(parts(unset))] == ["DEFAULT"]
+    empty = NOTIFYING.rsplit("transport_url", 1)[0] + "transport_url =\n"
+    assert [d.section for d in dependencies(parts(empty))] == ["DEFAULT"]
+
+
+def test_dep_001_a_refusing_notifications_broker_fails_naming_its_option(
+    request: pytest.FixtureRequest,
+) -> None:
+    probed = ReadResult("dependencies", 0, "ctl-01 5672 0\nmq-notify 5671 1\n")
+    with pytest.raises(AssertionError) as failed:
+        _dep_001(_read_host(NOTIFYING, probed), request)
+    said = str(failed.value)
+    assert (
+        "mq-notify:5671 (/etc/nova/nova.conf [oslo_messaging_notifications] transport_url): "
+        "refused or unreachable"
+    ) in said
+    assert "ctl-01" not in said  # RPC's broker answered
+    for form in ("N0tify", "s3cr3t", "%2F"):
+        assert form not in said
+    # the procedure names the line to fix
+    (finding,) = item_findings(request.node)
+    steps = render(load()["DEP-001"], [finding])
+    text = " ".join(line for s in steps for line in s.text)
+    assert "which /etc/nova/nova.conf names in [oslo_messaging_notifications] transport_url" in (
+        text
+    )
+    shown = "\n".join([text, json.dumps(finding.to_dict())])
+    for form in ("N0tify", "s3cr3t"):
+        assert form not in shown
+
+
+def test_dep_001_an_unset_notifications_url_probes_nothing_more(
+    request: pytest.FixtureRequest,
+) -> None:
+    unset = NOTIFYING.split("transport_url = rabbit://notify")[0]
+    _dep_001(_read_host(unset, ReadResult("dependencies", 0, "ctl-01 5672 0\n")), request)

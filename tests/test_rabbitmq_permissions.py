@@ -417,3 +417,74 @@ def test_a_restricted_user_is_only_granted() -> None:
     commands = [c for s in render(PROCS["MQ-005"], found) for c in s.commands]
     assert not [c for c in commands if "add_user" in c or "add_vhost" in c]
     assert any("set_permissions -p nova nova " in c for c in commands)
+
+
+# -- [oslo_messaging_notifications] transport_url: judged as RPC's where a site sets it -------
+
+NOTIFY = "[oslo_messaging_notifications] transport_url"
+
+
+def _notifying(rpc: str, notify: str | None) -> str:
+    """A configuration whose notifications go to ``notify`` (None: no such option, as
+    most sites write it; oslo.messaging then sends them with RPC's)."""
+    own = f"[oslo_messaging_notifications]\ndriver = messagingv2\ntransport_url = {notify}\n"
+    return _conf(rpc) + (own if notify is not None else "")
+
+
+def test_a_notifications_user_without_permissions_fails_naming_the_option() -> None:
+    """RPC's user is fine; only the notifications transport_url names a user the broker
+    grants nothing on its vhost: the check fails, naming file, section and option."""
+    ctl = {"/etc/nova/nova.conf": _notifying(_url(), _url("notify", "nova"))}
+    permissions = HEALTHY.replace(USERS, USERS + "notify\t[]\n")
+    said, found = _judge(_cloud(permissions, ctl=ctl))
+    (finding,) = found
+    assert (finding.extra["user"], finding.extra["vhost"]) == ("notify", "nova")
+    assert finding.extra["state"] == "no-permissions"
+    assert finding.extra["configs"] == f"ctl:/etc/nova/nova.conf {NOTIFY}"
+    assert f"notify on vhost nova: no permissions (named in ctl:/etc/nova/nova.conf {NOTIFY})" in (
+        said
+    )
+    steps = render(PROCS["MQ-005"], found)
+    text = " ".join(line for s in steps for line in s.text)
+    assert f"is named by the transport_url of ctl:/etc/nova/nova.conf {NOTIFY}" in text
+    assert any("set_permissions -p nova notify " in c for s in steps for c in s.commands)
+
+
+def test_one_user_named_by_both_urls_lists_each_line() -> None:
+    ctl = {"/etc/nova/nova.conf": _notifying(_url("nova-ctl"), _url("nova-ctl"))}
+    _, found = _judge(_cloud(ctl=ctl))
+    (finding,) = found
+    assert finding.extra["configs"] == (
+        f"ctl:/etc/nova/nova.conf, ctl:/etc/nova/nova.conf {NOTIFY}"
+    )
+
+
+@pytest.mark.parametrize("notify", [None, ""], ids=["unset", "empty"])
+def test_no_notifications_url_changes_nothing(notify: str | None) -> None:
+    """Unset or empty: oslo.messaging sends notifications with RPC's transport_url, which
+    is judged already."""
+    ctl = {"/etc/nova/nova.conf": _notifying(_url(), notify)}
+    item = _item()
+    TEST(_cloud(ctl=ctl), Findings(item))
+    assert item_findings(item) == []
+
+
+def test_a_notifications_url_of_a_substitution_is_not_known_naming_the_option() -> None:
+    ctl = {"/etc/nova/nova.conf": _notifying(_url(), _url("$notify_user"))}
+    with pytest.raises(CouldNotRun) as got:
+        TEST(_cloud(ctl=ctl), Findings(_item()))
+    assert f"ctl:/etc/nova/nova.conf {NOTIFY} (its user or vhost is" in str(got.value)
+
+
+def test_a_password_in_the_notifications_url_is_nowhere_in_what_the_check_says() -> None:
+    other = "N0tify/pl4nted@pw:x"
+    ctl = {"/etc/nova/nova.conf": _notifying(_url(), _url("notify", "", quote(other, safe="")))}
+    said, found = _judge(_cloud(ctl=ctl))
+    assert {f.extra["user"] for f in found} == {"notify"}
+    steps = render(PROCS["MQ-005"], found)
+    shown = "\n".join(
+        [said, json.dumps([f.to_dict() for f in found])]
+        + [line for s in steps for line in (*s.text, *s.commands, *s.guard)]
+    )
+    for form in (other, quote(other, safe=""), "N0tify", "pl4nted", PASSWORD, ENCODED):
+        assert form not in shown

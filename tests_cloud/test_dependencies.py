@@ -22,7 +22,10 @@ CONFIGURED_ROLES = tuple(ROLE_CONFIGS)
 def test_configured_dependencies_answer(host: Remote, findings: Findings) -> None:
     """Each endpoint the host's service configurations name (transport_url, [database]
     connection, auth_url, www_authenticate_uri, memcached_servers, api_servers) accepts a
-    TCP connection from the host, within a few seconds."""
+    TCP connection from the host, within a few seconds.
+
+    A transport_url of ``[oslo_messaging_notifications]`` (notifications sent to another
+    broker) is probed as RPC's is, and named with its section."""
     deps, unparsable = named(parts(host.read("configs").stdout))
     # read even when nothing is to be probed: a probe that failed or answered garbage
     # says the host was not read as it is

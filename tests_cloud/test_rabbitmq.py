@@ -223,12 +223,14 @@ def test_transport_users_permitted(connections: Connections, findings: Findings)
     """Every user a service's transport_url names exists on the broker, with configure,
     write and read permissions on the vhost it names.
 
-    The users and vhosts are those of ``[DEFAULT] transport_url`` in the services'
-    configurations on the controller, compute, block-storage and network hosts (never
-    their passwords); the broker's are ``rabbitmqctl list_users`` and each vhost's
-    ``list_permissions``. Each permission's regex must match every name oslo.messaging
-    uses there (reply and fanout queues, the control exchange, the default exchange):
-    ``'.*'``. A user no transport_url names is not judged."""
+    The users and vhosts are those of ``[DEFAULT] transport_url`` (RPC) and, where a site
+    sets it apart, ``[oslo_messaging_notifications] transport_url`` (named with its
+    section) in the services' configurations on the controller, compute, block-storage
+    and network hosts (never their passwords); the broker's are ``rabbitmqctl
+    list_users`` and each vhost's ``list_permissions``. Each permission's regex must
+    match every name oslo.messaging uses there (reply and fanout queues, the control
+    exchange, the default exchange): ``'.*'``. A user no transport_url names is not
+    judged."""
     if not connections.with_role("messaging"):
         pytest.skip("the inventory declares no messaging host")
     granted = grants(connections)  # read first: a broken read is never "nothing to judge"

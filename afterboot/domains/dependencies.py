@@ -1,6 +1,7 @@
 """Every dependency a host's configuration names must answer, from that host.
 
-A service needs what its configuration names: the broker of ``transport_url``, the
+A service needs what its configuration names: the broker of ``transport_url`` (RPC's,
+and notifications' where ``[oslo_messaging_notifications]`` sets its own), the
 database server of ``[database] connection``, keystone at ``auth_url`` and
 ``www_authenticate_uri``, memcached at ``memcached_servers``, glance at ``api_servers``.
 One of them not answering from the host that uses it (a firewall rule after a reboot, a
@@ -30,6 +31,7 @@ CONNECT_S = 3.0  # one connect's bound; the probes run side by side
 # them (lower case, DEFAULT as is); swift's paste sections by their name
 OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("DEFAULT", "transport_url", "amqp"),
+    ("oslo_messaging_notifications", "transport_url", "amqp"),  # set apart from RPC's
     ("database", "connection", "sql"),
     ("api_database", "connection", "sql"),
     ("placement_database", "connection", "sql"),

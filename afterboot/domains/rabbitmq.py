@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from afterboot.domains.config import ConfigSyntaxError, option_values
+from afterboot.domains.config import ConfigSyntaxError, parse_ini
 from afterboot.domains.database import SERVICE_CONFIGS
-from afterboot.domains.rabbitmq_api import transport_endpoints
+from afterboot.domains.rabbitmq_api import TRANSPORT_OPTIONS, option_named, transport_endpoints
 from afterboot.errors import CouldNotRun, shown
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import (
@@ -247,10 +247,12 @@ def transport_logins(url: str) -> list[Login] | None:
 
 
 def configured_logins(remote: Remote) -> tuple[dict[Login, list[str]], list[str]]:
-    """The logins the ``[DEFAULT] transport_url`` of each service configuration of the
-    host's ``configs`` read names, each with where it is written (``host:path``), and
-    the files whose transport_url is not known (``host:path (why)``): a file that does
-    not parse, a user or vhost that is a substitution. A failed ``configs`` read is
+    """The logins the transport URLs of each service configuration of the host's
+    ``configs`` read name (:data:`TRANSPORT_OPTIONS`: RPC's ``[DEFAULT] transport_url``,
+    and notifications' where a site sets it apart), each with where it is written
+    (``host:path`` for RPC's, ``host:path [section] option`` for another), and the files
+    whose transport URL is not known (the same, then ``(why)``): a file that does not
+    parse, a user or vhost that is a substitution. A failed ``configs`` read is
     could-not-run."""
     texts = parts(remote.read("configs").stdout)
     found: dict[Login, list[str]] = {}
@@ -260,19 +262,21 @@ def configured_logins(remote: Remote) -> tuple[dict[Login, list[str]], list[str]
         text = texts.get(path)
         if text is None:
             continue
-        where = f"{remote.name}:{path}"
         try:
-            values = option_values(text, "DEFAULT", "transport_url", path)
+            sections = parse_ini(text, path)
         except ConfigSyntaxError:
-            unknown.append(f"{where} (does not parse)")
+            unknown.append(f"{remote.name}:{path} (does not parse)")
             continue
-        value = values[-1].strip() if values else ""
-        logins = transport_logins(value) if value else []
-        if logins is None:
-            unknown.append(f"{where} (its user or vhost is an oslo.config substitution)")
-            continue
-        for login in logins:
-            found.setdefault(login, []).append(where)
+        for section, option in TRANSPORT_OPTIONS:
+            where = f"{remote.name}:{path}{option_named(section, option)}"
+            values = sections.get(section, {}).get(option, [])
+            value = values[-1].strip() if values else ""
+            logins = transport_logins(value) if value else []  # empty: RPC's is used
+            if logins is None:
+                unknown.append(f"{where} (its user or vhost is an oslo.config substitution)")
+                continue
+            for login in logins:
+                found.setdefault(login, []).append(where)
     return found, unknown
 
 

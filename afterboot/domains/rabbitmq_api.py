@@ -39,6 +39,12 @@ READS = ("rabbitmq_status", "rabbitmq_vhosts", "rabbitmq_root_queues", "rabbitmq
 # answered too where the user may list them (an administrator), else read by rabbitmqctl
 OPTIONAL = ("rabbitmq_permissions",)
 MAX_USERS = 3  # credentials tried per host (each service may have its own user)
+# The options a service's broker is named in (section as oslo.config keeps it, option):
+# RPC's, and notifications' (oslo.messaging uses RPC's where it is unset or empty; a site
+# may send notifications as another user, to another vhost or another broker).
+RPC = ("DEFAULT", "transport_url")
+NOTIFICATIONS = ("oslo_messaging_notifications", "transport_url")
+TRANSPORT_OPTIONS = (RPC, NOTIFICATIONS)
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,13 @@ class Endpoint:
     port: int
     user: str
     password: str = field(default="", repr=False)
+
+
+def option_named(section: str, option: str) -> str:
+    """How a finding names where a transport URL is written, after its file: nothing for
+    RPC's (``[DEFAULT] transport_url``, the one every service has), `` [section] option``
+    for another, so that the operator knows which line to fix."""
+    return "" if (section, option) == RPC else f" [{section}] {option}"
 
 
 def transport_endpoints(url: str) -> list[Endpoint]:
