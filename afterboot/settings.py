@@ -216,7 +216,7 @@ OPTIONS = (
     _opt("kolla_globals", "--kolla-globals", "AFTERBOOT_KOLLA_GLOBALS", "afterboot_kolla_globals",
          "kolla-ansible's globals.yml, for a kolla-ansible or kayobe inventory: its "
          "kolla_container_engine and enable_* flags (which services, so which roles, each "
-         "host has)", metavar="FILE"),
+         "host has), and the image tags KOLLA-002 holds containers to", metavar="FILE"),
 )  # fmt: skip
 # What the header and the run's manifest (summary.json, JUnit, Allure) show: the options
 # that choose what a run judges.

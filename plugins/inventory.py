@@ -9,7 +9,9 @@ import pytest
 
 from afterboot.errors import InputError
 from afterboot.inventory import limits
-from afterboot.inventory.load import inventory_key, load_inventories
+from afterboot.inventory.deployers import KollaGlobals, read_kolla_globals
+from afterboot.inventory.kollatags import kolla_tags
+from afterboot.inventory.load import inventory_key, kolla_tags_key, load_inventories
 from afterboot.inventory.model import Inventory
 from afterboot.offline import saved_key
 from afterboot.settings import settings
@@ -19,12 +21,19 @@ from afterboot.settings import settings
 def pytest_configure(config: pytest.Config) -> None:
     s = settings(config)
     inv: Inventory | None = None
+    kolla: KollaGlobals | None = None
+    try:
+        if s.kolla_globals.value is not None:  # its image tags: KOLLA-002's, saved or live
+            kolla = read_kolla_globals(s.kolla_globals.value)
+            config.stash[kolla_tags_key] = kolla_tags(kolla)
+    except InputError as exc:
+        raise pytest.UsageError(f"inventory: {exc}") from None
     saved = config.stash.get(saved_key, None)
     if saved is not None:  # --from-snapshot: the saved snapshots hold their inventory
         inv = saved.inventory
     elif s.inventory.value is not None:
         try:
-            inv = load_inventories(s.inventory_paths(), s.kolla_globals.value)
+            inv = load_inventories(s.inventory_paths(), kolla)
         except InputError as exc:
             raise pytest.UsageError(f"inventory: {exc}") from None
     if inv is not None:

@@ -12,7 +12,15 @@ from __future__ import annotations
 import pytest
 
 from afterboot.checks.findings import Findings
-from afterboot.domains.containers import ContainerRead, Drift, mixed_tags, parse, stale
+from afterboot.domains.containers import (
+    ContainerRead,
+    Drift,
+    mixed_tags,
+    parse,
+    stale,
+    tied_tags,
+)
+from afterboot.inventory.kollatags import KollaTags
 from afterboot.transport.connections import Remote
 
 
@@ -57,12 +65,25 @@ def test_containers_run_the_image_their_name_resolves_to(host: Remote, findings:
 @pytest.mark.managed_by("container")
 @pytest.mark.check("KOLLA-002", tier=4, settles=False)
 @pytest.mark.reads("containers")
-def test_kolla_containers_of_a_host_run_one_release(host: Remote, findings: Findings) -> None:
-    """The kolla containers of a host all run images of one tag (no partial upgrade)."""
+def test_kolla_containers_of_a_host_run_one_release(
+    host: Remote, kolla_tags: KollaTags | None, findings: Findings
+) -> None:
+    """The kolla containers of a host all run the deployment's one image tag (no partial
+    upgrade).
+
+    The tag is the one ``--kolla-globals`` gives each container (its own ``<name>_tag``,
+    its service's ``<service>_tag``, ``openstack_tag``, else derived from
+    ``openstack_release``), whatever most of them run; without it, the tag most of them
+    run. Where no tag is run by most and globals.yml says none, which is odd is not known:
+    the host is named with every container's tag, no container called odd."""
     read = _containers_of(host)
-    for drift in mixed_tags(read):
+    for drift in mixed_tags(read, kolla_tags):
         c = drift.container
-        said = f"{c.name} runs tag {drift.actual}, the others on {host.name} {drift.expected}"
+        said = (
+            f"{c.name} runs tag {drift.actual}, expected {drift.expected} ({drift.basis})"
+            if drift.basis
+            else f"{c.name} runs tag {drift.actual}, the others on {host.name} {drift.expected}"
+        )
         _name(
             findings,
             host,
@@ -72,5 +93,20 @@ def test_kolla_containers_of_a_host_run_one_release(host: Remote, findings: Find
             expected=drift.expected,
             actual=drift.actual,
             tag=drift.expected,
+            basis=drift.basis or "most of the kolla containers of the host run it",
+            state="off-intended" if drift.basis else "minority",
+        )
+    for tie in tied_tags(read, kolla_tags):
+        on = ", ".join(f"{name} on {tag}" for name, tag in tie)
+        tagged = sorted(set(tag for _, tag in tie))
+        findings.add(
+            "no majority",
+            host=host.name,
+            expected="one tag, run by most of its kolla containers",
+            actual=", ".join(tagged),
+            engine=read.engine or "docker",
+            state="no-majority",
+            tie=on,
+            said=f"no majority: {on}",
         )
     findings.assert_none(f"kolla containers on another release on {host.name}: ", sep=", ")

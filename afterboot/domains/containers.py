@@ -24,11 +24,13 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from afterboot.domains.servicemap import host_services, service
 from afterboot.domains.units import unit_blocks
+from afterboot.inventory.kollatags import KollaTags
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import PART, HostRead, engine_setup, register, unexpected
 from afterboot.redact import redact
@@ -329,8 +331,9 @@ def health_meaning(test: str) -> str:
 @dataclass(frozen=True)
 class Drift:
     container: Container
-    expected: str  # the image id its name resolves to now / the tag of the host's others
+    expected: str  # the image id its name resolves to now / the tag it should run
     actual: str  # the image id it runs / its tag
+    basis: str = ""  # why that tag: "globals.yml openstack_tag"; "": most of the others run it
 
 
 def stale(read: ContainerRead) -> list[Drift]:
@@ -356,25 +359,69 @@ def tag_of(image_name: str) -> tuple[str, str]:
     return repo.rsplit("/", 1)[0], tag
 
 
-def mixed_tags(read: ContainerRead) -> list[Drift]:
-    """Containers of one kolla deployment on the host (images from one registry and
-    namespace with ``kolla`` in it) whose tag is not the one most of the others run: a
-    partial upgrade. Ties name every container not on the first tag in name order."""
+def _kolla_groups(read: ContainerRead) -> list[list[tuple[Container, str]]]:
+    """The containers of each kolla deployment on the host (images from one registry and
+    namespace with ``kolla`` in it), each with its tag, in name order."""
     groups: dict[str, list[tuple[Container, str]]] = {}
-    for c in read.containers.values():
+    for c in sorted(read.containers.values(), key=lambda c: c.name):
         namespace, tag = tag_of(c.image_name)
         if tag and "kolla" in namespace:
             groups.setdefault(namespace, []).append((c, tag))
+    return list(groups.values())
+
+
+def _off_intended(
+    members: list[tuple[Container, str]], tags: KollaTags | None
+) -> list[Drift] | None:
+    """The containers not on the tag globals.yml gives each (its own override, its
+    service's, the deployment's); None where it does not give one for every container."""
+    if tags is None:
+        return None
+    wanted = [(c, tag, tags.of(c.name, c.project)) for c, tag in members]
+    if any(w is None for _, _, w in wanted):
+        return None
+    return [
+        Drift(c, w.tag, tag, w.basis)
+        for c, tag, w in wanted
+        if w is not None and not w.matches(tag)
+    ]
+
+
+def _majority(members: list[tuple[Container, str]]) -> str | None:
+    """The tag most of the containers run; None where two tags or more tie for it."""
+    counts = Counter(tag for _, tag in members)
+    top = counts.most_common()
+    if len(top) > 1 and top[0][1] == top[1][1]:
+        return None
+    return top[0][0]
+
+
+def mixed_tags(read: ContainerRead, tags: KollaTags | None = None) -> list[Drift]:
+    """Containers of one kolla deployment on the host not on the tag it should run: the
+    one ``globals.yml`` gives (``tags``, from ``--kolla-globals``), whatever most of them
+    run; without it, the one most of the others run (a partial upgrade). Where no tag is
+    run by most of them, none is named: :func:`tied_tags` says so."""
     out = []
-    for members in groups.values():
-        counts: dict[str, int] = {}
-        for _, tag in sorted(members, key=lambda m: m[0].name):
-            counts[tag] = counts.get(tag, 0) + 1
-        if len(counts) < 2:
+    for members in _kolla_groups(read):
+        decided = _off_intended(members, tags)
+        if decided is not None:
+            out += decided
             continue
-        common = max(counts, key=lambda t: counts[t])  # first of the most frequent
-        out += [Drift(c, common, tag) for c, tag in members if tag != common]
+        common = _majority(members)
+        if common is not None:
+            out += [Drift(c, common, tag) for c, tag in members if tag != common]
     return sorted(out, key=lambda d: d.container.name)
+
+
+def tied_tags(read: ContainerRead, tags: KollaTags | None = None) -> list[list[tuple[str, str]]]:
+    """Each kolla deployment on the host whose containers run two tags or more, none of
+    them run by most, and for which ``globals.yml`` gives no tag: its (container, tag)
+    pairs, in name order. Which tag is the odd one is not known here."""
+    return [
+        [(c.name, tag) for c, tag in members]
+        for members in _kolla_groups(read)
+        if _off_intended(members, tags) is None and _majority(members) is None
+    ]
 
 
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------

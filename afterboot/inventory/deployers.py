@@ -355,6 +355,7 @@ class KollaGlobals:
 
     values: Mapping[str, Any]
     source: str
+    lines: Mapping[str, int] = field(default_factory=dict)  # the line of each variable
 
 
 def read_kolla_globals(path: str | Path) -> KollaGlobals:
@@ -371,7 +372,8 @@ def read_kolla_globals(path: str | Path) -> KollaGlobals:
         data = LineDict()
     if not isinstance(data, Mapping):
         raise InputError("kolla globals must be a YAML mapping (kolla's globals.yml)", src, 1)
-    return KollaGlobals(dict(data), src)
+    lines = dict(data.key_lines) if isinstance(data, LineDict) else {}
+    return KollaGlobals(dict(data), src, lines)
 
 
 def _ordered(roles: Iterable[str]) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from afterboot.errors import InputError
 from afterboot.inputfile import InputFileError, is_regular, read_text
 from afterboot.inventory import ansible
 from afterboot.inventory.deployers import KollaGlobals, read_kolla_globals
+from afterboot.inventory.kollatags import KollaTags
 from afterboot.inventory.limits import limited
 from afterboot.inventory.model import Inventory, from_afterboot_yaml, merge_inventories
 from afterboot.settings import settings
@@ -51,15 +52,20 @@ def _source(p: Path) -> tuple[Inventory | None, str | None]:
 
 
 def load_inventories(
-    paths: Sequence[str | Path], kolla_globals: str | Path | None = None
+    paths: Sequence[str | Path], kolla_globals: str | Path | KollaGlobals | None = None
 ) -> Inventory:
     """Inventory sources of any supported format as one inventory, or one-line InputError.
 
     Consecutive Ansible sources are read together and merged as Ansible merges them; a
     host an afterboot YAML source declares again is taken whole from the later source.
-    ``kolla_globals``: kolla-ansible's ``globals.yml`` (``--kolla-globals``).
+    ``kolla_globals``: kolla-ansible's ``globals.yml`` (``--kolla-globals``), or what it
+    held, read already.
     """
-    kolla: KollaGlobals | None = read_kolla_globals(kolla_globals) if kolla_globals else None
+    kolla = (
+        kolla_globals
+        if isinstance(kolla_globals, KollaGlobals) or kolla_globals is None
+        else read_kolla_globals(kolla_globals)
+    )
     parts: list[Inventory] = []
     run: list[tuple[Path, str | None]] = []
     for path in paths:
@@ -85,11 +91,17 @@ def load_inventory(path: str | Path, kolla_globals: str | Path | None = None) ->
 
 
 inventory_key = pytest.StashKey[Inventory | None]()
+kolla_tags_key = pytest.StashKey[KollaTags | None]()
 
 
 def loaded_inventory(config: pytest.Config) -> Inventory | None:
     """The whole inventory of this run (``None`` when no inventory was given)."""
     return config.stash.get(inventory_key, None)
+
+
+def loaded_kolla_tags(config: pytest.Config) -> KollaTags | None:
+    """What ``--kolla-globals`` says of the deployment's image tags (None: not given)."""
+    return config.stash.get(kolla_tags_key, None)
 
 
 def scoped_inventory(config: pytest.Config) -> Inventory | None:
