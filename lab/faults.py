@@ -1037,6 +1037,24 @@ register(
         through_api=True,
     )
 )
+
+
+def _heal_allocations(lab: Lab) -> None:
+    # the remedy as written: nova-manage heals every instance placement lost (on a
+    # controller, nova's configuration; the instance's flavor gives what it holds)
+    lab.flush_green()
+    lab.host_exec("controller", f"{lab.venv}/bin/nova-manage placement heal_allocations --verbose")
+
+
+register(
+    Fault(
+        "placement-allocations-lost@compute1",
+        "an instance on compute1 holds no allocation in placement (restored from before it)",
+        _ops("drop-allocations", "--host", "compute1"),
+        _heal_allocations,
+        through_api=True,
+    )
+)
 register(
     Fault(
         "compute-disabled@compute2",

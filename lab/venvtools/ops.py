@@ -27,6 +27,7 @@ def main() -> None:
             "user-delete",
             "leak-allocations",
             "free-allocations",
+            "drop-allocations",
             "compute-disable",
             "compute-enable",
             "server-stop",
@@ -232,6 +233,18 @@ def allocations(conn: openstack.connection.Connection, action: str, host: str) -
     if action == "free-allocations":
         for consumer in LEAKS:
             conn.placement.delete(f"/allocations/{consumer}", **PLACEMENT)
+        return
+    if action == "drop-allocations":
+        # the first instance (by name) of the host loses every allocation it holds, as a
+        # placement database restored from before it was booted leaves it; prints its id
+        ours = sorted(
+            (s for s in conn.compute.servers(all_projects=True) if s.compute_host == host),
+            key=lambda s: s.name,
+        )
+        if not ours:
+            raise SystemExit(f"{host}: no instance to drop the allocations of")
+        conn.placement.delete(f"/allocations/{ours[0].id}", **PLACEMENT).raise_for_status()
+        print(ours[0].id)
         return
     rp = next(r for r in conn.placement.resource_providers() if r.name == host)
     project, user_id = conn.current_project_id, conn.current_user_id

@@ -617,7 +617,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
     ),
     Expect(
         "kolla-partial-upgrade@compute2",
-        # two containers, one tag each: the tie names the one not on the first in name order
+        # two containers, one tag each, and the lab runs without --kolla-globals: a tie, said
+        # as one (no container called odd), both tags named, no upgrade onto a guessed tag
         fails=("KOLLA-002@compute2",),
         root="KOLLA-002",
         remedy=("compute2", "lab-next-debian-bookworm", "upgrade --limit compute2"),
