@@ -79,8 +79,23 @@ def without_ansible(monkeypatch: pytest.MonkeyPatch) -> None:
 LAB_SNAPSHOT = Path(__file__).resolve().parent / "data" / "snapshots" / "lab-healthy.json.gz"
 
 
+# Reads the recording predates, in their tools' healthy format (tests/data/placementaudit:
+# nova-manage's lines for the lab's cell1 and four instances), on the controller; a
+# recording that holds them keeps its own.
+PLACEMENT_DATA = Path(__file__).resolve().parent / "data" / "placementaudit"
+PREDATED = {
+    "placement_heal_dry_run": ("heal-healthy.stdout", 4),
+    "placement_audit": ("audit-healthy.stdout", 0),
+}
+
+
 def lab() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(gzip.decompress(LAB_SNAPSHOT.read_bytes()))
+    reads = doc["hosts"]["controller"]["reads"]
+    stderr = (PLACEMENT_DATA / "nova-manage.stderr").read_text()
+    for name, (stdout, rc) in PREDATED.items():
+        text = (PLACEMENT_DATA / stdout).read_text() + f"@@afterboot-part exit {rc}\n"
+        reads.setdefault(name, {"rc": 0, "data": text, "stderr": stderr})
     return doc
 
 

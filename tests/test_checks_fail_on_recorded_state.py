@@ -31,6 +31,7 @@ import pytest
 from afterboot.reads.cloudreads import version_document
 from afterboot.reads.hostreads import PART, parts
 
+from .conftest import PLACEMENT_DATA
 from .test_from_snapshot import Doc, judge, write
 
 NOVA_TIME = "%Y-%m-%dT%H:%M:%S.000000"  # nova's and cinder's updated_at (naive UTC)
@@ -330,6 +331,38 @@ def backing_file_gone(doc: Doc) -> None:
     _read(doc, "compute1", "backing_files")["data"] = (
         f"/var/lib/nova/instances/{FIRST}/disk\t/var/lib/nova/instances/_base/{cached}\n"
     )
+
+
+COMPUTE1_RP = "0af81acf-6cff-446b-80ae-fa5c26ec4623"
+COMPUTE2_RP = "9f94f23c-2b7d-4de3-954c-b2b679e54771"
+LEAKED = "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a"
+
+
+def _nova_manage(doc: Doc, read: str, stdout: str, rc: int) -> None:
+    """The controller's nova-manage answering ``read`` with a file of
+    tests/data/placementaudit (its lines for the lab) and status ``rc``."""
+    text = (PLACEMENT_DATA / stdout).read_text() + f"{PART} exit {rc}\n"
+    _read(doc, "controller", read)["data"] = text
+
+
+def allocations_lost(doc: Doc) -> None:
+    """instance-00000001's allocations deleted through placement's API (``openstack
+    resource provider allocation delete``): no longer a consumer on compute1's provider,
+    whose usage drops by its flavor; nova's heal_allocations dry run would create them."""
+    rp = doc["cloud"]["providers"]["data"]["compute1"]
+    for rc, n in rp["allocations"].pop(FIRST).items():
+        rp["used"][rc] -= n
+    _nova_manage(doc, "placement_heal_dry_run", "heal-lost.stdout", 4)
+
+
+def allocation_leaked(doc: Doc) -> None:
+    """An instance deleted while compute2's nova-compute was away left its allocation on
+    compute2's provider: nova's audit finds no instance or migration for it (exit 3)."""
+    rp = doc["cloud"]["providers"]["data"]["compute2"]
+    rp["allocations"][LEAKED] = {"DISK_GB": 1.0, "MEMORY_MB": 64.0, "VCPU": 1.0}
+    for rc, n in rp["allocations"][LEAKED].items():
+        rp["used"][rc] += n
+    _nova_manage(doc, "placement_audit", "audit-orphan.stdout", 3)
 
 
 POWERED_OFF = "ssh: connect to host 10.77.0.21 port 22: No route to host"
@@ -682,6 +715,54 @@ FAULTS = [
             f"openstack server volume list {ATTACHED}",
         ),
         innocent=("73fabdcf-a484-48fe-bddd-8b37266193c4", "3aef378e-836f-4bf8-9352-02fad2ef798b"),
+    ),
+    Fault(
+        "NOVA-011",
+        "tests_cloud/test_capacity.py::test_instances_hold_their_allocations[compute1]",
+        allocations_lost,
+        offender=FIRST,
+        said=f"{FIRST} (ACTIVE)",
+        remedy=(
+            f"openstack resource provider allocation show {FIRST}",
+            f"ssh controller -- 'sudo nova-manage placement heal_allocations --instance {FIRST} "
+            "--dry-run --verbose'",
+            f"ssh controller -- 'sudo nova-manage placement heal_allocations --instance {FIRST} "
+            "--verbose'",
+        ),
+        never=("--delete",),
+        innocent=(ATTACHED,),
+    ),
+    Fault(
+        "NOVA-012",
+        "tests_cloud/test_capacity.py::test_placement_audit_finds_nothing",
+        allocations_lost,
+        offender=FIRST,
+        said=f"instance {FIRST}: nova-manage would create its allocations on {COMPUTE1_RP}",
+        remedy=(
+            f"ssh controller -- 'sudo nova-manage placement heal_allocations --instance {FIRST} "
+            "--dry-run --verbose'",
+            f"ssh controller -- 'sudo nova-manage placement heal_allocations --instance {FIRST} "
+            "--verbose'",
+        ),
+        never=("--delete",),
+        innocent=(ATTACHED, "73fabdcf-a484-48fe-bddd-8b37266193c4"),
+        phase="post-restore",
+    ),
+    Fault(
+        "NOVA-012",
+        "tests_cloud/test_capacity.py::test_placement_audit_finds_nothing",
+        allocation_leaked,
+        offender=LEAKED,
+        said=f"consumer {LEAKED} on {COMPUTE2_RP}: no instance or migration",
+        remedy=(
+            f"ssh controller -- 'sudo nova-manage placement audit --resource_provider "
+            f"{COMPUTE2_RP} --verbose'",
+            f"ssh controller -- 'sudo nova-manage placement audit --resource_provider "
+            f"{COMPUTE2_RP} --delete --verbose'",
+        ),
+        never=("heal_allocations",),
+        phase="periodic",
+        case="NOVA-012-orphaned",
     ),
     Fault(
         "DB-003",

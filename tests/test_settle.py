@@ -576,6 +576,7 @@ def test_the_checks_that_do_not_settle() -> None:
         "KOLLA-002",
         "MAINT-001",
         "MAINT-002",
+        "NOVA-012",
         "PERIODIC-001",
         "PERIODIC-002",
         "PERIODIC-003",

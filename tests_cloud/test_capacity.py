@@ -1,6 +1,7 @@
 """Placement and capacity (Ops Guide: "check cloud usage: large instances"; total compute
 node failure: the instances of a lost host are rebuilt on the others): placement's
-allocations belong to instances, and every compute host's instances would fit elsewhere."""
+allocations belong to instances, every instance holds its allocations, nova's own audit
+of placement finds nothing, and every compute host's instances would fit elsewhere."""
 
 from __future__ import annotations
 
@@ -11,7 +12,18 @@ import pytest
 from afterboot.checks.findings import Findings
 from afterboot.domains.discovery import short_name
 from afterboot.domains.placement import CLASSES, Provider
-from afterboot.transport.connections import Remote
+from afterboot.domains.placementaudit import AUDIT_READ, HEAL_READ, TOOL, Audit, Heal, audit, heal
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import Inventory
+from afterboot.reads.answers import Answers, every_answer
+from afterboot.transport.connections import Connections, Remote
+
+PHASES = ("post-upgrade", "post-restore", "periodic")
+# an instance holds its allocations on its host in these states whatever its task: all but
+# the shelved-offloaded (none, no host) and ERROR (a failed resize or migration may leave
+# them held by the migration); an instance in a task (building, migrating, resizing,
+# evacuating, deleting) is between two owners and not judged
+NOT_HELD = ("SHELVED_OFFLOADED", "ERROR")
 
 
 @pytest.mark.check("NOVA-010", tier=4, roles=("compute",))
@@ -51,6 +63,120 @@ def test_allocations_belong_to_instances(
     findings.assert_none(
         f"allocations on {host.name}'s resource provider {rp.id} held by no instance: "
     )
+
+
+@pytest.mark.check("NOVA-011", tier=4, roles=("compute",))
+@pytest.mark.reads("providers", "servers")
+def test_instances_hold_their_allocations(
+    host: Remote,
+    inventory: Inventory,
+    providers: dict[str, Provider],
+    servers: list[Any],
+    findings: Findings,
+) -> None:
+    """Every instance nova places on the host, in no task, is a consumer on the host's
+    compute resource provider (one without allocations, lost in a restore of placement's
+    database or deleted by hand, leaves its room free to the scheduler: it over-commits).
+
+    A resized instance waiting for its confirmation (VERIFY_RESIZE) holds its new flavor
+    on its new host, its migration the old one on the source: it is judged like the
+    others. ``controller`` is where nova-manage runs."""
+    me = short_name(host.name)
+    rp = providers.get(me)
+    assert rp is not None, f"placement has no compute resource provider for {host.name}"
+    controller = next(iter(inventory.names("controller")), "")
+    judged = [
+        s
+        for s in servers
+        if short_name(s.compute_host or "") == me and not s.task_state and s.status not in NOT_HELD
+    ]
+    for server in judged:
+        if server.id in rp.allocations:
+            continue
+        findings.add(
+            server.id,
+            host=host.name,
+            expected=f"a consumer on {rp.id}",
+            actual="no allocation",
+            kind="heal",
+            uuid=server.id,
+            status=server.status,
+            provider=rp.id,
+            controller=controller,
+            said=f"{server.id} ({server.status})",
+        )
+    findings.assert_none(
+        f"instances on {host.name} without allocations on its resource provider {rp.id}: "
+    )
+
+
+def _installed(got: Answers[Heal] | Answers[Audit], hosts: list[str]) -> None:
+    """Could-not-run when no controller has nova-manage (and none failed to say)."""
+    if not got.failed and not any(a.installed for a in got.values.values()):
+        raise CouldNotRun(
+            f"{TOOL} is installed on no controller ({', '.join(hosts)})",
+            "nova's API hosts have it",
+        )
+
+
+@pytest.mark.check("NOVA-012", tier=4, roles=("controller",), phases=PHASES, settles=False)
+@pytest.mark.reads(HEAL_READ, AUDIT_READ)
+def test_placement_audit_finds_nothing(connections: Connections, findings: Findings) -> None:
+    """nova's own placement oracle finds nothing on any controller that has nova-manage:
+    ``nova-manage placement heal_allocations --dry-run`` would heal no instance, and
+    ``nova-manage placement audit`` finds no allocation without its instance or migration
+    (both read-only: a dry run, no ``--delete``). One finding per instance or consumer,
+    naming it and the resource provider, where the first controller said it."""
+    controllers = connections.with_role("controller")
+    if not controllers:
+        pytest.skip("the inventory declares no controller host")
+    names = [r.name for r in controllers]
+    heals = every_answer(controllers, heal)
+    audits = every_answer(controllers, audit)
+    _installed(heals, names)
+    _installed(audits, names)
+    seen: set[str] = set()
+    for host, healed in sorted(heals.values.items()):
+        for item in healed.instances:
+            if item.instance in seen:
+                continue
+            seen.add(item.instance)
+            findings.add(
+                item.instance,
+                host=host,
+                expected="allocations as nova records the instance",
+                actual=f"would {item.action} them",
+                kind="heal",
+                action=item.action,
+                uuid=item.instance,
+                provider=" ".join(item.providers),
+                controller=host,
+                said=f"instance {item.instance}: {TOOL} would {item.action} its allocations "
+                f"on {', '.join(item.providers)} ({item.resources})",
+            )
+    for host, audited in sorted(audits.values.items()):
+        for orphan in audited.orphans:
+            key = f"{orphan.consumer} {orphan.provider}"
+            if key in seen:
+                continue
+            seen.add(key)
+            findings.add(
+                orphan.consumer,
+                host=host,
+                expected="an instance or an active migration",
+                actual="none",
+                kind="orphan",
+                consumer=orphan.consumer,
+                provider=orphan.provider,
+                controller=host,
+                said=f"consumer {orphan.consumer} on {orphan.provider}: no instance or "
+                f"migration ({orphan.resources})",
+            )
+    failed = {**heals.failed, **audits.failed}
+    note = f" (no answer from {', '.join(sorted(failed))}: not judged)" if failed else ""
+    findings.assert_none(f"nova's placement audit finds allocations to heal or orphaned{note}: ")
+    heals.raise_unanswered(f"{TOOL} placement heal_allocations --dry-run")
+    audits.raise_unanswered(f"{TOOL} placement audit")
 
 
 @pytest.mark.check(

@@ -14,6 +14,7 @@ from afterboot.domains import (
     hypervisor,
     nova,
     placement,
+    placementaudit,
     rabbitmq,
     storage,
     tables,
@@ -25,7 +26,7 @@ from afterboot.reads import cloud, cloudreads, hostreads
 
 MODULES = (
     blocked, ceph, configfiles, containers, dependencies, filesystems, hypervisor, nova, placement,
-    rabbitmq, storage, tables, units, upgradecheck, usage, cloud,
+    placementaudit, rabbitmq, storage, tables, units, upgradecheck, usage, cloud,
 )  # fmt: skip
 
 # the registries, whole: import them from here to be sure every read is in them

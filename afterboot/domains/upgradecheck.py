@@ -124,7 +124,7 @@ def _config_args(spec: HostSpec, paths: Iterable[str]) -> str:
     return f'set --; for f in {files}; do [ -f "$f" ] && set -- "$@" --config-file "$f"; done; '
 
 
-def _answer(ok: str) -> str:
+def answer_or_fail(ok: str) -> str:
     """The tool's output and status line when its status is an answer (``ok``: a ``case``
     pattern); otherwise its output goes to stderr (where a failed read's error is read:
     oslo.upgradecheck prints its traceback on stdout) and the read fails with its status."""
@@ -134,7 +134,7 @@ def _answer(ok: str) -> str:
     )
 
 
-def _present(tool: str) -> str:
+def tool_present(tool: str) -> str:
     return f'command -v {tool} >/dev/null 2>&1 || {{ echo "{ABSENT_MARK}"; exit 0; }}; '
 
 
@@ -154,17 +154,17 @@ def script(name: str, spec: HostSpec) -> str:
             "esac; fi; "
         )
     return (
-        _present(project.tool)
+        tool_present(project.tool)
         + _config_args(spec, project.configs)
         + run
         + rerun
-        + _answer("0|1|2")
+        + answer_or_fail("0|1|2")
     )
 
 
 def doctor_script(spec: HostSpec) -> str:
     """The read of ``keystone-manage doctor`` (exit 1: symptoms found, or a crash)."""
-    return _present(DOCTOR.tool) + f"o=$({DOCTOR.tool} doctor); r=$?; " + _answer("0|1")
+    return tool_present(DOCTOR.tool) + f"o=$({DOCTOR.tool} doctor); r=$?; " + answer_or_fail("0|1")
 
 
 # -- the answers -------------------------------------------------------------------------
@@ -221,7 +221,7 @@ class Doctor:
 
 
 @dataclass(frozen=True)
-class _Framed:
+class Framed:
     """A read's stdout split into the tool's lines and the read's own marks."""
 
     lines: tuple[str, ...]
@@ -230,7 +230,7 @@ class _Framed:
     note: str
 
 
-def _framed(stdout: str) -> _Framed:
+def framed_output(stdout: str) -> Framed:
     lines, status, absent, note = [], None, False, ""
     for line in stdout.split("\n"):
         if line.startswith(EXIT_MARK):
@@ -242,10 +242,10 @@ def _framed(stdout: str) -> _Framed:
             note = line[len(NOTE_MARK) :].strip()
         else:
             lines.append(line)
-    return _Framed(tuple(lines), absent, status, note)
+    return Framed(tuple(lines), absent, status, note)
 
 
-def _said(result: ReadResult, lines: Iterable[str] = ()) -> str:
+def said_last(result: ReadResult, lines: Iterable[str] = ()) -> str:
     """What the tool said last (its error output's last line, else its output's), for a
     could-not-run reason."""
     for text in (result.stderr, "\n".join(lines)):
@@ -327,11 +327,11 @@ def parse(result: ReadResult, project: Project, host: str) -> UpgradeCheck:
     """A project's upgrade check as ``host`` answered it (the read succeeded: see
     :meth:`ReadResult.require`); could-not-run where the answer is not understood."""
     where = f"host {host}: {project.tool} upgrade check"
-    framed = _framed(result.stdout)
+    framed = framed_output(result.stdout)
     if framed.absent:
         return UpgradeCheck(project.name, project.tool, installed=False)
     if framed.status is None or framed.status not in CODES:
-        raise CouldNotRun(f"{where}: no exit status in the read", _said(result, framed.lines))
+        raise CouldNotRun(f"{where}: no exit status in the read", said_last(result, framed.lines))
     try:
         checks = _from_json(framed.lines)
         if checks is None:
@@ -343,13 +343,13 @@ def parse(result: ReadResult, project: Project, host: str) -> UpgradeCheck:
         # crash before the table (exit 1), or a table with no check in it
         raise CouldNotRun(
             f"{where} printed no check results (exit {framed.status})",
-            _said(result, framed.lines),
+            said_last(result, framed.lines),
         )
     worst = max(c.code for c in checks)
     if worst != framed.status:
         raise CouldNotRun(
             f"{where}: exit {framed.status}, but its worst result is {CODES[worst]}",
-            _said(result, framed.lines),
+            said_last(result, framed.lines),
         )
     return UpgradeCheck(project.name, project.tool, True, framed.status, tuple(checks), framed.note)
 
@@ -376,16 +376,16 @@ def parse_doctor(result: ReadResult, host: str) -> Doctor:
     """``keystone-manage doctor`` as ``host`` answered it: its symptoms (exit 1), none
     (exit 0); a crash (a traceback; exit 1 without any symptom) is could-not-run."""
     where = f"host {host}: keystone-manage doctor"
-    framed = _framed(result.stdout)
+    framed = framed_output(result.stdout)
     if framed.absent:
         return Doctor(installed=False)
     if framed.status not in (0, 1):
-        raise CouldNotRun(f"{where}: no exit status in the read", _said(result, framed.lines))
+        raise CouldNotRun(f"{where}: no exit status in the read", said_last(result, framed.lines))
     symptoms = _symptoms(framed.lines)
     if "Traceback (most recent call last)" in result.stderr:
-        raise CouldNotRun(f"{where} crashed (exit {framed.status})", _said(result))
+        raise CouldNotRun(f"{where} crashed (exit {framed.status})", said_last(result))
     if framed.status == 1 and not symptoms:
-        raise CouldNotRun(f"{where} exited 1 without naming a symptom", _said(result))
+        raise CouldNotRun(f"{where} exited 1 without naming a symptom", said_last(result))
     if framed.status == 0 and symptoms:
         raise CouldNotRun(f"{where} named symptoms but exited 0", symptoms[0].title)
     return Doctor(True, tuple(symptoms))
