@@ -394,12 +394,29 @@ EXPECTATIONS: tuple[Expect, ...] = (
     ),
     Expect(
         "placement-allocations-leaked@compute2",
-        fails=("NOVA-010@compute2",),
+        # nova's own audit (NOVA-012, a periodic check) finds the same orphans
+        fails=("NOVA-010@compute2", "NOVA-012"),
         root="NOVA-010",
         remedy=("nova-manage placement audit", "1eaced00-0000-4000-8000-000000000000"),
         may_fail=("PERIODIC-007",),  # blocked by NOVA-010: compute1 has nowhere to go
         footprint=("placement", "compute2"),
         phase="periodic",
+    ),
+    Expect(
+        "placement-allocations-lost@compute1",
+        # the API's view (NOVA-011) and nova's own oracle (NOVA-012: heal_allocations would
+        # create them), both in a phase that runs the oracle
+        fails=("NOVA-011@compute1", "NOVA-012"),
+        root="NOVA-011",
+        remedy=(
+            "heal_allocations --instance",
+            "--dry-run --verbose",
+            "openstack resource provider allocation show",
+        ),
+        never=("--delete",),
+        # heal_allocations asks neutron for the instances' ports: not beside a neutron fault
+        footprint=("placement", "compute1", "neutron-db"),
+        phase="post-restore",
     ),
     Expect(
         "compute-disabled@compute2",
