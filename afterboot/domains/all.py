@@ -15,6 +15,7 @@ from afterboot.domains import (
     nova,
     placement,
     rabbitmq,
+    recon,
     storage,
     tables,
     units,
@@ -25,7 +26,7 @@ from afterboot.reads import cloud, cloudreads, hostreads
 
 MODULES = (
     blocked, ceph, configfiles, containers, dependencies, filesystems, hypervisor, nova, placement,
-    rabbitmq, storage, tables, units, upgradecheck, usage, cloud,
+    rabbitmq, recon, storage, tables, units, upgradecheck, usage, cloud,
 )  # fmt: skip
 
 # the registries, whole: import them from here to be sure every read is in them
