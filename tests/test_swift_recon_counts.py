@@ -253,6 +253,14 @@ def test_no_drive_recon_is_drive_audit_not_scheduled_and_passes() -> None:
     assert _judge("drive", clean) == []
 
 
+def test_a_recon_read_that_is_no_files_is_could_not_run() -> None:
+    """Not the cache's files (a wrapper's error): never "drive-audit not scheduled"."""
+    host = Host({"swift_recon": "sh: 1: cat: Permission denied\n" + _recon(None)})
+    with pytest.raises(CouldNotRun, match="read 'swift_recon': unexpected line 'sh: 1: cat"):
+        _judge("drive", host)
+    assert _judge("drive", Host({"swift_recon": ""})) == []  # no recon file at all yet
+
+
 @pytest.mark.parametrize("body", ["{not json", "[3]", '{"drive_audit_errors": "3"}', "{}"])
 def test_a_drive_recon_not_understood_is_could_not_run(body: str) -> None:
     with pytest.raises(CouldNotRun, match=r"host storage1: .*drive"):

@@ -29,6 +29,7 @@ from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import (
     DEVICES_ROOT,
     HostRead,
+    outside_parts,
     parts,
     quoted_path,
     register,
@@ -132,8 +133,13 @@ def drive_audit(remote: Remote) -> dict[str, int] | None:
     """``drive.recon`` of the recon cache (the ``swift_recon`` read): ``drive_audit_errors``
     and each mount point's count, as swift-drive-audit wrote them at its last run; None when
     the file does not exist (swift-drive-audit never ran on the host). A file that is no
-    JSON object, or a count that is no integer, is could-not-run."""
-    files = parts(remote.read("swift_recon").stdout)
+    JSON object, a count that is no integer, or a line outside the files' parts (the read
+    answered something else: never "no drive.recon") is could-not-run."""
+    read = remote.read("swift_recon").stdout
+    stray = outside_parts(read)
+    if stray:
+        raise unexpected(remote.name, "swift_recon", stray)
+    files = parts(read)
     path, text = next(
         ((p, t) for p, t in files.items() if p.endswith(f"/{DRIVE_RECON}")), ("", None)
     )
