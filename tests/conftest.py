@@ -89,6 +89,19 @@ PREDATED = {
 }
 
 
+def _predated(doc: dict[str, Any]) -> None:
+    """Reads the recording predates, added as the healthy lab answers them (until it is
+    recorded again): ``swift_device_counts`` of each storage host, its clock then its one
+    device with nothing quarantined and no async pending (afterboot.domains.recon)."""
+    for host in doc["hosts"].values():
+        reads = host["reads"]
+        if "swift_devices" not in reads or "swift_device_counts" in reads:
+            continue
+        now = int(float(reads["clock"]["data"].split()[0]))
+        rows = "".join(f"device\t{d}\tok\n" for d in reads["swift_devices"]["data"].split())
+        reads["swift_device_counts"] = {"rc": 0, "data": f"now\t{now}\n{rows}"}
+
+
 def lab() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(gzip.decompress(LAB_SNAPSHOT.read_bytes()))
     reads = doc["hosts"]["controller"]["reads"]
@@ -96,6 +109,7 @@ def lab() -> dict[str, Any]:
     for name, (stdout, rc) in PREDATED.items():
         text = (PLACEMENT_DATA / stdout).read_text() + f"@@afterboot-part exit {rc}\n"
         reads.setdefault(name, {"rc": 0, "data": text, "stderr": stderr})
+    _predated(doc)
     return doc
 
 

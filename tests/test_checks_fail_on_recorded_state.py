@@ -365,6 +365,35 @@ def allocation_leaked(doc: Doc) -> None:
     _nova_manage(doc, "placement_audit", "audit-orphan.stdout", 3)
 
 
+def _device_counts(doc: Doc, host: str, rows: str) -> None:
+    """Rows of the ``swift_device_counts`` read after the host's one device (the read the
+    recording predates is added by tests/conftest.py as the healthy lab answers it)."""
+    _read(doc, host, "swift_device_counts")["data"] += rows
+
+
+def object_replica_quarantined(doc: Doc) -> None:
+    """storage1's object auditor found its replica of afterboot/object-0 damaged 8 minutes
+    before the read and moved it to quarantined/objects (the object's hash directory)."""
+    now, _ = _clock(doc, "storage1")
+    _device_counts(doc, "storage1", f"quarantined\td1\tobjects\t1\t{int(now) - 480}\n")
+
+
+def async_pendings_stale(doc: Doc) -> None:
+    """storage2's object server queued three container updates 40 minutes ago (a container
+    server did not answer) and no updater sent them since."""
+    now, _ = _clock(doc, "storage2")
+    _device_counts(doc, "storage2", f"async\td2\tasync_pending\t3\t{int(now) - 2400}\n")
+
+
+def drive_audit_found_errors(doc: Doc) -> None:
+    """swift-drive-audit (unmount_failed_device = false) counted three kernel errors naming
+    storage1's swift disk and wrote them to drive.recon."""
+    body = json.dumps({"/srv/node/d1": 3, "drive_audit_errors": 3}, sort_keys=True)
+    _read(doc, "storage1", "swift_recon")["data"] += (
+        f"{PART} /var/cache/swift/drive.recon\n{body}\n\n"
+    )
+
+
 POWERED_OFF = "ssh: connect to host 10.77.0.21 port 22: No route to host"
 
 
@@ -827,6 +856,41 @@ FAULTS = [
         said="replication last completed on storage1: account (26.0 h ago), container (26.0 h",
         remedy=("swift-recon --replication",),
         case="SWIFT-004-account-container",
+    ),
+    Fault(
+        "SWIFT-007",
+        "tests_cloud/test_swift.py::test_nothing_quarantined[storage1]",
+        object_replica_quarantined,
+        offender="/srv/node/d1/quarantined/objects",
+        said="1 objects quarantined on storage1:d1 (newest 8 min ago)",
+        remedy=(
+            "ssh storage1 -- 'sudo ls -lt /srv/node/d1/quarantined/objects | head -20'",
+            "swift-object-info",
+            "swift-recon --quarantined",
+        ),
+        innocent=("storage2",),
+        phase="post-restore",
+    ),
+    Fault(
+        "SWIFT-008",
+        "tests_cloud/test_swift.py::test_async_pendings_drain[storage2]",
+        async_pendings_stale,
+        offender="/srv/node/d2/async_pending",
+        said="3 async pendings on storage2:d2 (async_pending), the oldest waiting 40 min",
+        remedy=(
+            "ssh storage2 -- 'sudo swift-init object-updater once'",
+            "ssh storage2 -- 'sudo find /srv/node/d2/async_pending -type f | wc -l'",
+        ),
+        innocent=("storage1",),
+    ),
+    Fault(
+        "SWIFT-009",
+        "tests_cloud/test_swift.py::test_no_drive_audit_errors[storage1]",
+        drive_audit_found_errors,
+        offender="/srv/node/d1",
+        said="swift-drive-audit counted 3 kernel errors for /srv/node/d1 on storage1",
+        remedy=("grep -e /srv/node/d1 /proc/mounts /etc/fstab", "swift-recon --driveaudit"),
+        innocent=("storage2",),
     ),
     Fault(
         "SVC-009",

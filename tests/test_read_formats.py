@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from afterboot.collection import read_host
-from afterboot.domains import blocked, containers, rabbitmq
+from afterboot.domains import blocked, containers, rabbitmq, recon
 from afterboot.domains.dependencies import answers
 from afterboot.domains.discovery import parse_addresses
 from afterboot.domains.filesystems import fstab_options, mount_rows, parse_df
@@ -60,6 +60,7 @@ PARSERS: dict[str, Parser] = {
     "swift_checksums": parse_checksums,
     "swift_device_health": device_health,
     "swift_devices": lambda text, host: name_lines(text, host, "swift_devices"),
+    "swift_device_counts": recon.parse_counts,
     "units": unit_blocks,
 }
 
@@ -86,6 +87,11 @@ REAL = {
     ),
     "rabbitmq_root_queues": "name\tconsumers\tmessages_ready\nconductor\t1\t0\n",
     "rabbitmq_vhosts": "name\n/\nnova\n",
+    "swift_device_counts": (
+        "now\t1796486080\ndevice\td1\tok\nquarantined\td1\tobjects\t1\t1796485600\n"
+        "async\td1\tasync_pending\t3\t1796483680\n"
+        "device\td2\terror\tfind: './quarantined': Permission denied\n"
+    ),
     "swift_device_health": (
         "ok\td1\nunreadable\td2\tloop1\tls: cannot access '/srv/node/d2': Input/output error\n"
         f"{PART} kernel\n[200.3] XFS (loop1): Log I/O Error (0x6) detected. Shutting down.\n"

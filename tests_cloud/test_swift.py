@@ -5,6 +5,7 @@ running, the proxy serving reads."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from afterboot.checks.findings import Findings
 from afterboot.domains.discovery import RINGS, host_addresses, ring_devices
 from afterboot.domains.hypervisor import boot_time
+from afterboot.domains.recon import device_counts, drive_audit, unreadable_note
 from afterboot.domains.replicas import MISSING, choose_reference
 from afterboot.domains.storage import (
     DEVICES_ROOT,
@@ -30,6 +32,9 @@ from afterboot.transport.connections import Connections, Remote
 
 REPLICATION_MAX_AGE_S = 24 * 3600
 FIRST_PASS_GRACE_S = 3600
+# the object-updater's interval is 300 s: a pending through more than two of its sweeps
+# and a margin is not the transient backlog of a container server that just came back
+ASYNC_STALE_S = 15 * 60
 
 
 @pytest.mark.check(
@@ -222,3 +227,126 @@ def test_proxy_serves_a_read(
             **read,
         )
     findings.assert_none()
+
+
+def _ago(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{max(seconds, 0) / 60:.0f} min"
+
+
+@pytest.mark.check(
+    "SWIFT-007", tier=2, roles=("object-storage",), phases=("post-restore", "periodic"),
+    settles=False,
+)  # fmt: skip
+@pytest.mark.reads("swift_device_counts")
+def test_nothing_quarantined(host: Remote, findings: Findings) -> None:
+    """No device holds quarantined objects, containers or accounts: the auditors found
+    damaged data and moved it aside (``swift-recon --quarantined`` counts the same entries).
+
+    Every entry counts, however old: swift never removes one, replication restores a sound
+    copy only where another replica holds it, and an object whose every replica was
+    quarantined exists nowhere else. A window (the host's boot, a week) would hide that
+    loss once it aged past it; an entry is cleared by the operator who verified a sound copy
+    is served. The newest entry's age says whether it is new.
+    """
+    counts = device_counts(host)
+    root = host.path(DEVICES_ROOT)
+    for q in counts.quarantined:
+        path = f"{root}/{q.device}/quarantined/{q.kind}"
+        age = _ago(counts.now - q.newest)
+        findings.add(
+            path,
+            host=host.name,
+            expected="nothing quarantined",
+            actual=f"{q.count} {q.kind}",
+            device=q.device,
+            kind=q.kind,
+            type=q.kind.split("-")[0].removesuffix("s"),
+            count=q.count,
+            path=path,
+            newest=age,
+            said=f"{q.count} {q.kind} quarantined on {host.name}:{q.device} (newest {age} ago)",
+        )
+    findings.assert_none(f"swift quarantined on {host.name}: ")
+    if counts.unreadable:
+        raise CouldNotRun(f"host {host.name}: swift devices not counted", unreadable_note(counts))
+
+
+@pytest.mark.check("SWIFT-008", tier=2, roles=("object-storage",))
+@pytest.mark.reads("swift_device_counts")
+def test_async_pendings_drain(host: Remote, findings: Findings) -> None:
+    """No container update has waited on the host for more than 15 minutes: the object
+    server queues what a container server did not take (async pendings), and the
+    object-updater sends them every 300 s once it answers.
+
+    A few recent pendings are normal (a container server restarted) and pass. The age is
+    the oldest pending file's mtime against the host's clock read in the same script: the
+    updater rewrites a file only when part of its update got through, so a file untouched
+    for longer made no progress since."""
+    counts = device_counts(host)
+    root = host.path(DEVICES_ROOT)
+    for p in counts.pending:
+        waited = counts.now - p.oldest
+        if waited <= ASYNC_STALE_S:
+            continue
+        path = f"{root}/{p.device}/{p.directory}"
+        findings.add(
+            path,
+            host=host.name,
+            expected=f"none older than {ASYNC_STALE_S // 60} min",
+            actual=f"{p.count}, the oldest {_ago(waited)}",
+            device=p.device,
+            count=p.count,
+            oldest=_ago(waited),
+            path=path,
+            said=f"{p.count} async pendings on {host.name}:{p.device} ({p.directory}), "
+            f"the oldest waiting {_ago(waited)}",
+        )
+    findings.assert_none(f"swift container updates not sent on {host.name}: ")
+    if counts.unreadable:
+        raise CouldNotRun(f"host {host.name}: swift devices not counted", unreadable_note(counts))
+
+
+@pytest.mark.check(
+    "SWIFT-009", tier=2, roles=("object-storage",),
+    phases=("post-reboot", "post-restore", "periodic"), settles=False,
+)  # fmt: skip
+@pytest.mark.reads("swift_recon")
+def test_no_drive_audit_errors(
+    host: Remote, findings: Findings, record_property: Callable[[str, object], None]
+) -> None:
+    """swift-drive-audit counted no kernel error on a swift device at its last run
+    (``drive_audit_errors`` of ``drive.recon``, as ``swift-recon --driveaudit`` shows it);
+    past its error_limit it unmounted the device and commented it out of /etc/fstab.
+
+    Where drive.recon does not exist swift-drive-audit is not scheduled: that is no failure
+    (SWIFT-003 still judges the devices), and the JUnit property ``drive_audit`` says so."""
+    counts = drive_audit(host)
+    if counts is None:
+        record_property("drive_audit", "not scheduled (no drive.recon in the recon cache)")
+        return
+    total = counts.pop("drive_audit_errors", None)
+    if total is None:
+        raise CouldNotRun(f"host {host.name}: drive.recon has no drive_audit_errors", "")
+    record_property("drive_audit_errors", total)
+    for mount, count in sorted(counts.items()):
+        if count:
+            findings.add(
+                mount,
+                host=host.name,
+                expected="no kernel error",
+                actual=f"{count} errors",
+                mount=mount,
+                device=mount.rstrip("/").rsplit("/", 1)[-1],
+                count=count,
+                said=f"swift-drive-audit counted {count} kernel errors for {mount} on {host.name}",
+            )
+    if total and not any(counts.values()):
+        findings.add(
+            host.name,
+            host=host.name,
+            expected="no kernel error",
+            actual=f"{total} errors",
+            count=total,
+            said=f"swift-drive-audit counted {total} kernel errors on {host.name}",
+        )
+    findings.assert_none(f"swift drive audit on {host.name}: ")

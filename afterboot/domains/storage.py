@@ -210,7 +210,9 @@ def _device_health(spec: HostSpec) -> str:
 
 
 def _recon(spec: HostSpec) -> str:
-    return file_parts([spec.path(f"{RECON_DIR}/{k}.recon") for k in RECON_KINDS])
+    # drive.recon: swift-drive-audit's, where it is scheduled (afterboot.domains.recon)
+    kinds = [*RECON_KINDS, "drive"]
+    return file_parts([spec.path(f"{RECON_DIR}/{k}.recon") for k in kinds])
 
 
 register(
@@ -238,5 +240,5 @@ register(
         "whether each swift device's root can be read; the kernel's XFS and I/O errors",
         _device_health,
     ),
-    HostRead("swift_recon", "swift's recon cache (replication stamps)", _recon),
+    HostRead("swift_recon", "swift's recon cache (replication stamps, drive audit)", _recon),
 )

@@ -32,6 +32,7 @@ PATH_READS = {
     "backing_files": "nova_instances_path",
     "swift_devices": "swift_devices",
     "swift_device_health": "swift_devices",
+    "swift_device_counts": "swift_devices",
     "swift_recon": "swift_recon_cache_path",
 }
 SWIFT_FILES = ("account.ring.gz", "container.ring.gz", "object.ring.gz", "swift.conf")
