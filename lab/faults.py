@@ -1465,13 +1465,72 @@ def _damage_inject(lab: Lab) -> None:
         raise LabError(f"no replica of afterboot/{_DAMAGED} found on the storage hosts")
 
 
+def _quarantine_cleared(lab: Lab) -> None:
+    # SWIFT-007's last step, once a sound copy is served again: the quarantined copies the
+    # object servers moved aside are removed (the lab quarantines nothing else)
+    from .config import STORAGE_HOSTS
+
+    for host in STORAGE_HOSTS:
+        lab.host_exec(host, "rm -rf /srv/node/*/quarantined")
+
+
+def _reuploaded(name: str) -> Action:
+    put = _ops("object-put", name)
+
+    def act(lab: Lab) -> None:
+        put(lab)  # the remedy for an object with no sound replica: upload it again
+        _quarantine_cleared(lab)
+
+    return act
+
+
 register(
     Fault(
         "swift-object-damaged",
         f"every replica of afterboot/{_DAMAGED} damaged on disk (one byte, same size)",
         _damage_inject,
-        # the remedy for an object with no sound replica: upload it again
-        _ops("object-put", _DAMAGED),
+        # the object servers quarantine each replica as the proxy reads it
+        _reuploaded(_DAMAGED),
+        through_api=True,
+    )
+)
+
+
+# ---- one replica found damaged by the object auditor and quarantined (SWIFT-007) --------
+_AUDITED = "object-1"
+
+
+def _audited_inject(lab: Lab) -> None:
+    # bit rot under storage1's replica of object-1; the object auditor's next pass (run
+    # once here rather than waiting its 30 minutes) finds the MD5 wrong and quarantines it
+    files = lab.host_exec(
+        "storage1",
+        "grep -rlx --include='*.data' 'afterboot lab object 1' /srv/node/*/objects || true",
+    ).stdout.split()
+    if not files:
+        raise LabError(f"no replica of afterboot/{_AUDITED} found on storage1")
+    for f in files:
+        lab.host_exec("storage1", f"printf X | dd of={f} bs=1 seek=0 conv=notrunc status=none")
+    lab.host_exec(
+        "storage1",
+        f"{lab.venv}/bin/swift-object-auditor /etc/swift/object-server.conf once >/dev/null 2>&1",
+        timeout=120,
+    )
+    left = lab.host_exec(
+        "storage1", "find /srv/node/*/quarantined/objects -name '*.data' 2>/dev/null"
+    ).stdout.split()
+    if not left:
+        raise LabError("the object auditor quarantined nothing on storage1")
+
+
+register(
+    Fault(
+        "swift-object-quarantined@storage1",
+        f"storage1's replica of afterboot/{_AUDITED} damaged, found and quarantined by the "
+        "object auditor",
+        _audited_inject,
+        # a sound copy written again through the proxy, then the quarantined one removed
+        _reuploaded(_AUDITED),
         through_api=True,
     )
 )

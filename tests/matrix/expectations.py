@@ -642,6 +642,14 @@ EXPECTATIONS: tuple[Expect, ...] = (
         footprint=("compute2",),
     ),
     Expect(
+        "swift-object-quarantined@storage1",
+        fails=("SWIFT-007@storage1",),
+        root="SWIFT-007",
+        remedy=("storage1:d1", "/srv/node/d1/quarantined/objects", "swift-object-info"),
+        footprint=("swift-objects", "storage1"),
+        phase="post-restore",
+    ),
+    Expect(
         "swift-object-damaged",
         fails=("SWIFT-005",),
         root="SWIFT-005",
