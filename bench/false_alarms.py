@@ -19,7 +19,6 @@ import argparse
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from afterboot.settings import PHASES  # noqa: E402
 from lab.config import HOSTS  # noqa: E402
-from tests.matrix.harness import run_suite, suite_argv  # noqa: E402
+from tests.matrix.harness import run_suite, write_baseline  # noqa: E402
 
 # what the healthy lab truly shows before a maintenance of every host (see the docstring)
 EXPECTED = {"pre-maintenance": ("MAINT-001@", "PERIODIC-007@")}
@@ -56,19 +55,6 @@ def cpu_load(cores: int) -> Iterator[None]:
             p.terminate()
         for p in spinners:
             p.join()
-
-
-def write_baseline(base: Path, reports: Path) -> None:
-    proc = subprocess.run(
-        suite_argv(reports, f"--write-baseline={base}"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if proc.returncode != 0:
-        sys.exit(f"false_alarms: the baseline could not be written: {proc.stdout[-400:]}")
 
 
 def main() -> None:

@@ -112,6 +112,21 @@ def suite_argv(reports: Path, *extra: str) -> list[str]:
     ]
 
 
+def write_baseline(base: Path, reports: Path) -> subprocess.CompletedProcess[str]:
+    """The lab's configuration baseline written to ``base`` (``--write-baseline``); the
+    run must succeed."""
+    proc = subprocess.run(
+        suite_argv(reports, f"--write-baseline={base}"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return proc
+
+
 def run_suite(
     reports: Path, phase: str = "post-reboot", extra: Sequence[str] = (), timeout: float = 900
 ) -> Outcome:

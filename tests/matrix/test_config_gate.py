@@ -15,7 +15,6 @@ from __future__ import annotations
 import filecmp
 import json
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -23,24 +22,11 @@ from typing import Any
 import pytest
 
 from lab.faults import CHANGED_SECRET
-from tests.matrix.harness import ROOT, ROWS, Outcome, run_suite, suite_argv
+from tests.matrix.harness import ROWS, Outcome, run_suite, write_baseline
 
 pytestmark = pytest.mark.lab
 
 NOVA = "/etc/nova/nova.conf"
-
-
-def _write(base: Path, reports: Path) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        suite_argv(reports, f"--write-baseline={base}"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    return proc
 
 
 def _same_tree(a: Path, b: Path) -> list[str]:
@@ -58,7 +44,7 @@ def baseline(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The lab's baseline, written from the healthy lab once per module."""
     root = tmp_path_factory.mktemp("gate")
     base = root / "baseline"
-    _write(base, root / "write-reports")
+    write_baseline(base, root / "write-reports")
     return base
 
 
@@ -99,7 +85,7 @@ def _healthy_gate(base: Path, reports: Path, name: str) -> None:
 def test_baseline_written_twice_is_identical(baseline: Path, tmp_path: Path) -> None:
     first = tmp_path / "first"
     shutil.copytree(baseline, first)
-    proc = _write(baseline, tmp_path / "reports")
+    proc = write_baseline(baseline, tmp_path / "reports")
     odd = _same_tree(first, baseline)
     ROWS.append(
         f"gate: {'baseline written twice':34} -> {len(odd)} file(s) differ  "
@@ -158,7 +144,7 @@ def test_whole_role_changed_then_baseline_updated(lab: Any, baseline: Path, tmp_
         assert ok, (found, sorted(outcome.failed), outcome.output[-4000:])
         assert "role changed, not in baseline: update the baseline" in outcome.output
         # the reviewed change goes into the baseline in the same merge request: green
-        _write(updated, tmp_path / "rewrite")
+        write_baseline(updated, tmp_path / "rewrite")
         assert _same_tree(baseline, updated) == [
             str(baseline / "compute/etc/nova/nova.conf.yaml")
         ], "the rewritten baseline holds the change, and only it"
