@@ -142,6 +142,11 @@ EXAMPLES = [
         "(error connecting to the cluster)",
         "ceph-timeout",
     ),
+    (  # swift's proxy (2.30 and later) when a storage host's device is unmounted or full
+        "Dec  5 19:45:10 controller proxy-server: Node will be error limited for 60.00s: "
+        "10.77.0.32:6200/d2, error: ERROR Insufficient Storage (txn: tx3f2a)",
+        "swift-507",
+    ),
     (  # the lab's nova-compute when neutron-server answered 500 at its start
         "2026-12-05 08:36:52.707 1094 ERROR nova.compute.manager "
         "neutronclient.common.exceptions.InternalServerError: Request Failed: internal "
@@ -160,6 +165,20 @@ def test_each_signature_names_its_cause(line: str, cause: str) -> None:
 
 def test_every_signature_has_an_example_above() -> None:
     assert {cause for _, cause in EXAMPLES} == {s.id for s in SIGS}
+
+
+def test_the_proxy_names_the_storage_node_that_answered_507() -> None:
+    """The cause of a proxy's failure sits in another service: the object server it names
+    (its address and device), older swift's form too."""
+    for line in (
+        "proxy-server: Node will be error limited for 60.00s: 10.77.0.32:6200/d2, error: "
+        "ERROR Insufficient Storage",
+        "proxy-server: ERROR Insufficient Storage 10.77.0.32:6200/d2 (txn: tx3f2a)",
+    ):
+        found = find_cause(line, SIGS)
+        assert found is not None
+        assert found.id == "swift-507"
+        assert "10.77.0.32:6200/d2 answered 507" in found.text
 
 
 def test_cause_text_takes_the_named_groups() -> None:
