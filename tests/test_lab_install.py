@@ -5,8 +5,10 @@ unattended-upgrades). A real POSIX lock is held by a child process, as apt holds
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +30,10 @@ time.sleep(float(sys.argv[2]))
 @pytest.fixture
 def held(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
     lock = tmp_path / "lock-frontend"
-    script = tmp_path / "unattended-upgrade"
+    # the holder's name within the 120 characters of its command line a message keeps,
+    # as /usr/bin/unattended-upgrade is (a worker's tmp_path under pytest -n is long)
+    short = Path(tempfile.mkdtemp(prefix="ab-hold-"))
+    script = short / "unattended-upgrade"
     script.write_text(HOLD)
     proc = subprocess.Popen(
         [sys.executable, str(script), str(lock), "60"],
@@ -40,6 +45,7 @@ def held(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
     yield lock, proc
     proc.kill()
     proc.wait()
+    shutil.rmtree(short, ignore_errors=True)
 
 
 def test_the_holder_of_a_posix_lock_is_named(held: tuple[Path, subprocess.Popen[str]]) -> None:
