@@ -5,7 +5,8 @@ ansible-core builds every host of a range before anything else: ``cmp[0:99999999
 it minutes and tens of gigabytes. So the text of every INI and YAML source is counted here
 first, without expanding anything, and refused in one line past :data:`RANGE_LIMIT` hosts
 for one pattern or :data:`HOSTS_LIMIT` for all of them, before ``ansible-inventory`` sees
-it.
+it. So is an INI line past :data:`LINE_LIMIT` characters: ansible-core's INI parser spends
+minutes on a 5 MB section header before it says anything.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ RANGE_LIMIT = 10_000
 HOSTS_LIMIT = 100_000
 # Files of an inventory directory counted at most (beyond: the directory is refused).
 DIRECTORY_FILES = 1_000
+# The longest line of an INI inventory (a host with its variables fits in a few hundred).
+LINE_LIMIT = 65_536
 
 RANGE = re.compile(r"\[([^\]:]*):([^\]:]*)(?::([^\]]*))?\]")
 _HOST_PORT = re.compile(r"((?:[^:\[\]\s]|\[[^\]]*\])+):([0-9]{1,5})")
@@ -134,9 +137,16 @@ def count(pattern: str) -> int:
     return total
 
 
-def _ini_patterns(text: str) -> Iterator[tuple[str, int]]:
+def _ini_patterns(text: str, src: str) -> Iterator[tuple[str, int]]:
     kind = "hosts"
     for number, raw in enumerate(text.splitlines(), start=1):
+        if len(raw) > LINE_LIMIT:
+            raise InputError(
+                f"a line of {len(raw)} characters (at most {LINE_LIMIT}): not an inventory "
+                f"line ({shown(raw)})",
+                src,
+                number,
+            )
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
             continue
@@ -161,7 +171,7 @@ def bound_text(text: str, src: str, so_far: int = 0) -> int:
     """``so_far`` plus the hosts an INI or YAML inventory's patterns name; past either
     limit, one InputError line naming the pattern."""
     total = so_far
-    patterns = _ini_patterns(text) if looks_like_ini(text) else _yaml_patterns(text)
+    patterns = _ini_patterns(text, src) if looks_like_ini(text) else _yaml_patterns(text)
     for pattern, line in patterns:
         n = count(pattern)
         if n > RANGE_LIMIT:
