@@ -17,6 +17,7 @@ NOVA_API_CONSUMERS = (
     "NOVA-004",
     "NOVA-009",
     "NOVA-010",
+    "NOVA-011",
     "CINDER-004",
     "PERIODIC-001",
     "PERIODIC-007",
@@ -139,7 +140,8 @@ EXPECTATIONS: tuple[Expect, ...] = (
         root="NOVA-006",
         remedy=("openstack server show",),
         # its allocation stays on compute1's provider, held by an instance "on compute2"
-        may_fail=("NOVA-005@compute2", "NOVA-007", "CINDER-004", "NOVA-010"),
+        # (NOVA-010 on compute1), and compute2's holds none of it (NOVA-011 on compute2)
+        may_fail=("NOVA-005@compute2", "NOVA-007", "CINDER-004", "NOVA-010", "NOVA-011"),
         footprint=("compute1", "compute2", "nova-db"),
     ),
     Expect(
@@ -344,8 +346,10 @@ EXPECTATIONS: tuple[Expect, ...] = (
     controller_service(
         "nova-scheduler", fails=("MQ-002", "NOVA-004"), down=("nova-scheduler@controller",)
     ),
-    # the placement readers (NOVA-010, PERIODIC-007) could not run
-    controller_service("placement-api", api="PLACEMENT-001", may_fail=("NOVA-010", "PERIODIC-007")),
+    # the placement readers (NOVA-010, NOVA-011, PERIODIC-007) could not run
+    controller_service(
+        "placement-api", api="PLACEMENT-001", may_fail=("NOVA-010", "NOVA-011", "PERIODIC-007")
+    ),
     controller_service(
         "neutron-server", api="NEUTRON-001", may_fail=("NOVA-001", *NOVA_API_CONSUMERS)
     ),
