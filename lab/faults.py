@@ -197,11 +197,25 @@ for _svc, _host, _kind, _what in (
 
 
 # ---- a rebooted compute host ----------------------------------------------------------
+def _answers_ssh(lab: Lab, host: str) -> bool:
+    """The operator's ssh to the host gets in (a rebooted host's new interface may not be
+    reachable yet from the operator's host, whose neighbour entry names the old one)."""
+    r = lab.operator_run(
+        ["ssh", "-F", str(lab.state / "ssh_config"), "-o", "BatchMode=yes", "-o",
+         "ConnectTimeout=3", host, "true"],
+        check=False,
+        timeout=15,
+    )  # fmt: skip
+    return r.returncode == 0
+
+
 def _reboot_inject(host: str) -> Action:
     def inject(lab: Lab) -> None:
         lab.reboot(host)
-        # the operator runs the suite once the host is back: its new nova-compute reported
-        # (green allows 5 s of clock slack, which the old one's last report could fill)
+        # the operator runs the suite once the host is back: it answers ssh, and its new
+        # nova-compute reported (green allows 5 s of clock slack, which the old one's last
+        # report could fill)
+        wait_for(f"{host} answering ssh after its reboot", lambda: _answers_ssh(lab, host), 90, 1)
         lab.wait_green(since=time.monotonic() + 5, only=[f"nova-compute@{host}"])
 
     return inject
