@@ -95,7 +95,8 @@ def _unless_unparsable(what: Callable[[], object]) -> Callable[[], object]:
 
 @pytest.mark.parametrize("case", sorted(LINES))
 def test_a_2_mb_line_is_judged_in_linear_time(case: str) -> None:
-    """Each thing done with a host's configuration, in well under a second of CPU."""
+    """Each thing done with a host's configuration, in linear time: seconds of CPU at most,
+    never minutes."""
     text = _text(case)
     kept = f"{PART} /etc/nova/nova.conf\n{text}"
     stages: dict[str, Callable[[], object]] = {
@@ -113,8 +114,11 @@ def test_a_2_mb_line_is_judged_in_linear_time(case: str) -> None:
         "redacted": lambda: redact(text),  # as evidence, every secret in it learned
     }
     spent = {stage: _cpu(what) for stage, what in stages.items()}
-    assert spent["parsed"] < 0.1, spent
-    assert max(spent.values()) < 1, spent
+    # linear, not fast: a pass quadratic in 2 MB costs minutes of CPU, a linear one under a
+    # second here (redaction ~0.4-1.1 s); the bounds leave room for a slower or busier
+    # machine (a CPU shared with another xdist worker) without letting a quadratic through
+    assert spent["parsed"] < 0.5, spent
+    assert max(spent.values()) < 5, spent
 
 
 def test_a_line_without_an_option_is_named_short() -> None:
