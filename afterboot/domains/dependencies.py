@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from afterboot.domains.config import ConfigSyntaxError, parse_ini
 from afterboot.domains.database import DSN
-from afterboot.domains.rabbitmq_api import transport_endpoints
+from afterboot.domains.rabbitmq_api import TRANSPORT_OPTIONS, transport_endpoints
 from afterboot.errors import InputError
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import HostRead, parts, register, unexpected
@@ -30,8 +30,8 @@ CONNECT_S = 3.0  # one connect's bound; the probes run side by side
 # (section, option, how its value names endpoints); section names as oslo.config keeps
 # them (lower case, DEFAULT as is); swift's paste sections by their name
 OPTIONS: tuple[tuple[str, str, str], ...] = (
-    ("DEFAULT", "transport_url", "amqp"),
-    ("oslo_messaging_notifications", "transport_url", "amqp"),  # set apart from RPC's
+    # the brokers: RPC's, and notifications' where a site sets it apart (as MQ-005 reads them)
+    *((section, option, "amqp") for section, option in TRANSPORT_OPTIONS),
     ("database", "connection", "sql"),
     ("api_database", "connection", "sql"),
     ("placement_database", "connection", "sql"),

@@ -88,7 +88,6 @@ _HEAL_SAID = [
     re.compile(rf"^Instance {_UUID} is not on a host\.$"),
     re.compile(rf"^The allocation of instance {_UUID} is up-to-date\. Nothing to be healed\.$"),
     re.compile(r"^Found a request group : resource provider mapping .+$"),
-    re.compile(r"^No cells to process\.$"),
 ]
 _HEAL = re.compile(rf"^\[dry-run\] (Create|Update) allocations for instance ({_UUID}): (\{{.*\}})$")
 _HEAL_DONE = re.compile(r"^Processed (\d+) instances\.$")
@@ -240,10 +239,9 @@ def parse_audit(result: ReadResult, host: str) -> Audit:
                 raise CouldNotRun(f"{where}: output not understood", str(exc)) from None
             orphans.append(Orphan(m[1], m[2], held))
             continue
-        m = _AUDIT_DONE.match(line) or _NO_NODE.match(line)
-        if m and m.re is _NO_NODE:
+        if m := _NO_NODE.match(line):
             unknown.append(m[1])
-        elif m:
+        elif m := _AUDIT_DONE.match(line):
             done = int(m[1])
         elif not any(p.match(line) for p in _AUDIT_SAID):
             raise unexpected(host, AUDIT_READ, line)
