@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from afterboot.domains.upgradecheck import EXIT_MARK
 from afterboot.inventory import commands
 
 from . import sshd as sshd_mod
@@ -91,8 +92,15 @@ PREDATED = {
 
 def _predated(doc: dict[str, Any]) -> None:
     """Reads the recording predates, added as the healthy lab answers them (until it is
-    recorded again): ``swift_device_counts`` of each storage host, its clock then its one
-    device with nothing quarantined and no async pending (afterboot.domains.recon)."""
+    recorded again; a recording that holds one keeps its own): nova-manage's placement
+    oracle on the controller (:data:`PREDATED`), and ``swift_device_counts`` of each
+    storage host, its clock then its one device with nothing quarantined and no async
+    pending (afterboot.domains.recon)."""
+    reads = doc["hosts"]["controller"]["reads"]
+    stderr = (PLACEMENT_DATA / "nova-manage.stderr").read_text()
+    for name, (stdout, rc) in PREDATED.items():
+        text = (PLACEMENT_DATA / stdout).read_text() + f"{EXIT_MARK}{rc}\n"
+        reads.setdefault(name, {"rc": 0, "data": text, "stderr": stderr})
     for host in doc["hosts"].values():
         reads = host["reads"]
         if "swift_devices" not in reads or "swift_device_counts" in reads:
@@ -104,11 +112,6 @@ def _predated(doc: dict[str, Any]) -> None:
 
 def lab() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(gzip.decompress(LAB_SNAPSHOT.read_bytes()))
-    reads = doc["hosts"]["controller"]["reads"]
-    stderr = (PLACEMENT_DATA / "nova-manage.stderr").read_text()
-    for name, (stdout, rc) in PREDATED.items():
-        text = (PLACEMENT_DATA / stdout).read_text() + f"@@afterboot-part exit {rc}\n"
-        reads.setdefault(name, {"rc": 0, "data": text, "stderr": stderr})
     _predated(doc)
     return doc
 
