@@ -265,11 +265,11 @@ def test_a_container_on_an_image_its_name_no_longer_gives_is_stale() -> None:
 
 
 def test_a_partial_upgrade_names_the_containers_on_the_odd_tag() -> None:
-    (drift,) = kc.mixed_tags(kc.parse(PARTIAL))
+    (drift,) = kc.release_tags(kc.parse(PARTIAL)).drift
     assert drift.container.name == "nova_libvirt"
     assert (drift.actual, drift.expected) == ("2024.1-debian-bookworm", "2023.1-debian-bookworm")
-    assert kc.mixed_tags(kc.parse(HEALTHY)) == []
-    assert kc.mixed_tags(kc.parse(FAULTS)) == []
+    assert kc.release_tags(kc.parse(HEALTHY)).drift == []
+    assert kc.release_tags(kc.parse(FAULTS)).drift == []
 
 
 def test_before_after_reads_the_new_read() -> None:

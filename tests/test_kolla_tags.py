@@ -217,7 +217,10 @@ def test_a_tie_without_globals_is_said_as_a_tie_and_names_no_container() -> None
     assert "kolla-ansible -i <inventory> upgrade --limit compute2" in remedy
     assert "--tags" not in remedy  # no container sent onto a guessed tag
     assert "most of them" not in remedy
-    assert kc.mixed_tags(kc.parse(_tied())) == []
+    assert kc.release_tags(kc.parse(_tied())) == (
+        [],
+        [[("nova_compute", OLD), ("nova_libvirt", NEW)]],
+    )
 
 
 def test_a_tie_with_globals_is_decided_by_them(tmp_path: Path) -> None:

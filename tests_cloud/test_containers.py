@@ -15,10 +15,9 @@ from afterboot.checks.findings import Findings
 from afterboot.domains.containers import (
     ContainerRead,
     Drift,
-    mixed_tags,
     parse,
+    release_tags,
     stale,
-    tied_tags,
 )
 from afterboot.inventory.kollatags import KollaTags
 from afterboot.transport.connections import Remote
@@ -77,7 +76,8 @@ def test_kolla_containers_of_a_host_run_one_release(
     run. Where no tag is run by most and globals.yml says none, which is odd is not known:
     the host is named with every container's tag, no container called odd."""
     read = _containers_of(host)
-    for drift in mixed_tags(read, kolla_tags):
+    releases = release_tags(read, kolla_tags)
+    for drift in releases.drift:
         c = drift.container
         said = (
             f"{c.name} runs tag {drift.actual}, expected {drift.expected} ({drift.basis})"
@@ -96,7 +96,7 @@ def test_kolla_containers_of_a_host_run_one_release(
             basis=drift.basis or "most of the kolla containers of the host run it",
             state="off-intended" if drift.basis else "minority",
         )
-    for tie in tied_tags(read, kolla_tags):
+    for tie in releases.ties:
         on = ", ".join(f"{name} on {tag}" for name, tag in tie)
         tagged = sorted(set(tag for _, tag in tie))
         findings.add(

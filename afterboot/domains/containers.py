@@ -27,6 +27,7 @@ import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from afterboot.domains.servicemap import host_services, service
 from afterboot.domains.units import unit_blocks
@@ -396,32 +397,34 @@ def _majority(members: list[tuple[Container, str]]) -> str | None:
     return top[0][0]
 
 
-def mixed_tags(read: ContainerRead, tags: KollaTags | None = None) -> list[Drift]:
-    """Containers of one kolla deployment on the host not on the tag it should run: the
-    one ``globals.yml`` gives (``tags``, from ``--kolla-globals``), whatever most of them
-    run; without it, the one most of the others run (a partial upgrade). Where no tag is
-    run by most of them, none is named: :func:`tied_tags` says so."""
-    out = []
+class Releases(NamedTuple):
+    """What the kolla containers of a host say of their release: the containers off the
+    tag they should run, and each deployment where no tag is known to be the one."""
+
+    drift: list[Drift]
+    # per deployment: its (container, tag) pairs in name order, where they run two tags or
+    # more, none run by most, and globals.yml gives none: which one is odd is not known
+    ties: list[list[tuple[str, str]]]
+
+
+def release_tags(read: ContainerRead, tags: KollaTags | None = None) -> Releases:
+    """Each kolla deployment on the host judged once: its containers not on the tag
+    ``globals.yml`` gives them (``tags``, from ``--kolla-globals``), whatever most of
+    them run; without it, those not on the tag most of the others run (a partial
+    upgrade); where no tag is run by most, a tie, no container named."""
+    drift: list[Drift] = []
+    ties: list[list[tuple[str, str]]] = []
     for members in _kolla_groups(read):
         decided = _off_intended(members, tags)
         if decided is not None:
-            out += decided
+            drift += decided
             continue
         common = _majority(members)
-        if common is not None:
-            out += [Drift(c, common, tag) for c, tag in members if tag != common]
-    return sorted(out, key=lambda d: d.container.name)
-
-
-def tied_tags(read: ContainerRead, tags: KollaTags | None = None) -> list[list[tuple[str, str]]]:
-    """Each kolla deployment on the host whose containers run two tags or more, none of
-    them run by most, and for which ``globals.yml`` gives no tag: its (container, tag)
-    pairs, in name order. Which tag is the odd one is not known here."""
-    return [
-        [(c.name, tag) for c, tag in members]
-        for members in _kolla_groups(read)
-        if _off_intended(members, tags) is None and _majority(members) is None
-    ]
+        if common is None:
+            ties.append([(c.name, tag) for c, tag in members])
+        else:
+            drift += [Drift(c, common, tag) for c, tag in members if tag != common]
+    return Releases(sorted(drift, key=lambda d: d.container.name), ties)
 
 
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
