@@ -307,6 +307,27 @@ def test_nova_012_says_what_it_found_before_a_controller_that_could_not_answer(
         _judge(connections, request)
 
 
+def test_an_orphan_on_a_provider_without_compute_node_says_so_and_its_removal_is_guarded(
+    fakebin: Path, request: pytest.FixtureRequest
+) -> None:
+    _both(fakebin, ("heal-healthy.stdout", 4), ("audit-node-gone.stdout", 3))
+    with pytest.raises(AssertionError, match="nova finds no compute node for that provider"):
+        _judge(_connections(), request)
+    found = item_findings(request.node)
+    assert [f.extra["node"] for f in found] == ["gone", "gone"]
+    steps = render(PROCS["NOVA-012"], found)
+    (delete,) = [s for s in steps if any("provider delete" in c for c in s.commands)]
+    assert delete.commands == (
+        "openstack resource provider delete e4f5a6b7-c8d9-4e0f-a1b2-c3d4e5f6a7b8",
+    )
+    assert "no host this provider stands for" in delete.guard_line()
+    # an orphan on a provider nova knows: no provider removal offered
+    known = [replace(f, extra={**f.extra, "node": "known"}) for f in found]
+    assert not any(
+        "provider delete" in c for s in render(PROCS["NOVA-012"], known) for c in s.commands
+    )
+
+
 # -- the remedies ----------------------------------------------------------------------------
 
 
@@ -336,8 +357,10 @@ def test_no_rendered_command_deletes_or_writes_without_a_guard(check: str) -> No
     for step in steps:
         for command in step.commands:
             assert "<" not in command, command
-            writing = "--delete" in command or (
-                "heal_allocations" in command and "--dry-run" not in command
+            writing = (
+                "--delete" in command
+                or "provider delete" in command
+                or ("heal_allocations" in command and "--dry-run" not in command)
             )
             if writing:
                 writes += 1

@@ -160,6 +160,8 @@ def test_placement_audit_finds_nothing(connections: Connections, findings: Findi
             if key in seen:
                 continue
             seen.add(key)
+            # a provider nova finds no compute node for: a removed host's, left in placement
+            gone = orphan.provider in audited.unknown_nodes
             findings.add(
                 orphan.consumer,
                 host=host,
@@ -169,8 +171,10 @@ def test_placement_audit_finds_nothing(connections: Connections, findings: Findi
                 consumer=orphan.consumer,
                 provider=orphan.provider,
                 controller=host,
+                node="gone" if gone else "known",
                 said=f"consumer {orphan.consumer} on {orphan.provider}: no instance or "
-                f"migration ({orphan.resources})",
+                f"migration ({orphan.resources})"
+                + (", and nova finds no compute node for that provider" if gone else ""),
             )
     failed = {**heals.failed, **audits.failed}
     note = f" (no answer from {', '.join(sorted(failed))}: not judged)" if failed else ""
