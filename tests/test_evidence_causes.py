@@ -147,6 +147,11 @@ EXAMPLES = [
         "10.77.0.32:6200/d2, error: ERROR Insufficient Storage (txn: tx3f2a)",
         "swift-507",
     ),
+    (  # swift's proxy when an account server refuses it (swift.common.utils.logs)
+        "Dec  6 01:40:10 controller proxy-server: ERROR with Account server "
+        "10.77.0.31:6202/d1 re: Trying to HEAD /v1/AUTH_ab: Connection refused (txn: tx1)",
+        "swift-backend-down",
+    ),
     (  # the lab's nova-compute when neutron-server answered 500 at its start
         "2026-12-05 08:36:52.707 1094 ERROR nova.compute.manager "
         "neutronclient.common.exceptions.InternalServerError: Request Failed: internal "

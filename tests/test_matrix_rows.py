@@ -186,3 +186,29 @@ def test_a_control_plane_faults_consequences_reach_every_host() -> None:
         remediation={"SVC-004": "controller"},
     )
     assert verdict([api], outcome) == {"neutron-server-stopped": []}
+
+
+def test_a_failure_rooted_in_another_service_must_be_blocked_by_that_root() -> None:
+    row = Expect(
+        "accounts-stopped",
+        fails=("SVC-007@storage1",),
+        blocked=("SWIFT-001",),
+        root="SVC-007",
+        remedy=("storage1",),
+        footprint=("storage1",),
+    )
+    fields: dict[str, object] = {
+        "failed": {"SVC-007@storage1"},
+        "start_here": {"SVC-007"},
+        "tiers": {"SVC-007": 2},
+        "remediation": {"SVC-007": "on storage1"},
+    }
+    right = _outcome(
+        **fields, blocked={"SWIFT-001@"}, blocked_by={"SWIFT-001@": "SVC-007 on storage1"}
+    )
+    assert verdict([row], right) == {"accounts-stopped": []}
+    still_failed = _outcome(**{**fields, "failed": {"SVC-007@storage1", "SWIFT-001@"}})
+    problems = verdict([row], still_failed)["accounts-stopped"]
+    assert "SWIFT-001 was not blocked by its root" in problems
+    wrong = _outcome(**fields, blocked={"SWIFT-001@"}, blocked_by={"SWIFT-001@": "SVC-008"})
+    assert "SWIFT-001 blocked by ['SVC-008'], not by SVC-007" in verdict([row], wrong)[row.fault]

@@ -6,7 +6,16 @@ Parameter ids are the plain hostnames (``test_x[compute-03]``), so report histor
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:
+    from afterboot.transport.connections import Connections
+
+# the session's connection pool (fixtures/connections.py), for what reads a host outside a
+# check's own fixtures: the evidence of a cloud-wide check, a root's log on another host
+pool_key: pytest.StashKey[Connections] = pytest.StashKey()
 
 MANAGED_BY_HELP = (
     "managed_by(*managers): run only on hosts whose inventory service_manager is one of "

@@ -29,10 +29,12 @@ def procedure_text(
     hosts: Mapping[str, HostSpec] | None = None,
     *,
     tier: int,
+    roots: Sequence[str] = (),
 ) -> str:
     """The filled-in procedure of one check, for a section, a property or an attachment;
     ``causes`` (``"id: text"``) put the steps that fit them first; ``hosts`` (the
-    inventory's) adapt the host commands to their hosts; ``tier``: the check's."""
+    inventory's) adapt the host commands to their hosts; ``tier``: the check's; ``roots``:
+    the services in which the causes lie (``"neutron-server on controller"``)."""
     if proc is None:
         return redact(f"{check}: no remediation procedure is defined (add one under procedures/)")
     lines = [
@@ -43,6 +45,12 @@ def procedure_text(
     if where:
         lines.append(f"Where: {', '.join(where)}")
     lines.extend(f"Cause: {c.split(':', 1)[-1].strip()}" for c in dict.fromkeys(causes) if c)
+    lines.extend(
+        f"Root: {r}: the failure starts there (its log is in the evidence); fix it first, "
+        "then the steps below"
+        for r in dict.fromkeys(roots)
+        if r
+    )
     for n, step in enumerate(render(proc, findings, cause_ids(causes), hosts), 1):
         lines.extend(f"{'  ' if i else f'{n:>2}. '}{t}" for i, t in enumerate(step.text))
         if step.guard:

@@ -20,6 +20,7 @@ from afterboot.procedures.runbook import Procedure, render
 from afterboot.procedures.text import cause_ids, procedure_text, tier_label
 from afterboot.redact import redact, redact_obj
 from afterboot.verdict.entries import BLOCKED, BROKEN, COULD_NOT_RUN, FAILED, WAIVED, Entry
+from afterboot.verdict.roots import root_label
 
 ALREADY_FAILING = "already failing before the maintenance"
 
@@ -47,6 +48,11 @@ class Group:
     def causes(self) -> list[str]:
         """What the evidence of the failed entries named (``"id: text"``), once each."""
         return list(dict.fromkeys(e.cause for e in self.failed if e.cause))
+
+    @property
+    def roots(self) -> list[str]:
+        """The services the failed entries' causes lie in (``"neutron-server on c1"``)."""
+        return list(dict.fromkeys(root_label(e) for e in self.failed if e.root))
 
     @property
     def findings(self) -> list[Finding]:
@@ -87,6 +93,18 @@ def already_failing_lines(entries: Sequence[Entry]) -> list[str]:
     return [redact(line) for line in lines]
 
 
+def roots_named(entries: Sequence[Entry]) -> dict[str, list[str]]:
+    """Each root in another service the failures' evidence named, with the failures that
+    named it (``"NOVA-002 on compute1"``)."""
+    out: dict[str, list[str]] = {}
+    for e in entries:
+        if e.outcome == FAILED and e.root:
+            out.setdefault(root_label(e), []).append(
+                f"{e.check} on {e.host}" if e.host else e.check
+            )
+    return out
+
+
 def summary_lines(
     entries: Sequence[Entry],
     procs: Mapping[str, Procedure],
@@ -96,7 +114,11 @@ def summary_lines(
     entries = fresh(entries)
     groups = grouped(entries)
     first = start_tier(groups)
-    lines: list[str] = []
+    lines: list[str] = [
+        f"--- root in another service: {root}, named by the evidence of "
+        f"{', '.join(dict.fromkeys(named))}  <== start there"
+        for root, named in roots_named(entries).items()
+    ]
     tier = None
     for g in groups:
         if g.tier != tier:
@@ -108,7 +130,13 @@ def summary_lines(
             lines.extend(
                 "    " + line
                 for line in procedure_text(
-                    procs.get(g.check), g.check, g.findings, g.causes, hosts, tier=g.tier
+                    procs.get(g.check),
+                    g.check,
+                    g.findings,
+                    g.causes,
+                    hosts,
+                    tier=g.tier,
+                    roots=g.roots,
                 ).splitlines()
             )
         lines.extend(
@@ -163,6 +191,7 @@ def summary_data(
                 "runbook": proc.runbook if proc else "",
                 "contact": proc.contact if proc else "",
                 "causes": g.causes,
+                "roots": g.roots,
                 "results": [json.loads(e.to_json()) for e in g.entries],
                 "steps": steps,
             }
@@ -171,6 +200,9 @@ def summary_data(
     for e in entries:
         counts[e.outcome] = counts.get(e.outcome, 0) + 1
     data = {**meta, "start_here_tier": first, "counts": counts, "checks": checks}
+    named = roots_named(fresh(entries))
+    if named:  # where the failure starts, when that is in another service
+        data["roots"] = [{"root": root, "named_by": by} for root, by in named.items()]
     old = [e for e in entries if e.new is False]
     if old:
         data[ALREADY_FAILING.replace(" ", "_")] = [
@@ -221,6 +253,8 @@ def script(
             out.extend(_comment(f"  {e.outcome}: {e.nodeid}"))
         for c in g.causes:
             out.extend(_comment(f"cause (from the logs): {c.split(':', 1)[-1].strip()}"))
+        for r in g.roots:
+            out.extend(_comment(f"root (the failure starts there, fix it first): {r}"))
         for n, step in enumerate(render(proc, g.findings, cause_ids(g.causes), hosts), 1):
             for t in step.text:
                 out.extend(_comment(f"{n}. {t}"))

@@ -9,8 +9,9 @@ controller creates (passed in ``workerinput``), so a dependent skips when its de
 already failed on *any* worker. A dependent that started before its dependency failed on
 another worker still fails, and the controller, which sees every report, relabels it as
 blocked in the remediation summary (``relabel``): the terminal summary, summary.json and
-remediation.sh always name one root cause, whatever the scheduling. ``--no-blocking``
-turns all of it off.
+remediation.sh always name one root cause, whatever the scheduling. A failure whose
+evidence names its root in another service is blocked, there, by that service's own
+failed check (:mod:`afterboot.verdict.roots`). ``--no-blocking`` turns all of it off.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from afterboot.checks.identity import check_key
 from afterboot.procedures.dependencies import blocker, root_of
 from afterboot.procedures.runbook import Procedure
 from afterboot.verdict.entries import BLOCKED, Entry
+from afterboot.verdict.roots import blocked_by_root
 
 broken_key = pytest.StashKey[dict[str, set[str]]]()
 dir_key = pytest.StashKey[str]()
@@ -88,6 +90,8 @@ def relabel(
     for e in entries:
         if blocker(procs.get(e.check), e.host, broken):  # also re-rooted with all reports
             e = replace(e, outcome=BLOCKED, blocked_by=root_of(e.check, e.host, procs, broken))
+        elif by := blocked_by_root(e, entries):  # its evidence named a root that failed too
+            e = replace(e, outcome=BLOCKED, blocked_by=by)
         out.append(e)
     return out
 

@@ -32,6 +32,10 @@ class Entry:
         ""  # the cause a log signature named (afterboot/procedures/signatures.py): "id: text"
     )
     new: bool | None = None  # --compare: not failing in the compared run (None: no compare)
+    # the service the cause lies in, where it is another's (afterboot/verdict/roots.py),
+    # and the hosts that run it
+    root: str = ""
+    root_hosts: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -44,4 +48,5 @@ class Entry:
     def from_json(cls, text: str) -> Entry:
         data = json.loads(text)
         data["findings"] = tuple(Finding.from_dict(f) for f in data.get("findings", ()))
+        data["root_hosts"] = tuple(data.get("root_hosts", ()))
         return cls(**data)

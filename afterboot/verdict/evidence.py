@@ -13,21 +13,25 @@ units they name on a systemd host.
 A log signature (:mod:`afterboot.procedures.signatures`) that matches a log names the cause: one
 ``cause:`` line above that log's tail, and the first cause found as the ``cause`` and
 ``cause_id`` properties (JUnit), which the remediation plugin carries into the entry (the
-fitting procedure step first, ``summary.json``).
+fitting procedure step first, ``summary.json``). A cause that lies in another service
+names it as the failure's root (:mod:`afterboot.verdict.roots`): the root's own log, on the
+host that runs it, is read as evidence too, and the ``root`` property carries it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
 from afterboot.checks.findings import Finding, item_findings
-from afterboot.checks.hosts import host_of
+from afterboot.checks.hosts import host_of, pool_key
 from afterboot.checks.identity import check_key
+from afterboot.domains.servicemap import SERVICES
+from afterboot.inventory.load import loaded_inventory
 from afterboot.procedures.book import procedures
 from afterboot.procedures.runbook import data_file, fill
 from afterboot.procedures.signatures import (
@@ -40,6 +44,7 @@ from afterboot.procedures.signatures import (
 from afterboot.procedures.signatures import load as load_signatures
 from afterboot.redact import redact
 from afterboot.verdict.outcomes import could_not_run
+from afterboot.verdict.roots import ROOT_PROPERTY, Located, locate
 
 
 @dataclass(frozen=True)
@@ -111,9 +116,9 @@ def section(title: str, text: str, limits: Limits) -> tuple[str, Cause | None]:
 def _remote(item: pytest.Item, host: str) -> Any:
     funcargs: dict[str, Any] = getattr(item, "funcargs", {})
     remote = funcargs.get("host")
-    if remote is not None and hasattr(remote, "run"):
+    if remote is not None and hasattr(remote, "run") and getattr(remote, "name", host) == host:
         return remote
-    pool = funcargs.get("connections")
+    pool = funcargs.get("connections") or item.config.stash.get(pool_key, None)
     if pool is not None and host:
         try:
             return pool[host]
@@ -143,7 +148,7 @@ def _sections(
             out.append((f"{title}: not fetched ({type(exc).__name__})", None))
             continue
         if text:
-            out.append((text, cause))
+            out.append((text, replace(cause, source=title) if cause else None))
     return out
 
 
@@ -200,6 +205,40 @@ def collect_journals(
     return _sections(remote, reads, limits)
 
 
+def collect_root_logs(
+    item: pytest.Item, located: Located, limits: Limits
+) -> list[tuple[str, Cause | None]]:
+    """The root's own log, on the first host that runs it (its log files, and on a
+    systemd host its unit's journal); never raises."""
+    if not located.hosts:
+        return []
+    name = located.hosts[0]
+    remote = _remote(item, name)
+    if remote is None:
+        return []
+    root = located.root
+    reads: list[tuple[str, str, tuple[str, ...]]] = []
+    for log in root.logs:
+        mapped = remote.path(log) if hasattr(remote, "path") else log
+        reads.append(
+            (
+                f"{log} on {name} ({root.service}, the root)",
+                "test -r %s && tail -c %s %s",
+                (mapped, str(limits.bytes), mapped),
+            )
+        )
+    units = SERVICES[root.service].units if root.service in SERVICES else ()
+    spec = getattr(remote, "spec", None)
+    if units and getattr(spec, "service_manager", "") == "systemd":
+        fmt = "journalctl -u %s -n %s --no-pager -o short-iso"
+        reads.insert(
+            0,
+            (f"journalctl -u {units[0]} on {name} ({root.service}, the root)", fmt,
+             (units[0], str(limits.lines * 4))),
+        )  # fmt: skip
+    return _sections(remote, reads, limits)
+
+
 def _containers(found: list[Finding], host: str) -> list[tuple[str, str]]:
     """The (engine, container) pairs of the containers the findings say are not running
     well on ``host`` (a service check on a kolla host: ``container_state``)."""
@@ -252,8 +291,9 @@ def gather_evidence(
         return report
     limits: Limits = item.config.stash[limits_key]
     found: list[Cause] = []
-    host = host_of(item)
     mine = item_findings(item)
+    # a cloud-wide check's logs are read on the first host its findings name
+    host = host_of(item) or next((f.host for f in mine if f.host), "")
     sources = [
         *collect_journals(item, _units(mine, host), host, limits),
         *collect_causes(item, proc.logs, host, limits),
@@ -271,4 +311,12 @@ def gather_evidence(
         for props in (report.user_properties, item.user_properties):  # JUnit reads teardown's
             props.append((CAUSE_PROPERTY, redact(first.label())))
             props.append((CAUSE_ID_PROPERTY, first.id))
+    located = locate(first, loaded_inventory(item.config))
+    if located is not None:
+        for text, _ in collect_root_logs(item, located, limits):
+            clean = redact(text)
+            report.sections.append(("Evidence", clean))
+            _attach(clean)
+        for props in (report.user_properties, item.user_properties):
+            props.append((ROOT_PROPERTY, redact(located.to_json())))
     return report

@@ -40,6 +40,7 @@ from afterboot.verdict.entries import (
     Entry,
 )
 from afterboot.verdict.outcomes import broken, could_not_run
+from afterboot.verdict.roots import ROOT_PROPERTY, from_property, root_label
 from afterboot.verdict.settle import summary as settle_summary
 from afterboot.verdict.waiverfile import WAIVER_PROPERTY, WaiverUse, book
 
@@ -97,6 +98,10 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
         ),
         cause=next((str(v) for k, v in report.user_properties if k == CAUSE_PROPERTY), ""),
     )
+    root, root_hosts = from_property(
+        next((str(v) for k, v in report.user_properties if k == ROOT_PROPERTY), "")
+    )
+    entry = replace(entry, root=root, root_hosts=root_hosts)
     if entry.outcome == COULD_NOT_RUN:
         # Not the cloud's fault (yet): the remediation is to let the check look.
         reason = entry.message.removeprefix("could not run: ")
@@ -113,7 +118,13 @@ def _annotate(item: pytest.Item, report: pytest.TestReport, check: Check) -> Non
         )
     else:
         text = procedure_text(
-            proc, check.id, found, [entry.cause], host_specs(item.config), tier=check.tier
+            proc,
+            check.id,
+            found,
+            [entry.cause],
+            host_specs(item.config),
+            tier=check.tier,
+            roots=[root_label(entry)],
         )
     report.sections.append(("Remediation", text))
     for props in (report.user_properties, item.user_properties):  # JUnit reads teardown's

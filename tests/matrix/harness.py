@@ -47,6 +47,10 @@ class Expect:
     blinds: bool = False
     never: tuple[str, ...] = ()  # texts no rendered remediation may contain (a wrong remedy)
     cause: str = ""  # the log signature the root's result must name (plugins/signatures)
+    # "CHECK@host": blocked, not failed, because its evidence named its root in another
+    # service whose own check failed (afterboot/verdict/roots.py); the root's check is
+    # what ``blocked_by`` must name
+    blocked: tuple[str, ...] = ()
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Outcome:
     broken: set[str] = field(default_factory=set)  # a bug in a check: never the expected one
     could_not_run: set[str] = field(default_factory=set)
     blocked: set[str] = field(default_factory=set)
+    blocked_by: dict[str, str] = field(default_factory=dict)  # "CHECK@host" -> its blocker
     start_here: set[str] = field(default_factory=set)  # checks of the lowest broken tier
     remediation: dict[str, str] = field(default_factory=dict)  # check -> rendered commands
     causes: dict[str, set[str]] = field(default_factory=dict)  # check -> signature IDs named
@@ -163,6 +168,8 @@ def run_suite(
             key = f"{cid}@{result.get('host') or ''}"
             if result.get("message"):
                 outcome.messages[key] = result["message"][:300]
+            if result.get("blocked_by"):
+                outcome.blocked_by[key] = result["blocked_by"]
             {
                 "failed": outcome.failed,
                 "broken": outcome.broken,  # an alarm, never the failure a row expects
@@ -298,6 +305,12 @@ def verdict(batch: Sequence[Expect], outcome: Outcome) -> dict[str, list[str]]:
                 problems[exp.fault].append(f"{spec} did not fail")
         if not outcome.matches(exp.root, outcome.failed):
             problems[exp.fault].append(f"root {exp.root} did not fail")
+        for spec in exp.blocked:
+            if not outcome.matches(spec, outcome.blocked):
+                problems[exp.fault].append(f"{spec} was not blocked by its root")
+            by = [v for k, v in outcome.blocked_by.items() if outcome.matches(spec, {k})]
+            if by and not any(b.startswith(exp.root.split("@", 1)[0]) for b in by):
+                problems[exp.fault].append(f"{spec} blocked by {by}, not by {exp.root}")
         # every batch: the lowest tier among the roots is where the summary starts
         if root_tiers.get(exp.root) == first and exp.root not in outcome.start_here:
             problems[exp.fault].append(
