@@ -411,6 +411,20 @@ def test_the_remedy_creates_what_is_missing_and_grants_with_guards() -> None:
     )
 
 
+def test_on_a_kolla_broker_add_user_reads_the_password_through_exec_i() -> None:
+    """docker/podman exec without -i hands the tool no standard input: rabbitmqctl would
+    read an empty password; the other commands need none."""
+    _, found = _judge(_cloud(cmp={"/etc/nova/nova.conf": _conf(_url("nova-cmp1", "nova"))}))
+    for engine in ("docker", "podman"):
+        hosts = {"mq1": HostSpec("mq1", service_manager="container", container_engine=engine)}
+        commands = [c for s in render(PROCS["MQ-005"], found, hosts=hosts) for c in s.commands]
+        (add,) = [c for c in commands if "add_user" in c]
+        assert add == f"ssh mq1 -- 'sudo {engine} exec -i rabbitmq rabbitmqctl add_user nova-cmp1'"
+        others = [c for c in commands if c != add]
+        assert others
+        assert all(f"{engine} exec rabbitmq rabbitmqctl" in c for c in others)
+
+
 def test_a_restricted_user_is_only_granted() -> None:
     permissions = HEALTHY.replace("nova\t.*\t.*\t.*", "nova\t^nova.*\t.*\t.*")
     _, found = _judge(_cloud(permissions))

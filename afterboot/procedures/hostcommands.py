@@ -56,6 +56,8 @@ IN_CONTAINER: dict[str, str] = {
     "neutron-status": "neutron_server",
     "rabbitmqctl": "rabbitmq",
 }
+# a subcommand given no password on its command line reads it from standard input
+_READS_STDIN = re.compile(r"^\s.*\b(?:add_user|change_password)\s+\S+\s*$")
 VERBS = ("start", "stop", "restart", "status", "is-active", "reload")
 SEPARATORS = ("&&", "||", ";", "|")
 LOG_LINES = "60"
@@ -234,7 +236,10 @@ def _container_segment(segment: str, spec: HostSpec) -> str | None:
     tool = _TOOL.fullmatch(segment)
     if tool:  # the tool's own words as written: its paths are the container's
         lead, name, rest = tool.groups()
-        return f"{lead}sudo {engine_command(spec)} exec {IN_CONTAINER[name]} {name}{rest}"
+        # a tool that reads a secret from its standard input (rabbitmqctl add_user without
+        # the password) gets it only through ``exec -i``: without, it reads an empty line
+        stdin = " -i" if _READS_STDIN.search(rest) else ""
+        return f"{lead}sudo {engine_command(spec)} exec{stdin} {IN_CONTAINER[name]} {name}{rest}"
     try:
         words = shlex.split(segment)
     except ValueError:
