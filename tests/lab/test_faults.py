@@ -84,3 +84,29 @@ def test_domain_paused_and_undefined(lab: LabClient) -> None:
     finally:
         lab.lab.heal("domain-undefined")
     assert lab.domain_state("compute1", dom) == "running"
+
+
+def test_a_partial_upgrade_judged_with_the_deployment_s_globals(
+    lab: LabClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """KOLLA-002 live with --kolla-globals: compute2's two containers on two tags are a tie
+    without globals (the matrix row); globals.yml's openstack_tag decides which is odd."""
+    from lab.kolla_host import TAG
+    from tests.matrix.harness import run_suite
+
+    globals_yml = tmp_path_factory.mktemp("kolla") / "globals.yml"
+    globals_yml.write_text(f"---\nkolla_base_distro: debian\nopenstack_tag: {TAG}\n")
+    lab.lab.inject("kolla-partial-upgrade@compute2")
+    try:
+        outcome = run_suite(
+            tmp_path_factory.mktemp("reports"),
+            extra=("-k", "KOLLA-002", f"--kolla-globals={globals_yml}"),
+        )
+    finally:
+        lab.lab.heal("kolla-partial-upgrade@compute2")
+    assert outcome.failed == {"KOLLA-002@compute2"}, outcome.output[-3000:]
+    said = outcome.messages["KOLLA-002@compute2"]
+    assert f"nova_compute runs tag lab-next-debian-bookworm, expected {TAG}" in said, said
+    assert "nova_libvirt" not in said
+    assert "no majority" not in said
+    assert "compute2" in outcome.remediation["KOLLA-002"]
