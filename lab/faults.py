@@ -303,6 +303,22 @@ def _domain_paused_heal(lab: Lab) -> None:
     )
 
 
+def _task_stuck_inject(lab: Lab) -> None:
+    # a hard reboot that nova-compute never finished (it went away under it): nova's task
+    # stays rebooting_hard, and the domain is left paused on its hypervisor
+    lab.host_exec("compute1", f"virsh suspend {domain_of(lab, 'ab-linux-compute1')}")
+    _sql(
+        lab,
+        "UPDATE nova.instances SET task_state = 'rebooting_hard' "
+        "WHERE display_name = 'ab-linux-compute1' AND deleted = 0;",
+    )
+
+
+def _task_stuck_heal(lab: Lab) -> None:
+    # NOVA-008's remedy as written: reset to active, then a hard reboot through nova
+    hard_reboot(lab, names=("ab-linux-compute1",), reset=True)
+
+
 def _domain_undefined_inject(lab: Lab) -> None:
     dom = domain_of(lab, "ab-fw-compute1")
     lab.host_exec("compute1", f"virsh destroy {dom} >/dev/null 2>&1; virsh undefine {dom}")
@@ -318,6 +334,16 @@ register(
         "virsh suspend a server's domain on compute1 behind nova",
         _domain_paused_inject,
         _domain_paused_heal,
+    )
+)
+register(
+    Fault(
+        "hard-reboot-stuck@compute1",
+        "a hard reboot nova never finished: ab-linux-compute1's task left at rebooting_hard, "
+        "its domain paused on compute1",
+        _task_stuck_inject,
+        _task_stuck_heal,
+        through_api=True,
     )
 )
 register(

@@ -406,6 +406,14 @@ def compute_host_dead(doc: Doc) -> None:
     row.update(state="down", updated_at=_stamp(doc["cloud"]["compute_services"]["read_at"] - 180))
 
 
+def compute_died_at_start(doc: Doc) -> None:
+    """compute1 answers after its reboot, but its nova-compute died at its start (neutron
+    answered it 500): its record ``down`` for 3 minutes, no domain running there."""
+    row = _record(doc, "compute_services", "nova-compute", "compute1")
+    row.update(state="down", updated_at=_stamp(doc["cloud"]["compute_services"]["read_at"] - 180))
+    _read(doc, "compute1", "domains")["data"] = ""
+
+
 def galera_node_lost_quorum(doc: Doc) -> None:
     """The node nova uses lost the two others: a non-Primary component of one, not ready
     (SHOW GLOBAL STATUS LIKE 'wsrep_%' there)."""
@@ -437,6 +445,19 @@ def drained_but_one(doc: Doc) -> None:
         dirs = _read(doc, host, "instance_dirs")
         names = [x for x in dirs["data"].split() if x != FIRST]
         dirs["data"] = "\n".join(sorted([*names, *moved])) + "\n"
+
+
+def paused_under_a_hard_reboot(doc: Doc) -> None:
+    """A hard reboot of the first instance that nova-compute never finished: nova's task
+    stays rebooting_hard, the domain is paused on compute1 (no nbd device anywhere)."""
+    for inst in doc["cloud"]["instances"]["data"]:
+        if inst["uuid"] == FIRST:
+            inst["task_state"] = "rebooting_hard"
+    for server in doc["cloud"]["servers"]["data"]:
+        if server["id"] == FIRST:
+            server["task_state"] = "rebooting_hard"
+    read = _read(doc, "compute1", "domains")
+    read["data"] = read["data"].replace(f"{FIRST}\trunning (booted)", f"{FIRST}\tpaused (user)")
 
 
 def compute2_older_cpu(doc: Doc) -> None:
@@ -746,6 +767,21 @@ FAULTS = [
         innocent=("73fabdcf-a484-48fe-bddd-8b37266193c4", "3aef378e-836f-4bf8-9352-02fad2ef798b"),
     ),
     Fault(
+        "NOVA-009",
+        "tests_cloud/test_compute_failure.py::test_no_instances_on_dead_compute_hosts",
+        compute_died_at_start,
+        offender=ATTACHED,
+        said=f"2 instance(s) on down compute host compute1: {FIRST}, {ATTACHED}",
+        remedy=(
+            "compute1 answers and does not run",
+            "ssh compute1 -- 'sudo systemctl restart nova-compute'",
+            f"openstack server reboot --hard {FIRST}",
+        ),
+        never=("openstack server evacuate",),
+        innocent=("73fabdcf-a484-48fe-bddd-8b37266193c4",),
+        case="NOVA-009-answers",
+    ),
+    Fault(
         "NOVA-011",
         "tests_cloud/test_capacity.py::test_instances_hold_their_allocations[compute1]",
         allocations_lost,
@@ -823,6 +859,21 @@ FAULTS = [
         innocent=(FIRST,),
         phase="pre-maintenance",
         args=("--host=compute1",),
+    ),
+    Fault(
+        "NOVA-008",
+        "tests_cloud/test_hypervisor.py::test_no_inspection_leftovers[compute1]",
+        paused_under_a_hard_reboot,
+        offender=FIRST,
+        said=f"paused on compute1 while nova's task rebooting_hard is in progress: {FIRST}",
+        remedy=(
+            f"openstack server show {FIRST} -c status -c OS-EXT-STS:task_state",
+            f"openstack server set --state active {FIRST} && openstack server reboot --hard "
+            f"{FIRST}",
+        ),
+        # no inspection happened: no nbd device to unmount, no resume behind nova
+        never=("umount", "qemu-nbd", "virsh resume", "<device>"),
+        innocent=(ATTACHED,),
     ),
     Fault(
         "MAINT-002",

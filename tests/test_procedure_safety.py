@@ -338,3 +338,27 @@ def test_host_from_sends_the_command_to_the_named_host() -> None:
     found = [Finding(extra={"verdict": "tie", "file": "object.ring.gz", "builder": "proxy1"})]
     cmds = [c for s in render(PROCS["SWIFT-002"], found) for c in s.commands]
     assert cmds[0].startswith("ssh proxy1 -- 'sudo swift-ring-builder /etc/swift/object.builder")
+
+
+def test_an_instance_of_a_host_that_answers_is_never_evacuated() -> None:
+    """NOVA-009 on a host that answers but does not run the instance (nova-compute died at
+    its start): restart nova-compute, then the instance's hard reboot there, no evacuate."""
+    proc = PROCS["NOVA-009"]
+    uuid = "6f0c1d2e-1111-2222-3333-444455556666"
+    stopped = Finding(
+        uuid,
+        "cmp-01",
+        extra={
+            "uuid": uuid,
+            "fenced": "no",
+            "running": "no",
+            "state": "cmp-01 answers and runs no domain of it",
+        },
+    )
+    text = script([_entry(proc, [stopped])], PROCS, {})
+    assert "evacuate " not in text.replace("do not evacuate an instance", "")
+    assert text.index("systemctl restart nova-compute") < text.index(
+        f"openstack server reboot --hard {uuid}"
+    )
+    assert "answers and does not run" in text
+    assert "not known to be dead" not in text  # the running instance's step is not shown

@@ -25,10 +25,11 @@ def test_no_instances_on_dead_compute_hosts(
 ) -> None:
     """No instance is recorded on a compute host whose nova-compute is down.
 
-    Each one says whether its host is fenced: evacuating is for an instance whose host is
-    unreachable or whose hypervisor does not run it. An instance that still runs where nova
-    lost its nova-compute (hung, stopped, cut off) is not evacuated: a second copy would
-    start on the same shared disk."""
+    Each one says whether its host is fenced: evacuating is for an instance whose host does
+    not answer. An instance that still runs where nova lost its nova-compute (hung, stopped,
+    cut off) is not evacuated: a second copy would start on the same shared disk. Nor is one
+    whose host answers without running it (nova-compute died at its start): the host is
+    there, its nova-compute is restarted and the instance started on it again."""
     dead = {
         short_name(s.host)
         for s in compute_services
@@ -38,7 +39,7 @@ def test_no_instances_on_dead_compute_hosts(
     for inst in instances:
         if not inst.host or short_name(inst.host) not in dead:
             continue
-        fenced, state = _fencing(connections, inst)
+        fenced, state, running = _fencing(connections, inst)
         stranded.setdefault(inst.host, []).append(inst.uuid)
         findings.add(
             inst.uuid,
@@ -48,6 +49,7 @@ def test_no_instances_on_dead_compute_hosts(
             uuid=inst.uuid,
             fenced=fenced,
             state=state,
+            running=running,
         )
     assert not stranded, "; ".join(
         f"{len(uuids)} instance(s) on down compute host {host}: {', '.join(sorted(uuids))}"
@@ -55,8 +57,9 @@ def test_no_instances_on_dead_compute_hosts(
     )
 
 
-def _fencing(connections: Connections, inst: Instance) -> tuple[str, str]:
-    """("yes"|"no", what the hypervisor says) for an instance of a host nova lost."""
+def _fencing(connections: Connections, inst: Instance) -> tuple[str, str, str]:
+    """("yes"|"no" fenced, what the hypervisor says, "yes"|"no"|"unknown" its domain runs
+    there) for an instance of a host nova lost: fenced only where the host does not answer."""
     remote = next(
         (
             connections[h]
@@ -66,14 +69,15 @@ def _fencing(connections: Connections, inst: Instance) -> tuple[str, str]:
         None,
     )
     if remote is None:
-        return "no", f"{inst.host} is not in the inventory: its hypervisor was not asked"
+        return "no", f"{inst.host} is not in the inventory: its hypervisor was not asked", "unknown"
     try:
         running = {d.uuid: d for d in domains(remote)}
     except HostUnreachable as exc:
-        return "yes", f"{remote.name} does not answer ({exc.reason})"
+        return "yes", f"{remote.name} does not answer ({exc.reason})", "unknown"
     except CouldNotRun as exc:
-        return "no", f"{remote.name} answers but its hypervisor could not be asked ({exc})"
+        said = f"{remote.name} answers but its hypervisor could not be asked ({exc})"
+        return "no", said, "unknown"
     dom = running.get(inst.uuid)
     if dom is not None and dom.power_state in (RUNNING, PAUSED):
-        return "no", f"its domain {dom.name} is {dom.state} on {remote.name}"
-    return "yes", f"{remote.name} answers and runs no domain of it"
+        return "no", f"its domain {dom.name} is {dom.state} on {remote.name}", "yes"
+    return "no", f"{remote.name} answers and runs no domain of it", "no"

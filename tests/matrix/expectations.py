@@ -94,6 +94,16 @@ EXPECTATIONS: tuple[Expect, ...] = (
         footprint=("compute1",),
     ),
     Expect(
+        "hard-reboot-stuck@compute1",
+        # a domain paused under nova's task is the task's, not an inspection's: its reset
+        # and hard reboot through nova, never an nbd device or a resume behind nova
+        fails=("NOVA-008@compute1",),
+        root="NOVA-008",
+        remedy=("rebooting_hard", "openstack server set --state active", "reboot --hard"),
+        never=("umount", "qemu-nbd", "virsh resume", "<device>"),
+        footprint=("compute1",),
+    ),
+    Expect(
         "domain-undefined",
         fails=("NOVA-005@compute1",),
         root="NOVA-005",
