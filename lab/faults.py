@@ -1576,6 +1576,30 @@ register(
 )
 
 
+# ---- keystone's credential key repository not restored (KEYSTONE-002) -------------------
+_CREDENTIAL_KEYS = "/etc/keystone/credential-keys"
+
+
+def _credential_keys(source: str, target: str) -> Action:
+    def act(lab: Lab) -> None:
+        # a restore that brought the fernet keys back but not the credential keys: tokens
+        # still work, the stored credentials (EC2, TOTP) can no longer be decrypted
+        lab.host_exec("controller", f"test -d {source} && mv {source} {target}")
+
+    return act
+
+
+register(
+    Fault(
+        "keystone-credential-keys-lost",
+        f"keystone's credential key repository {_CREDENTIAL_KEYS} gone after a restore (the "
+        "fernet keys are back, tokens work)",
+        _credential_keys(_CREDENTIAL_KEYS, f"{_CREDENTIAL_KEYS}.lost"),
+        _credential_keys(f"{_CREDENTIAL_KEYS}.lost", _CREDENTIAL_KEYS),
+    )
+)
+
+
 # ---- the services' broker user lost a permission (MQ-005) -------------------------------
 def _permissions(configure: str) -> Action:
     def act(lab: Lab) -> None:

@@ -664,6 +664,15 @@ EXPECTATIONS: tuple[Expect, ...] = (
         phase="post-restore",
     ),
     Expect(
+        "keystone-credential-keys-lost",
+        # keystone keeps issuing tokens: only its own doctor sees the repository gone
+        fails=("KEYSTONE-002",),
+        root="KEYSTONE-002",
+        remedy=("Credential key repository", "/etc/keystone/credential-keys"),
+        footprint=("keystone-keys",),
+        phase="post-restore",
+    ),
+    Expect(
         "swift-object-damaged",
         fails=("SWIFT-005",),
         root="SWIFT-005",
