@@ -1576,6 +1576,38 @@ register(
 )
 
 
+# ---- nova_api restored from before the compute hosts were discovered (UPG-001) ----------
+def _host_mappings_lost(lab: Lab) -> None:
+    # the hosts' mappings to their cell gone, as a nova_api dump taken before the last
+    # discover_hosts leaves them: instances run and list, the scheduler can place nothing
+    _sql(
+        lab,
+        "DROP TABLE IF EXISTS nova_api.host_mappings_lost; "
+        "CREATE TABLE nova_api.host_mappings_lost AS SELECT * FROM nova_api.host_mappings; "
+        "DELETE FROM nova_api.host_mappings;",
+    )
+
+
+def _hosts_discovered(lab: Lab) -> None:
+    # the remedy as written: nova maps every nova-compute service without a mapping (the
+    # compute nodes are still marked mapped: a plain discover_hosts skips them)
+    lab.host_exec(
+        "controller", f"{lab.venv}/bin/nova-manage cell_v2 discover_hosts --by-service --verbose"
+    )
+    _sql(lab, "DROP TABLE IF EXISTS nova_api.host_mappings_lost;")
+
+
+register(
+    Fault(
+        "nova-host-mappings-lost",
+        "nova_api's host mappings gone (a nova_api restored from before the hosts were "
+        "discovered): instances run, nothing can be scheduled",
+        _host_mappings_lost,
+        _hosts_discovered,
+    )
+)
+
+
 # ---- keystone's credential key repository not restored (KEYSTONE-002) -------------------
 _CREDENTIAL_KEYS = "/etc/keystone/credential-keys"
 

@@ -689,7 +689,7 @@ FAULTS = [
         said="known to the cloud but not in the inventory: compute3",
         remedy=(
             "openstack compute service list && openstack hypervisor list",
-            "ssh controller -- 'sudo nova-manage cell_v2 discover_hosts --verbose'",
+            "ssh controller -- 'sudo nova-manage cell_v2 discover_hosts --by-service --verbose'",
             "openstack compute service delete 5a0c6b1e-3f7d-4c52-9a1e-0b7f2d8e4c31",
         ),
     ),

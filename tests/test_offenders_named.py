@@ -154,5 +154,5 @@ def test_inv_001_names_a_compute_host_the_cloud_does_not_know() -> None:
         ("cmp2", "hypervisor", "inventory"),
     }
     commands = _commands("INV-001", found)
-    assert "ssh ctl -- 'sudo nova-manage cell_v2 discover_hosts --verbose'" in commands
+    assert "ssh ctl -- 'sudo nova-manage cell_v2 discover_hosts --by-service --verbose'" in commands
     assert not [c for c in commands if "delete" in c or "remove" in c]

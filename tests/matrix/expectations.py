@@ -664,6 +664,17 @@ EXPECTATIONS: tuple[Expect, ...] = (
         phase="post-restore",
     ),
     Expect(
+        "nova-host-mappings-lost",
+        # every running instance still answers and lists
+        # nova's own words say simple_cell_setup; the step after them says not where cells
+        # exist. INV-001 sees it too: os-hypervisors lists no host without its mapping
+        fails=("UPG-001", "INV-001"),
+        root="INV-001",
+        remedy=("nova-manage cell_v2 discover_hosts --by-service --verbose",),
+        footprint=("nova-api-db",),
+        phase="post-restore",
+    ),
+    Expect(
         "keystone-credential-keys-lost",
         # keystone keeps issuing tokens: only its own doctor sees the repository gone
         fails=("KEYSTONE-002",),
