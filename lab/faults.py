@@ -896,6 +896,36 @@ register(
 )
 
 
+# ---- a firewall rule back after a reboot cuts a compute host off Ceph's monitor (DEP-001) --
+_MON_RULES = ("ipproto tcp dport 6789 prohibit", "ipproto tcp dport 3300 prohibit")
+
+
+def _mon_cut(add: bool) -> Action:
+    def act(lab: Lab) -> None:
+        # (a policy-routing rule, as for AMQP above: the lab installs no iptables); running
+        # guests keep their sessions with the OSDs, a new attachment or map update fails
+        for rule in _MON_RULES:
+            cmd = (
+                f"ip rule add {rule}"
+                if add
+                else f"while ip rule del {rule} 2>/dev/null; do :; done"
+            )
+            lab.host_exec("compute1", cmd)
+
+    return act
+
+
+register(
+    Fault(
+        "ceph-mon-unreachable@compute1",
+        "compute1 refuses connections to Ceph's monitor ports (a firewall rule back after a "
+        "reboot); the monitor runs",
+        _mon_cut(True),
+        _mon_cut(False),
+    )
+)
+
+
 # ---- a decommissioned backend's record left in cinder (INV-001) ---------------------------
 _GONE_BACKEND = "storage3@ceph"
 

@@ -227,3 +227,49 @@ def test_dep_001_an_unset_notifications_url_probes_nothing_more(
 ) -> None:
     unset = NOTIFYING.split("transport_url = rabbit://notify")[0]
     _dep_001(_read_host(unset, ReadResult("dependencies", 0, "ctl-01 5672 0\n")), request)
+
+
+# -- ceph's monitors, as ceph.conf names them (librados' syntax, not oslo.config's) ----------
+
+
+@pytest.mark.parametrize(
+    ("mon_host", "monitors"),
+    [
+        ("10.77.0.31", [("10.77.0.31", 6789)]),  # the lab's: a bare address is v1's port
+        (  # cephadm's minimal conf: tab-indented, one group per monitor, v2 preferred
+            "[v2:10.0.0.1:3300/0,v1:10.0.0.1:6789/0] [v2:10.0.0.2:3300/0,v1:10.0.0.2:6789/0]",
+            [("10.0.0.1", 3300), ("10.0.0.2", 3300)],
+        ),
+        (
+            "10.0.0.1:6789, 10.0.0.2:6790,mon3",
+            [("10.0.0.1", 6789), ("10.0.0.2", 6790), ("mon3", 6789)],
+        ),
+        ("[v2:[fd00::1]:3300/0,v1:[fd00::1]:6789/0]", [("fd00::1", 3300)]),
+        ("[fd00::1]:6789,[fd00::2]", [("fd00::1", 6789), ("fd00::2", 6789)]),
+        ("v1:10.0.0.1:6789/0 # the old one", [("10.0.0.1", 6789)]),
+    ],
+)
+def test_ceph_s_monitors_are_endpoints_in_every_form_of_mon_host(
+    mon_host: str, monitors: list[tuple[str, int]]
+) -> None:
+    conf = f"[global]\n\tfsid = 9a1c\n\tmon_host = {mon_host}\n[client]\nmon_host = 10.9.9.9\n"
+    found = dependencies({"/etc/ceph/ceph.conf": conf})
+    assert [(d.host, d.port) for d in found] == monitors
+    assert {(d.section, d.option) for d in found} == {("global", "mon_host")}
+    spaced = conf.replace("mon_host =", "mon host =", 1)  # ceph accepts both spellings
+    assert [(d.host, d.port) for d in dependencies({"/etc/ceph/ceph.conf": spaced})] == monitors
+
+
+def test_dep_001_a_monitor_that_does_not_answer_fails_naming_ceph_conf(
+    request: pytest.FixtureRequest,
+) -> None:
+    configs = NOVA_PART + f"{PART} /etc/ceph/ceph.conf\n[global]\n\tmon_host = 10.77.0.31\n"
+    answered = ReadResult("dependencies", 0, "ctl-01 5672 0\n10.77.0.31 6789 0\n")
+    _dep_001(_read_host(configs, answered), request)
+    refused = ReadResult("dependencies", 0, "ctl-01 5672 0\n10.77.0.31 6789 1\n")
+    with pytest.raises(AssertionError) as failed:
+        _dep_001(_read_host(configs, refused), request)
+    assert "10.77.0.31:6789 (/etc/ceph/ceph.conf [global] mon_host): refused or unreachable" in str(
+        failed.value
+    )
+    assert "ctl-01" not in str(failed.value)

@@ -40,6 +40,10 @@ ROLE_CONFIGS: dict[str, tuple[str, ...]] = {
     "object-storage-proxy": ("/etc/swift/proxy-server.conf",),
 }
 
+# Read only for the endpoints they name (DEP-001: ceph's monitors), never compared across
+# a role: librados' configuration, where nova, cinder and glance reach Ceph.
+DEPENDENCY_CONFIGS: tuple[str, ...] = ("/etc/ceph/ceph.conf",)
+
 # Options that are meant to differ between hosts of a role.
 HOST_SPECIFIC = frozenset(
     {

@@ -3,7 +3,8 @@
 A service needs what its configuration names: the broker of ``transport_url`` (RPC's,
 and notifications' where ``[oslo_messaging_notifications]`` sets its own), the
 database server of ``[database] connection``, keystone at ``auth_url`` and
-``www_authenticate_uri``, memcached at ``memcached_servers``, glance at ``api_servers``.
+``www_authenticate_uri``, memcached at ``memcached_servers``, glance at ``api_servers``,
+Ceph's monitors at ceph.conf's ``mon_host`` (librados' own syntax, read apart).
 One of them not answering from the host that uses it (a firewall rule after a reboot, a
 VIP that did not come back, a server that did not start) is a failure no per-service
 check names. The endpoints are taken from the host's ``configs`` read, then probed from
@@ -49,6 +50,10 @@ OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("filter:cache", "memcache_servers", "hostports"),
 )
 DEFAULT_PORTS = {"hostports": 11211, "http": 80, "https": 443}
+# a monitor address without port: msgr v1's, which monitors bind by default on every
+# release (v2's 3300 only where msgr2 was enabled); an address written ``v2:`` is probed
+# on v2's port
+CEPH_PORTS = {"v1": 6789, "v2": 3300}
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,57 @@ def _endpoints(kind: str, value: str) -> list[tuple[str, int]]:
     return [f for f in found if f is not None]
 
 
+def _top_level(text: str, separators: str) -> list[str]:
+    """``text`` split at ``separators`` outside brackets (``[v2:a,v1:b] [v2:[::1]:3300]``)."""
+    out: list[str] = []
+    word, depth = "", 0
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        if depth == 0 and ch in separators:
+            if word:
+                out.append(word)
+            word = ""
+        else:
+            word += ch
+    return [*out, word] if word else out
+
+
+def _monitor(addr: str) -> tuple[str, int] | None:
+    """One monitor address: ``v2:10.0.0.1:3300/0``, ``10.0.0.1:6789``, ``[fd00::1]``,
+    ``mon1``."""
+    kind = "v1"
+    for prefix in ("v2:", "v1:", "any:"):
+        if addr.startswith(prefix):
+            kind = "v2" if prefix == "v2:" else "v1"
+            addr = addr[len(prefix) :]
+    return _hostport(addr.split("/", 1)[0], CEPH_PORTS[kind])
+
+
+def ceph_monitors(text: str) -> list[tuple[str, int]]:
+    """The monitors ``[global] mon_host`` (or ``mon host``) names in a ceph.conf, one
+    address each: a ``[v2:...,v1:...]`` group's v2 address, else its first."""
+    section, value = "", ""
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].split(";", 1)[0].strip()  # cephadm indents with tabs
+        if line.startswith("[") and line.endswith("]") and "=" not in line:
+            section = line[1:-1].strip().lower()
+            continue
+        key, sep, val = line.partition("=")
+        if sep and section == "global" and "_".join(key.lower().split()) == "mon_host":
+            value = val.strip()
+    found = []
+    for group in _top_level(value, ", \t"):
+        inner = group[1:-1] if group.startswith("[") and group.endswith("]") else ""
+        addrs = _top_level(inner, ",") if inner else [group]
+        if not any(a.startswith(("v1:", "v2:", "any:")) for a in addrs):
+            addrs = [group]  # an IPv6 literal in brackets, not a group of addresses
+        chosen = next((a for a in addrs if a.startswith("v2:")), addrs[0])
+        mon = _monitor(chosen)
+        if mon is not None:
+            found.append(mon)
+    return list(dict.fromkeys(found))
+
+
 def dependencies(configs: Mapping[str, str]) -> list[Dependency]:
     """The endpoints the configuration files name (file path -> text), in file order;
     a file that does not parse names none (CONF-001 names it)."""
@@ -122,6 +178,9 @@ def named(configs: Mapping[str, str]) -> tuple[list[Dependency], dict[str, str]]
     found: list[Dependency] = []
     unparsable: dict[str, str] = {}
     for path, text in configs.items():
+        if path.endswith("/ceph.conf"):  # librados' syntax, not oslo.config's
+            found += [Dependency(path, "global", "mon_host", h, p) for h, p in ceph_monitors(text)]
+            continue
         try:
             sections = parse_ini(text, path)
         except ConfigSyntaxError as exc:

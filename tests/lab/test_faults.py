@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lab import faults
+from lab.kolla_host import TAG
+from tests.matrix.harness import run_suite
 
 from .conftest import LabClient
 
@@ -91,9 +93,6 @@ def test_a_partial_upgrade_judged_with_the_deployment_s_globals(
 ) -> None:
     """KOLLA-002 live with --kolla-globals: compute2's two containers on two tags are a tie
     without globals (the matrix row); globals.yml's openstack_tag decides which is odd."""
-    from lab.kolla_host import TAG
-    from tests.matrix.harness import run_suite
-
     globals_yml = tmp_path_factory.mktemp("kolla") / "globals.yml"
     globals_yml.write_text(f"---\nkolla_base_distro: debian\nopenstack_tag: {TAG}\n")
     lab.lab.inject("kolla-partial-upgrade@compute2")

@@ -664,6 +664,15 @@ EXPECTATIONS: tuple[Expect, ...] = (
         phase="post-restore",
     ),
     Expect(
+        "ceph-mon-unreachable@compute1",
+        # the monitor answers from everywhere else: only compute1's own probe of what its
+        # ceph.conf names sees it (a new volume attachment there would hang)
+        fails=("DEP-001@compute1",),
+        root="DEP-001",
+        remedy=("/etc/ceph/ceph.conf", "mon_host", "10.77.0.31"),
+        footprint=("compute1",),
+    ),
+    Expect(
         "nova-host-mappings-lost",
         # every running instance still answers and lists
         # nova's own words say simple_cell_setup; the step after them says not where cells
