@@ -36,6 +36,8 @@ def test_ceph_reports_health_ok(connections: Connections, findings: Findings) ->
                 severity=check.severity,
                 message=check.message,
                 flag=flag,
-                said=f"{check.code} ({check.severity}): {check.message}",
+                detail="; ".join(check.detail),
+                said=f"{check.code} ({check.severity}): {check.message}"
+                + (f" [{'; '.join(check.detail)}]" if check.detail and not flag else ""),
             )
     findings.assert_none()

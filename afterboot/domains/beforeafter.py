@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from afterboot.domains.ceph import status_text
 from afterboot.domains.containers import parse as parse_containers
 from afterboot.domains.discovery import short_name
 from afterboot.domains.hypervisor import POWER_NAMES, RUNNING, parse_domains
@@ -439,9 +440,10 @@ HEALTH = {"HEALTH_OK": 0, "HEALTH_WARN": 1, "HEALTH_ERR": 2}
 
 
 def ceph_status(data: Any) -> dict[str, Any]:
-    """Health and OSD counts of ``ceph -s -f json`` (either osdmap layout)."""
+    """Health and OSD counts of ``ceph -s -f json`` (either osdmap layout; a detail part
+    the read holds after it is not this)."""
     try:
-        status = json.loads(str(data or "{}"))
+        status = json.loads(status_text(str(data or "{}")))
     except json.JSONDecodeError:
         return {}
     if not isinstance(status, Mapping):

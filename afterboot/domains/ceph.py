@@ -1,10 +1,14 @@
-"""Ceph's own judgement of itself: the health checks of ``ceph status`` (JSON).
+"""Ceph's own judgement of itself: the health checks of ``ceph status`` (JSON), and where
+the cluster is not HEALTH_OK, of ``ceph health detail`` (JSON) besides.
 
 Ceph knows more about its cluster than any outside probe: a flag that stops all I/O
 (``pause``, ``noout`` left behind by a maintenance), OSDs down or out, placement groups
 not active+clean, monitors out of quorum, full and nearfull OSDs, a manager down. Each
-raised health check is one finding, by its code; a status that cannot be read or parsed is
-could-not-run, never a healthy cluster.
+raised health check is one finding, by its code, with the first lines of its detail
+(``osd.3 (root=default,host=storage1) is down``, the PGs, the monitors); a status that
+cannot be read or parsed is could-not-run, never a healthy cluster. The detail costs a
+second command only on a cluster that is not healthy; a detail that cannot be read
+leaves the summaries, said so.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from afterboot.errors import CouldNotRun, shown
-from afterboot.reads.hostreads import HostRead, register
+from afterboot.reads.hostreads import PART, HostRead, parts, register
 from afterboot.transport.connections import Remote
 
 STATUSES = ("HEALTH_OK", "HEALTH_WARN", "HEALTH_ERR")
@@ -27,6 +31,7 @@ class HealthCheck:
     severity: str  # HEALTH_WARN or HEALTH_ERR
     message: str  # its summary: "pauserd,pausewr flag(s) set"
     muted: bool = False  # `ceph health mute CODE`: the site accepted it for now
+    detail: tuple[str, ...] = ()  # ceph health detail's first lines for it (what, where)
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,42 @@ def osdmap_flags(message: str) -> tuple[str, ...]:
     return tuple(flags)
 
 
+DETAIL_PART = "detail"  # the read's second part: ceph health detail, when not HEALTH_OK
+DETAIL_LINES = 5  # per check: an OSD or PG list can run to thousands
+
+
+def status_text(text: str) -> str:
+    """The ``ceph -s`` JSON of the read (before its detail part, where it has one)."""
+    return text.split(f"\n{PART} ", 1)[0] if f"{PART} " in text else text
+
+
+def _details(text: str) -> dict[str, tuple[str, ...]]:
+    """Each check's detail lines from ``ceph health detail -f json`` (nothing from an
+    answer not understood: the summaries stand)."""
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError:
+        return {}
+    raw = data.get("checks") if isinstance(data, Mapping) else None
+    out: dict[str, tuple[str, ...]] = {}
+    for code, check in raw.items() if isinstance(raw, Mapping) else ():
+        lines = check.get("detail") if isinstance(check, Mapping) else None
+        messages = [
+            str(d.get("message"))
+            for d in lines or ()
+            if isinstance(d, Mapping) and d.get("message")
+        ]
+        more = len(messages) - DETAIL_LINES
+        out[str(code)] = tuple(messages[:DETAIL_LINES]) + ((f"(+{more} more)",) if more > 0 else ())
+    return out
+
+
 def health(text: str, host: str) -> CephHealth:
     """The health of ``ceph -s -f json`` as ``host`` printed it (Luminous and later:
-    ``health.status`` and ``health.checks``; older: ``overall_status``)."""
+    ``health.status`` and ``health.checks``; older: ``overall_status``), each check with
+    its detail where the read holds ``ceph health detail``."""
+    details = _details(parts(text).get(DETAIL_PART, "")) if f"{PART} " in text else {}
+    text = status_text(text)
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -83,6 +121,7 @@ def health(text: str, host: str) -> CephHealth:
                 str(check.get("severity") or "HEALTH_WARN"),
                 str(message or code),
                 bool(check.get("muted")),
+                details.get(str(code), ()),
             )
         )
     if status != "HEALTH_OK" and not checks:
@@ -108,13 +147,19 @@ _CEPH_STATUS = (
     f"s=$(date +%s); {_CEPH} && exit 0; r=$?; "
     '[ $(($(date +%s) - s)) -lt 3 ] || exit "$r"; sleep 1; ' + _CEPH
 )
+# ceph -s's JSON is compact: a healthy cluster's says "status":"HEALTH_OK" in its health
+_CEPH_READ = (
+    f"out=$({_CEPH_STATUS}) || exit $?; printf '%s\\n' \"$out\"; "
+    'case $out in *\'"status":"HEALTH_OK"\'*) exit 0 ;; esac; '
+    f"echo '{PART} {DETAIL_PART}'; ceph --connect-timeout 10 health detail -f json || true"
+)
 
 
 register(
     HostRead(
         "ceph_status",
-        "Ceph's health and OSD counts (ceph status, JSON)",
-        lambda s: _CEPH_STATUS,
+        "Ceph's health and OSD counts (ceph status, JSON); ceph health detail when not OK",
+        lambda s: _CEPH_READ,
         slow=True,
     ),
 )
