@@ -1375,13 +1375,17 @@ def _rabbitmqctl() -> str:
     return f"env {RABBIT_ENV} /usr/lib/rabbitmq/bin/rabbitmqctl"
 
 
-def _disk_alarm(lab: Lab) -> bool:
+def _alarm(lab: Lab, resource: str) -> bool:
     out = lab.host_exec(
         "controller",
         f"{_rabbitmqctl()} eval 'rabbit_alarm:get_alarms().' </dev/null",
         check=False,
     ).stdout
-    return "disk" in out
+    return resource in out
+
+
+def _disk_alarm(lab: Lab) -> bool:
+    return _alarm(lab, "disk")
 
 
 def _disk_alarm_inject(lab: Lab) -> None:
@@ -1402,6 +1406,34 @@ register(
         "RabbitMQ raises its disk alarm (free disk below its limit): publishers blocked",
         _disk_alarm_inject,
         _disk_alarm_heal,
+    )
+)
+
+
+def _memory_alarm_inject(lab: Lab) -> None:
+    # a high watermark below what the node uses: the alarm a broker holding too many
+    # messages in memory raises (the lab's own watermark is 512MB, controlplane.py)
+    lab.host_exec(
+        "controller", f"{_rabbitmqctl()} set_vm_memory_high_watermark absolute 1MB </dev/null"
+    )
+    wait_for("RabbitMQ's memory alarm", lambda: _alarm(lab, "memory"), 60, 1)
+
+
+def _memory_alarm_heal(lab: Lab) -> None:
+    lab.host_exec(
+        "controller", f"{_rabbitmqctl()} set_vm_memory_high_watermark absolute 512MB </dev/null"
+    )
+    wait_for("RabbitMQ's memory alarm cleared", lambda: not _alarm(lab, "memory"), 60, 1)
+    lab.wait_green(since=time.monotonic())  # blocked publishers report again
+
+
+register(
+    Fault(
+        "rabbitmq-memory-alarm",
+        "RabbitMQ raises its memory alarm (memory used above its high watermark): publishers "
+        "blocked",
+        _memory_alarm_inject,
+        _memory_alarm_heal,
     )
 )
 

@@ -584,6 +584,17 @@ EXPECTATIONS: tuple[Expect, ...] = (
         alone=True,
     ),
     Expect(
+        "rabbitmq-memory-alarm",
+        fails=("MQ-004",),
+        root="MQ-004",
+        remedy=("rabbit@controller raises a memory alarm", "rabbitmq-diagnostics memory_breakdown"),
+        # publishers blocked: service reports stall (a record goes stale after 60 s)
+        may_fail=("NOVA-002", "NOVA-003", "CINDER-002", "CINDER-003", "NOVA-009"),
+        never=("rabbitmqctl stop_app", "df -h /var/lib/rabbitmq"),
+        footprint=("controller", "rabbit"),
+        alone=True,
+    ),
+    Expect(
         "unit-disabled@storage2",
         fails=("SVC-011@storage2",),
         root="SVC-011",
