@@ -460,6 +460,13 @@ def paused_under_a_hard_reboot(doc: Doc) -> None:
     read["data"] = read["data"].replace(f"{FIRST}\trunning (booted)", f"{FIRST}\tpaused (user)")
 
 
+def _server(**values: str) -> Callable[[Doc], None]:
+    def change(doc: Doc) -> None:
+        doc["cloud"]["database_server"]["data"].update(values)
+
+    return change
+
+
 def compute2_older_cpu(doc: Doc) -> None:
     """compute2 is a CPU generation older: another model name, no AVX-512
     (/proc/cpuinfo's ``model name`` and ``flags`` lines)."""
@@ -874,6 +881,35 @@ FAULTS = [
         # no inspection happened: no nbd device to unmount, no resume behind nova
         never=("umount", "qemu-nbd", "virsh resume", "<device>"),
         innocent=(ATTACHED,),
+    ),
+    Fault(
+        "DB-004",
+        "tests_cloud/test_databases.py::test_database_server_accepts_writes",
+        _server(super_read_only="ON", read_only="ON"),  # MySQL: read_only follows it
+        offender="super_read_only",
+        said="controller:3306 refuses writes: super_read_only is ON",
+        remedy=('mysql -e "SET GLOBAL super_read_only = OFF; SET GLOBAL read_only = OFF"',),
+        case="DB-004-super_read_only",
+    ),
+    Fault(
+        "DB-004",
+        "tests_cloud/test_databases.py::test_database_server_accepts_writes",
+        _server(innodb_read_only="ON"),
+        offender="innodb_read_only",
+        said="controller:3306 refuses writes: innodb_read_only is ON",
+        remedy=("a startup option", "grep -rn 'innodb.read.only' /etc/mysql"),
+        never=("SET GLOBAL",),
+        case="DB-004-innodb_read_only",
+    ),
+    Fault(
+        "DB-004",
+        "tests_cloud/test_databases.py::test_database_server_accepts_writes",
+        _server(threads_connected="392"),
+        offender="connections",
+        said="controller:3306: 392 of max_connections 400 in use",
+        remedy=("information_schema.processlist",),
+        never=("SET GLOBAL",),
+        case="DB-004-connections",
     ),
     Fault(
         "MAINT-002",
