@@ -106,6 +106,14 @@ def test_the_proxy_s_refused_account_server_names_it_on_its_host() -> None:
     assert (found.root.service, found.hosts) == ("swift-account-server", ("st-02",))
 
 
+def test_a_log_several_services_write_is_nobody_s_own() -> None:
+    """swift's proxy logging to syslog, as swift's sample rsyslog setup does elsewhere: its
+    line naming an object server there still names that server as the root."""
+    found = locate(cause(PROXY_507, "/var/log/syslog on controller"), INV)
+    assert found is not None
+    assert found.root.service == "swift-object-server"
+
+
 def test_a_service_s_own_log_names_no_root_in_another() -> None:
     own = cause(NEUTRON_500, "/var/log/neutron/neutron-server.log on ctl-01")
     assert locate(own, INV) is None
@@ -157,7 +165,9 @@ def test_a_failure_is_blocked_by_its_root_s_own_failed_check() -> None:
     svc = entry(
         "SVC-004",
         "ctl-01",
-        findings=(Finding("neutron-server", "ctl-01", extra={"service": "neutron-server"}),),
+        findings=(
+            Finding("neutron-server", "ctl-01", "running", extra={"service": "neutron-server"}),
+        ),
     )
     assert blocked_by_root(COMPUTE, [COMPUTE, svc]) == "SVC-004 on ctl-01"
     api = entry(
@@ -171,20 +181,36 @@ def test_no_block_when_the_root_passed_ran_elsewhere_or_names_this_one_back() ->
     elsewhere = entry(
         "SVC-004",
         "ctl-02",
-        findings=(Finding("neutron-server", "ctl-02", extra={"service": "neutron-server"}),),
+        findings=(
+            Finding("neutron-server", "ctl-02", "running", extra={"service": "neutron-server"}),
+        ),
     )
     assert blocked_by_root(COMPUTE, [COMPUTE, elsewhere]) == ""
     unrun = entry(
         "SVC-004",
         "ctl-01",
         outcome="could-not-run",
-        findings=(Finding("neutron-server", "ctl-01", extra={"service": "neutron-server"}),),
+        findings=(
+            Finding("neutron-server", "ctl-01", "running", extra={"service": "neutron-server"}),
+        ),
     )
     assert blocked_by_root(COMPUTE, [COMPUTE, unrun]) == ""  # it did not see neutron broken
+    at_boot = entry(
+        "SVC-011",
+        "ctl-01",
+        findings=(
+            Finding(
+                "neutron-server", "ctl-01", "enabled", "disabled", {"service": "neutron-server"}
+            ),
+        ),
+    )
+    assert blocked_by_root(COMPUTE, [COMPUTE, at_boot]) == ""  # it runs now
     back = entry(
         "SVC-004",
         "ctl-01",
-        findings=(Finding("neutron-server", "ctl-01", extra={"service": "neutron-server"}),),
+        findings=(
+            Finding("neutron-server", "ctl-01", "running", extra={"service": "neutron-server"}),
+        ),
         root="nova-compute",
     )
     assert blocked_by_root(COMPUTE, [COMPUTE, back]) == ""

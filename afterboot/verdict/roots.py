@@ -81,11 +81,19 @@ def resolve(cause: Cause, known: Mapping[str, Root]) -> Root | None:
     return next((r for r in known.values() if port in r.ports), None)
 
 
+def _shared() -> frozenset[str]:
+    """Logs several services write (syslog, swift's storage.log): no one's own."""
+    seen = [log for r in roots().values() for log in r.logs]
+    return frozenset(log for log in seen if seen.count(log) > 1)
+
+
 def _own(cause: Cause, root: Root) -> bool:
-    """Whether the log that named the cause is the root's own (a service's own 5xx)."""
+    """Whether the log that named the cause is the root's own (a service's own 5xx); a log
+    several services write says nothing of whose line it is."""
     source = cause.source.split(" on ", 1)[0]
     names = (root.service, *SERVICES[root.service].containers) if root.service in SERVICES else ()
-    return any(source == log for log in root.logs) or any(n and n in source for n in names)
+    own_log = source in root.logs and source not in _shared()
+    return own_log or any(n and n in source for n in names)
 
 
 def root_hosts(root: Root, root_at: str, inventory: Inventory | None) -> tuple[str, ...]:
@@ -127,11 +135,13 @@ def root_label(entry: Entry) -> str:
 
 
 def _names_root(entry: Entry, root: str) -> bool:
-    """Whether a failed check's findings name the root's service, or the API it serves,
-    on one of the root's hosts."""
+    """Whether a failed check's findings say the root's service is not running, or its
+    API does not answer (a service that runs but would not start at the next boot, SVC-011,
+    is no cause of what happens now)."""
     api = next((r.api for r in roots().values() if r.service == root), "")
     return any(
-        f.extra.get("service") == root or (api and f.extra.get("api") == api)
+        (f.extra.get("service") == root and f.expected == "running")
+        or (api and f.extra.get("api") == api)
         for f in entry.findings
     )
 
