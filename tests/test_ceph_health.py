@@ -192,3 +192,14 @@ def test_ceph_001_names_the_osd_that_is_down(request: pytest.FixtureRequest) -> 
     connections["storage1"].adopt(snap)
     with pytest.raises(AssertionError, match=r"osd\.3 \(root=default,host=storage1\) is down"):
         ceph_checks.test_ceph_reports_health_ok(connections, Findings(request.node))
+
+
+def test_a_status_that_fails_fails_the_read_and_asks_no_detail(fakebin: Path) -> None:
+    log = fakebin / "ceph.args"
+    (fakebin / "ceph").write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "error" >&2\nexit 1\n')
+    (fakebin / "ceph").chmod(0o755)
+    spec = HostSpec("storage1", connection="local", roles=("ceph",))
+    remote = Connections(Inventory({"storage1": spec}, "t"), 5)["storage1"]
+    got = read_host(remote, ["ceph_status"], 8.0).reads["ceph_status"]
+    assert got.rc != 0
+    assert "health detail" not in log.read_text()
