@@ -282,11 +282,12 @@ def test_compute_services(host):
 '''
 
 
-@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "n2"])
-def test_a_failing_check_names_the_cause_everywhere(suite: pytest.Pytester, xdist: bool) -> None:
+def compute_logging(suite: pytest.Pytester, inventory: str, text: str) -> None:
+    """``suite`` with ``inventory`` and a site procedure that points SVC-003's evidence at
+    a nova-compute.log holding ``text``."""
     log = suite.path / "nova-compute.log"
-    log.write_text(ACCESS_REFUSED_LOG + "\n")
-    suite.makefile(".yaml", inventory=INVENTORY)
+    log.write_text(text + "\n")
+    suite.makefile(".yaml", inventory=inventory)
     suite.makeini(
         "[pytest]\naddopts = -p no:testinfra -p no:cacheprovider\n"
         "afterboot_check_paths = tests_cloud\nafterboot_inventory = inventory.yaml\n"
@@ -294,6 +295,11 @@ def test_a_failing_check_names_the_cause_everywhere(suite: pytest.Pytester, xdis
     )
     suite.mkdir("site")
     (suite.path / "site" / "compute.yaml").write_text(f"SVC-003:\n  logs: [{log}]\n")
+
+
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "n2"])
+def test_a_failing_check_names_the_cause_everywhere(suite: pytest.Pytester, xdist: bool) -> None:
+    compute_logging(suite, INVENTORY, ACCESS_REFUSED_LOG)
     suite.makepyfile(**{"tests_cloud/test_x.py": CHECK})
     args = [
         "--junitxml=junit.xml", "--alluredir=allure", "-p", "xdist",

@@ -25,6 +25,7 @@ from afterboot.verdict.roots import (
     root_hosts,
     roots,
 )
+from tests.test_evidence_causes import compute_logging
 
 SIGS = load_signatures()
 NEUTRON_500 = (
@@ -161,14 +162,14 @@ COMPUTE = entry(
 )
 
 
+def neutron_down(check: str, host: str, **kw: object) -> Entry:
+    """``check`` failed on ``host`` saying neutron-server is not running there."""
+    found = Finding("neutron-server", host, "running", extra={"service": "neutron-server"})
+    return entry(check, host, findings=(found,), **kw)
+
+
 def test_a_failure_is_blocked_by_its_root_s_own_failed_check() -> None:
-    svc = entry(
-        "SVC-004",
-        "ctl-01",
-        findings=(
-            Finding("neutron-server", "ctl-01", "running", extra={"service": "neutron-server"}),
-        ),
-    )
+    svc = neutron_down("SVC-004", "ctl-01")
     assert blocked_by_root(COMPUTE, [COMPUTE, svc]) == "SVC-004 on ctl-01"
     api = entry(
         "NEUTRON-001", "ctl-01", findings=(Finding("network", "ctl-01", extra={"api": "network"}),)
@@ -178,22 +179,9 @@ def test_a_failure_is_blocked_by_its_root_s_own_failed_check() -> None:
 
 def test_no_block_when_the_root_passed_ran_elsewhere_or_names_this_one_back() -> None:
     assert blocked_by_root(COMPUTE, [COMPUTE]) == ""
-    elsewhere = entry(
-        "SVC-004",
-        "ctl-02",
-        findings=(
-            Finding("neutron-server", "ctl-02", "running", extra={"service": "neutron-server"}),
-        ),
-    )
+    elsewhere = neutron_down("SVC-004", "ctl-02")
     assert blocked_by_root(COMPUTE, [COMPUTE, elsewhere]) == ""
-    unrun = entry(
-        "SVC-004",
-        "ctl-01",
-        outcome="could-not-run",
-        findings=(
-            Finding("neutron-server", "ctl-01", "running", extra={"service": "neutron-server"}),
-        ),
-    )
+    unrun = neutron_down("SVC-004", "ctl-01", outcome="could-not-run")
     assert blocked_by_root(COMPUTE, [COMPUTE, unrun]) == ""  # it did not see neutron broken
     at_boot = entry(
         "SVC-011",
@@ -205,14 +193,7 @@ def test_no_block_when_the_root_passed_ran_elsewhere_or_names_this_one_back() ->
         ),
     )
     assert blocked_by_root(COMPUTE, [COMPUTE, at_boot]) == ""  # it runs now
-    back = entry(
-        "SVC-004",
-        "ctl-01",
-        findings=(
-            Finding("neutron-server", "ctl-01", "running", extra={"service": "neutron-server"}),
-        ),
-        root="nova-compute",
-    )
+    back = neutron_down("SVC-004", "ctl-01", root="nova-compute")
     assert blocked_by_root(COMPUTE, [COMPUTE, back]) == ""
 
 
@@ -306,21 +287,12 @@ def test_controller_services(host, findings):
 def test_a_compute_failure_names_neutron_as_its_root_end_to_end(
     suite: pytest.Pytester, neutron_down: bool
 ) -> None:
-    log = suite.path / "nova-compute.log"
-    log.write_text(NEUTRON_500 + "\n")
     neutron_logs = suite.mkdir("neutron-logs")
     (neutron_logs / "neutron-server.log").write_text(
         "2026-12-05 08:36:52.701 77 ERROR neutron.api.v2.resource AttributeError: type object "
         "'Port' has no attribute 'port_forwardings'\n"
     )
-    suite.makefile(".yaml", inventory=INVENTORY.format(neutron_logs=neutron_logs))
-    suite.makeini(
-        "[pytest]\naddopts = -p no:testinfra -p no:cacheprovider\n"
-        "afterboot_check_paths = tests_cloud\nafterboot_inventory = inventory.yaml\n"
-        "afterboot_procedures = site\n"
-    )
-    suite.mkdir("site")
-    (suite.path / "site" / "compute.yaml").write_text(f"SVC-003:\n  logs: [{log}]\n")
+    compute_logging(suite, INVENTORY.format(neutron_logs=neutron_logs), NEUTRON_500)
     suite.makepyfile(**{"tests_cloud/test_x.py": f"NEUTRON_DOWN = {neutron_down}\n" + CHECKS})
     result = suite.runpytest_subprocess("--junitxml=junit.xml")
     result.assert_outcomes(failed=2 if neutron_down else 1, passed=0 if neutron_down else 1)
