@@ -26,7 +26,7 @@ PHASES = ("post-upgrade", "post-restore", "periodic")
 NOT_HELD = ("SHELVED_OFFLOADED", "ERROR")
 
 
-@pytest.mark.check("NOVA-010", tier=4, roles=("compute",))
+@pytest.mark.check("NOVA-010", tier=5, roles=("compute",))
 @pytest.mark.reads("providers", "servers", "migrations")
 def test_allocations_belong_to_instances(
     host: Remote,
@@ -65,7 +65,7 @@ def test_allocations_belong_to_instances(
     )
 
 
-@pytest.mark.check("NOVA-011", tier=4, roles=("compute",))
+@pytest.mark.check("NOVA-011", tier=5, roles=("compute",))
 @pytest.mark.reads("providers", "servers")
 def test_instances_hold_their_allocations(
     host: Remote,
