@@ -95,7 +95,7 @@ def health(text: str, host: str) -> CephHealth:
     """The health of ``ceph -s -f json`` as ``host`` printed it (Luminous and later:
     ``health.status`` and ``health.checks``; older: ``overall_status``), each check with
     its detail where the read holds ``ceph health detail``."""
-    details = _details(parts(text).get(DETAIL_PART, "")) if f"{PART} " in text else {}
+    details = _details(parts(text).get(DETAIL_PART, ""))
     text = status_text(text)
     try:
         data: Any = json.loads(text)

@@ -71,7 +71,7 @@ class Dependency:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
-def _hostport(text: str, default: int) -> tuple[str, int] | None:
+def hostport(text: str, default: int) -> tuple[str, int] | None:
     """``ctl:11211``, ``inet6:[::1]:11211``, ``[fd00::1]:5000``, ``ctl`` (the default)."""
     text = text.strip().removeprefix("inet6:").removeprefix("inet:")
     if text.startswith("["):
@@ -111,7 +111,7 @@ def _endpoints(kind: str, value: str) -> list[tuple[str, int]]:
     if kind in ("url", "urls"):
         found = [_url(v) for v in value.split(",")]
         return [f for f in found if f is not None]
-    found = [_hostport(v, DEFAULT_PORTS["hostports"]) for v in value.split(",") if v.strip()]
+    found = [hostport(v, DEFAULT_PORTS["hostports"]) for v in value.split(",") if v.strip()]
     return [f for f in found if f is not None]
 
 
@@ -138,7 +138,7 @@ def _monitor(addr: str) -> tuple[str, int] | None:
         if addr.startswith(prefix):
             kind = "v2" if prefix == "v2:" else "v1"
             addr = addr[len(prefix) :]
-    return _hostport(addr.split("/", 1)[0], CEPH_PORTS[kind])
+    return hostport(addr.split("/", 1)[0], CEPH_PORTS[kind])
 
 
 def ceph_monitors(text: str) -> list[tuple[str, int]]:

@@ -16,12 +16,12 @@ none the inventory does (a load balancer's VIP), the hosts that run the root's s
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlsplit
 
+from afterboot.domains.dependencies import hostport
 from afterboot.domains.servicemap import SERVICES, host_services
 from afterboot.inventory.model import Inventory
 from afterboot.procedures.dependencies import describe
@@ -29,7 +29,6 @@ from afterboot.procedures.signatures import Cause, Root, load_roots
 from afterboot.verdict.entries import FAILED, Entry
 
 ROOT_PROPERTY = "root"  # report property: {"service", "hosts", "line"} as JSON
-_HOST_PORT = re.compile(r"^\[?(?P<host>[^\]/\s]+?)\]?(?::(?P<port>\d+))?(?:/|$)")
 
 
 @dataclass(frozen=True)
@@ -64,10 +63,8 @@ def address(root_at: str) -> tuple[str, int | None]:
             return parts.hostname or "", parts.port
         except ValueError:
             return "", None
-    m = _HOST_PORT.match(root_at)
-    if m is None:
-        return "", None
-    return m.group("host"), int(m.group("port")) if m.group("port") else None
+    found = hostport(root_at.split("/", 1)[0], 0)  # swift's node: host:port/device
+    return (found[0], found[1] or None) if found else ("", None)
 
 
 def resolve(cause: Cause, known: Mapping[str, Root]) -> Root | None:
