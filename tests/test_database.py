@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 
-from afterboot.domains.database import DSN, parse_service_config
+from afterboot.domains.database import DSN, parse_service_config, session_class
 from afterboot.errors import InputError
 
 NOVA_CONF = """[DEFAULT]
@@ -87,3 +89,18 @@ def test_dsn_keeps_query_and_tls() -> None:
 def test_bad_port_is_one_line(url: str) -> None:
     with pytest.raises(InputError, match="bad port"):
         DSN.parse(url)
+
+
+def test_a_tls_context_is_made_once_per_set_of_options() -> None:
+    """PyMySQL makes a TLS context for every connection (its "preferred" mode too, where
+    it verifies nothing), loading the CA bundle each time: the run makes one per set of
+    options and shares it; other options get a context of their own."""
+    session = session_class()
+    first = session(defer_connect=True)
+    second = session(defer_connect=True)
+    assert first.ctx is not None
+    assert first.ctx is second.ctx
+    assert first.ctx.verify_mode == ssl.CERT_NONE  # preferred: PyMySQL's own settings kept
+    required = session(defer_connect=True, ssl={"check_hostname": False, "verify_mode": True})
+    assert required.ctx is not first.ctx
+    assert required.ctx.verify_mode == ssl.CERT_REQUIRED
