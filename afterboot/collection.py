@@ -522,7 +522,8 @@ def load_hosts(path: Path) -> Snapshot:
     snap = Snapshot()
     for name, h in data.items():
         reads = {k: ReadResult(**v) for k, v in h.pop("reads").items()}
-        snap.hosts[name] = HostSnapshot(**h, reads=reads)
+        ran = {k: ReadResult(**v) for k, v in h.pop("ran", {}).items()}
+        snap.hosts[name] = HostSnapshot(**h, reads=reads, ran=ran)
     return snap
 
 

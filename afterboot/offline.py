@@ -191,6 +191,8 @@ def thaw_host(name: str, h: Mapping[str, Any]) -> HostSnapshot:
             snap.reads[rname] = ReadResult(rname, 1, "", why)
         else:
             snap.reads[rname] = ReadResult(rname, r["rc"], text, r.get("stderr", ""))
+    for command, r in (h.get("ran") or {}).items():  # commands run after the pass
+        snap.ran[command] = ReadResult(command, r["rc"], r["stdout"], r.get("stderr", ""))
     return snap
 
 

@@ -72,6 +72,8 @@ class HostSnapshot:
     late: list[str] = field(default_factory=list)  # reads made after the pass (undeclared)
     paths: dict[str, str] = field(default_factory=dict)  # default path -> where configs put it
     reads: dict[str, ReadResult] = field(default_factory=dict)
+    # commands run after the pass (a failure's evidence), by their command and arguments
+    ran: dict[str, ReadResult] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -233,6 +235,7 @@ def to_json(
             "paths": h.paths,
             "unreachable": h.unreachable,
             "reads": reads,
+            **({"ran": {k: _ran(r) for k, r in sorted(h.ran.items())}} if h.ran else {}),
         }
     cloud = {
         name: {
@@ -253,6 +256,10 @@ def to_json(
     }
     redacted: dict[str, Any] = redact_obj(doc)
     return redacted
+
+
+def _ran(r: ReadResult) -> dict[str, Any]:
+    return {"rc": r.rc, "stdout": r.stdout, **({"stderr": r.stderr} if r.stderr else {})}
 
 
 def _error(error: BaseException, unrun: Callable[[BaseException], str] | None) -> dict[str, Any]:

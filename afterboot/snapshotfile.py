@@ -142,8 +142,10 @@ HOST: dict[str, Rule] = {
     "paths": _optional(_paths),
     "unreachable": _optional(_text),
     "reads": _object,
+    "ran": _object,
 }
 READ: dict[str, Rule] = {"rc": STATUS, "stderr": _text, "text": _text}
+RAN: dict[str, Rule] = {"rc": STATUS, "stdout": _text, "stderr": _text}
 CLOUD: dict[str, Rule] = {
     "read_at": TIME,
     "seconds": DURATION,
@@ -217,6 +219,8 @@ def check(path: str, doc: dict[str, Any]) -> None:
         reads = _fields(path, where, host, HOST, required=("reads",))["reads"]
         for read, got in reads.items():
             _fields(path, f"{where}.reads.{_key(read)}", got, READ, required=("rc",))
+        for command, got in host.get("ran", {}).items():
+            _fields(path, f"{where}.ran.{_key(command)}", got, RAN, required=("rc", "stdout"))
     for name, got in doc["cloud"].items():
         where = f"cloud.{_key(name)}"
         _fields(path, where, got, CLOUD)

@@ -513,7 +513,9 @@ def boot(lab: Lab) -> None:
     from . import swift
 
     swift.configure_proxy(lab)
-    svcs["swift-proxy-server"] = next(s for s in swift.services(lab) if s.host == H)
+    # rsyslogd first: the proxy's first lines go to it (python dicts keep this order)
+    mine = {s.name: s for s in swift.services(lab) if s.host == H}
+    svcs = {"rsyslog": mine["rsyslog"], **svcs, "swift-proxy-server": mine["swift-proxy-server"]}
     for svc in svcs.values():
         lab.start(svc, wait=False)
     for svc in svcs.values():

@@ -38,6 +38,7 @@ APT_PACKAGES = (
     "python3-rados",
     "xfsprogs",
     "rsync",
+    "rsyslog",  # swift logs through syslog, as on a real site (lab/swift.py)
     "busybox-static",
     "libfaketime",  # the clock-ahead fault (lab/faults.py)
     "systemd",  # PID 1 of storage2 (lab/systemd_host.py), not the machine's init

@@ -32,16 +32,59 @@ def device(host: str) -> str:
     return f"d{STORAGE_HOSTS.index(host) + 1}"
 
 
+# Swift's servers log through syslog (their log_address, /dev/log, else UDP to
+# localhost:514), as they do on a site. A systemd host's journald takes them there; a lab
+# host of its own init runs rsyslogd, which files them as swift's own rsyslog example does
+# (the proxy's in proxy.log, the storage servers' in storage.log). It listens on the
+# host's loopback only: /dev is the machine's, shared by every lab host, so no socket is
+# made there (no imuxsock), and no kernel log is read (no imklog).
+SYSLOG_CONF = """\
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="514")
+$FileCreateMode 0640
+if $programname startswith "swift-proxy" or $programname == "proxy-server" then {
+  action(type="omfile" file="/var/log/swift/proxy.log")
+  stop
+}
+if $programname startswith "swift-" or $programname startswith "account-"
+   or $programname startswith "container-" or $programname startswith "object-" then {
+  action(type="omfile" file="/var/log/swift/storage.log")
+  stop
+}
+*.* action(type="omfile" file="/var/log/syslog")
+"""
+
+
+def syslog_hosts() -> list[str]:
+    """The swift hosts whose own init runs no journald: rsyslogd runs there."""
+    return [h for h in ("controller", *STORAGE_HOSTS) if HOSTS[h].init != "systemd"]
+
+
+def syslog_service(host: str) -> Service:
+    return Service(
+        "rsyslog",
+        host,
+        "/usr/sbin/rsyslogd -n -f /etc/rsyslog.conf -i /run/rsyslogd.pid",
+        "/var/log/rsyslogd.out",
+    )
+
+
+def configure_syslog(lab: Lab, host: str) -> None:
+    if host in syslog_hosts():
+        lab.hosts.write(host, "/etc/rsyslog.conf", SYSLOG_CONF, 0o644)
+
+
 def services(lab: Lab) -> list[Service]:
     b = f"{lab.venv}/bin"
-    out = [
+    out = [syslog_service(h) for h in syslog_hosts()]
+    out.append(
         Service(
             "swift-proxy-server",
             "controller",
             f"{b}/swift-proxy-server /etc/swift/proxy-server.conf",
             "/var/log/swift/proxy-server.log",
         )
-    ]
+    )
     for h in STORAGE_HOSTS:
         out.append(
             Service(
@@ -136,11 +179,13 @@ def configure_proxy(lab: Lab) -> None:
         0o640,
     )
     lab.hosts.exec("controller", "mkdir -p /var/log/swift /var/cache/swift")
+    configure_syslog(lab, "controller")
     build_rings(lab)
 
 
 def configure_storage(lab: Lab, host: str) -> None:
     w, ip, _dev = lab.hosts.write, HOSTS[host].ip, device(host)
+    configure_syslog(lab, host)
     w(host, "/etc/swift/swift.conf", _swift_conf(lab), 0o640)
     for kind, port in PORTS.items():
         sections: dict[str, dict[str, object]] = {

@@ -10,15 +10,20 @@ import copy
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from requests.structures import CaseInsensitiveDict
 
 from afterboot.domains.discovery import decode_ring
-from afterboot.offline import restore_secrets, rings_text
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec
+from afterboot.offline import restore_secrets, rings_text, thaw_host
 from afterboot.reads.hostreads import PART, parts
-from afterboot.snapshot import _plain
+from afterboot.snapshot import HostSnapshot, Snapshot, _plain, to_json
+from afterboot.snapshotfile import check
+from afterboot.transport.connections import Remote
 
 Doc = dict[str, Any]
 
@@ -286,3 +291,22 @@ def test_a_clock_ahead_is_judged_from_its_one_saved_sample(
         result.stdout.str()[-2000:]
     )
     result.stdout.fnmatch_lines(["*clock of storage1 is +8*s off the operator host (read twice: *"])
+
+
+def test_evidence_the_live_run_read_is_read_again_offline(tmp_path: Path) -> None:
+    """A command run after the pass (a failure's log tail) is saved with the snapshot and
+    answered again by a later judge, so that a cause or a root its evidence names is the
+    same offline; a command the live run did not run still runs nowhere."""
+    spec = HostSpec("here", connection="local", service_manager="process")
+    live = Remote(spec, 3.0, str(tmp_path))
+    said = live.run("printf %s; exit 3", "ERROR with Account server 10.0.0.31:6202/d1")
+    host = HostSnapshot("here", started=time.time(), ran=dict(live.ran))
+    doc = to_json(Snapshot(hosts={"here": host}), {})
+    check("snapshot.json", doc)
+    offline = Remote(spec, 3.0, str(tmp_path), offline="a saved snapshot is judged")
+    offline.adopt(thaw_host("here", json.loads(json.dumps(doc))["hosts"]["here"]))
+    again = offline.run("printf %s; exit 3", "ERROR with Account server 10.0.0.31:6202/d1")
+    assert (again.rc, again.stdout) == (said.rc, said.stdout) == (3, said.stdout)
+    assert "Account server" in again.stdout
+    with pytest.raises(CouldNotRun, match="a saved snapshot is judged"):
+        offline.run("printf %s", "not run live")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shlex
 import shutil
@@ -49,6 +50,12 @@ def ssh_hostname(address: str) -> str:
     return address.replace("%", "%%")
 
 
+def ran_key(command: str, args: Iterable[str]) -> str:
+    """A command as :meth:`Remote.run` keeps it: its format, then each argument (as a JSON
+    list: no control character, which a saved snapshot's redaction would escape)."""
+    return json.dumps([command, *args])
+
+
 class Remote:
     """A host of the inventory and its connection; testinfra's modules are attributes.
 
@@ -75,6 +82,9 @@ class Remote:
         self.commands = 0
         self.reads: dict[str, ReadResult] = {}
         self.undeclared: set[str] = set()  # reads a check made that no check declared
+        # commands run after the pass (a failure's evidence: log tails), by ran_key: saved
+        # with the snapshot, so that a later judge (--from-snapshot) answers them again
+        self.ran: dict[str, ReadResult] = {}
         self.read_window = (0.0, 0.0)  # UNIX times between which the host was read
         self._collected = threading.Event()
         self._collected.set()
@@ -177,10 +187,16 @@ class Remote:
             raise self._unreachable
 
     def run(self, command: str, *args: str) -> CommandResult:
-        """Run a command (``%s`` placeholders are shell-quoted ``args``)."""
+        """Run a command (``%s`` placeholders are shell-quoted ``args``); judged offline, the
+        answer the live run saved, where it ran the same command."""
         self.probe()
+        key = ran_key(command, args)
+        if self.offline and key in self.ran:
+            saved = self.ran[key]
+            return CommandResult(None, saved.rc, key.encode(), saved.stdout, saved.stderr)
         self.commands += 1
         result: CommandResult = self.testinfra.run(self.become() + command, *args)
+        self.ran[key] = ReadResult(key, result.rc, result.stdout, result.stderr)
         return result
 
     def become(self) -> str:
@@ -212,9 +228,11 @@ class Remote:
         self._collected.clear()
 
     def adopt(self, snap: HostSnapshot | None) -> None:
-        """Take the collection pass's reads (and its verdict on reachability)."""
+        """Take the collection pass's reads (and its verdict on reachability); a saved
+        snapshot's commands run after its pass too."""
         if snap is not None:
             self.reads.update(snap.reads)
+            self.ran.update(snap.ran)
             self.read_window = (snap.started, snap.ended)
             if snap.paths:  # where the services' configurations put what is read
                 self.spec = replace(self.spec, paths={**self.spec.paths, **snap.paths})

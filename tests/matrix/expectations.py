@@ -730,11 +730,12 @@ EXPECTATIONS: tuple[Expect, ...] = (
     ),
     Expect(
         "swift-account-servers-stopped",
-        # the proxy runs (SVC-008 passes) and answers 503: SWIFT-001 names it. (Where the
-        # proxy's log holds its "ERROR with Account server ... Connection refused", SWIFT-001
-        # is blocked by SVC-007 there, afterboot/verdict/roots.py; the lab's swift logs to a
-        # syslog the lab does not run, so its proxy log holds no such line)
-        fails=("SWIFT-001", "SVC-007@storage1", "SVC-007@storage2"),
+        # the proxy runs (SVC-008 passes) and answers 503; its log (through the host's
+        # syslog, /var/log/swift/proxy.log) says "ERROR with Account server 10.77.0.31:6202/d1
+        # ... Connection refused": SWIFT-001 names swift-account-server on storage1 as its
+        # root, and is blocked by that server's own failed check (afterboot/verdict/roots.py)
+        fails=("SVC-007@storage1", "SVC-007@storage2"),
+        blocked=("SWIFT-001",),
         root="SVC-007",
         # storage2 is a systemd host: its unit; storage1 a process host: swift-init
         remedy=("storage1", "storage2", "swift-account.service", "swift-init all start"),
