@@ -24,6 +24,7 @@ from afterboot.verdict.evidence import (
     last_writer,
     load_limits,
     most_specific,
+    request_ids,
     section,
 )
 
@@ -471,3 +472,54 @@ def test_a_5xx_from_another_api_names_that_api() -> None:
 def test_an_unknown_key_of_a_signature_is_one_line() -> None:
     with pytest.raises(ProcedureError, match="unknown key"):
         parse({"signatures": [{"id": "x", "match": "y", "cause": "z", "cleared": "w"}]})
+
+
+# The lab's proxy log after a device of storage1 was full (healed since) and then the
+# account servers stopped: the older 507 is another episode; the failing request's own
+# lines (its transaction, named in the failure) say what fails now.
+_TX_OLD = "tx5f0a0b0c0d0e0f1011121-006b14f000"
+_TX_NOW = "tx0133b93d479a460bb2195-006b14f2c0"
+_PROXY = "localhost swift-proxy-server:"
+PROXY_LOG = "\n".join(
+    (
+        f"2026-12-06T05:20:01.1+00:00 {_PROXY} ERROR Insufficient Storage 10.77.0.31:6200/d1"
+        f" (txn: {_TX_OLD}) (client_ip: 10.77.0.5)",
+        f"2026-12-06T05:21:00.2+00:00 {_PROXY} 10.77.0.5 10.77.0.5 06/Dec/2026/05/21/00 GET"
+        " /v1/AUTH_x/afterboot/object-0 HTTP/1.0 200 - python-swiftclient-4.11.0",
+        f"2026-12-06T05:29:36.8+00:00 {_PROXY} ERROR with Account server 10.77.0.32:6202/d2"
+        " re: Trying to HEAD /v1/AUTH_x: Connection refused"
+        f" (txn: {_TX_NOW}) (client_ip: 10.77.0.5)",
+    )
+)
+FAILURE = (
+    "Failed: object-store API did not answer: ClientException: Account HEAD failed: "
+    f"http://10.77.0.10:8080/v1/AUTH_x 503 Service Unavailable (txn: {_TX_NOW})"
+)
+
+
+def test_the_failing_request_s_own_lines_name_the_cause() -> None:
+    requests = request_ids(FAILURE)
+    assert requests == (_TX_NOW,)
+    now = find_cause(PROXY_LOG, SIGS, requests)
+    assert now is not None
+    assert (now.id, now.root_at) == ("swift-backend-down", "10.77.0.32:6202/d2")
+    # without the request, the most specific signature of the whole log wins: the old 507
+    old = find_cause(PROXY_LOG, SIGS)
+    assert old is not None
+    assert old.id == "swift-507"
+    # a request whose lines name nothing: the whole log, as before
+    other = find_cause(PROXY_LOG, SIGS, ("tx5f0a0b0c0d0e0f1011121-006b14f999",))
+    assert other is not None
+    assert other.id == "swift-507"
+
+
+def test_request_ids_are_swift_transactions_and_api_requests() -> None:
+    text = (
+        "503 (txn: tx0133b93d479a460bb2195-006b14f2c0) ... Request ID: "
+        "req-0b6b0c4e-1111-4222-8333-000000000001; again tx0133b93d479a460bb2195-006b14f2c0"
+    )
+    assert request_ids(text) == (
+        "tx0133b93d479a460bb2195-006b14f2c0",
+        "req-0b6b0c4e-1111-4222-8333-000000000001",
+    )
+    assert request_ids("no request here: tx12 req-1") == ()

@@ -131,10 +131,20 @@ def load_roots() -> dict[str, Root]:
     return parse_roots(data_file(FILE))
 
 
-def find_cause(text: str, signatures: Sequence[Signature]) -> Cause | None:
+def find_cause(
+    text: str, signatures: Sequence[Signature], requests: Sequence[str] = ()
+) -> Cause | None:
     """The cause the first matching signature names, with the last line it matched; a
-    signature whose episode a later line ended (``cleared_by``) names none."""
+    signature whose episode a later line ended (``cleared_by``) names none. Where the
+    failure names its requests (``requests``: swift's transaction, an API's request ID),
+    the lines logged for them are read first: they are what failed now, where an older
+    line of the same log (a device full an hour ago, healed since) is another episode."""
     lines = text.splitlines()
+    own = [line for line in lines if any(r in line for r in requests)]
+    return (_cause(own, signatures) if own else None) or _cause(lines, signatures)
+
+
+def _cause(lines: list[str], signatures: Sequence[Signature]) -> Cause | None:
     for sig in signatures:
         for line in reversed(lines):
             if sig.cleared_by is not None and sig.cleared_by.search(line):

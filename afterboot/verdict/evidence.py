@@ -54,6 +54,20 @@ class Limits:
     logs: int
     noise: tuple[re.Pattern[str], ...]
     signatures: tuple[Signature, ...] = ()
+    # the request IDs the failure names (swift's transaction, an API's request): the
+    # lines logged for that request name the cause first (afterboot.procedures.signatures)
+    requests: tuple[str, ...] = ()
+
+
+# swift's transaction IDs (txn: tx...-...), OpenStack's request IDs (req-<uuid>)
+_REQUEST_ID = re.compile(
+    r"\b(tx[0-9a-f]{21}-[0-9a-f]{10}|req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"
+)
+
+
+def request_ids(text: str) -> tuple[str, ...]:
+    """The request IDs a failure's text names, in order, each once."""
+    return tuple(dict.fromkeys(_REQUEST_ID.findall(text)))
 
 
 limits_key = pytest.StashKey[Limits]()
@@ -107,7 +121,7 @@ def section(title: str, text: str, limits: Limits) -> tuple[str, Cause | None]:
     keep = denoised(text, limits)
     if not keep:
         return "", None
-    cause = find_cause("\n".join(last_writer(keep)), limits.signatures)
+    cause = find_cause("\n".join(last_writer(keep)), limits.signatures, limits.requests)
     head = f"{cause.headline()}\n" if cause else ""
     tail = "\n".join(keep[-limits.lines :])
     return f"{head}{title} (last {limits.lines} lines, noise removed)\n{tail}", cause
@@ -289,7 +303,7 @@ def gather_evidence(
     proc = procedures(item.config).get(check.id)
     if proc is None:
         return report
-    limits: Limits = item.config.stash[limits_key]
+    limits = replace(item.config.stash[limits_key], requests=request_ids(report.longreprtext))
     found: list[Cause] = []
     mine = item_findings(item)
     # a cloud-wide check's logs are read on the first host its findings name
