@@ -468,7 +468,7 @@ def _read_and_hand(
     answers (:mod:`afterboot.domains.rabbitmq_api`), else with ``rabbitmqctl`` in one more command.
     The host's other reads are handed over first: others may wait for its configs."""
     host_snap = HostSnapshot(remote.name, started=time.time())
-    by_api = names & {*rabbitmq_api.READS, *rabbitmq_api.OPTIONAL}
+    by_api = names & {*rabbitmq_api.READS, *rabbitmq_api.OPTIONAL, rabbitmq_api.HEALTH}
     try:
         host_snap = read_host(
             remote, (names - by_api) | ({"configs"} if by_api else set()), timeout
@@ -476,7 +476,7 @@ def _read_and_hand(
         if by_api and host_snap.unreachable is None:
             remote.adopt(host_snap)
             try:
-                answered = rabbitmq_api.management_reads(remote, connections, timeout)
+                answered = rabbitmq_api.management_reads(remote, connections, timeout, by_api)
                 host_snap.reads.update(answered)
             except Exception:  # noqa: BLE001 - whatever keeps the API from answering
                 answered = {}

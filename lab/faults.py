@@ -1715,3 +1715,90 @@ register(
         _permissions(".*"),
     )
 )
+
+
+# ---- the broker's own health checks (MQ-006) -------------------------------------------
+def _rabbit_eval(lab: Lab, expression: str, check: bool = True) -> str:
+    return lab.host_exec(
+        "controller", f"{_rabbitmqctl()} eval {shlex.quote(expression)} </dev/null", check=check
+    ).stdout
+
+
+def _vhost_down(lab: Lab) -> bool:
+    return '<<"/">>' in _rabbit_eval(lab, "rabbit_vhost_sup_sup:check().", check=False)
+
+
+def _vhost_down_inject(lab: Lab) -> None:
+    # the vhost's supervision tree stopped, its record and its message store's files kept:
+    # the state a message store that failed leaves (RabbitMQ stops the vhost, never restarts
+    # it by itself); stop_and_delete_vhost would also delete the vhost's storage
+    _rabbit_eval(
+        lab,
+        'case ets:lookup(rabbit_vhost_sup_sup, <<"/">>) of '
+        "[{vhost_sup, _, _, W, _}] -> supervisor2:terminate_child(rabbit_vhost_sup_sup, W); "
+        "[] -> not_running end.",
+    )
+    wait_for("RabbitMQ's vhost / down", lambda: _vhost_down(lab), 60, 1)
+
+
+def _vhost_down_heal(lab: Lab) -> None:
+    if _vhost_down(lab):
+        lab.host_exec("controller", f"{_rabbitmqctl()} restart_vhost -p / </dev/null")
+    wait_for("RabbitMQ's vhost / running", lambda: not _vhost_down(lab), 60, 1)
+    lab.wait_green(since=time.monotonic())  # the services declare their queues again
+
+
+register(
+    Fault(
+        "rabbitmq-vhost-down",
+        "RabbitMQ's vhost / stopped (as after its message store failed), the broker running",
+        _vhost_down_inject,
+        _vhost_down_heal,
+    )
+)
+
+# the AMQP listener of the lab's broker (controlplane.RABBIT_ENV), and where it moves
+_AMQP_PORT, _MOVED_PORT = 5672, 5673
+
+
+def _listener(port: int) -> str:
+    from .config import HOSTS
+
+    return f'{{"{HOSTS["controller"].ip}", {port}}}'
+
+
+def _listening(lab: Lab, port: int) -> bool:
+    found = _rabbit_eval(
+        lab,
+        f"[P || {{listener, N, amqp, _, _, P, _}} <- rabbit_networking:active_listeners(), "
+        f"N =:= node(), P =:= {port}].",
+        check=False,
+    )
+    return f"[{port}]" in found
+
+
+def _move_listener(lab: Lab, old: int, new: int) -> None:
+    # at runtime, as a rabbitmq.conf whose listeners.tcp.default changed gives at the
+    # broker's next start: the connections on the old port close, the services reconnect
+    # to it and are refused
+    if not _listening(lab, new):
+        _rabbit_eval(lab, f"rabbit_networking:start_tcp_listener({_listener(new)}, 10).")
+    if _listening(lab, old):
+        _rabbit_eval(lab, f"rabbit_networking:stop_tcp_listener({_listener(old)}).")
+    wait_for(f"RabbitMQ listening on {new} only", lambda: not _listening(lab, old), 60, 1)
+
+
+def _listener_moved_heal(lab: Lab) -> None:
+    _move_listener(lab, _MOVED_PORT, _AMQP_PORT)
+    lab.wait_green(since=time.monotonic())  # the services reconnect (backing off up to 30 s)
+
+
+register(
+    Fault(
+        "rabbitmq-listener-moved",
+        f"RabbitMQ's AMQP listener moved from {_AMQP_PORT}, the port the transport URLs name, "
+        f"to {_MOVED_PORT}",
+        lambda lab: _move_listener(lab, _AMQP_PORT, _MOVED_PORT),
+        _listener_moved_heal,
+    )
+)

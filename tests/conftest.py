@@ -90,13 +90,23 @@ PREDATED = {
 }
 
 
+# The controller's broker's own health checks (MQ-006), as the lab's management API answers
+# them (tests/data/rabbitmq), and its addresses (hostname -I), which the recording predates.
+RABBITMQ_DATA = Path(__file__).resolve().parent / "data" / "rabbitmq"
+
+
 def _predated(doc: dict[str, Any]) -> None:
     """Reads the recording predates, added as the healthy lab answers them (until it is
     recorded again; a recording that holds one keeps its own): nova-manage's placement
     oracle on the controller (:data:`PREDATED`), and ``swift_device_counts`` of each
     storage host, its clock then its one device with nothing quarantined and no async
-    pending (afterboot.domains.recon)."""
+    pending (afterboot.domains.recon); the broker's own health checks and the controller's
+    addresses (MQ-006, :data:`RABBITMQ_DATA`)."""
     reads = doc["hosts"]["controller"]["reads"]
+    via = "via the management API at http://10.77.0.10:15672"
+    health = (RABBITMQ_DATA / "api_health.txt").read_text()
+    reads.setdefault("rabbitmq_health", {"rc": 0, "data": health, "stderr": via})
+    reads.setdefault("addresses", {"rc": 0, "data": "10.77.0.10 \n"})
     stderr = (PLACEMENT_DATA / "nova-manage.stderr").read_text()
     for name, (stdout, rc) in PREDATED.items():
         text = (PLACEMENT_DATA / stdout).read_text() + f"{EXIT_MARK}{rc}\n"

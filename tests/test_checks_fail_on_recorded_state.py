@@ -323,6 +323,44 @@ def openstack_permissions_cleared(doc: Doc) -> None:
     _permissions_lab(doc, "guest\t.*\t.*\t.*\n")
 
 
+# The lab's broker's own health checks as the management API answered them (RabbitMQ 3.10.8,
+# in the read's format: tests/test_rabbitmq_api.py records both sources); the recording
+# predates the read (MQ-006).
+LAB_LISTENERS = [
+    {"interface": "10.77.0.10", "port": 5672, "protocol": "amqp", "tls": False},
+    {"interface": "10.77.0.10", "port": 25672, "protocol": "clustering", "tls": False},
+    {"interface": "::", "port": 15672, "protocol": "http", "tls": False},
+]
+
+
+def _health_lab(doc: Doc, down: tuple[str, ...] = (), amqp: int = 5672) -> None:
+    listeners = [
+        dict(lis, port=amqp) if lis["protocol"] == "amqp" else lis for lis in LAB_LISTENERS
+    ]
+    state = {"down_vhosts": list(down), "listeners": listeners, "node": "rabbit@controller"}
+    verdict = {"5672": "ok" if amqp == 5672 else "failed"}
+    text = (
+        f"{PART} state\n{json.dumps(state)}\n{PART} ports\n{json.dumps(verdict)}\n"
+        f"{PART} certificates\nexit 0\n{json.dumps({'result': 'ok'})}\n"
+    )
+    reads = doc["hosts"]["controller"]["reads"]
+    via = "via the management API at http://10.77.0.10:15672"
+    reads["rabbitmq_health"] = {"rc": 0, "data": text, "stderr": via}
+    reads["addresses"] = {"rc": 0, "data": "10.77.0.10 192.168.122.10 \n"}
+
+
+def rabbit_vhost_down(doc: Doc) -> None:
+    """RabbitMQ's vhost / down on the controller's node (its message store failed): the
+    virtual-hosts check answers 503 naming it; the broker and its listeners run."""
+    _health_lab(doc, down=("/",))
+
+
+def rabbit_listener_moved(doc: Doc) -> None:
+    """The controller's broker listens for AMQP on 5673, the services' transport_url name
+    5672: the port-listener check of 5672 answers 503."""
+    _health_lab(doc, amqp=5673)
+
+
 def backing_file_gone(doc: Doc) -> None:
     """The _base image of an instance's disk on compute1 was removed (qemu-img names a
     backing file that no longer exists: the read prints the disk and it)."""
@@ -747,6 +785,36 @@ FAULTS = [
         innocent=("guest",),
     ),
     Fault(
+        "MQ-006",
+        "tests_cloud/test_rabbitmq.py::test_broker_health_checks[controller]",
+        rabbit_vhost_down,
+        offender="/",
+        said="RabbitMQ's own health checks on controller (management API): vhost / is down on "
+        "rabbit@controller",
+        remedy=(
+            "rabbit@controller.log | tail -n 40; df -h /var/lib/rabbitmq",
+            "ssh controller -- 'sudo rabbitmqctl restart_vhost -p /'",
+        ),
+        never=("systemctl restart rabbitmq-server",),
+        case="MQ-006-vhost-down",
+    ),
+    Fault(
+        "MQ-006",
+        "tests_cloud/test_rabbitmq.py::test_broker_health_checks[controller]",
+        rabbit_listener_moved,
+        offender="5672",
+        said="rabbit@controller on controller does not listen on port 5672 (named in ",
+        remedy=(
+            "it listens on 5673 (amqp), 25672 (clustering), 15672 (http)",
+            "compute1:/etc/nova/nova.conf",
+            "controller:/etc/nova/nova.conf",
+            "ssh controller -- 'sudo rabbitmq-diagnostics -q listeners",
+            "ssh controller -- 'sudo systemctl restart rabbitmq-server'",
+        ),
+        never=("restart_vhost",),
+        case="MQ-006-listener-moved",
+    ),
+    Fault(
         "NOVA-007",
         "tests_cloud/test_hypervisor.py::test_instance_directories_match[compute1]",
         backing_file_gone,
@@ -1079,18 +1147,21 @@ def test_the_check_fails_on_the_state_its_fault_leaves(
 
 def test_the_bases_faults_are_made_in_pass(checks: pytest.Pytester, recorded: Doc) -> None:
     """The lab as a Galera cluster, with a network host and a dashboard host running what
-    they should, and its broker's users and permissions read: DB-003, SVC-009, SVC-010
-    and MQ-005 pass there (their faults change only what the fault changes)."""
+    they should, and its broker's users and permissions and own health checks read: DB-003,
+    SVC-009, SVC-010, MQ-005 and MQ-006 pass there (their faults change only what the fault
+    changes)."""
     doc = copy.deepcopy(recorded)
     _galera_lab(doc)
     _network_lab(doc)
     _dashboard_lab(doc)
     _permissions_lab(doc)
+    _health_lab(doc)
     result, outcomes = judge(checks, write(checks, "bases.json", doc))
     for test in (
         "tests_cloud/test_databases.py::test_galera_cluster_whole",
         "tests_cloud/test_services.py::test_network_agents_running[controller]",
         "tests_cloud/test_services.py::test_dashboard_running[storage2]",
         "tests_cloud/test_rabbitmq.py::test_transport_users_permitted",
+        "tests_cloud/test_rabbitmq.py::test_broker_health_checks[controller]",
     ):
         assert outcomes.get(test) == "passed", (test, result.stdout.str()[-3000:])

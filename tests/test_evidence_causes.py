@@ -80,6 +80,12 @@ EXAMPLES = [
         "(0, 0): (403) ACCESS_REFUSED",
         "amqp-access-refused",
     ),
+    (  # the lab's nova-compute with RabbitMQ's vhost / down: no login refused, the vhost
+        "ERROR oslo.messaging._drivers.impl_rabbit [-] Unable to connect to AMQP server on "
+        "10.77.0.10:5672 after inf tries: Connection.open: (541) INTERNAL_ERROR - access to "
+        "vhost '/' refused for user 'openstack': vhost '/' is down",
+        "amqp-vhost-down",
+    ),
     (
         "ERROR keystone sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) "
         "(1045, \"Access denied for user 'keystone'@'10.0.0.11' (using password: YES)\")",

@@ -36,7 +36,7 @@ DESTRUCTIVE = [
     r"\bupdate\s+\w+\s+set\b",  # SQL
     r"\b(?:restart|stop|reload)\b.*(?:\b(?:mariadb|mysql|galera|rabbitmq|memcached|ceph|apache2"
     r"|httpd|haproxy|keepalived|openvswitch|libvirt)|\{service)",  # a shared service, or any
-    r"\bceph\.target\b|\bgalera_new_cluster\b|\brabbitmqctl\s+(?:stop_app|reset|forget)",
+    r"\bceph\.target\b|\bgalera_new_cluster\b|\brabbitmqctl\s+(?:stop_app|reset|forget|restart_vhost)",
     r"\bswift-init\s+(?:all|\w+-server)\s+(?:start|restart)",
     r"\breboot\b|\{action",  # an instance (or host) rebooted, hard or soft
     r"\bserver\s+(?:stop|start|migrate|resize|rebuild)\b",

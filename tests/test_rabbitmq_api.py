@@ -18,7 +18,7 @@ import requests  # noqa: F401 - loaded before pytester's inner runs drop what th
 
 from afterboot.collection import _read_and_hand
 from afterboot.domains import rabbitmq_api
-from afterboot.domains.rabbitmq import broker_of, parse_grants
+from afterboot.domains.rabbitmq import broker_of, health_of, parse_grants, parse_health
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads.hostreads import PART
@@ -255,3 +255,218 @@ def test_users_and_permissions_from_the_api_where_its_user_may_list_them(
     Broker.codes["permissions"] = 401  # not an administrator: listing refused
     reads = rabbitmq_api.management_reads(remote, connections, 3.0)
     assert set(reads) == set(rabbitmq_api.READS)
+
+
+# -- MQ-006: the broker's own health checks ------------------------------------------------
+
+HEALTHY = {
+    "virtual-hosts": {"status": "ok"},  # /api/health/checks/virtual-hosts
+    "5672": json.loads((DATA / "api_health_port_listener.json").read_text()),  # port-listener
+    "days": {"status": "ok"},  # certificate-expiration/14/days: no TLS listener
+}
+WANTED = (*rabbitmq_api.READS, rabbitmq_api.HEALTH)
+
+
+@pytest.fixture
+def healthy(broker: type[Broker]) -> type[Broker]:
+    broker.answers.update(HEALTHY)
+    broker.answers["overview"] = json.loads((DATA / "api_overview.json").read_text())
+    return broker
+
+
+def _health(remote: Remote, connections: Connections) -> Any:
+    reads = rabbitmq_api.management_reads(remote, connections, 3.0, WANTED)
+    assert "management API" in reads[rabbitmq_api.HEALTH].stderr
+    return parse_health(reads[rabbitmq_api.HEALTH].stdout, "ctl-01")
+
+
+def _ctl_health(name: str) -> Any:
+    return parse_health((DATA / name).read_text(), "ctl-01")
+
+
+def test_the_health_checks_answer_as_rabbitmqctl_does(
+    healthy: type[Broker], tmp_path: Path
+) -> None:
+    """The lab's RabbitMQ 3.10.8 healthy, both sources recorded: one node, no vhost down,
+    the same listeners; the API asked the port the transport_url names and the certificates
+    (no TLS listener: ok, and so recorded), rabbitmqctl did not ask them."""
+    remote, connections = _host(f"rabbit://openstack:{ENCODED}@127.0.0.1:5672/", tmp_path)
+    api, ctl = _health(remote, connections), _ctl_health("ctl_health.txt")
+    assert (api.node, api.down_vhosts) == (ctl.node, ctl.down_vhosts) == ("rabbit@controller", ())
+    assert sorted(api.listeners, key=str) == sorted(ctl.listeners, key=str)
+    assert (api.ports, ctl.ports) == ({5672: True}, {})
+    assert (api.expiring, ctl.expiring) == ((), None)
+    assert api.listening(5672)
+    assert ctl.listening(5672)
+    assert not ctl.listening(5671)
+    asked = [p.split("?")[0] for p in healthy.asked if "health/checks" in p or "overview" in p]
+    assert set(asked) == {
+        "/api/health/checks/alarms",
+        "/api/health/checks/virtual-hosts",
+        "/api/overview",
+        "/api/health/checks/port-listener/5672",
+        "/api/health/checks/certificate-expiration/14/days",
+    }
+
+
+def test_the_health_checks_are_asked_only_for_a_check_that_reads_them(
+    healthy: type[Broker], tmp_path: Path
+) -> None:
+    remote, connections = _host(f"rabbit://openstack:{ENCODED}@127.0.0.1:5672/", tmp_path)
+    reads = rabbitmq_api.management_reads(remote, connections, 3.0)
+    assert rabbitmq_api.HEALTH not in reads
+    assert not [p for p in healthy.asked if "virtual-hosts" in p or "overview" in p]
+
+
+def test_a_vhost_down_is_named_by_both_sources(healthy: type[Broker], tmp_path: Path) -> None:
+    """The lab's vhost / stopped (lab fault rabbitmq-vhost-down): 503 naming it, and
+    rabbitmqctl's eval naming it."""
+    healthy.answers["virtual-hosts"] = json.loads(
+        (DATA / "api_health_virtual_hosts_down.json").read_text()
+    )
+    healthy.codes["virtual-hosts"] = 503
+    remote, connections = _host(f"rabbit://openstack:{ENCODED}@127.0.0.1:5672/", tmp_path)
+    assert _health(remote, connections).down_vhosts == ("/",)
+    assert _ctl_health("ctl_health_vhost_down.txt").down_vhosts == ("/",)
+
+
+def test_a_moved_listener_fails_the_port_in_both_sources(
+    healthy: type[Broker], tmp_path: Path
+) -> None:
+    """The lab's AMQP listener moved to 5673 (lab fault rabbitmq-listener-moved): the
+    port-listener check of 5672 answers 503 with the ports it has; rabbitmqctl lists 5673."""
+    healthy.answers["5672"] = json.loads(
+        (DATA / "api_health_port_listener_missing.json").read_text()
+    )
+    healthy.codes["5672"] = 503
+    healthy.answers["overview"] = json.loads(
+        (DATA / "api_overview_listener_moved.json").read_text()
+    )
+    remote, connections = _host(f"rabbit://openstack:{ENCODED}@127.0.0.1:5672/", tmp_path)
+    api, ctl = _health(remote, connections), _ctl_health("ctl_health_listener_moved.txt")
+    assert not api.listening(5672)
+    assert not ctl.listening(5672)
+    assert api.listening(5673)
+    assert ctl.listening(5673)
+    assert api.ports == {5672: False}
+
+
+def test_an_expiring_certificate_is_named(healthy: type[Broker], tmp_path: Path) -> None:
+    """certificate-expiration answers 503 with the listeners whose files expire (the
+    plugin's shape: node, protocol, interface, port, certfile, cacertfile, and each one's
+    expiry dates)."""
+    healthy.answers["days"] = {
+        "status": "failed",
+        "reason": "Certificates expiring",
+        "expired": [
+            {
+                "node": "rabbit@controller",
+                "protocol": "amqp/ssl",
+                "interface": "10.77.0.10",
+                "port": 5671,
+                "certfile": "/etc/rabbitmq/tls/server.pem",
+                "cacertfile": "/etc/rabbitmq/tls/ca.pem",
+                "certfile_expires_on": ["2026-12-12 10:00:00"],
+                "cacertfile_expires_on": [],
+            }
+        ],
+    }
+    healthy.codes["days"] = 503
+    remote, connections = _host(f"rabbit://openstack:{ENCODED}@127.0.0.1:5672/", tmp_path)
+    (cert,) = _health(remote, connections).expiring
+    assert (cert.port, cert.protocol, cert.certfile) == (
+        5671,
+        "amqp/ssl",
+        "/etc/rabbitmq/tls/server.pem",
+    )
+    assert "2026-12-12 10:00:00" in cert.expires
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "answer"),
+    [
+        ("virtual-hosts", 404, None),  # a broker before 3.8.10: no such check
+        ("virtual-hosts", 500, {"error": "Internal Server Error"}),
+        ("virtual-hosts", 200, "<html>not json</html>"),
+        ("virtual-hosts", 503, {"status": "failed", "reason": "Some virtual hosts are down"}),
+        ("virtual-hosts", 200, {"status": "failed"}),
+        ("5672", 503, {"status": "ok"}),
+        ("5672", 401, {"error": "not_authorised"}),
+        ("days", 400, {"error": "bad_request", "reason": "Invalid expiration value."}),
+        ("days", 503, {"status": "failed", "reason": "Certificates expiring"}),
+        ("overview", 200, {"node": "rabbit@controller"}),  # no listeners
+    ],
+)
+def test_a_health_answer_not_understood_is_left_to_rabbitmqctl(
+    healthy: type[Broker], tmp_path: Path, name: str, code: int, answer: Any
+) -> None:
+    """No false green: the API does not answer the read (rabbitmqctl reads it, on the host),
+    never with an empty healthy one; the other reads still come from the API."""
+    if answer is None:
+        del healthy.answers[name]
+    else:
+        healthy.answers[name] = answer
+    healthy.codes[name] = code
+    remote, connections = _host(f"rabbit://openstack:{ENCODED}@127.0.0.1:5672/", tmp_path)
+    reads = rabbitmq_api.management_reads(remote, connections, 3.0, WANTED)
+    assert rabbitmq_api.HEALTH not in reads
+    assert set(reads) == set(rabbitmq_api.READS)
+
+
+def test_each_health_check_that_did_not_answer_is_could_not_run(tmp_path: Path) -> None:
+    """The read's parser: a part missing, a line of another shape, rabbitmqctl's own error,
+    a certificate check that failed to run, TLS listeners without their certificates asked:
+    could-not-run naming it, never a node without a vhost down or a listener less."""
+    good = (DATA / "ctl_health.txt").read_text()
+    state = good.split("\n")[1]
+    tls = state.replace('"amqp","tls":false', '"amqp/ssl","tls":true')
+    bad = {
+        "empty": "",
+        "no state": f"{PART} ports\n{{}}\n",
+        "garbage state": f"{PART} state\nError: unable to perform an operation on node\n",
+        "state not json": f'{PART} state\n{{"down_vhosts": [\n',
+        "state without node": f'{PART} state\n{{"down_vhosts": [], "listeners": []}}\n',
+        "eval's error": f"{PART} state\n{state}\n{{badrpc,nodedown}}\n",
+        "outside a part": f"banner\n{good}",
+        "another part": f"{good}{PART} queues\n[]\n",
+        "ports garbage": f'{good}{PART} ports\n{{"5672": "maybe"}}\n',
+        "certificates tool missing": (
+            f"{good}{PART} certificates\nexit 127\nsh: rabbitmq-diagnostics: not found\n"
+        ),
+        "certificates failed naming none": (
+            f'{good}{PART} certificates\nexit 69\n{{"result": "error"}}\n'
+        ),
+        "certificates ok with an error status": (
+            f'{good}{PART} certificates\nexit 70\n{{"result": "ok"}}\n'
+        ),
+        "certificates without status": f'{good}{PART} certificates\n{{"result": "ok"}}\n',
+        "TLS not asked": f"{PART} state\n{tls}\nok\n",
+    }
+    for why, text in bad.items():
+        with pytest.raises(CouldNotRun):  # noqa: PT012 - the case named when it passes
+            parse_health(text, "ctl-01")
+            pytest.fail(why)
+    # and through the host: a failed read (rabbitmqctl could not reach its node) is could-not-run
+    remote, _ = _host(None, tmp_path)
+    snap = HostSnapshot("ctl-01")
+    snap.reads["rabbitmq_health"] = ReadResult(
+        "rabbitmq_health", 69, "", "Error: unable to connect"
+    )
+    remote.adopt(snap)
+    with pytest.raises(CouldNotRun, match="rabbitmq_health"):
+        health_of(remote)
+
+
+def test_the_health_read_keeps_no_secret(healthy: type[Broker], tmp_path: Path) -> None:
+    """The listeners' socket options (a TLS key's password among them) are never kept, nor
+    the transport URL's password."""
+    healthy.answers["overview"]["listeners"][0]["socket_opts"] = {
+        "certfile": "/etc/rabbitmq/tls/server.pem",
+        "password": "key-secret",
+    }
+    remote, connections = _host(f"rabbit://openstack:{ENCODED}@127.0.0.1:5672/", tmp_path)
+    reads = rabbitmq_api.management_reads(remote, connections, 3.0, WANTED)
+    text = reads[rabbitmq_api.HEALTH].stdout + reads[rabbitmq_api.HEALTH].stderr
+    for secret in ("key-secret", PASSWORD, ENCODED):
+        assert secret not in text
+    assert parse_health(text.split("via the")[0], "ctl-01").listeners[0].tls

@@ -54,6 +54,7 @@ PARSERS: dict[str, Parser] = {
     "mounts": parse_mounts,
     "partitions": lambda text, host: name_lines(text, host, "partitions"),
     "processes": process_table,
+    "rabbitmq_health": rabbitmq.parse_health,
     "rabbitmq_permissions": rabbitmq.parse_grants,
     "rabbitmq_root_queues": rabbitmq.queue_rows,
     "rabbitmq_vhosts": rabbitmq.vhost_names,
@@ -85,6 +86,10 @@ REAL = {
         f"{PART} users\nguest\t[administrator]\nnova\t[]\n"
         f"{PART} vhost /\nguest\t.*\t.*\t.*\nnova\t.*\t\t.*\n{PART} vhost empty\n"
     ),
+    # the lab's RabbitMQ 3.10.8: the read's rabbitmqctl eval (tests/data/rabbitmq)
+    "rabbitmq_health": (
+        Path(__file__).parent / "data" / "rabbitmq" / "ctl_health_vhost_down.txt"
+    ).read_text(),
     "rabbitmq_root_queues": "name\tconsumers\tmessages_ready\nconductor\t1\t0\n",
     "rabbitmq_vhosts": "name\n/\nnova\n",
     "swift_device_counts": (

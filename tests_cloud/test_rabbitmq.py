@@ -1,26 +1,32 @@
 """RabbitMQ (Ops Guide: message queue, tier 10): the cluster is whole, every RPC topic the
-services need has consumers, no queue runs away, and every user the services log in as
-may use its vhost."""
+services need has consumers, no queue runs away, every user the services log in as
+may use its vhost, and the broker's own health checks pass."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 
 from afterboot.checks.catalog import WITH_CONFIG_GATE
 from afterboot.checks.findings import Findings
-from afterboot.domains.discovery import inventory_name, short_name
+from afterboot.domains.discovery import host_addresses, inventory_name, short_name
 from afterboot.domains.rabbitmq import (
+    CERT_WITHIN,
     PERMISSIONS,
     Broker,
+    Health,
     Login,
+    configured_brokers,
     configured_logins,
     grants,
+    health_of,
     lacking,
 )
 from afterboot.domains.rabbitmq import broker as first_broker
 from afterboot.errors import CouldNotRun, one_line, shown
 from afterboot.inventory.model import Inventory
-from afterboot.transport.connections import Connections
+from afterboot.transport.connections import Connections, Remote
 
 RUNAWAY_MESSAGES = 10000
 
@@ -282,5 +288,119 @@ def test_transport_users_permitted(connections: Connections, findings: Findings)
     if unknown:
         raise CouldNotRun(
             f"the RabbitMQ users of {len(unknown)} configuration(s) are not known",
+            one_line("; ".join(unknown), 300),
+        )
+
+
+def _listening(health: Health) -> str:
+    return ", ".join(f"{lis.port} ({lis.protocol})" for lis in health.listeners) or "nothing"
+
+
+def _brokers_named(
+    connections: Connections, host: Remote
+) -> tuple[dict[int, list[str]], list[str]]:
+    """The ports the services' transport URLs name for this messaging host's broker (by its
+    name, short name or any of its addresses), each with the files that name it; and the
+    configurations whose brokers are not known."""
+    mine = host_addresses(host) | {host.name, short_name(host.name)}
+    named: dict[int, list[str]] = {}
+    unknown: list[str] = []
+    for remote in connections.with_role(*TRANSPORT_ROLES):
+        try:
+            found, unsure = configured_brokers(remote)
+        except CouldNotRun as exc:
+            unknown.append(str(exc))
+            continue
+        unknown += unsure
+        for (broker_host, port), where in found.items():
+            if broker_host in mine or short_name(broker_host) == short_name(host.name):
+                named.setdefault(port, []).extend(where)
+    return named, unknown
+
+
+@pytest.mark.check("MQ-006", tier=10, roles=("messaging",))
+@pytest.mark.reads(
+    "rabbitmq_health",
+    "addresses",
+    "configs@controller",
+    "configs@compute",
+    "configs@block-storage",
+    "configs@network",
+)
+def test_broker_health_checks(
+    host: Remote,
+    connections: Connections,
+    findings: Findings,
+    record_property: Callable[[str, object], None],
+) -> None:
+    """The broker's own health checks pass: every vhost runs, it listens on every port the
+    services' transport_url names for it, and no TLS certificate of its listeners expires
+    within 14 days.
+
+    The node's own judgement, from its management API (``/api/health/checks/
+    virtual-hosts``, ``port-listener/<port>``, ``certificate-expiration/14/days``, and its
+    listeners), else from one ``rabbitmqctl eval`` of what those checks call (and
+    ``rabbitmq-diagnostics check_certificate_expiration`` where a listener has TLS). A
+    vhost down keeps its queues from every client though the broker runs; a port no
+    listener has refuses every service that names it."""
+    health = health_of(host)  # read first: a broken read is never "nothing to judge"
+    within, unit = CERT_WITHIN
+    for vhost in health.down_vhosts:
+        findings.add(
+            f"vhost {vhost}",
+            host=host.name,
+            expected="running",
+            actual="down",
+            state="vhost-down",
+            service="rabbitmq",  # the broker does not run it: the root of its clients' failures
+            vhost=vhost,
+            node=health.node,
+            said=f"vhost {vhost} is down on {health.node}",
+        )
+    named, unknown = _brokers_named(connections, host)
+    for port, where in sorted(named.items()):
+        if health.listening(port):
+            continue
+        findings.add(
+            f"port {port}",
+            host=host.name,
+            expected=f"a listener on {port}",
+            actual=f"listens on {_listening(health)}",
+            state="no-listener",
+            port=str(port),
+            node=health.node,
+            configs=_files(where, NAMED_AT_MOST),
+            listening=_listening(health),
+            said=(
+                f"{health.node} on {host.name} does not listen on port {port} (named in "
+                f"{_files(where, 3)}); it listens on {_listening(health)}"
+            ),
+        )
+    for cert in health.expiring or ():
+        findings.add(
+            f"certificate of port {cert.port}",
+            host=host.name,
+            expected=f"valid for {within} {unit} more",
+            actual=f"expires: {cert.expires}",
+            state="certificate",
+            port=str(cert.port),
+            protocol=cert.protocol,
+            certfile=cert.certfile,
+            expires=cert.expires,
+            node=health.node,
+            said=f"the {cert.protocol} certificate of port {cert.port} expires: {cert.expires}",
+        )
+    tls = [f"{lis.port} ({lis.protocol})" for lis in health.listeners if lis.tls]
+    asked = (
+        f"asked ({health.source}): within {within} {unit}, {len(health.expiring)} expiring"
+        if health.expiring is not None
+        else f"not asked ({health.source}): no TLS listener"
+    )
+    record_property("certificate_expiration", f"{asked}; TLS listeners: {', '.join(tls) or 'none'}")
+    record_property("ports_named", ", ".join(map(str, sorted(named))) or "none")
+    findings.assert_none(f"RabbitMQ's own health checks on {host.name} ({health.source}): ")
+    if unknown:
+        raise CouldNotRun(
+            f"the RabbitMQ brokers of {len(unknown)} configuration(s) are not known",
             one_line("; ".join(unknown), 300),
         )

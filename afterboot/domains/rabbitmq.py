@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from afterboot.domains.config import ConfigSyntaxError, parse_ini
 from afterboot.domains.database import SERVICE_CONFIGS
-from afterboot.domains.rabbitmq_api import TRANSPORT_OPTIONS, option_named, transport_endpoints
-from afterboot.errors import CouldNotRun, shown
+from afterboot.domains.rabbitmq_api import (
+    CERT_WITHIN,
+    HEALTH,
+    TRANSPORT_OPTIONS,
+    option_named,
+    transport_endpoints,
+)
+from afterboot.errors import CouldNotRun, one_line, shown
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import (
     PART,
@@ -246,17 +253,15 @@ def transport_logins(url: str) -> list[Login] | None:
     return [Login(user, vhost) for user in dict.fromkeys(users)]
 
 
-def configured_logins(remote: Remote) -> tuple[dict[Login, list[str]], list[str]]:
-    """The logins the transport URLs of each service configuration of the host's
-    ``configs`` read name (:data:`TRANSPORT_OPTIONS`: RPC's ``[DEFAULT] transport_url``,
-    and notifications' where a site sets it apart), each with where it is written
-    (``host:path`` for RPC's, ``host:path [section] option`` for another), and the files
-    whose transport URL is not known (the same, then ``(why)``): a file that does not
-    parse, a user or vhost that is a substitution. A failed ``configs`` read is
+def transport_urls(remote: Remote, unknown: list[str]) -> list[tuple[str, str]]:
+    """The transport URLs of each service configuration of the host's ``configs`` read
+    (:data:`TRANSPORT_OPTIONS`: RPC's ``[DEFAULT] transport_url``, and notifications'
+    where a site sets it apart), each with where it is written (``host:path`` for RPC's,
+    ``host:path [section] option`` for another); a file that does not parse is added to
+    ``unknown`` (``host:path (does not parse)``). A failed ``configs`` read is
     could-not-run."""
     texts = parts(remote.read("configs").stdout)
-    found: dict[Login, list[str]] = {}
-    unknown: list[str] = []
+    found: list[tuple[str, str]] = []
     for canonical in dict.fromkeys(path for path, _, _ in SERVICE_CONFIGS.values()):
         path = remote.path(canonical)
         text = texts.get(path)
@@ -268,25 +273,234 @@ def configured_logins(remote: Remote) -> tuple[dict[Login, list[str]], list[str]
             unknown.append(f"{remote.name}:{path} (does not parse)")
             continue
         for section, option in TRANSPORT_OPTIONS:
-            where = f"{remote.name}:{path}{option_named(section, option)}"
             values = sections.get(section, {}).get(option, [])
             value = values[-1].strip() if values else ""
-            logins = transport_logins(value) if value else []  # empty: RPC's is used
-            if logins is None:
-                unknown.append(f"{where} (its user or vhost is an oslo.config substitution)")
-                continue
-            for login in logins:
-                found.setdefault(login, []).append(where)
+            if value:  # empty: RPC's is used
+                found.append((f"{remote.name}:{path}{option_named(section, option)}", value))
+    return found
+
+
+def configured_logins(remote: Remote) -> tuple[dict[Login, list[str]], list[str]]:
+    """The logins the transport URLs of the host's service configurations name
+    (:func:`transport_urls`), each with where it is written, and the files whose
+    transport URL is not known (where, then ``(why)``): a file that does not parse, a
+    user or vhost that is a substitution. A failed ``configs`` read is could-not-run."""
+    found: dict[Login, list[str]] = {}
+    unknown: list[str] = []
+    for where, value in transport_urls(remote, unknown):
+        logins = transport_logins(value)
+        if logins is None:
+            unknown.append(f"{where} (its user or vhost is an oslo.config substitution)")
+            continue
+        for login in logins:
+            found.setdefault(login, []).append(where)
     return found, unknown
+
+
+def configured_brokers(remote: Remote) -> tuple[dict[tuple[str, int], list[str]], list[str]]:
+    """The brokers (host, port) the transport URLs of the host's service configurations
+    name, each with where it is written, and the files whose brokers are not known (a
+    file that does not parse, a broker's host that is an oslo.config substitution)."""
+    found: dict[tuple[str, int], list[str]] = {}
+    unknown: list[str] = []
+    for where, value in transport_urls(remote, unknown):
+        brokers = transport_endpoints(value)
+        if any("$" in b.host for b in brokers):
+            unknown.append(f"{where} (a broker's host is an oslo.config substitution)")
+            continue
+        for b in brokers:
+            found.setdefault((b.host, b.port), []).append(where)
+    return found, unknown
+
+
+# -- the broker's own health checks (MQ-006) ------------------------------------------
+
+HEALTH_READ = HEALTH
+HEALTH_PARTS = ("state", "ports", "certificates")
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One listener of the node: protocol (amqp, amqp/ssl, clustering, http ...), the
+    interface it is bound to, its port, and whether it has a certificate (TLS)."""
+
+    protocol: str
+    interface: str
+    port: int
+    tls: bool
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """A TLS listener whose certificate (or CA certificate) expires within
+    :data:`CERT_WITHIN`: where, which file, and when it expires (the broker's words)."""
+
+    protocol: str
+    port: int
+    certfile: str
+    expires: str
+
+
+@dataclass(frozen=True)
+class Health:
+    """What one messaging host's node said of its own health: the vhosts it has that do
+    not run there, its listeners, its verdict on the ports asked (the management API's
+    port-listener check; none from rabbitmqctl), and its TLS listeners' certificates
+    expiring soon (``None``: not asked, rabbitmqctl on a node without TLS listener)."""
+
+    host: str
+    node: str
+    down_vhosts: tuple[str, ...]
+    listeners: tuple[Listener, ...]
+    ports: dict[int, bool]
+    expiring: tuple[Expiring, ...] | None
+    source: str
+
+    def listening(self, port: int) -> bool:
+        """The node listens on ``port``: by its own port-listener check where it was asked,
+        else by its listeners."""
+        if port in self.ports:
+            return self.ports[port]
+        return any(listener.port == port for listener in self.listeners)
+
+
+def _json_line(text: str, host: str, part: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise unexpected(host, HEALTH_READ, f"{part}: {text}") from None
+
+
+def _state(text: str, host: str) -> tuple[str, tuple[str, ...], tuple[Listener, ...]]:
+    """The part ``state``: one JSON line (node, down_vhosts, listeners), then ``ok`` where
+    it was printed by ``rabbitmqctl eval`` (the expression's value)."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not lines or lines[1:] not in ([], ["ok"]):
+        raise unexpected(host, HEALTH_READ, lines[-1] if lines else "state: (empty)")
+    doc = _json_line(lines[0], host, "state")
+    node, down, found = (
+        (doc.get("node"), doc.get("down_vhosts"), doc.get("listeners"))
+        if isinstance(doc, dict)
+        else (None, None, None)
+    )
+    if not (
+        isinstance(node, str)
+        and isinstance(down, list)
+        and all(isinstance(v, str) for v in down)
+        and isinstance(found, list)
+    ):
+        raise unexpected(host, HEALTH_READ, lines[0])
+    listeners = []
+    for item in found:
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("port"), int)
+            and isinstance(item.get("protocol"), str)
+            and isinstance(item.get("tls"), bool)
+        ):
+            raise unexpected(host, HEALTH_READ, json.dumps(item))
+        listeners.append(
+            Listener(item["protocol"], str(item.get("interface", "")), item["port"], item["tls"])
+        )
+    return node, tuple(sorted(down)), tuple(listeners)
+
+
+def _ports(text: str, host: str) -> dict[int, bool]:
+    """The part ``ports``: ``{"5672": "ok", "5671": "failed"}``, the node's own verdicts."""
+    doc = _json_line(text.strip(), host, "ports")
+    if not isinstance(doc, dict) or not all(
+        k.isdigit() and v in ("ok", "failed") for k, v in doc.items()
+    ):
+        raise unexpected(host, HEALTH_READ, text.strip())
+    return {int(k): v == "ok" for k, v in doc.items()}
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _certificates(text: str, host: str) -> tuple[Expiring, ...]:
+    """The part ``certificates``: ``exit N`` (rabbitmq-diagnostics
+    check_certificate_expiration's status), then its JSON: exit 0 and ``{"result": "ok"}``
+    (none expiring), or non-zero and ``{"result": "error", "expired": [...]}``. Anything
+    else (an error of the tool, another shape) is could-not-run naming it."""
+    first, _, rest = text.strip().partition("\n")
+    words = first.split()
+    if len(words) != 2 or words[0] != "exit" or not words[1].isdigit():
+        raise unexpected(host, HEALTH_READ, f"certificates: {first}")
+    status = int(words[1])
+    doc = _json_line(rest.strip(), host, "certificates")
+    result = doc.get("result") if isinstance(doc, dict) else None
+    if status == 0 and result == "ok":
+        return ()
+    expired = doc.get("expired") if isinstance(doc, dict) else None
+    if status == 0 or result != "error" or not isinstance(expired, list) or not expired:
+        raise CouldNotRun(
+            f"host {host}: read {HEALTH_READ!r}: the certificate expiration check did not "
+            f"answer (exit {status})",
+            one_line(rest, 200),
+        )
+    found = []
+    for item in expired:
+        if not isinstance(item, dict) or not isinstance(item.get("port"), int):
+            raise unexpected(host, HEALTH_READ, json.dumps(item)[:80])
+        certs = [
+            f"{item.get(name) or '?'} ({_when(item.get(f'{name}_expires_on'))})"
+            for name in ("certfile", "cacertfile")
+            if item.get(f"{name}_expires_on")
+        ]
+        found.append(
+            Expiring(
+                str(item.get("protocol", "?")),
+                item["port"],
+                str(item.get("certfile") or "?"),
+                "; ".join(certs) or "?",
+            )
+        )
+    return tuple(found)
+
+
+def parse_health(text: str, host: str = "", source: str = "rabbitmqctl") -> Health:
+    """The ``rabbitmq_health`` read: parts ``state`` (always), ``ports`` (the management
+    API's port-listener answers) and ``certificates`` (the management API always;
+    rabbitmqctl only where a listener has TLS). A part of another name, a line of another
+    shape, or no ``state`` is could-not-run naming it: never a node without a vhost down
+    or a listener less."""
+    outside = outside_parts(text)
+    if outside:
+        raise unexpected(host, HEALTH_READ, outside)
+    sections = parts(text)
+    other = [name for name in sections if name not in HEALTH_PARTS]
+    if other:
+        raise unexpected(host, HEALTH_READ, f"{PART} {other[0]}")
+    if "state" not in sections:
+        where = f"host {host}: " if host else ""
+        raise CouldNotRun(f"{where}read {HEALTH_READ!r}: no node state in its answer", "")
+    node, down, listeners = _state(sections["state"], host)
+    ports = _ports(sections["ports"], host) if "ports" in sections else {}
+    expiring = _certificates(sections["certificates"], host) if "certificates" in sections else None
+    if expiring is None and any(listener.tls for listener in listeners):
+        raise CouldNotRun(
+            f"host {host}: read {HEALTH_READ!r}: TLS listeners, certificates not checked", ""
+        )
+    return Health(host, node, down, listeners, ports, expiring, source)
+
+
+def health_of(remote: Remote) -> Health:
+    result = remote.read(HEALTH_READ)
+    source = "management API" if "management API" in result.stderr else "rabbitmqctl"
+    return parse_health(result.stdout, remote.name, source)
 
 
 # -- the reads this module judges (afterboot.reads.hostreads' registry) --------------
 
 
-def _rabbitmqctl(spec: HostSpec) -> str:
+def _rabbitmqctl(spec: HostSpec, tool: str = "rabbitmqctl") -> str:
     if spec.service_manager == "container":
-        return f"{engine_command(spec)} exec rabbitmq rabbitmqctl -q"
-    return "rabbitmqctl -q"
+        return f"{engine_command(spec)} exec rabbitmq {tool} -q"
+    return f"{tool} -q"
 
 
 def _rabbitmq_status(spec: HostSpec) -> str:
@@ -324,6 +538,38 @@ def _rabbitmq_permissions(spec: HostSpec) -> str:
     )
 
 
+# The node's own health checks in one Erlang VM (each rabbitmqctl boots one: ~1 s of CPU):
+# the vhosts it does not run (rabbit_vhost_sup_sup:check/0, what check_virtual_hosts and
+# /api/health/checks/virtual-hosts call) and its listeners (rabbit_networking's, what
+# `rabbitmq-diagnostics listeners` and the port-listener check list), as one JSON line.
+# Read only: it calls what those checks call, nothing that changes the node.
+HEALTH_EVAL = (
+    "N = node(), "
+    "Ls = [#{protocol => P, interface => list_to_binary(inet:ntoa(IP)), port => Port, "
+    "tls => is_list(Os) andalso (proplists:is_defined(certfile, Os) orelse "
+    "proplists:is_defined(ssl_opts, Os))} "
+    "|| {listener, LN, P, _, IP, Port, Os} <- rabbit_networking:active_listeners(), LN =:= N], "
+    'io:format("~s~n", [rabbit_json:encode(#{node => N, '
+    "down_vhosts => rabbit_vhost_sup_sup:check(), listeners => Ls})])."
+)
+
+
+def _rabbitmq_health(spec: HostSpec) -> str:
+    """Part ``state``: :data:`HEALTH_EVAL`'s line; part ``certificates`` only where a
+    listener has TLS (one more VM): ``exit N`` and check_certificate_expiration's JSON."""
+    within, unit = CERT_WITHIN
+    diagnostics = _rabbitmqctl(spec, "rabbitmq-diagnostics")
+    return (
+        f"s=$({_rabbitmqctl(spec)} eval {shlex.quote(HEALTH_EVAL)} </dev/null) "
+        "|| { r=$?; printf '%s\\n' \"$s\"; exit $r; }; "
+        f'echo "{PART} state"; printf \'%s\\n\' "$s"; '
+        "case $s in *'\"tls\":true'*) "
+        f"c=$({diagnostics} check_certificate_expiration --within {within} --unit {unit} "
+        "--formatter json </dev/null 2>&1); r=$?; "
+        f'echo "{PART} certificates"; echo "exit $r"; printf \'%s\\n\' "$c";; esac'
+    )
+
+
 register(
     HostRead("rabbitmq_status", "RabbitMQ cluster status", _rabbitmq_status, slow=True),
     HostRead("rabbitmq_vhosts", "RabbitMQ vhosts", _rabbitmq_vhosts, slow=True),
@@ -339,4 +585,6 @@ register(
         _rabbitmq_permissions,
         slow=True,
     ),
+    # MQ-006: vhosts down, listeners, TLS certificates expiring (the node's own checks)
+    HostRead(HEALTH_READ, "RabbitMQ's own health checks", _rabbitmq_health, slow=True),
 )

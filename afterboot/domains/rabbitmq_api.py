@@ -19,8 +19,9 @@ management tag), TLS only, a filtered port.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
@@ -38,6 +39,12 @@ PORT = 15672  # the plugin's default listener (kolla: rabbitmq_management_port)
 READS = ("rabbitmq_status", "rabbitmq_vhosts", "rabbitmq_root_queues", "rabbitmq_queues")
 # answered too where the user may list them (an administrator), else read by rabbitmqctl
 OPTIONAL = ("rabbitmq_permissions",)
+# answered where the broker has the health checks (3.8.10+) and they answer as documented,
+# only when a check asks for it (one request each); else read by rabbitmqctl
+HEALTH = "rabbitmq_health"
+# certificates asked about: those expiring within this (certificate-expiration/14/days;
+# rabbitmq-diagnostics check_certificate_expiration --within 14 --unit days)
+CERT_WITHIN = (14, "days")
 MAX_USERS = 3  # credentials tried per host (each service may have its own user)
 # The options a service's broker is named in (section as oslo.config keeps it, option):
 # RPC's, and notifications' (oslo.messaging uses RPC's where it is unset or empty; a site
@@ -187,7 +194,84 @@ def _permissions(session: Any, base: str, timeout: float, vhosts: list[str]) -> 
     return "\n".join(lines) + "\n"
 
 
-def _answer(session: Any, base: str, timeout: float) -> dict[str, ReadResult]:
+def _check(session: Any, base: str, path: str, timeout: float) -> dict[str, Any]:
+    """One of the broker's health checks: its answer, 200 ``{"status": "ok", ...}`` or 503
+    ``{"status": "failed", ...}``; any other status (404: a broker without that check),
+    a body that is no such JSON, is CouldNotRun naming it (never a pass)."""
+    resp = session.get(base + path, timeout=(min(2.0, timeout), timeout), allow_redirects=False)
+    where = f"{base}{path}"
+    if resp.status_code not in (200, 503):
+        older = " (no such health check: RabbitMQ before 3.8.10)" if resp.status_code == 404 else ""
+        raise CouldNotRun(f"{where}: HTTP {resp.status_code}{older}", "")
+    try:
+        doc = resp.json()
+    except ValueError:
+        raise CouldNotRun(f"{where}: HTTP {resp.status_code}, not JSON", resp.text[:100]) from None
+    expected = "ok" if resp.status_code == 200 else "failed"
+    if not isinstance(doc, dict) or doc.get("status") != expected:
+        raise CouldNotRun(f"{where}: HTTP {resp.status_code} answering {str(doc)[:100]}", "")
+    return doc
+
+
+def _health(session: Any, base: str, timeout: float, ports: Iterable[int]) -> str:
+    """``rabbitmq_health`` in the format its rabbitmqctl snippet prints
+    (:func:`afterboot.domains.rabbitmq.parse_health`): the virtual-hosts check, the node's
+    listeners (``/api/overview``: never their socket options, which may hold a key's
+    password), the port-listener check of each port the transport URLs name for this
+    broker, and the certificate-expiration check (a node without TLS listener: ok)."""
+    vhosts = _check(session, base, "/api/health/checks/virtual-hosts", timeout)
+    down = vhosts.get("virtual-hosts", []) if vhosts["status"] == "failed" else []
+    if vhosts["status"] == "failed" and not (
+        isinstance(down, list) and down and all(isinstance(v, str) for v in down)
+    ):
+        raise CouldNotRun(f"{base}/api/health/checks/virtual-hosts: failed, naming no vhost", "")
+    overview = _get(session, base, "/api/overview?columns=node,listeners", timeout)
+    node = str(overview["node"])
+    listeners = []
+    for item in overview["listeners"]:
+        if item.get("node") != node:
+            continue
+        opts = item.get("socket_opts") or {}
+        opts = opts if isinstance(opts, dict) else {}
+        listeners.append(
+            {
+                "interface": str(item.get("ip_address", "")),
+                "port": int(item["port"]),
+                "protocol": str(item["protocol"]),
+                "tls": "certfile" in opts or "ssl_opts" in opts,
+            }
+        )
+    verdicts = {
+        str(port): _check(session, base, f"/api/health/checks/port-listener/{port}", timeout)[
+            "status"
+        ]
+        for port in sorted(set(ports))
+    }
+    within, unit = CERT_WITHIN
+    certs = _check(
+        session, base, f"/api/health/checks/certificate-expiration/{within}/{unit}", timeout
+    )
+    if certs["status"] == "ok":
+        certificates = f"exit 0\n{json.dumps({'result': 'ok'})}"
+    else:  # as rabbitmq-diagnostics check_certificate_expiration prints it (exit 69)
+        expired = certs.get("expired")
+        if not isinstance(expired, list) or not expired:
+            raise CouldNotRun(f"{base}: certificate-expiration failed, naming no listener", "")
+        certificates = f"exit 69\n{json.dumps({'result': 'error', 'expired': expired})}"
+    state = {"down_vhosts": down, "listeners": listeners, "node": node}
+    return (
+        f"{PART} state\n{json.dumps(state)}\n{PART} ports\n{json.dumps(verdicts)}\n"
+        f"{PART} certificates\n{certificates}\n"
+    )
+
+
+def _answer(
+    session: Any,
+    base: str,
+    timeout: float,
+    wanted: Collection[str] = (),
+    ports: Iterable[int] = (),
+) -> dict[str, ReadResult]:
     nodes = _get(
         session, base, "/api/nodes?columns=name,running,type,mem_alarm,disk_free_alarm", timeout
     )
@@ -227,14 +311,22 @@ def _answer(session: Any, base: str, timeout: float) -> dict[str, ReadResult]:
     out = {name: ReadResult(name, 0, value + "\n", via) for name, value in text.items()}
     if permissions is not None:
         out["rabbitmq_permissions"] = ReadResult("rabbitmq_permissions", 0, permissions, via)
+    # not answered here (no such check, another answer): left to rabbitmqctl; requests'
+    # errors are OSErrors
+    with contextlib.suppress(CouldNotRun, OSError, ValueError, KeyError, TypeError):
+        if HEALTH in wanted:
+            out[HEALTH] = ReadResult(HEALTH, 0, _health(session, base, timeout, ports), via)
     return out
 
 
 def management_reads(
-    remote: Remote, connections: Connections, timeout: float
+    remote: Remote,
+    connections: Connections,
+    timeout: float,
+    wanted: Collection[str] = (*READS, *OPTIONAL),
 ) -> dict[str, ReadResult]:
     """The host's RabbitMQ reads from its broker's management API, or CouldNotRun saying
-    why not (then ``rabbitmqctl`` reads them)."""
+    why not (then ``rabbitmqctl`` reads them); :data:`HEALTH` only where ``wanted``."""
     import requests
 
     known = endpoints(remote, connections)
@@ -243,13 +335,14 @@ def management_reads(
     host = _address(remote, known)
     base = f"http://[{host}]:{PORT}" if ":" in host else f"http://{quote(host, safe='.-')}:{PORT}"
     users = list({(e.user, e.password): e for e in known}.values())[:MAX_USERS]
+    ports = {e.port for e in known if e.host == host}  # what the services use of this broker
     why = []
     with requests.Session() as session:
         session.trust_env = False  # the broker is on the management network, not behind a proxy
         for endpoint in users:
             session.auth = (endpoint.user, endpoint.password)
             try:
-                return _answer(session, base, timeout)
+                return _answer(session, base, timeout, wanted, ports)
             except CouldNotRun as exc:
                 why.append(str(exc))
                 if not str(exc).endswith(("HTTP 401", "HTTP 403")):

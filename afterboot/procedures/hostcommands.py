@@ -55,6 +55,7 @@ IN_CONTAINER: dict[str, str] = {
     "glance-status": "glance_api",
     "neutron-status": "neutron_server",
     "rabbitmqctl": "rabbitmq",
+    "rabbitmq-diagnostics": "rabbitmq",
 }
 # a subcommand given no password on its command line reads it from standard input
 _READS_STDIN = re.compile(r"^\s.*\b(?:add_user|change_password)\s+\S+\s*$")

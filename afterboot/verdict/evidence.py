@@ -233,10 +233,11 @@ def collect_root_logs(
     root = located.root
     reads: list[tuple[str, str, tuple[str, ...]]] = []
     for log in root.logs:
-        mapped = remote.path(log) if hasattr(remote, "path") else log
+        path = fill(log, {"host": name})  # a log named after its node (rabbit@{host}.log)
+        mapped = remote.path(path) if hasattr(remote, "path") else path
         reads.append(
             (
-                f"{log} on {name} ({root.service}, the root)",
+                f"{path} on {name} ({root.service}, the root)",
                 "test -r %s && tail -c %s %s",
                 (mapped, str(limits.bytes), mapped),
             )
