@@ -196,10 +196,7 @@ def _judged(reports: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
             subjects = tuple(
                 sorted(f"{f.get('host')}:{f.get('subject')}" for f in r.get("findings") or [])
             )
-            # blocked by its root in another service: a cause its live logs named (the
-            # evidence), which no snapshot keeps; judged offline, the same failure stays failed
-            outcome = "failed" if r["outcome"] == "blocked" and r.get("root") else r["outcome"]
-            got[r["nodeid"]] = (outcome, subjects)
+            got[r["nodeid"]] = (r["outcome"], subjects)
     return got
 
 
