@@ -5,6 +5,7 @@ may use its vhost, and the broker's own health checks pass."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
@@ -16,7 +17,6 @@ from afterboot.domains.rabbitmq import (
     PERMISSIONS,
     Broker,
     Health,
-    Login,
     configured_brokers,
     configured_logins,
     grants,
@@ -27,6 +27,8 @@ from afterboot.domains.rabbitmq import broker as first_broker
 from afterboot.errors import CouldNotRun, one_line, shown
 from afterboot.inventory.model import Inventory
 from afterboot.transport.connections import Connections, Remote
+
+K = TypeVar("K")  # what a configuration names: a login, a broker's host and port
 
 RUNAWAY_MESSAGES = 10000
 
@@ -240,17 +242,7 @@ def test_transport_users_permitted(connections: Connections, findings: Findings)
     if not connections.with_role("messaging"):
         pytest.skip("the inventory declares no messaging host")
     granted = grants(connections)  # read first: a broken read is never "nothing to judge"
-    named: dict[Login, list[str]] = {}
-    unknown: list[str] = []
-    for remote in connections.with_role(*TRANSPORT_ROLES):
-        try:
-            found, unsure = configured_logins(remote)
-        except CouldNotRun as exc:
-            unknown.append(str(exc))
-            continue
-        unknown += unsure
-        for login, where in found.items():
-            named.setdefault(login, []).extend(where)
+    named, unknown = _named_in_configs(connections, configured_logins)
     if not named and not unknown:
         pytest.skip("no service configuration names a RabbitMQ user in its transport_url")
     for login, where in sorted(named.items(), key=lambda kv: (kv[0].vhost, kv[0].user)):
@@ -303,18 +295,30 @@ def _brokers_named(
     name, short name or any of its addresses), each with the files that name it; and the
     configurations whose brokers are not known."""
     mine = host_addresses(host) | {host.name, short_name(host.name)}
+    brokers, unknown = _named_in_configs(connections, configured_brokers)
     named: dict[int, list[str]] = {}
+    for (broker_host, port), where in brokers.items():
+        if broker_host in mine or short_name(broker_host) == short_name(host.name):
+            named.setdefault(port, []).extend(where)
+    return named, unknown
+
+
+def _named_in_configs(
+    connections: Connections, read: Callable[[Remote], tuple[dict[K, list[str]], list[str]]]
+) -> tuple[dict[K, list[str]], list[str]]:
+    """What ``read`` finds in the configurations of every host whose services log in to
+    RabbitMQ, each with the files that name it; and the configurations it could not read."""
+    named: dict[K, list[str]] = {}
     unknown: list[str] = []
     for remote in connections.with_role(*TRANSPORT_ROLES):
         try:
-            found, unsure = configured_brokers(remote)
+            found, unsure = read(remote)
         except CouldNotRun as exc:
             unknown.append(str(exc))
             continue
         unknown += unsure
-        for (broker_host, port), where in found.items():
-            if broker_host in mine or short_name(broker_host) == short_name(host.name):
-                named.setdefault(port, []).extend(where)
+        for key, where in found.items():
+            named.setdefault(key, []).extend(where)
     return named, unknown
 
 
