@@ -32,12 +32,12 @@ def device(host: str) -> str:
     return f"d{STORAGE_HOSTS.index(host) + 1}"
 
 
-# Swift's servers log through syslog, as they do on a site. A systemd host's journald
-# takes their lines there (/dev/log); a lab host of its own init runs rsyslogd, to which
-# swift sends them by UDP on the host's loopback (log_udp_host), and which files them as
-# swift's own rsyslog example does (the proxy's in proxy.log, the storage servers' in
-# storage.log). No socket is made in /dev (no imuxsock: /dev is the machine's, shared by
-# those hosts), and no kernel log is read (no imklog).
+# Swift's servers log through syslog (their log_address, /dev/log, else UDP to
+# localhost:514), as they do on a site. A systemd host's journald takes them there; a lab
+# host of its own init runs rsyslogd, which files them as swift's own rsyslog example does
+# (the proxy's in proxy.log, the storage servers' in storage.log). It listens on the
+# host's loopback only: /dev is the machine's, shared by every lab host, so no socket is
+# made there (no imuxsock), and no kernel log is read (no imklog).
 SYSLOG_CONF = """\
 module(load="imudp")
 input(type="imudp" address="127.0.0.1" port="514")
@@ -67,12 +67,6 @@ def syslog_service(host: str) -> Service:
         "/usr/sbin/rsyslogd -n -f /etc/rsyslog.conf -i /run/rsyslogd.pid",
         "/var/log/rsyslogd.out",
     )
-
-
-def syslog_options(host: str) -> dict[str, object]:
-    """Where swift sends its lines on ``host``: that host's rsyslogd, named (a /dev/log the
-    machine may have, shared by the lab's hosts, would take them otherwise)."""
-    return {"log_udp_host": "127.0.0.1", "log_udp_port": 514} if host in syslog_hosts() else {}
 
 
 def configure_syslog(lab: Lab, host: str) -> None:
@@ -152,7 +146,6 @@ def configure_proxy(lab: Lab) -> None:
                     "user": "root",
                     "swift_dir": "/etc/swift",
                     "log_name": "swift-proxy-server",
-                    **syslog_options("controller"),
                 },
                 "pipeline:main": {
                     "pipeline": "catch_errors gatekeeper healthcheck proxy-logging cache "
@@ -205,7 +198,6 @@ def configure_storage(lab: Lab, host: str) -> None:
                 "devices": "/srv/node",
                 "mount_check": True,
                 "log_name": f"swift-{kind}-server",
-                **syslog_options(host),
             },
             "pipeline:main": {"pipeline": f"healthcheck recon {kind}-server"},
             f"app:{kind}-server": {"use": f"egg:swift#{kind}"},
