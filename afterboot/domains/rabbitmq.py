@@ -315,7 +315,6 @@ def configured_brokers(remote: Remote) -> tuple[dict[tuple[str, int], list[str]]
 
 # -- the broker's own health checks (MQ-006) ------------------------------------------
 
-HEALTH_READ = HEALTH
 HEALTH_PARTS = ("state", "ports", "certificates")
 
 
@@ -368,7 +367,7 @@ def _json_line(text: str, host: str, part: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError:
-        raise unexpected(host, HEALTH_READ, f"{part}: {text}") from None
+        raise unexpected(host, HEALTH, f"{part}: {text}") from None
 
 
 def _state(text: str, host: str) -> tuple[str, tuple[str, ...], tuple[Listener, ...]]:
@@ -376,7 +375,7 @@ def _state(text: str, host: str) -> tuple[str, tuple[str, ...], tuple[Listener, 
     it was printed by ``rabbitmqctl eval`` (the expression's value)."""
     lines = [line for line in text.split("\n") if line.strip()]
     if not lines or lines[1:] not in ([], ["ok"]):
-        raise unexpected(host, HEALTH_READ, lines[-1] if lines else "state: (empty)")
+        raise unexpected(host, HEALTH, lines[-1] if lines else "state: (empty)")
     doc = _json_line(lines[0], host, "state")
     node, down, found = (
         (doc.get("node"), doc.get("down_vhosts"), doc.get("listeners"))
@@ -389,7 +388,7 @@ def _state(text: str, host: str) -> tuple[str, tuple[str, ...], tuple[Listener, 
         and all(isinstance(v, str) for v in down)
         and isinstance(found, list)
     ):
-        raise unexpected(host, HEALTH_READ, lines[0])
+        raise unexpected(host, HEALTH, lines[0])
     listeners = []
     for item in found:
         if not (
@@ -398,7 +397,7 @@ def _state(text: str, host: str) -> tuple[str, tuple[str, ...], tuple[Listener, 
             and isinstance(item.get("protocol"), str)
             and isinstance(item.get("tls"), bool)
         ):
-            raise unexpected(host, HEALTH_READ, json.dumps(item))
+            raise unexpected(host, HEALTH, json.dumps(item))
         listeners.append(
             Listener(item["protocol"], str(item.get("interface", "")), item["port"], item["tls"])
         )
@@ -411,7 +410,7 @@ def _ports(text: str, host: str) -> dict[int, bool]:
     if not isinstance(doc, dict) or not all(
         k.isdigit() and v in ("ok", "failed") for k, v in doc.items()
     ):
-        raise unexpected(host, HEALTH_READ, text.strip())
+        raise unexpected(host, HEALTH, text.strip())
     return {int(k): v == "ok" for k, v in doc.items()}
 
 
@@ -429,7 +428,7 @@ def _certificates(text: str, host: str) -> tuple[Expiring, ...]:
     first, _, rest = text.strip().partition("\n")
     words = first.split()
     if len(words) != 2 or words[0] != "exit" or not words[1].isdigit():
-        raise unexpected(host, HEALTH_READ, f"certificates: {first}")
+        raise unexpected(host, HEALTH, f"certificates: {first}")
     status = int(words[1])
     doc = _json_line(rest.strip(), host, "certificates")
     result = doc.get("result") if isinstance(doc, dict) else None
@@ -438,14 +437,14 @@ def _certificates(text: str, host: str) -> tuple[Expiring, ...]:
     expired = doc.get("expired") if isinstance(doc, dict) else None
     if status == 0 or result != "error" or not isinstance(expired, list) or not expired:
         raise CouldNotRun(
-            f"host {host}: read {HEALTH_READ!r}: the certificate expiration check did not "
+            f"host {host}: read {HEALTH!r}: the certificate expiration check did not "
             f"answer (exit {status})",
             one_line(rest, 200),
         )
     found = []
     for item in expired:
         if not isinstance(item, dict) or not isinstance(item.get("port"), int):
-            raise unexpected(host, HEALTH_READ, json.dumps(item)[:80])
+            raise unexpected(host, HEALTH, json.dumps(item)[:80])
         certs = [
             f"{item.get(name) or '?'} ({_when(item.get(f'{name}_expires_on'))})"
             for name in ("certfile", "cacertfile")
@@ -470,26 +469,26 @@ def parse_health(text: str, host: str = "", source: str = "rabbitmqctl") -> Heal
     or a listener less."""
     outside = outside_parts(text)
     if outside:
-        raise unexpected(host, HEALTH_READ, outside)
+        raise unexpected(host, HEALTH, outside)
     sections = parts(text)
     other = [name for name in sections if name not in HEALTH_PARTS]
     if other:
-        raise unexpected(host, HEALTH_READ, f"{PART} {other[0]}")
+        raise unexpected(host, HEALTH, f"{PART} {other[0]}")
     if "state" not in sections:
         where = f"host {host}: " if host else ""
-        raise CouldNotRun(f"{where}read {HEALTH_READ!r}: no node state in its answer", "")
+        raise CouldNotRun(f"{where}read {HEALTH!r}: no node state in its answer", "")
     node, down, listeners = _state(sections["state"], host)
     ports = _ports(sections["ports"], host) if "ports" in sections else {}
     expiring = _certificates(sections["certificates"], host) if "certificates" in sections else None
     if expiring is None and any(listener.tls for listener in listeners):
         raise CouldNotRun(
-            f"host {host}: read {HEALTH_READ!r}: TLS listeners, certificates not checked", ""
+            f"host {host}: read {HEALTH!r}: TLS listeners, certificates not checked", ""
         )
     return Health(host, node, down, listeners, ports, expiring, source)
 
 
 def health_of(remote: Remote) -> Health:
-    result = remote.read(HEALTH_READ)
+    result = remote.read(HEALTH)
     source = "management API" if "management API" in result.stderr else "rabbitmqctl"
     return parse_health(result.stdout, remote.name, source)
 
@@ -586,5 +585,5 @@ register(
         slow=True,
     ),
     # MQ-006: vhosts down, listeners, TLS certificates expiring (the node's own checks)
-    HostRead(HEALTH_READ, "RabbitMQ's own health checks", _rabbitmq_health, slow=True),
+    HostRead(HEALTH, "RabbitMQ's own health checks", _rabbitmq_health, slow=True),
 )

@@ -143,31 +143,27 @@ def _alarms(session: Any, base: str, timeout: float, nodes: list[Any]) -> list[d
     """The broker's own alarm health check (3.8.10+: 200 without alarm, 503 naming them),
     live; the nodes' alarm flags (refreshed with their statistics, every few seconds)
     where the broker has no such check."""
-    resp = session.get(
-        base + "/api/health/checks/alarms",
-        timeout=(min(2.0, timeout), timeout),
-        allow_redirects=False,
-    )
-    if resp.status_code in (200, 503):
-        found = resp.json().get("alarms") or [] if resp.status_code == 503 else []
-        if resp.status_code == 503 and not found:
-            raise CouldNotRun(f"{base}/api/health/checks/alarms: failed, naming no alarm", "")
+    path = "/api/health/checks/alarms"
+    resp = _ask(session, base, path, timeout)
+    if resp.status_code == 404:
         return [
-            {
-                "node": str(a.get("node", "")),
-                # "disk space" here, "disk" in rabbitmqctl's cluster status
-                "resource": str(a.get("resource", "")).split()[0] if a.get("resource") else "",
-                "type": "resource_limit",
-            }
-            for a in found
+            {"node": n["name"], "resource": resource, "type": "resource_limit"}
+            for n in nodes
+            for resource, key in (("memory", "mem_alarm"), ("disk", "disk_free_alarm"))
+            if n.get(key)
         ]
-    if resp.status_code != 404:
-        raise CouldNotRun(f"{base}/api/health/checks/alarms: HTTP {resp.status_code}", "")
+    doc = _verdict(resp, f"{base}{path}")
+    found = doc.get("alarms") or [] if doc["status"] == "failed" else []
+    if doc["status"] == "failed" and not found:
+        raise CouldNotRun(f"{base}{path}: failed, naming no alarm", "")
     return [
-        {"node": n["name"], "resource": resource, "type": "resource_limit"}
-        for n in nodes
-        for resource, key in (("memory", "mem_alarm"), ("disk", "disk_free_alarm"))
-        if n.get(key)
+        {
+            "node": str(a.get("node", "")),
+            # "disk space" here, "disk" in rabbitmqctl's cluster status
+            "resource": str(a.get("resource", "")).split()[0] if a.get("resource") else "",
+            "type": "resource_limit",
+        }
+        for a in found
     ]
 
 
@@ -194,12 +190,14 @@ def _permissions(session: Any, base: str, timeout: float, vhosts: list[str]) -> 
     return "\n".join(lines) + "\n"
 
 
-def _check(session: Any, base: str, path: str, timeout: float) -> dict[str, Any]:
-    """One of the broker's health checks: its answer, 200 ``{"status": "ok", ...}`` or 503
-    ``{"status": "failed", ...}``; any other status (404: a broker without that check),
-    a body that is no such JSON, is CouldNotRun naming it (never a pass)."""
-    resp = session.get(base + path, timeout=(min(2.0, timeout), timeout), allow_redirects=False)
-    where = f"{base}{path}"
+def _ask(session: Any, base: str, path: str, timeout: float) -> Any:
+    return session.get(base + path, timeout=(min(2.0, timeout), timeout), allow_redirects=False)
+
+
+def _verdict(resp: Any, where: str) -> dict[str, Any]:
+    """A health check's answer, 200 ``{"status": "ok", ...}`` or 503 ``{"status":
+    "failed", ...}``; any other status (404: a broker without that check), a body that is
+    no such JSON, is CouldNotRun naming it (never a pass)."""
     if resp.status_code not in (200, 503):
         older = " (no such health check: RabbitMQ before 3.8.10)" if resp.status_code == 404 else ""
         raise CouldNotRun(f"{where}: HTTP {resp.status_code}{older}", "")
@@ -211,6 +209,11 @@ def _check(session: Any, base: str, path: str, timeout: float) -> dict[str, Any]
     if not isinstance(doc, dict) or doc.get("status") != expected:
         raise CouldNotRun(f"{where}: HTTP {resp.status_code} answering {str(doc)[:100]}", "")
     return doc
+
+
+def _check(session: Any, base: str, path: str, timeout: float) -> dict[str, Any]:
+    """One of the broker's health checks, asked (:func:`_verdict`)."""
+    return _verdict(_ask(session, base, path, timeout), f"{base}{path}")
 
 
 def _health(session: Any, base: str, timeout: float, ports: Iterable[int]) -> str:
