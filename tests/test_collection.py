@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -74,9 +75,10 @@ def test_script_splits_back_exactly(local: Remote, reads: dict[str, HostRead]) -
     )
     # the slow reads ran beside each other and the rest: about one second, not two
     assert snap.seconds < 1.9, snap.seconds
-    now, uptime = (float(x) for x in got["clock"].stdout.split())
-    assert abs(now - time.time()) < 5
-    assert uptime > 0
+    now, uptime, offset = got["clock"].stdout.split()
+    assert abs(float(now) - time.time()) < 5
+    assert float(uptime) > 0
+    assert re.fullmatch(r"[+-]\d{4}", offset)  # the UTC offset oslo.log's local times need
 
 
 def test_a_read_past_its_deadline_is_could_not_run(

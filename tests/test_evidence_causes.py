@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +17,7 @@ from afterboot.procedures.signatures import find_cause, parse
 from afterboot.procedures.signatures import load as load_signatures
 from afterboot.procedures.text import procedure_text
 from afterboot.reports.reportfiles import script, summary_data
+from afterboot.snapshot import ReadResult
 from afterboot.verdict.entries import Entry
 from afterboot.verdict.evidence import (
     Limits,
@@ -24,6 +26,7 @@ from afterboot.verdict.evidence import (
     last_writer,
     load_limits,
     most_specific,
+    pid_starts,
     request_ids,
     section,
 )
@@ -529,3 +532,82 @@ def test_request_ids_are_swift_transactions_and_api_requests() -> None:
         "req-0b6b0c4e-1111-4222-8333-000000000001",
     )
     assert request_ids("no request here: tx12 req-1") == ()
+
+
+# A nova-compute whose pid is the same in each life (its own pid namespace, a container's
+# first processes): its log's previous life ended in a vhost-down episode, never cleared
+# by a reconnect line; this life (started 08:00:58) cannot reach the broker's port.
+_SAME_PID_LOG = "\n".join(
+    [
+        "2026-12-06 07:11:15.422 62 ERROR oslo.messaging._drivers.impl_rabbit [-] Unable to "
+        "connect to AMQP server on 10.77.0.10:5672 after inf tries: Connection.open: (541) "
+        "INTERNAL_ERROR - access to vhost '/' refused for user 'openstack': vhost '/' is down",
+        "2026-12-06 08:00:59.388 62 INFO os_vif [-] Loaded VIF plugins: noop, ovs",
+        "2026-12-06 08:01:00.378 62 INFO nova.service [-] Starting compute node (version 34.0.0)",
+        "2026-12-06 08:47:35.293 62 ERROR oslo.messaging._drivers.impl_rabbit [-] [dbac710d] "
+        "AMQP server on 10.77.0.10:5672 is unreachable: [Errno 111] Connection refused. Trying "
+        "again in 4 seconds.: ConnectionRefusedError: [Errno 111] Connection refused",
+    ]
+)
+
+
+def _host(offset: str, etimes: int = 2797, args: str = "/usr/bin/nova-compute") -> object:
+    """A host whose pass read its clock (08:47:35 in UTC, shown at ``offset``) and its
+    process table, where pid 62 runs ``args`` since ``etimes`` seconds."""
+    now = 1796546855.0  # 2026-12-06 08:47:35 UTC
+    return SimpleNamespace(
+        reads={
+            "clock": ReadResult("clock", 0, f"{now:.6f} 2838.96 {offset}\n"),
+            "processes": ReadResult(
+                "processes", 0, f"top 900\n     62       1 {etimes:7d} Ssl  {args}\n"
+            ),
+        }
+    )
+
+
+def test_a_same_pid_s_previous_life_names_no_cause() -> None:
+    log = "/var/log/nova/nova-compute.log"
+    _, stale = section("nova-compute.log", _SAME_PID_LOG, LIMITS)
+    assert getattr(stale, "id", None) == "amqp-vhost-down"  # by the pid alone
+    _, cause = section("nova-compute.log", _SAME_PID_LOG, LIMITS, pid_starts(_host("+0000"), log))
+    assert getattr(cause, "id", None) == "amqp-unreachable"
+
+
+def test_a_writer_s_start_is_taken_in_the_log_s_local_time() -> None:
+    """The same log written at UTC+01:00 (its lines an hour later than above): the process
+    started at 09:00:58 local time."""
+    local = re.sub(
+        r"^2026-12-06 (\d\d)",
+        lambda m: f"2026-12-06 {int(m.group(1)) + 1:02d}",
+        _SAME_PID_LOG,
+        flags=re.M,
+    )
+    log = "/var/log/nova/nova-compute.log"
+    assert pid_starts(_host("+0100"), log)("62") == "2026-12-06 09:00:56"
+    _, cause = section("nova-compute.log", local, LIMITS, pid_starts(_host("+0100"), log))
+    assert getattr(cause, "id", None) == "amqp-unreachable"
+    # read as UTC, the start would fall an hour too early and keep the old life
+    _, wrong = section("nova-compute.log", local, LIMITS, pid_starts(_host("+0000"), log))
+    assert getattr(wrong, "id", None) == "amqp-vhost-down"
+
+
+def test_a_pid_unknown_or_another_process_s_cuts_nothing() -> None:
+    """A container's pid (not the host's), a pid the host runs for another program, or a
+    clock without its UTC offset (a snapshot older than that read): the pid alone decides."""
+    log = "/var/log/kolla/nova/nova-compute.log"
+    for started in (
+        pid_starts(_host("+0000", args="/usr/sbin/chronyd"), log),
+        pid_starts(SimpleNamespace(reads={}), log),
+        pid_starts(
+            SimpleNamespace(
+                reads={
+                    "clock": ReadResult("clock", 0, "1796546855.0 2838.96\n"),
+                    "processes": _host("+0000").reads["processes"],  # type: ignore[attr-defined]
+                }
+            ),
+            log,
+        ),
+    ):
+        assert started("62") is None
+        _, cause = section("nova-compute.log", _SAME_PID_LOG, LIMITS, started)
+        assert getattr(cause, "id", None) == "amqp-vhost-down"

@@ -180,7 +180,10 @@ def clock(remote: Remote, *, again: bool = False) -> tuple[float, float]:
     sample, read now; ``remote.read_window`` is then its window)."""
     out = remote.read("clock", again=again).stdout
     try:
-        now, uptime = (float(x) for x in out.split())
+        fields = out.split()
+        if len(fields) not in (2, 3):  # the UTC offset, third, is not in older snapshots
+            raise ValueError(out)
+        now, uptime = float(fields[0]), float(fields[1])
     except ValueError:
         raise CouldNotRun(f"{remote.name}: unreadable clock", out.strip()[:80]) from None
     return now, uptime

@@ -140,8 +140,8 @@ def register(*reads: HostRead) -> None:
 register(
     HostRead(
         "clock",
-        "the host's clock and uptime (boot time, clock skew)",
-        lambda s: "echo $(date +%s.%N) $(cut -d' ' -f1 /proc/uptime)",
+        "the host's clock, uptime and UTC offset (boot time, clock skew, the local times in logs)",
+        lambda s: "echo $(date +%s.%N) $(cut -d' ' -f1 /proc/uptime) $(date +%z)",
     ),
     HostRead(
         "processes",

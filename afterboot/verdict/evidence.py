@@ -21,7 +21,8 @@ host that runs it, is read as evidence too, and the ``root`` property carries it
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -96,32 +97,69 @@ def filtered(text: str, limits: Limits) -> str:
 
 
 # oslo.log's line: "2026-11-29 05:22:25.285 585 ERROR nova ..." (date, time, pid, level)
-_OSLO_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (\d+) [A-Z]+ ")
+_OSLO_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)? (\d+) [A-Z]+ ")
+# A writer's start as read is its age in whole seconds against the host's clock: lines of
+# its own first second may sit this much before it.
+START_SLACK = 2.0
 
 
-def last_writer(lines: list[str]) -> list[str]:
+def last_writer(lines: list[str], started: Callable[[str], str | None] | None = None) -> list[str]:
     """The lines of the process that wrote last, in a log whose lines carry their pid
     (oslo.log): a restarted service's log still holds its previous life's errors, which
-    name no cause of what happens now. Other logs are kept whole."""
-    pids = [m.group(1) if (m := _OSLO_LINE.match(line)) else None for line in lines]
-    last = next((pid for pid in reversed(pids) if pid is not None), None)
+    name no cause of what happens now. ``started`` gives a pid's start as the log writes
+    its times (None: unknown): a service whose pid is the same in each life (its own pid
+    namespace, a container) keeps only the lines of this life. Other logs are kept whole."""
+    parsed = [m.groups() if (m := _OSLO_LINE.match(line)) else None for line in lines]
+    last = next((p[1] for p in reversed(parsed) if p is not None), None)
     if last is None:
         return lines
-    kept, current = [], None
-    for line, pid in zip(lines, pids, strict=True):
-        current = pid if pid is not None else current  # continuation lines: their writer's
-        if current == last:
+    since = started(last) if started is not None else None
+    kept: list[str] = []
+    current = None
+    for line, p in zip(lines, parsed, strict=True):
+        if p is not None:  # continuation lines: their writer's, and their time's
+            current = p[1] == last and (since is None or p[0] >= since)
+        if current:
             kept.append(line)
     return kept
 
 
-def section(title: str, text: str, limits: Limits) -> tuple[str, Cause | None]:
+def pid_starts(remote: Any, log: str) -> Callable[[str], str | None]:
+    """When a pid of the host started, in the host's local time as oslo.log writes it, from
+    the pass's process table and clock; None where the pid runs no process named after the
+    log (``nova-compute`` for nova-compute.log: a container's pids are not the host's) or
+    the clock's UTC offset is not known (a snapshot older than its read)."""
+    reads: dict[str, Any] = getattr(remote, "reads", None) or {}
+    clock, table = reads.get("clock"), reads.get("processes")
+    stem = log.rsplit("/", 1)[-1].removesuffix(".log")
+
+    def started(pid: str) -> str | None:
+        try:
+            now, _, offset = str(getattr(clock, "stdout", "")).split()[:3]
+            sign = -1 if offset.startswith("-") else 1
+            shift = sign * (int(offset[1:3]) * 3600 + int(offset[3:5]) * 60)
+            for row in str(getattr(table, "stdout", "")).splitlines():
+                cols = row.split(None, 4)
+                if len(cols) == 5 and cols[0] == pid and stem and stem in cols[4]:
+                    at = float(now) - float(cols[2]) - START_SLACK + shift
+                    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+        except (AttributeError, ValueError, IndexError, OverflowError):
+            return None
+        return None
+
+    return started
+
+
+def section(
+    title: str, text: str, limits: Limits, started: Callable[[str], str | None] | None = None
+) -> tuple[str, Cause | None]:
     """One log's evidence: the cause its signature names (over the whole tail read, noise
-    removed) as one line above the last ``limits.lines`` lines."""
+    removed, the lines of its writer's present life) as one line above the last
+    ``limits.lines`` lines."""
     keep = denoised(text, limits)
     if not keep:
         return "", None
-    cause = find_cause("\n".join(last_writer(keep)), limits.signatures, limits.requests)
+    cause = find_cause("\n".join(last_writer(keep, started)), limits.signatures, limits.requests)
     head = f"{cause.headline()}\n" if cause else ""
     tail = "\n".join(keep[-limits.lines :])
     return f"{head}{title} (last {limits.lines} lines, noise removed)\n{tail}", cause
@@ -157,7 +195,8 @@ def _sections(
             result = remote.run(fmt, *args)
             if getattr(result, "rc", 1) != 0:
                 continue
-            text, cause = section(title, str(result.stdout), limits)
+            started = pid_starts(remote, args[-1]) if args else None
+            text, cause = section(title, str(result.stdout), limits, started)
         except Exception as exc:  # noqa: BLE001 - evidence is best effort
             out.append((f"{title}: not fetched ({type(exc).__name__})", None))
             continue
