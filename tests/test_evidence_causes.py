@@ -8,6 +8,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -23,12 +24,13 @@ from afterboot.verdict.evidence import (
     Limits,
     _units,
     collect_journals,
+    host_offset,
     last_writer,
     load_limits,
     most_specific,
-    pid_starts,
     request_ids,
     section,
+    writer_starts,
 )
 
 PROCS = load()
@@ -551,63 +553,74 @@ _SAME_PID_LOG = "\n".join(
 )
 
 
-def _host(offset: str, etimes: int = 2797, args: str = "/usr/bin/nova-compute") -> object:
-    """A host whose pass read its clock (08:47:35 in UTC, shown at ``offset``) and its
+def _host(offset: str, etimes: int = 2797, args: str = "/usr/bin/nova-compute") -> Any:
+    """A host whose pass read its clock (08:47:35 in UTC, its UTC offset ``offset``) and its
     process table, where pid 62 runs ``args`` since ``etimes`` seconds."""
     now = 1796546855.0  # 2026-12-06 08:47:35 UTC
     return SimpleNamespace(
+        name="compute1",
         reads={
             "clock": ReadResult("clock", 0, f"{now:.6f} 2838.96 {offset}\n"),
             "processes": ReadResult(
                 "processes", 0, f"top 900\n     62       1 {etimes:7d} Ssl  {args}\n"
             ),
-        }
+        },
     )
 
 
+NOVA_LOG = "/var/log/nova/nova-compute.log"
+
+
+def _cause_id(text: str, host: Any, log: str = NOVA_LOG) -> str | None:
+    _, cause = section(log, text, LIMITS, writer_starts(host, log), host_offset(host))
+    return getattr(cause, "id", None)
+
+
 def test_a_same_pid_s_previous_life_names_no_cause() -> None:
-    log = "/var/log/nova/nova-compute.log"
     _, stale = section("nova-compute.log", _SAME_PID_LOG, LIMITS)
     assert getattr(stale, "id", None) == "amqp-vhost-down"  # by the pid alone
-    _, cause = section("nova-compute.log", _SAME_PID_LOG, LIMITS, pid_starts(_host("+0000"), log))
-    assert getattr(cause, "id", None) == "amqp-unreachable"
+    assert _cause_id(_SAME_PID_LOG, _host("+0000")) == "amqp-unreachable"
 
 
 def test_a_writer_s_start_is_taken_in_the_log_s_local_time() -> None:
-    """The same log written at UTC+01:00 (its lines an hour later than above): the process
-    started at 09:00:58 local time."""
+    """The same log written at UTC+01:00 (its lines an hour later than above)."""
     local = re.sub(
         r"^2026-12-06 (\d\d)",
         lambda m: f"2026-12-06 {int(m.group(1)) + 1:02d}",
         _SAME_PID_LOG,
         flags=re.M,
     )
-    log = "/var/log/nova/nova-compute.log"
-    assert pid_starts(_host("+0100"), log)("62") == "2026-12-06 09:00:56"
-    _, cause = section("nova-compute.log", local, LIMITS, pid_starts(_host("+0100"), log))
-    assert getattr(cause, "id", None) == "amqp-unreachable"
+    assert host_offset(_host("+0100")) == 3600
+    assert _cause_id(local, _host("+0100")) == "amqp-unreachable"
     # read as UTC, the start would fall an hour too early and keep the old life
-    _, wrong = section("nova-compute.log", local, LIMITS, pid_starts(_host("+0000"), log))
-    assert getattr(wrong, "id", None) == "amqp-vhost-down"
+    assert _cause_id(local, _host("+0000")) == "amqp-vhost-down"
 
 
 def test_a_pid_unknown_or_another_process_s_cuts_nothing() -> None:
     """A container's pid (not the host's), a pid the host runs for another program, or a
     clock without its UTC offset (a snapshot older than that read): the pid alone decides."""
-    log = "/var/log/kolla/nova/nova-compute.log"
-    for started in (
-        pid_starts(_host("+0000", args="/usr/sbin/chronyd"), log),
-        pid_starts(SimpleNamespace(reads={}), log),
-        pid_starts(
-            SimpleNamespace(
-                reads={
-                    "clock": ReadResult("clock", 0, "1796546855.0 2838.96\n"),
-                    "processes": _host("+0000").reads["processes"],  # type: ignore[attr-defined]
-                }
-            ),
-            log,
-        ),
-    ):
-        assert started("62") is None
-        _, cause = section("nova-compute.log", _SAME_PID_LOG, LIMITS, started)
-        assert getattr(cause, "id", None) == "amqp-vhost-down"
+    old_clock = _host("+0000")
+    old_clock.reads["clock"] = ReadResult("clock", 0, "1796546855.0 2838.96\n")
+    for host in (_host("+0000", args="/usr/sbin/chronyd"), SimpleNamespace(reads={}), old_clock):
+        assert _cause_id(_SAME_PID_LOG, host) == "amqp-vhost-down"
+
+
+# RabbitMQ's node log (its lines carry their UTC offset, no pid): a vhost went down in the
+# broker's previous life; this life (started 08:00:58) runs on another port
+_RABBIT_LOG = "\n".join(
+    [
+        "2026-12-06 07:11:15.422288+00:00 [error] <0.15645.0> \"access to vhost '/' refused "
+        "for user 'openstack': vhost '/' is down\",",
+        "2026-12-06 08:01:02.000000+00:00 [info] <0.230.0> started TCP listener on [::]:5673",
+    ]
+)
+
+
+def test_the_broker_s_previous_life_names_no_cause() -> None:
+    log = "/var/log/rabbitmq/rabbit@compute1.log"  # the roots' log of rabbitmq, on this host
+    beam = "/usr/lib/erlang/erts-13.1.5/bin/beam.smp -W w -- -root /usr/lib/erlang -s rabbit"
+    _, stale = section(log, _RABBIT_LOG, LIMITS)
+    assert getattr(stale, "id", None) == "amqp-vhost-down"
+    assert _cause_id(_RABBIT_LOG, _host("+0000", args=beam), log) is None
+    # a broker that ran since before the episode: the line is its own life's
+    assert _cause_id(_RABBIT_LOG, _host("+0000", etimes=9000, args=beam), log) == "amqp-vhost-down"

@@ -20,6 +20,7 @@ host that runs it, is read as evidence too, and the ``root`` property carries it
 
 from __future__ import annotations
 
+import calendar
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -45,7 +46,7 @@ from afterboot.procedures.signatures import (
 from afterboot.procedures.signatures import load as load_signatures
 from afterboot.redact import redact
 from afterboot.verdict.outcomes import could_not_run
-from afterboot.verdict.roots import ROOT_PROPERTY, Located, locate
+from afterboot.verdict.roots import ROOT_PROPERTY, Located, locate, roots
 
 
 @dataclass(frozen=True)
@@ -96,70 +97,129 @@ def filtered(text: str, limits: Limits) -> str:
     return "\n".join(denoised(text, limits)[-limits.lines :])
 
 
-# oslo.log's line: "2026-11-29 05:22:25.285 585 ERROR nova ..." (date, time, pid, level)
+# oslo.log's line: "2026-11-29 05:22:25.285 585 ERROR nova ..." (date, local time, pid, level)
 _OSLO_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)? (\d+) [A-Z]+ ")
+# a line stamped with its UTC offset (RabbitMQ's: "2026-12-06 07:11:15.422288+00:00 [error] ...")
+_ZONED_LINE = re.compile(r"^(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:\.\d+)?([+-]\d\d:?\d\d|Z) ")
 # A writer's start as read is its age in whole seconds against the host's clock: lines of
 # its own first second may sit this much before it.
 START_SLACK = 2.0
+# When a log's writer started (UNIX time), given the pid its lines carry (None: they carry
+# none); None where that is not known.
+Starts = Callable[[str | None], float | None]
 
 
-def last_writer(lines: list[str], started: Callable[[str], str | None] | None = None) -> list[str]:
-    """The lines of the process that wrote last, in a log whose lines carry their pid
-    (oslo.log): a restarted service's log still holds its previous life's errors, which
-    name no cause of what happens now. ``started`` gives a pid's start as the log writes
-    its times (None: unknown): a service whose pid is the same in each life (its own pid
-    namespace, a container) keeps only the lines of this life. Other logs are kept whole."""
-    parsed = [m.groups() if (m := _OSLO_LINE.match(line)) else None for line in lines]
-    last = next((p[1] for p in reversed(parsed) if p is not None), None)
-    if last is None:
-        return lines
-    since = started(last) if started is not None else None
+def _seconds(stamp: str, offset: str | int) -> float:
+    """A log's time as a UNIX time: ``offset`` east of UTC, in seconds or as written."""
+    if isinstance(offset, str):
+        digits = offset.replace(":", "")
+        east = 0 if digits == "Z" else int(digits[1:3]) * 3600 + int(digits[3:5]) * 60
+        offset = -east if digits.startswith("-") else east
+    return calendar.timegm(time.strptime(stamp.replace("T", " "), "%Y-%m-%d %H:%M:%S")) - offset
+
+
+def present_life(
+    lines: list[str], starts: Starts | None = None, offset: int | None = None
+) -> list[str]:
+    """The lines of the log's writer's present life: a restarted service's log still holds
+    its previous life's errors, which name no cause of what happens now.
+
+    In a log whose lines carry their pid (oslo.log), the lines of the process that wrote
+    last; where ``starts`` knows when that pid started and ``offset`` (the host's, east of
+    UTC) gives oslo.log's local times, only those since (a service whose pid is the same in
+    each life: its own pid namespace, a container). In a log whose lines carry their UTC
+    offset (RabbitMQ's), the lines since its writer started, where ``starts`` knows. Other
+    logs are kept whole."""
+    # each line's writer is the last writer, its time and offset; None: a continuation line
+    stamped: list[tuple[bool, str, str | int] | None]
+    oslo = [m.groups() if (m := _OSLO_LINE.match(line)) else None for line in lines]
+    last = next((p[1] for p in reversed(oslo) if p is not None), None)
+    if last is not None:
+        since = starts(last) if starts is not None and offset is not None else None
+        stamped = [(p[1] == last, p[0], offset or 0) if p else None for p in oslo]
+    else:
+        zoned = [m.groups() if (m := _ZONED_LINE.match(line)) else None for line in lines]
+        since = starts(None) if starts is not None and any(zoned) else None
+        if since is None:
+            return lines
+        stamped = [(True, z[0], z[1]) if z else None for z in zoned]
     kept: list[str] = []
-    current = None
-    for line, p in zip(lines, parsed, strict=True):
-        if p is not None:  # continuation lines: their writer's, and their time's
-            current = p[1] == last and (since is None or p[0] >= since)
+    current = False
+    for line, st in zip(lines, stamped, strict=True):
+        if st is not None:  # continuation lines: their writer's, and their time's
+            mine, stamp, off = st
+            current = mine and (since is None or _seconds(stamp, off) >= since)
         if current:
             kept.append(line)
     return kept
 
 
-def pid_starts(remote: Any, log: str) -> Callable[[str], str | None]:
-    """When a pid of the host started, in the host's local time as oslo.log writes it, from
-    the pass's process table and clock; None where the pid runs no process named after the
-    log (``nova-compute`` for nova-compute.log: a container's pids are not the host's) or
-    the clock's UTC offset is not known (a snapshot older than its read)."""
-    reads: dict[str, Any] = getattr(remote, "reads", None) or {}
-    clock, table = reads.get("clock"), reads.get("processes")
-    stem = log.rsplit("/", 1)[-1].removesuffix(".log")
+def last_writer(lines: list[str]) -> list[str]:
+    """The lines of the process that wrote last, in a log whose lines carry their pid
+    (oslo.log); other logs whole (:func:`present_life` without the pass's clock)."""
+    return present_life(lines)
 
-    def started(pid: str) -> str | None:
-        try:
-            now, _, offset = str(getattr(clock, "stdout", "")).split()[:3]
-            sign = -1 if offset.startswith("-") else 1
-            shift = sign * (int(offset[1:3]) * 3600 + int(offset[3:5]) * 60)
-            for row in str(getattr(table, "stdout", "")).splitlines():
-                cols = row.split(None, 4)
-                if len(cols) == 5 and cols[0] == pid and stem and stem in cols[4]:
-                    at = float(now) - float(cols[2]) - START_SLACK + shift
-                    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
-        except (AttributeError, ValueError, IndexError, OverflowError):
-            return None
+
+def host_offset(remote: Any) -> int | None:
+    """The host's UTC offset in seconds east, as its clock read says (None: a snapshot
+    older than that part of the read)."""
+    clock = (getattr(remote, "reads", None) or {}).get("clock")
+    fields = str(getattr(clock, "stdout", "")).split()
+    if len(fields) < 3 or not re.fullmatch(r"[+-]\d{4}", fields[2]):
         return None
+    east = int(fields[2][1:3]) * 3600 + int(fields[2][3:5]) * 60
+    return -east if fields[2].startswith("-") else east
+
+
+def writer_starts(remote: Any, log: str) -> Starts:
+    """When the writer of ``log`` on the host started, from the pass's process table and
+    clock: the process of the pid its lines carry, or where they carry none the oldest
+    process of the service that writes it (the roots' logs: RabbitMQ's node log; else the
+    service the file is named after). None where the process is not the service's (a
+    container's pids are not the host's) or the reads are not there."""
+    reads: dict[str, Any] = getattr(remote, "reads", None) or {}
+    service = _log_service(log, getattr(remote, "name", ""))
+    try:
+        now = float(str(getattr(reads.get("clock"), "stdout", "")).split()[0])
+        rows = [
+            (cols[0], float(cols[2]), cols[4])
+            for row in str(getattr(reads.get("processes"), "stdout", "")).splitlines()
+            if len(cols := row.split(None, 4)) == 5 and cols[0].isdigit()
+        ]
+    except (ValueError, IndexError):
+        rows, now = [], 0.0
+
+    def started(pid: str | None) -> float | None:
+        if service is None:
+            return None
+        ages = [age for p, age, args in rows if pid in (None, p) and service.matches(args)]
+        return now - max(ages) - START_SLACK if ages else None
 
     return started
 
 
+def _log_service(log: str, host: str) -> Any:
+    for root in roots().values():
+        if any(fill(path, {"host": host}) == log for path in root.logs):
+            return SERVICES.get(root.service)
+    return SERVICES.get(log.rsplit("/", 1)[-1].removesuffix(".log"))
+
+
 def section(
-    title: str, text: str, limits: Limits, started: Callable[[str], str | None] | None = None
+    title: str,
+    text: str,
+    limits: Limits,
+    starts: Starts | None = None,
+    offset: int | None = None,
 ) -> tuple[str, Cause | None]:
     """One log's evidence: the cause its signature names (over the whole tail read, noise
-    removed, the lines of its writer's present life) as one line above the last
-    ``limits.lines`` lines."""
+    removed, the lines of its writer's present life: :func:`present_life`) as one line
+    above the last ``limits.lines`` lines."""
     keep = denoised(text, limits)
     if not keep:
         return "", None
-    cause = find_cause("\n".join(last_writer(keep, started)), limits.signatures, limits.requests)
+    life = present_life(keep, starts, offset)
+    cause = find_cause("\n".join(life), limits.signatures, limits.requests)
     head = f"{cause.headline()}\n" if cause else ""
     tail = "\n".join(keep[-limits.lines :])
     return f"{head}{title} (last {limits.lines} lines, noise removed)\n{tail}", cause
@@ -195,8 +255,8 @@ def _sections(
             result = remote.run(fmt, *args)
             if getattr(result, "rc", 1) != 0:
                 continue
-            started = pid_starts(remote, args[-1]) if args else None
-            text, cause = section(title, str(result.stdout), limits, started)
+            starts = writer_starts(remote, args[-1]) if args else None
+            text, cause = section(title, str(result.stdout), limits, starts, host_offset(remote))
         except Exception as exc:  # noqa: BLE001 - evidence is best effort
             out.append((f"{title}: not fetched ({type(exc).__name__})", None))
             continue
