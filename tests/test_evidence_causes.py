@@ -624,3 +624,10 @@ def test_the_broker_s_previous_life_names_no_cause() -> None:
     assert _cause_id(_RABBIT_LOG, _host("+0000", args=beam), log) is None
     # a broker that ran since before the episode: the line is its own life's
     assert _cause_id(_RABBIT_LOG, _host("+0000", etimes=9000, args=beam), log) == "amqp-vhost-down"
+
+
+def test_a_line_whose_time_no_calendar_has_is_kept() -> None:
+    """A garbled time (month 13) cannot be shown to be older than the writer's start: its
+    line stays, and the log's section is still made."""
+    garbled = _SAME_PID_LOG.replace("2026-12-06 08:47:35", "2026-13-06 08:47:35")
+    assert _cause_id(garbled, _host("+0000")) == "amqp-unreachable"

@@ -118,6 +118,15 @@ def _seconds(stamp: str, offset: str | int) -> float:
     return calendar.timegm(time.strptime(stamp.replace("T", " "), "%Y-%m-%d %H:%M:%S")) - offset
 
 
+def _since(stamp: str, offset: str | int, since: float) -> bool:
+    """Whether a line's time is ``since`` or later; a time no calendar has (a garbled
+    line) is kept: it cannot be shown to be older."""
+    try:
+        return _seconds(stamp, offset) >= since
+    except (ValueError, OverflowError):
+        return True
+
+
 def present_life(
     lines: list[str], starts: Starts | None = None, offset: int | None = None
 ) -> list[str]:
@@ -148,7 +157,7 @@ def present_life(
     for line, st in zip(lines, stamped, strict=True):
         if st is not None:  # continuation lines: their writer's, and their time's
             mine, stamp, off = st
-            current = mine and (since is None or _seconds(stamp, off) >= since)
+            current = mine and (since is None or _since(stamp, off, since))
         if current:
             kept.append(line)
     return kept
