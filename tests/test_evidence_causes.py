@@ -25,9 +25,9 @@ from afterboot.verdict.evidence import (
     _units,
     collect_journals,
     host_offset,
-    last_writer,
     load_limits,
     most_specific,
+    present_life,
     request_ids,
     section,
     writer_starts,
@@ -362,7 +362,7 @@ def test_a_restarted_service_s_old_errors_name_no_cause() -> None:
     assert cause.id == "amqp-access-refused"
 
 
-def test_last_writer_keeps_continuation_lines_and_logs_without_pids() -> None:
+def test_the_last_writer_keeps_continuation_lines_and_logs_without_pids() -> None:
 
     lines = [
         "2026-11-29 02:00:00.000 7 ERROR x [-] old",
@@ -370,9 +370,9 @@ def test_last_writer_keeps_continuation_lines_and_logs_without_pids() -> None:
         "  File 'a.py', line 1",
         "2026-11-29 02:00:01.000 8 ERROR x amqp.exceptions.AccessRefused",
     ]
-    assert last_writer(lines) == lines[1:]
+    assert present_life(lines) == lines[1:]
     plain = ["Nov 29 02:00:00 host kernel: I/O error", "another line"]
-    assert last_writer(plain) == plain
+    assert present_life(plain) == plain
 
 
 def test_the_most_specific_signature_wins_over_the_order_of_the_logs() -> None:

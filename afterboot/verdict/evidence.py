@@ -33,6 +33,8 @@ from afterboot.checks.findings import Finding, item_findings
 from afterboot.checks.hosts import host_of, pool_key
 from afterboot.checks.identity import check_key
 from afterboot.domains.servicemap import SERVICES
+from afterboot.domains.services import process_table
+from afterboot.errors import CouldNotRun
 from afterboot.inventory.load import loaded_inventory
 from afterboot.procedures.book import procedures
 from afterboot.procedures.runbook import data_file, fill
@@ -109,13 +111,17 @@ START_SLACK = 2.0
 Starts = Callable[[str | None], float | None]
 
 
+def _east(offset: str) -> int:
+    """A UTC offset as written (``+0100``, ``-05:30``, ``Z``) in seconds east of UTC."""
+    digits = offset.replace(":", "")
+    east = 0 if digits == "Z" else int(digits[1:3]) * 3600 + int(digits[3:5]) * 60
+    return -east if digits.startswith("-") else east
+
+
 def _seconds(stamp: str, offset: str | int) -> float:
     """A log's time as a UNIX time: ``offset`` east of UTC, in seconds or as written."""
-    if isinstance(offset, str):
-        digits = offset.replace(":", "")
-        east = 0 if digits == "Z" else int(digits[1:3]) * 3600 + int(digits[3:5]) * 60
-        offset = -east if digits.startswith("-") else east
-    return calendar.timegm(time.strptime(stamp.replace("T", " "), "%Y-%m-%d %H:%M:%S")) - offset
+    east = _east(offset) if isinstance(offset, str) else offset
+    return calendar.timegm(time.strptime(stamp.replace("T", " "), "%Y-%m-%d %H:%M:%S")) - east
 
 
 def _since(stamp: str, offset: str | int, since: float) -> bool:
@@ -163,12 +169,6 @@ def present_life(
     return kept
 
 
-def last_writer(lines: list[str]) -> list[str]:
-    """The lines of the process that wrote last, in a log whose lines carry their pid
-    (oslo.log); other logs whole (:func:`present_life` without the pass's clock)."""
-    return present_life(lines)
-
-
 def host_offset(remote: Any) -> int | None:
     """The host's UTC offset in seconds east, as its clock read says (None: a snapshot
     older than that part of the read)."""
@@ -176,8 +176,7 @@ def host_offset(remote: Any) -> int | None:
     fields = str(getattr(clock, "stdout", "")).split()
     if len(fields) < 3 or not re.fullmatch(r"[+-]\d{4}", fields[2]):
         return None
-    east = int(fields[2][1:3]) * 3600 + int(fields[2][3:5]) * 60
-    return -east if fields[2].startswith("-") else east
+    return _east(fields[2])
 
 
 def writer_starts(remote: Any, log: str) -> Starts:
@@ -190,18 +189,14 @@ def writer_starts(remote: Any, log: str) -> Starts:
     service = _log_service(log, getattr(remote, "name", ""))
     try:
         now = float(str(getattr(reads.get("clock"), "stdout", "")).split()[0])
-        rows = [
-            (cols[0], float(cols[2]), cols[4])
-            for row in str(getattr(reads.get("processes"), "stdout", "")).splitlines()
-            if len(cols := row.split(None, 4)) == 5 and cols[0].isdigit()
-        ]
-    except (ValueError, IndexError):
-        rows, now = [], 0.0
+        table = process_table(str(getattr(reads.get("processes"), "stdout", "")))
+    except (ValueError, IndexError, CouldNotRun):
+        table, now = [], 0.0
 
     def started(pid: str | None) -> float | None:
         if service is None:
             return None
-        ages = [age for p, age, args in rows if pid in (None, p) and service.matches(args)]
+        ages = [p.age for p in table if pid in (None, str(p.pid)) and service.matches(p.args)]
         return now - max(ages) - START_SLACK if ages else None
 
     return started
