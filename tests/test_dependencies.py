@@ -15,7 +15,7 @@ import pytest
 import tests_cloud.test_dependencies as dependencies_checks
 from afterboot.checks.findings import Findings, item_findings
 from afterboot.collection import read_host
-from afterboot.domains.dependencies import answers, dependencies, probe
+from afterboot.domains.dependencies import answers, dependencies, probe, probe_from
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.procedures.runbook import load, render
@@ -114,6 +114,26 @@ def test_the_pass_probes_what_the_hosts_configuration_names(
     said = answers(snap.reads["dependencies"].stdout)
     assert said[("127.0.0.1", up)] == 0
     assert said[("127.0.0.1", down)] != 0
+
+
+def test_a_configuration_that_names_no_endpoint_costs_no_second_command(tmp_path: Path) -> None:
+    etc = tmp_path / "swift"
+    etc.mkdir()
+    (etc / "object-server.conf").write_text("[DEFAULT]\nbind_port = 6200\n")
+    spec = HostSpec("obj-01", connection="local", paths={"/etc/swift": str(etc)})
+    remote = Connections(Inventory({"obj-01": spec}, "t"), 5)["obj-01"]
+    snap = read_host(remote, ["dependencies"], 5.0)
+    assert snap.commands == 1
+    assert snap.reads["configs"].stdout  # the configuration was read: it names nothing
+    assert (snap.reads["dependencies"].rc, snap.reads["dependencies"].stdout) == (0, "")
+
+
+def test_a_configuration_that_could_not_be_read_fails_the_probe_too() -> None:
+    configs = ReadResult("configs", 2, "", "cat: permission denied")
+    said = probe_from(HostSpec("cmp-01"), configs)
+    assert isinstance(said, ReadResult)
+    assert (said.rc, said.stderr) == (1, "its configuration could not be read")
+    assert probe_from(HostSpec("cmp-01"), None) == said
 
 
 # -- DEP-001 judged: what it could not see is never a skip nor a pass -----------------------

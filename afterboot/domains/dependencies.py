@@ -219,13 +219,15 @@ def probe(pairs: list[tuple[str, int]], connect_s: float = CONNECT_S) -> str:
     return head + body + "wait"
 
 
-def probe_from(spec: HostSpec, configs: ReadResult | None) -> str:
-    """The ``dependencies`` read's command on this host, made from its ``configs`` read
-    (a configs read that failed fails this one too: nothing to probe is no answer)."""
+def probe_from(spec: HostSpec, configs: ReadResult | None) -> str | ReadResult:
+    """The ``dependencies`` read's command on this host, made from its ``configs`` read;
+    its result where no command is needed: a configs read that failed fails this one too
+    (nothing probed is no answer), a configuration that names no endpoint has none to
+    probe (the host is not asked again for nothing)."""
     if configs is None or configs.rc != 0:
-        return "echo 'its configuration could not be read' >&2; exit 1"
+        return ReadResult("dependencies", 1, "", "its configuration could not be read")
     pairs = endpoints(dependencies(parts(configs.stdout)))
-    return probe(pairs) if pairs else "true"
+    return probe(pairs) if pairs else ReadResult("dependencies", 0, "")
 
 
 def answers(text: str, host: str = "") -> dict[tuple[str, int], int]:
