@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import subprocess
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -40,6 +42,15 @@ from tests.matrix.harness import suite_argv  # noqa: E402
 STATE = ROOT / "lab" / ".state"
 NAMEBOUND = {"compute", "block-storage", "messaging", "database"}
 PEAK_MB = 0.0  # the largest process the last run started (afterboot's pytest)
+# CPU seconds of the last run: the operator's side (afterboot's pytest and the ssh clients it
+# starts) and the whole machine's (the lab's hosts answering, and any other load, besides)
+CPU = {"operator": 0.0, "machine": 0.0}
+
+
+def machine_busy() -> float:
+    """CPU seconds this machine has spent busy since boot (``/proc/stat``)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle, iowait
 
 
 def ssh_blocks() -> dict[str, str]:
@@ -80,21 +91,26 @@ def write(tmp: Path, total: int, unreachable: int, kex: str = "") -> Path:
     return path
 
 
-def run(inventory: Path, reports: Path, timeout: float | None) -> tuple[float, str, dict]:
+def run(inventory: Path, reports: Path, timeout: float | None) -> tuple[float, str, dict[str, Any]]:
     argv = suite_argv(
         reports, f"--inventory={inventory}", *([f"--timeout={timeout:g}"] if timeout else [])
     )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy = machine_busy()
     started = time.monotonic()
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
+    CPU["machine"] = machine_busy() - busy
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU["operator"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     global PEAK_MB
-    PEAK_MB = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    PEAK_MB = after.ru_maxrss / 1024
     tail = proc.stdout.strip().splitlines()[-1:] or ["(no output)"]
     snap = json.loads((reports / "snapshot.json").read_text())
     return seconds, tail[0], snap
 
 
-def report(label: str, seconds: float, tail: str, snap: dict) -> None:
+def report(label: str, seconds: float, tail: str, snap: dict[str, Any]) -> None:
     hosts = snap["hosts"]
     commands = sorted({v["commands"] for v in hosts.values()})
     silent = sum(1 for v in hosts.values() if v["unreachable"])
@@ -102,6 +118,13 @@ def report(label: str, seconds: float, tail: str, snap: dict) -> None:
         f"{label}: {seconds:.1f}s whole run, collection pass {snap['seconds']:.1f}s; "
         f"{len(hosts)} hosts ({silent} unreachable), round trips per host {commands}, "
         f"ssh masters {snap['ssh_masters']}, peak RSS {PEAK_MB:.0f} MB; pytest: {tail}",
+        flush=True,
+    )
+    read = len(hosts) - silent
+    print(
+        f"  CPU: operator side {CPU['operator']:.2f}s (afterboot and its ssh clients; "
+        f"{1000 * CPU['operator'] / max(1, read):.0f} ms per host read), whole machine "
+        f"{CPU['machine']:.2f}s (the rest: the lab's hosts answering, and other load)",
         flush=True,
     )
 

@@ -1465,7 +1465,7 @@ register(
 
 
 # ---- the database server refusing writes (DB-004) --------------------------------------
-def _read_only_heal(lab: Lab) -> None:
+def _database_read_only_heal(lab: Lab) -> None:
     _sql(lab, "SET GLOBAL read_only = OFF;")
     lab.wait_green(since=time.monotonic())  # the services' reports are written again
 
@@ -1475,7 +1475,7 @@ register(
         "database-read-only",
         "MariaDB set read_only (as for a backup or a failover, never undone): writes refused",
         lambda lab: _sql(lab, "SET GLOBAL read_only = ON;"),
-        _read_only_heal,
+        _database_read_only_heal,
     )
 )
 

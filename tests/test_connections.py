@@ -10,6 +10,7 @@ import pytest
 
 from afterboot.errors import CommandTimeout, HostUnreachable
 from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.snapshot import HostSnapshot
 from afterboot.transport.connections import Connections, Remote
 
 from . import sshd as sshd_mod
@@ -134,4 +135,24 @@ def test_a_pool_makes_its_control_dir_for_openssh_hosts_only_and_removes_it(
     assert Path(pool["ssh-2"].control_path).parent == Path(made[0])
     assert len(made) == 1
     pool.close()  # no host was probed: no master to ask to exit, the dir goes
+    assert not Path(made[0]).exists()
+
+
+def test_a_pool_whose_ssh_hosts_open_no_connection_makes_no_control_dir(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hosts given their reads (a snapshot judged, a test) never start ssh: nothing is made
+    that a pool nobody closes would leave in the temporary directory."""
+    import tempfile
+
+    made: list[str] = []
+    mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: made.append(mkdtemp(**kw)) or made[-1])
+    pool = Connections(Inventory({"ssh-1": HostSpec("ssh-1", address="192.0.2.1")}, "t"), 1.0)
+    pool["ssh-1"].adopt(HostSnapshot("ssh-1", started=1.0, ended=2.0))
+    assert pool["ssh-1"].spec.connection == "ssh"
+    assert made == []
+    assert pool["ssh-1"].ssh_argv() is not None  # its command line needs the socket's place
+    assert len(made) == 1
+    pool.close()
     assert not Path(made[0]).exists()

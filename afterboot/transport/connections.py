@@ -67,7 +67,7 @@ class Remote:
         self,
         spec: HostSpec,
         timeout: float,
-        control_dir: str,
+        control_dir: str | Callable[[], str],
         reader: Reader | None = None,
         offline: str = "",
     ) -> None:
@@ -96,9 +96,11 @@ class Remote:
     @property
     def control_path(self) -> str:
         """This inventory host's own ssh master socket (two names for one address are two
-        hosts to the suite: each has its own master)."""
+        hosts to the suite: each has its own master). Its directory may be made only
+        now (:meth:`Connections.control_dir`)."""
         digest = hashlib.sha256(self.name.encode()).hexdigest()[:16]
-        return f"{self._control_dir}/{digest}"
+        where = self._control_dir if isinstance(self._control_dir, str) else self._control_dir()
+        return f"{where}/{digest}"
 
     @cached_property
     def backend(self) -> BaseBackend:
@@ -328,10 +330,6 @@ def first_answer(remotes: Iterable[Remote], ask: Callable[[Remote], T | None], w
     raise CouldNotRun(f"{what} answers on no host", "; ".join(why) or "no such host")
 
 
-# transports that open no OpenSSH master (every other connection is OpenSSH's)
-NO_MASTER = frozenset({"local", "docker", "podman", "paramiko"})
-
-
 class Connections:
     """The session's pool: one :class:`Remote` per host, made on first use."""
 
@@ -346,7 +344,8 @@ class Connections:
         self.timeout = timeout
         self.reader = reader  # reads a host now (afterboot.collection.read_host)
         self.offline = offline  # why nothing is read now: a saved snapshot is judged
-        self._control_dir = ""  # made for the first ssh host (its masters' sockets)
+        self._control_dir = ""  # made when the first ssh master needs it (their sockets)
+        self._control_lock = threading.Lock()
         self._remotes: dict[str, Remote] = {}
 
     def __getitem__(self, name: str) -> Remote:
@@ -355,11 +354,18 @@ class Connections:
             if self.inventory is None or name not in self.inventory.hosts:
                 raise CouldNotRun(f"host {name} is not in the inventory", "")
             spec = self.inventory.hosts[name]
-            if spec.connection not in NO_MASTER and not self._control_dir:
-                self._control_dir = tempfile.mkdtemp(prefix="ab-ssh-")
-            remote = Remote(spec, self.timeout, self._control_dir, self.reader, self.offline)
+            remote = Remote(spec, self.timeout, self.control_dir, self.reader, self.offline)
             self._remotes[name] = remote
         return remote
+
+    def control_dir(self) -> str:
+        """The directory of the session's ssh master sockets, made on the first call: a
+        session whose hosts never open an ssh connection (reads given to it, a snapshot
+        judged) leaves no directory behind, even if nobody closes it."""
+        with self._control_lock:
+            if not self._control_dir:
+                self._control_dir = tempfile.mkdtemp(prefix="ab-ssh-")
+            return self._control_dir
 
     def with_role(self, *roles: str) -> list[Remote]:
         if self.inventory is None:
