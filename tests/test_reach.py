@@ -138,6 +138,41 @@ def test_destinations_the_same_host_lines_apply_to_ask_ssh_once(
     assert got == _one_by_one(argvs)
 
 
+def test_names_given_their_address_ask_ssh_once_per_host_lines_that_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An inventory's hosts as afterboot gives them to ssh: the name as destination, the
+    address as ``-o HostName=``. ssh matches Host lines against the name and takes the
+    command line's HostName before any file's: one ``ssh -G`` per set of names the same
+    lines apply to, each host at its own address, as asked one by one."""
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        "Host cmp-*\n  Port 2202\n  HostName 10.9.9.9\n"
+        "Host ctl-01\n  Port 2203\n"
+        "Host *\n  User ops\n"
+    )
+    names = {"h0": "cmp-01", "h1": "cmp-02", "h2": "ctl-01", "h3": "obj-01", "h4": "obj-02"}
+    argvs = {
+        h: ["ssh", "-o", f"HostName=10.1.0.{i}", "-F", str(config), "--", name, "true"]
+        for i, (h, name) in enumerate(names.items())
+    }
+    argvs["h5"] = ["ssh", "-o", "HostName=obj-03.example.org", "-F", str(config), "--", "o3", "x"]
+    asked = _counted(monkeypatch)
+    got = reach.targets(argvs, 2.0)
+    # cmp-01 and -02 alike, ctl-01 alone, obj-01 and -02 alike; an address that is a name
+    # is left to ssh (asked, not reached directly)
+    assert sorted(asked) == ["cmp-01", "ctl-01", "o3", "obj-01"]
+    assert got == {
+        "h0": ("10.1.0.0", 2202),
+        "h1": ("10.1.0.1", 2202),
+        "h2": ("10.1.0.2", 2203),
+        "h3": ("10.1.0.3", 22),
+        "h4": ("10.1.0.4", 22),
+    }
+    monkeypatch.undo()
+    assert got == _one_by_one(argvs)
+
+
 @pytest.mark.parametrize(
     "text",
     [

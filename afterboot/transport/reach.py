@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import ipaddress
+import itertools
 import resource
 import selectors
 import socket
@@ -65,13 +66,31 @@ def _destination(argv: Sequence[str]) -> str:
     return after.rpartition("@")[2]
 
 
-def _shape(argv: Sequence[str]) -> tuple[str, ...]:
-    """The command line without its destination, command and ControlPath (which ssh's
-    answer for where to connect does not depend on): alike lines, one ``ssh -G``."""
+def _address(argv: Sequence[str]) -> str:
+    """Where the command line tells ssh to connect: its first ``-o HostName=`` (ssh takes
+    the first value it is given, the command line's before any file's), else its
+    destination. An inventory's address is given that way, its name as the destination."""
     words = list(argv)
     if "--" in words:
         words = words[: words.index("--")]
-    return tuple(w for w in words if not w.startswith("ControlPath="))
+    for option, value in itertools.pairwise(words):
+        if option == "-o" and value.lower().startswith("hostname="):
+            return value.partition("=")[2]
+    return _destination(argv)
+
+
+def _shape(argv: Sequence[str]) -> tuple[str, ...]:
+    """The command line without its destination, command, ControlPath and HostName (which
+    ssh's answer for where to connect depends on only as :func:`_address` says): alike
+    lines, one ``ssh -G``."""
+    words = list(argv)
+    if "--" in words:
+        words = words[: words.index("--")]
+    return tuple(w for w in words if not w.startswith("ControlPath=") and not _named(w))
+
+
+def _named(word: str) -> bool:
+    return word.lower().startswith("hostname=")
 
 
 def _literal(address: str) -> bool:
@@ -83,10 +102,11 @@ def _literal(address: str) -> bool:
 
 
 def _alike(argvs: Mapping[str, Sequence[str]], timeout: float) -> dict[str, Target | None]:
-    """Hosts whose command lines differ only in their destination, and to whose
-    destinations the same ``Host`` lines of ssh's configuration apply
-    (:mod:`afterboot.transport.sshconfig`): one ``ssh -G`` answers for all of them.
-    Those it cannot answer for are left out."""
+    """Hosts whose command lines differ only in their destination (and the address they
+    give, a literal one), and to whose destinations the same ``Host`` lines of ssh's
+    configuration apply (:mod:`afterboot.transport.sshconfig`; ssh matches them against
+    the destination, not the address): one ``ssh -G`` answers for all of them. Those it
+    cannot answer for are left out."""
     patterns: dict[tuple[str, ...], tuple[tuple[str, ...], ...] | None] = {}
     groups: dict[tuple[object, ...], list[str]] = {}
     for name, argv in argvs.items():
@@ -94,17 +114,17 @@ def _alike(argvs: Mapping[str, Sequence[str]], timeout: float) -> dict[str, Targ
         if shape not in patterns:
             patterns[shape] = host_patterns(argv)
         lines = patterns[shape]
-        if lines is not None and _literal(_destination(argv)):
+        if lines is not None and _literal(_address(argv)):
             groups.setdefault((shape, signature(lines, _destination(argv))), []).append(name)
     out: dict[str, Target | None] = {}
     for names in groups.values():
         if len(names) < 2:
             continue
         first = target(argvs[names[0]], timeout)
-        if first is None or first[0] != _destination(argvs[names[0]]):
+        if first is None or first[0] != _address(argvs[names[0]]):
             out[names[0]] = first  # its own answer all the same: not asked twice
             continue  # a proxy, or a HostName for all of them: the others are asked
-        out.update((n, (_destination(argvs[n]), first[1])) for n in names)
+        out.update((n, (_address(argvs[n]), first[1])) for n in names)
     return out
 
 
