@@ -44,3 +44,29 @@ def test_a_bad_option_is_one_usage_line(tmp_path: Path) -> None:
     assert result.returncode == 4
     assert "phase" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_path_given_to_an_option_is_never_a_place_to_load_code_from(tmp_path: Path) -> None:
+    """``--inventory DIR/inventory.yaml`` (a space, not ``=``): pytest's first look at the
+    command line, before the checkout's conftest registers afterboot's options, took the
+    path for a test path and imported ``conftest.py`` beside it and in the directories
+    above (``--reports-dir /tmp/r``: ``/tmp/conftest.py``, anybody's file). The options are
+    known from that first look on: nothing beside the path runs."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "inventory.yaml").write_text(
+        "hosts:\n  cmp-01: {address: 192.0.2.11, roles: [compute]}\n"
+    )
+    ran = tmp_path / "ran"
+    for where in (tmp_path, site):
+        (where / "conftest.py").write_text(f"open({str(ran)!r}, 'a').write('{where.name}\\n')\n")
+    reports = site / "reports"
+    reports.mkdir()
+    listed = _afterboot(
+        tmp_path.parent, "--inventory", str(site / "inventory.yaml"), "--list-hosts"
+    )
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "cmp-01" in listed.stdout
+    checks = _afterboot(tmp_path.parent, "--reports-dir", str(reports), "--list-checks")
+    assert checks.returncode == 0, checks.stdout + checks.stderr
+    assert not ran.exists(), ran.read_text()
