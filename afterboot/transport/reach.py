@@ -74,7 +74,7 @@ def _address(argv: Sequence[str]) -> str:
     if "--" in words:
         words = words[: words.index("--")]
     for option, value in itertools.pairwise(words):
-        if option == "-o" and value.lower().startswith("hostname="):
+        if option == "-o" and _named(value):
             return value.partition("=")[2]
     return _destination(argv)
 
@@ -90,6 +90,7 @@ def _shape(argv: Sequence[str]) -> tuple[str, ...]:
 
 
 def _named(word: str) -> bool:
+    """Whether an ``-o`` word sets HostName (ssh's keywords are case-insensitive)."""
     return word.lower().startswith("hostname=")
 
 
