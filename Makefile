@@ -24,10 +24,11 @@ check: venv
 
 ## Run afterboot's own tests: unit, pytester acceptance, lab end-to-end, the fault matrix.
 ## The part that needs no lab runs on two workers (it is CPU-bound; the lab's part is not
-## and shares one lab); both parts run whatever the first one's outcome.
+## and shares one lab, its 25 slowest steps listed); both parts run whatever the first
+## one's outcome.
 test: venv
 	@u=0; $(PY) -m pytest tests --ignore=tests/lab --ignore=tests/matrix -n 2 $(ARGS) || u=$$?; \
-	l=0; $(PY) -m pytest tests/lab tests/matrix $(ARGS) || l=$$?; \
+	l=0; $(PY) -m pytest tests/lab tests/matrix --durations=25 $(ARGS) || l=$$?; \
 	echo "test: no-lab part status $$u, lab part status $$l"; [ $$u -eq 0 ] && [ $$l -eq 0 ]
 
 ## Only what needs no lab (unit and pytester acceptance; a minute).

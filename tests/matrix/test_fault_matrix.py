@@ -27,6 +27,7 @@ from tests.matrix.harness import (
 pytestmark = pytest.mark.lab
 
 BATCHES = batches(EXPECTATIONS)
+STEPS = ("inject", "settle", "suite", "heal")
 
 
 def _healthy(lab: Any, reports: Path) -> Outcome:
@@ -72,16 +73,21 @@ def test_healthy_lab_has_no_failure(lab: Any, tmp_path: Path) -> None:
 @pytest.mark.parametrize("batch", BATCHES, ids=["+".join(e.fault for e in b) for b in BATCHES])
 def test_fault_batch(lab: Any, tmp_path: Path, batch: list[Expect]) -> None:
     injected: list[Expect] = []
+    marks = [time.monotonic()]  # inject, settle, suite, heal: where the matrix's time goes
     try:
         for exp in batch:
             lab.inject(exp.fault)
             injected.append(exp)
+        marks.append(time.monotonic())
         settle(lab, batch)
+        marks.append(time.monotonic())
         outcome = run_suite(tmp_path / "faulty", phase=batch[0].phase)
+        marks.append(time.monotonic())
     finally:
         # a rebooted host's servers are hard-rebooted last, once the rest is healed
         order = sorted(reversed(injected), key=lambda e: e.fault.startswith("reboot@"))
         lab.heal_all([e.fault for e in order])
+        marks.append(time.monotonic())
     problems = verdict(batch, outcome)
     if outcome.summary:  # the same verdict from its snapshot, touching no host and no API
         for exp in batch:
@@ -99,6 +105,10 @@ def test_fault_batch(lab: Any, tmp_path: Path, batch: list[Expect]) -> None:
             f"{exp.fault:38} -> {', '.join(failed) or '-':40} root "
             f"{','.join(sorted(outcome.start_here)) or '-':12} {first[:70]!r}  {status}"
         )
+    spent = ", ".join(
+        f"{step} {b - a:.0f}s" for step, a, b in zip(STEPS, marks, marks[1:], strict=False)
+    )
+    ROWS.append(f"  batch of {len(batch)}: {spent}")
     assert not any(problems.values()), problems
 
 
