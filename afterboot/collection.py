@@ -45,6 +45,7 @@ from afterboot.reads.hostreads import (
     ALWAYS,
     MOVABLE,
     PATH_READS,
+    SHARED_HOSTS,
     HostRead,
     known,
     parts,
@@ -353,8 +354,16 @@ def needs(
             else:
                 hosts = inventory.names(*((role,) if role else roles))
             for host in hosts:
-                per_host.setdefault(host, set()).update(resolve(name, inventory.hosts[host]))
+                got = resolve(name, inventory.hosts[host])
+                # a cluster's own state is read on the role's first hosts (HostRead.shared)
+                got = tuple(n for n in got if host in hosts[:SHARED_HOSTS] or not _shared(n))
+                per_host.setdefault(host, set()).update(got)
     return per_host, cloud
+
+
+def _shared(name: str) -> bool:
+    read = READS.get(name)
+    return read is not None and read.shared
 
 
 def cloud_readers(items: Iterable[pytest.Item]) -> list[pytest.Item]:

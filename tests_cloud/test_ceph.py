@@ -6,6 +6,7 @@ import pytest
 
 from afterboot.checks.findings import Findings
 from afterboot.domains.ceph import CephHealth, health_of, osdmap_flags
+from afterboot.reads.hostreads import SHARED_TRIES
 from afterboot.transport.connections import Connections, Remote, first_answer
 
 
@@ -22,7 +23,7 @@ def test_ceph_reports_health_ok(connections: Connections, findings: Findings) ->
     def ask(remote: Remote) -> tuple[str, CephHealth]:
         return remote.name, health_of(remote)
 
-    host, cluster = first_answer(ceph, ask, "Ceph's health")
+    host, cluster = first_answer(ceph, ask, "Ceph's health", tries=SHARED_TRIES)
     for check in cluster.raised:
         # a flag left set is one offender each: each is unset (or kept) on its own
         flags = osdmap_flags(check.message) if check.code == "OSDMAP_FLAGS" else ()

@@ -132,6 +132,37 @@ def pairs(
         yield host, parse(host_data(before, host, read)), parse(now)
 
 
+def shared_pair(
+    before: Doc, after: Doc, read: str, result: Comparison, parse: Callable[[Any], Any]
+) -> Iterable[tuple[str, Any, Any]]:
+    """A cluster's own state (a shared read: one host of its role reads it for them all):
+    ``(host, before, now)`` once, from the first host each document holds it of, the
+    hosts not necessarily the same; recorded as lacking or unknown as in :func:`pairs`."""
+    was, now = _first_data(before, read), _first_data(after, read)
+    if was is None:
+        if now is not None:
+            result.lack(BEFORE, read)
+        return
+    if now is None:
+        asked = [
+            h for h in sorted(hosts(after)) if _holds(after, h, read) or _holds(before, h, read)
+        ]
+        if asked:
+            result.unknown.append("; ".join(_why_not(after, h, read) for h in asked))
+        else:
+            result.lack(NOW, read)
+        return
+    yield now[0], parse(was[1]), parse(now[1])
+
+
+def _first_data(doc: Doc, read: str) -> tuple[str, Any] | None:
+    for host in sorted(hosts(doc)):
+        data = host_data(doc, host, read)
+        if data is not None:
+            return host, data
+    return None
+
+
 def cloud_pair(before: Doc, after: Doc, name: str, result: Comparison) -> tuple[Any, Any] | None:
     """Both documents' data of a cloud read, or None (recorded as lacking or unknown)."""
     was, now = cloud_data(before, name), cloud_data(after, name)
@@ -488,7 +519,7 @@ def storage(before: Doc, after: Doc) -> Comparison:
                     f"swift device {device} on {host} was readable, now {got}",
                     device=device,
                 )  # fmt: skip
-    for host, was, now in pairs(before, after, "ceph_status", result, ceph_status):
+    for host, was, now in shared_pair(before, after, "ceph_status", result, ceph_status):
         if not was:
             continue
         if HEALTH.get(now.get("health", ""), 3) > HEALTH.get(was["health"], 3):

@@ -161,5 +161,6 @@ register(
         "Ceph's health and OSD counts (ceph status, JSON); ceph health detail when not OK",
         lambda s: _CEPH_READ,
         slow=True,
+        shared=True,
     ),
 )

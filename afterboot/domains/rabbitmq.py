@@ -25,6 +25,7 @@ from afterboot.errors import CouldNotRun, one_line, shown
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.hostreads import (
     PART,
+    SHARED_TRIES,
     HostRead,
     engine_command,
     name_lines,
@@ -199,7 +200,9 @@ def grants(connections: Connections) -> Grants:
     """The first messaging host whose rabbitmqctl listed users and permissions (the
     cluster shares them)."""
     try:
-        return first_answer(connections.with_role("messaging"), grants_of, "RabbitMQ")
+        return first_answer(
+            connections.with_role("messaging"), grants_of, "RabbitMQ", tries=SHARED_TRIES
+        )
     except CouldNotRun as exc:
         raise CouldNotRun(
             "RabbitMQ's users and permissions answer on no messaging host", exc.reason
@@ -583,6 +586,7 @@ register(
         "RabbitMQ users and every vhost's permissions",
         _rabbitmq_permissions,
         slow=True,
+        shared=True,
     ),
     # MQ-006: vhosts down, listeners, TLS certificates expiring (the node's own checks)
     HostRead(HEALTH, "RabbitMQ's own health checks", _rabbitmq_health, slow=True),

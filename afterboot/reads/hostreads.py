@@ -43,6 +43,13 @@ RECON_KINDS = ("account", "container", "object")
 LIBVIRT_CONTAINER = "nova_libvirt"
 # Framing of multi-part reads (files, domains): a line "<MARK> <name>" before each part.
 PART = "@@afterboot-part"
+# The hosts of a role the pass reads a shared read on (a cluster's own state:
+# HostRead.shared): the first two, at once, so that one host's own failure (a keyring
+# missing, a tool not installed) costs no round trip after the pass; and the hosts that
+# answered a check asks for it at most (those two and one more, read then): the others
+# share the cluster, and its monitors that did not answer them.
+SHARED_HOSTS = 2
+SHARED_TRIES = SHARED_HOSTS + 1
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,12 @@ class HostRead:
     # seconds of CPU (the projects' upgrade checks, ~2 s of imports each), run in the
     # background; the host's deadline grows by what it needs past --timeout
     budget: float = 0.0
+    # a cluster's own state, the same from every host of the role that holds it (Ceph's
+    # health, RabbitMQ's users): the pass reads it on the role's first two hosts only
+    # (SHARED_HOSTS); a check that gets no answer there asks the next
+    # (connections.first_answer, a bounded number), which reads it then. A fleet of 100
+    # Ceph hosts asks its monitors twice, not 100 times.
+    shared: bool = False
 
     def background(self, spec: HostSpec) -> bool:
         """Started first, in the background, on this host (see ``slow``, ``engine``,

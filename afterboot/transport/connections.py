@@ -314,19 +314,38 @@ def each_answer(remotes: Iterable[Remote], ask: Callable[[Remote], T | None]) ->
     return answers
 
 
-def first_answer(remotes: Iterable[Remote], ask: Callable[[Remote], T | None], what: str) -> T:
+def first_answer(
+    remotes: Iterable[Remote],
+    ask: Callable[[Remote], T | None],
+    what: str,
+    tries: int = 0,
+) -> T:
     """The first host's answer, asking in turn (hosts of one role share what is asked);
-    CouldNotRun naming why each host did not answer when none does."""
+    CouldNotRun naming why each host did not answer when none does.
+
+    ``tries``: how many hosts that answered, but not with this, are asked at most (0: all).
+    A cluster's state that one host could not read (its monitors silent for 10 s) the
+    next will not either: a fleet's ceph hosts are not each asked in turn. Hosts that do
+    not answer at all cost nothing more (the pass already said so) and are not counted."""
     why = []
+    left = tries or -1
     for remote in remotes:
+        if not left:
+            why.append("the other hosts not asked: they share one cluster")
+            break
         try:
             value = ask(remote)
+        except HostUnreachable as exc:
+            why.append(str(exc))
+            continue
         except CouldNotRun as exc:
             why.append(str(exc))
+            left -= 1
             continue
         if value is not None:
             return value
         why.append(f"{remote.name}: nothing")
+        left -= 1
     raise CouldNotRun(f"{what} answers on no host", "; ".join(why) or "no such host")
 
 

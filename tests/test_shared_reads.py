@@ -1,0 +1,206 @@
+"""Shared reads (``HostRead.shared``): a cluster's own state, Ceph's health and RabbitMQ's
+users, is read by the collection pass on the first two hosts of its role, not on every
+one; a check that gets no answer there reads it on the next host, a bounded number of
+them; what it read then is in the snapshot, so a later judge of it says the same."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tests_cloud.test_ceph as ceph_checks
+from afterboot.checks.findings import Findings
+from afterboot.collection import needs
+from afterboot.domains import beforeafter as ba
+from afterboot.errors import CouldNotRun
+from afterboot.inventory.model import HostSpec, Inventory
+from afterboot.reads.hostreads import READS
+from afterboot.snapshot import HostSnapshot, ReadResult
+from afterboot.transport.connections import Connections, Remote
+
+ROOT = Path(__file__).resolve().parent.parent
+HEALTHY = {"health": {"status": "HEALTH_OK", "checks": {}, "mutes": []}, "osdmap": {}}
+CEPH_HOSTS = ("st-a", "st-b", "st-c", "st-d")
+
+
+def test_ceph_health_and_rabbitmq_users_are_the_shared_reads() -> None:
+    assert {name for name, read in READS.items() if read.shared} == {
+        "ceph_status",
+        "rabbitmq_permissions",
+    }
+
+
+def test_the_pass_reads_a_shared_read_on_the_first_two_hosts_of_its_role(
+    suite: pytest.Pytester,
+) -> None:
+    suite.makepyfile(
+        **{
+            "tests_cloud/test_x.py": """
+import pytest
+
+@pytest.mark.check("HOST-011", tier=1, roles=("ceph",))
+@pytest.mark.reads("ceph_status@ceph", "mounts")
+def test_cluster():
+    '''The cluster, and each host's mounts.'''
+"""
+        }
+    )
+    items, _ = suite.inline_genitems("tests_cloud")
+    inv = Inventory({h: HostSpec(h, roles=("ceph",)) for h in CEPH_HOSTS}, "test")
+    per_host, _ = needs(items, inv)
+    assert per_host == {
+        "st-a": {"ceph_status", "mounts"},
+        "st-b": {"ceph_status", "mounts"},
+        "st-c": {"mounts"},
+        "st-d": {"mounts"},
+    }
+
+
+def _ceph_hosts(
+    pass_reads: dict[str, ReadResult | None], late: dict[str, ReadResult]
+) -> tuple[Connections, list[str]]:
+    """Four ceph hosts: what the pass read of Ceph's health on each (None: the host did
+    not answer), and what each answers when a check reads it later (the hosts asked)."""
+    inv = Inventory({h: HostSpec(h, connection="local", roles=("ceph",)) for h in CEPH_HOSTS}, "t")
+    asked: list[str] = []
+
+    def reader(remote: Remote, names: list[str], timeout: float) -> HostSnapshot:
+        asked.append(remote.name)
+        snap = HostSnapshot(remote.name, started=1.0, ended=2.0)
+        snap.reads = {"ceph_status": late[remote.name]}
+        return snap
+
+    connections = Connections(inv, 5, reader=reader)
+    for host in CEPH_HOSTS:
+        snap = HostSnapshot(host, started=1.0, ended=2.0)
+        if host not in pass_reads:
+            pass
+        elif pass_reads[host] is None:
+            snap.unreachable = "ssh: connect to host: No route to host"
+        else:
+            snap.reads = {"ceph_status": pass_reads[host]}  # type: ignore[dict-item]
+        connections[host].adopt(snap)
+    return connections, asked
+
+
+def _failed(host: str) -> ReadResult:
+    return ReadResult("ceph_status", 1, "", f"[errno 110] RADOS timed out ({host})")
+
+
+OK = ReadResult("ceph_status", 0, json.dumps(HEALTHY))
+
+
+def test_where_the_pass_got_no_answer_the_next_host_is_read_then(
+    request: pytest.FixtureRequest,
+) -> None:
+    connections, asked = _ceph_hosts(
+        {"st-a": None, "st-b": _failed("st-b")}, {"st-c": OK, "st-d": OK}
+    )
+    ceph_checks.test_ceph_reports_health_ok(connections, Findings(request.node))
+    assert asked == ["st-c"]
+    assert connections["st-c"].undeclared == {"ceph_status"}
+
+
+def test_a_cluster_no_host_answers_is_asked_of_three_hosts_that_answer_not_all(
+    request: pytest.FixtureRequest,
+) -> None:
+    late = {h: _failed(h) for h in CEPH_HOSTS}
+    connections, asked = _ceph_hosts({"st-a": _failed("st-a"), "st-b": _failed("st-b")}, late)
+    with pytest.raises(CouldNotRun) as caught:
+        ceph_checks.test_ceph_reports_health_ok(connections, Findings(request.node))
+    assert asked == ["st-c"]  # st-d shares the monitors that did not answer three hosts
+    why = str(caught.value)
+    assert "st-a" in why
+    assert "st-c" in why
+    assert "not asked: they share one cluster" in why
+
+
+def test_hosts_that_do_not_answer_at_all_are_not_counted(request: pytest.FixtureRequest) -> None:
+    late = {"st-c": _failed("st-c"), "st-d": OK}
+    connections, asked = _ceph_hosts({"st-a": None, "st-b": _failed("st-b")}, late)
+    ceph_checks.test_ceph_reports_health_ok(connections, Findings(request.node))
+    assert asked == ["st-c", "st-d"]
+
+
+# -- before and after: the cluster compared once, whichever host read it ------------------
+
+
+def _doc(**by_host: dict[str, Any] | None) -> dict[str, Any]:
+    hosts: dict[str, Any] = {}
+    for host, status in by_host.items():
+        if status is None:
+            hosts[host] = {"reads": {"ceph_status": {"rc": 1, "stderr": "RADOS timed out"}}}
+        else:
+            hosts[host] = {"reads": {"ceph_status": {"rc": 0, "data": json.dumps(status)}}}
+    return {"hosts": hosts}
+
+
+WARN = {"health": {"status": "HEALTH_WARN"}, "osdmap": {"num_osds": 3, "num_up_osds": 2}}
+ALL_UP = {"health": {"status": "HEALTH_OK"}, "osdmap": {"num_osds": 3, "num_up_osds": 3}}
+
+
+def test_a_snapshot_read_on_every_ceph_host_compares_with_one_read_on_the_first() -> None:
+    before = _doc(**{"st-a": ALL_UP, "st-b": ALL_UP, "st-c": ALL_UP})  # before shared reads
+    after = _doc(**{"st-a": WARN})
+    after["hosts"]["st-c"] = {"reads": {}}
+    result = ba.storage(before, after)
+    assert {(d.subject, d.host, d.now) for d in result.differences} == {
+        ("ceph health", "st-a", "HEALTH_WARN"),
+        ("OSDs up", "st-a", "2"),
+    }
+    assert result.unknown == []
+    assert ba.storage(before, _doc(**{"st-b": ALL_UP})).differences == []
+
+
+def test_a_cluster_read_on_no_host_now_is_unknown_naming_why() -> None:
+    result = ba.storage(_doc(**{"st-a": ALL_UP}), _doc(**{"st-a": None, "st-b": None}))
+    assert result.differences == []
+    assert len(result.unknown) == 1
+    assert "st-a: ceph_status failed now (exit 1: RADOS timed out)" in result.unknown[0]
+
+
+# -- the whole suite: the late read is in the snapshot, judged again the same -------------
+
+# `ceph` whose first four status calls fail (the two hosts the pass reads, each asking
+# twice: a fast failure is asked once more) and that answers the fifth; each call logged
+CEPH = """#!/bin/sh
+echo "$@" >> {log}
+n=$(wc -l < {log})
+case "$*" in
+  *" -s "*) [ "$n" -gt 4 ] && {{ cat {ok}; exit 0; }}
+           echo "[errno 110] RADOS timed out (error connecting to the cluster)" >&2; exit 110 ;;
+esac
+exit 22
+"""
+
+
+def test_the_late_read_is_saved_and_judged_again_the_same(suite: pytest.Pytester) -> None:
+    bin_dir = suite.mkdir("fakebin")
+    log = bin_dir / "ceph.args"
+    (bin_dir / "ok.json").write_text(json.dumps(HEALTHY))
+    (bin_dir / "ceph").write_text(CEPH.format(log=log, ok=bin_dir / "ok.json"))
+    (bin_dir / "ceph").chmod(0o755)
+    hosts = "".join(
+        f"  {h}: {{connection: local, service_manager: process, roles: [ceph]}}\n"
+        for h in CEPH_HOSTS
+    )
+    suite.makefile(".yaml", inventory="hosts:\n" + hosts)
+    shutil.copy(ROOT / "tests_cloud" / "test_ceph.py", suite.path / "tests_cloud")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+        live = suite.runpytest_subprocess(
+            "--inventory=inventory.yaml", "--reports-dir=reports", "--timeout=5"
+        )
+    live.assert_outcomes(passed=1)
+    # the pass: st-a and st-b, each asked twice (a fast failure is asked once more); then st-c
+    assert log.read_text().count(" -s ") == 5
+    saved = json.loads((suite.path / "reports" / "snapshot.json").read_text())
+    assert saved["hosts"]["st-c"]["reads"]["ceph_status"]["rc"] == 0
+    assert "ceph_status" not in saved["hosts"]["st-d"]["reads"]
+    again = suite.runpytest_subprocess("--from-snapshot=reports/snapshot.json")
+    again.assert_outcomes(passed=1)
+    assert log.read_text().count(" -s ") == 5  # touching no host
