@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -19,8 +19,9 @@ from afterboot.domains import beforeafter as ba
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
 from afterboot.reads.hostreads import READS
-from afterboot.snapshot import HostSnapshot, ReadResult
+from afterboot.snapshot import HostSnapshot, ReadResult, Snapshot
 from afterboot.transport.connections import Connections, Remote
+from afterboot.verdict import settle
 
 ROOT = Path(__file__).resolve().parent.parent
 HEALTHY = {"health": {"status": "HEALTH_OK", "checks": {}, "mutes": []}, "osdmap": {}}
@@ -124,6 +125,32 @@ def test_hosts_that_do_not_answer_at_all_are_not_counted(request: pytest.Fixture
     connections, asked = _ceph_hosts({"st-a": None, "st-b": _failed("st-b")}, late)
     ceph_checks.test_ceph_reports_health_ok(connections, Findings(request.node))
     assert asked == ["st-c", "st-d"]
+
+
+def test_settle_reads_the_later_host_again_not_its_old_answer(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = {"st-a": _failed("st-a"), "st-b": _failed("st-b")}
+    connections, asked = _ceph_hosts(first, {h: OK for h in CEPH_HOSTS})
+    ceph_checks.test_ceph_reports_health_ok(connections, Findings(request.node))
+    assert asked == ["st-c"]
+    snap = Snapshot(hosts={h: HostSnapshot(h, reads=dict(connections[h].reads)) for h in first})
+    snap.hosts["st-c"] = HostSnapshot("st-c", reads={"ceph_status": OK})
+
+    def collect(conns: Connections, per_host: dict[str, set[str]], *_: Any) -> Snapshot:
+        fresh = Snapshot(
+            hosts={h: HostSnapshot(h, reads={"ceph_status": first[h]}) for h in per_host}
+        )
+        for host, host_snap in fresh.hosts.items():
+            conns[host].adopt(host_snap)
+        return fresh
+
+    monkeypatch.setattr(settle, "collect", collect)
+    wanted = {"st-a": {"ceph_status"}, "st-b": {"ceph_status"}}
+    settle.recollect(snap, connections, wanted, set(), lambda: cast(Any, None), 5.0)
+    assert "ceph_status" not in snap.hosts["st-c"].reads
+    ceph_checks.test_ceph_reports_health_ok(connections, Findings(request.node))
+    assert asked == ["st-c", "st-c"]  # read again, now
 
 
 # -- before and after: the cluster compared once, whichever host read it ------------------

@@ -28,6 +28,7 @@ from afterboot.checks.findings import findings_key
 from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
 from afterboot.collection import cloud_context, collect, needs
+from afterboot.domains.all import READS
 from afterboot.inventory.load import scoped_inventory
 from afterboot.reads.cloudreads import CloudContext
 from afterboot.settings import settings
@@ -94,9 +95,10 @@ class Row:
         if not self.settles:
             where = label_of(self.check, self.host)
             return f"{where} {self.outcome} (does not settle: not waited for)"
+        after = round(self.after, 1)  # as summary.json says it: both round to one second alike
         if self.outcome in FINE:
-            return f"{label_of(self.check, self.host)} {self.outcome} after {self.after:.0f} s"
-        return f"{label_of(self.check, self.host)} still {self.outcome} after {self.after:.0f} s"
+            return f"{label_of(self.check, self.host)} {self.outcome} after {after:.0f} s"
+        return f"{label_of(self.check, self.host)} still {self.outcome} after {after:.0f} s"
 
 
 def label_of(check: str, host: str) -> str:
@@ -412,6 +414,15 @@ def recollect(
     (and each host's :class:`Remote`) sees them; the hosts' other reads are kept."""
     wanted = {name: reads for name, reads in per_host.items() if reads}
     fresh = collect(connections, wanted, cloud_reads, context, timeout)
+    # a cluster's state a check read on a later host (a shared read the first hosts did not
+    # answer) is not kept there: asked again, that host answers now, not its old answer
+    shared = {r for reads in wanted.values() for r in reads if r in READS and READS[r].shared}
+    for name, held in snap.hosts.items():
+        if name in wanted:
+            continue
+        for read in shared & held.reads.keys():
+            del held.reads[read]
+            connections[name].reads.pop(read, None)
     for name, host_snap in fresh.hosts.items():
         old = snap.hosts.get(name)
         if old is None:
