@@ -183,3 +183,38 @@ def test_an_api_read_that_times_out_in_requests_is_could_not_run() -> None:
         unrun = api_unavailable(exc)
         assert unrun is not None, exc
         assert "did not answer" in str(unrun), exc
+
+
+def test_an_api_s_5xx_silence_or_failed_discovery_is_could_not_run() -> None:
+    from keystoneauth1 import exceptions as ksa
+    from openstack import exceptions as sdk_exc
+
+    said = {
+        "5xx": api_unavailable(
+            sdk_exc.HttpException(message="boom", http_status=503, request_id="r")
+        ),
+        "silent": api_unavailable(ksa.ConnectionError("refused")),
+        "discovery": api_unavailable(ksa.DiscoveryFailure("no versions")),
+    }
+    assert "answered 503" in str(said["5xx"])
+    assert "did not answer" in str(said["silent"])
+    assert "version discovery failed" in str(said["discovery"])
+    assert api_unavailable(sdk_exc.HttpException(message="no", http_status=404)) is None
+    assert api_unavailable(ValueError("a check's own bug")) is None
+
+
+def test_judging_an_exception_imports_no_client_library() -> None:
+    """A saved snapshot judged never imports openstacksdk (a second of CPU) to classify
+    an exception that cannot be one of its own."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from afterboot.reads.cloud import api_unavailable; "
+        "assert api_unavailable(ValueError('x')) is None; "
+        "print(sorted(m for m in ('openstack', 'keystoneauth1', 'requests') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"

@@ -3,6 +3,7 @@ containers, its process names (:data:`SERVICES`, :data:`ROLE_SERVICES`)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -31,9 +32,15 @@ class Service:
         is not)."""
         if self.needle not in args:
             return False
-        if not any(re.fullmatch(self.process, name) for name in identities(args)):
+        whole = _pattern(self.process).fullmatch
+        if not any(whole(name) for name in identities(args)):
             return False
-        return not self.args or re.search(self.args, args) is not None
+        return not self.args or _pattern(self.args).search(args) is not None
+
+
+@functools.lru_cache(maxsize=1024)  # the services' patterns (a few dozen), compiled once
+def _pattern(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
 
 
 def _svc(
