@@ -10,6 +10,7 @@ A snippet reads and prints, nothing else; paths go through the host's ``paths:``
 
 from __future__ import annotations
 
+import functools
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -219,6 +220,13 @@ ALWAYS = ("clock",)
 
 def parts(text: str) -> dict[str, str]:
     """Split a multi-part read into ``{name: content}`` (the trailing newline dropped)."""
+    return dict(_parts(text))
+
+
+# A host's configs are looked up file by file (a check asks for each of its role's files,
+# the next check again): split once for each of the last 256 texts asked, not once a file.
+@functools.lru_cache(maxsize=256)
+def _parts(text: str) -> tuple[tuple[str, str], ...]:
     found: dict[str, str] = {}
     name: str | None = None
     lines: list[str] = []
@@ -231,7 +239,7 @@ def parts(text: str) -> dict[str, str]:
             lines.append(line)
     if name is not None:
         found[name] = "\n".join(lines).rstrip("\n")
-    return found
+    return tuple(found.items())
 
 
 def unexpected(host: str, read: str, line: str) -> CouldNotRun:
