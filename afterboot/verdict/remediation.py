@@ -136,6 +136,12 @@ def _redacted(config: pytest.Config, report: pytest.TestReport) -> pytest.TestRe
     """The report with every string passed through the redaction layer (same type), but
     its identity: the node id and location name the test (an xdist worker checks that a
     report is the test it ran; Allure's history hangs on them), never what it found."""
+    if report.longrepr is None and not report.sections:
+        # it says nothing but its identity, its outcome and its properties (check ID, tier,
+        # host): those redacted alone, where they need it, cost no serialising of the report
+        props = redact_obj(report.user_properties)
+        if props == report.user_properties:
+            return report
     data = config.hook.pytest_report_to_serializable(config=config, report=report)
     if data is None:
         return report
