@@ -2,7 +2,8 @@
 
 ``fails`` must fail, ``root`` is where the summary must say to start, ``remedy`` are texts
 its rendered remediation must contain (host names, commands); ``may_fail`` are
-consequences whose timing the fault does not fix (a service's ``up`` row lingers 60 s).
+consequences whose timing the fault does not fix (a service's ``up`` row lingers 30 s,
+the lab's ``service_down_time``).
 Faults whose footprints and checks do not overlap run in the same suite run.
 """
 
@@ -351,7 +352,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
     compute_service("nova-compute", "compute2", "systemctl start kolla-nova_compute-container"),
     rebooted("compute1"),
     # its queue loses its consumer at once (MQ-002); compute hosts report through it, so
-    # their records would go down after 60 s too: not waited for
+    # their records would go down after 30 s too (the lab's service_down_time): not waited for
     controller_service("nova-conductor", fails=("MQ-002",), may_fail=("NOVA-002", "NOVA-004")),
     controller_service(
         "nova-scheduler", fails=("MQ-002", "NOVA-004"), down=("nova-scheduler@controller",)
@@ -577,7 +578,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         fails=("MQ-004",),
         root="MQ-004",
         remedy=("controller", "rabbit@controller raises a disk alarm", "df -h /var/lib/rabbitmq"),
-        # publishers blocked: service reports stall (a record goes stale after 60 s)
+        # publishers blocked: service reports stall (a record goes stale after 30 s)
         may_fail=("NOVA-002", "NOVA-003", "CINDER-002", "CINDER-003", "NOVA-009"),
         never=("rabbitmqctl stop_app",),
         footprint=("controller", "rabbit"),
@@ -588,7 +589,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         fails=("MQ-004",),
         root="MQ-004",
         remedy=("rabbit@controller raises a memory alarm", "rabbitmq-diagnostics memory_breakdown"),
-        # publishers blocked: service reports stall (a record goes stale after 60 s)
+        # publishers blocked: service reports stall (a record goes stale after 30 s)
         may_fail=("NOVA-002", "NOVA-003", "CINDER-002", "CINDER-003", "NOVA-009"),
         never=("rabbitmqctl stop_app", "df -h /var/lib/rabbitmq"),
         footprint=("controller", "rabbit"),
