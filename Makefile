@@ -25,9 +25,13 @@ check: venv
 ## Run afterboot's own tests: unit, pytester acceptance, lab end-to-end, the fault matrix.
 ## The part that needs no lab runs on two workers (it is CPU-bound; the lab's part is not
 ## and shares one lab, its 25 slowest steps listed); both parts run whatever the first
-## one's outcome.
+## one's outcome. What the lab needs is installed meanwhile (mostly downloads: minutes on a
+## fresh machine); where that fails, the lab's part says why when it brings the lab up.
 test: venv
-	@u=0; $(PY) -m pytest tests --ignore=tests/lab --ignore=tests/matrix -n 2 $(ARGS) || u=$$?; \
+	@mkdir -p $(REPORTS); $(PY) -m lab install >$(REPORTS)/lab-install.log 2>&1 & i=$$!; \
+	u=0; $(PY) -m pytest tests --ignore=tests/lab --ignore=tests/matrix -n 2 $(ARGS) || u=$$?; \
+	wait $$i || { echo "test: the lab's install failed (it is tried again):"; \
+	tail -5 $(REPORTS)/lab-install.log; }; \
 	l=0; $(PY) -m pytest tests/lab tests/matrix --durations=25 $(ARGS) || l=$$?; \
 	echo "test: no-lab part status $$u, lab part status $$l"; [ $$u -eq 0 ] && [ $$l -eq 0 ]
 

@@ -1,5 +1,5 @@
-"""`python -m lab VERB`: up, down, status, reboot HOST, fault ..., reset-instance NAME,
-run, exec, wait-package-lock."""
+"""`python -m lab VERB`: install, up, down, status, reboot HOST, fault ...,
+reset-instance NAME, run, exec, wait-package-lock."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m lab")
     ap.add_argument("--state", help="state dir (default lab/.state or $AFTERBOOT_LAB_STATE)")
     sub = ap.add_subparsers(dest="verb", required=True)
+    sub.add_parser("install", help="what the lab needs installed (apt, venv), nothing started")
     sub.add_parser("up")
     sub.add_parser("down")
     sub.add_parser("status")
@@ -49,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     lab = Lab(a.state)
     t0 = time.monotonic()
     try:
-        if a.verb == "up":
+        if a.verb == "install":
+            lab.install()
+            print(f"[lab] install: {time.monotonic() - t0:.1f}s")
+        elif a.verb == "up":
             lab.up()
         elif a.verb == "down":
             lab.down()

@@ -166,13 +166,18 @@ class Lab:
     def any_up(self) -> bool:
         return self.hosts.any_up()
 
+    def install(self) -> None:
+        """What the lab needs on this machine (apt packages, the OpenStack venv, the
+        guest's kernel), nothing started: ``up`` then finds it done."""
+        install.ensure_apt(self.any_up())
+        install.ensure_venv(self.state)
+        install.kernel_debs(self.state, self.any_up())
+
     def up(self, workload_too: bool = True) -> None:
         t0 = time.monotonic()
         self.timings = []
         with self.phase("install"):
-            install.ensure_apt(self.any_up())
-            install.ensure_venv(self.state)
-            install.kernel_debs(self.state, self.any_up())
+            self.install()
         with self.phase("hosts"):
             key = outputs.ensure_client_key(self.state)
             self.hosts.net_up()
