@@ -47,6 +47,7 @@ from afterboot.reads.hostreads import (
     PATH_READS,
     SHARED_HOSTS,
     HostRead,
+    is_shared,
     known,
     parts,
     resolve,
@@ -353,17 +354,12 @@ def needs(
                 hosts = [str(pinned)] if str(pinned) in inventory.hosts else []
             else:
                 hosts = inventory.names(*((role,) if role else roles))
+            first = hosts[:SHARED_HOSTS]  # a cluster's own state is read there only
             for host in hosts:
                 got = resolve(name, inventory.hosts[host])
-                # a cluster's own state is read on the role's first hosts (HostRead.shared)
-                got = tuple(n for n in got if host in hosts[:SHARED_HOSTS] or not _shared(n))
+                got = tuple(n for n in got if host in first or not is_shared(n))
                 per_host.setdefault(host, set()).update(got)
     return per_host, cloud
-
-
-def _shared(name: str) -> bool:
-    read = READS.get(name)
-    return read is not None and read.shared
 
 
 def cloud_readers(items: Iterable[pytest.Item]) -> list[pytest.Item]:

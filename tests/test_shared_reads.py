@@ -78,12 +78,11 @@ def _ceph_hosts(
     connections = Connections(inv, 5, reader=reader)
     for host in CEPH_HOSTS:
         snap = HostSnapshot(host, started=1.0, ended=2.0)
-        if host not in pass_reads:
-            pass
-        elif pass_reads[host] is None:
+        got = pass_reads.get(host)
+        if got is not None:
+            snap.reads = {"ceph_status": got}
+        elif host in pass_reads:
             snap.unreachable = "ssh: connect to host: No route to host"
-        else:
-            snap.reads = {"ceph_status": pass_reads[host]}  # type: ignore[dict-item]
         connections[host].adopt(snap)
     return connections, asked
 

@@ -214,6 +214,12 @@ def known(name: str) -> bool:
     return name in READS or name in GROUPS or name in ("services", "manager")
 
 
+def is_shared(name: str) -> bool:
+    """A registered read of a cluster's own state (``HostRead.shared``)."""
+    read = READS.get(name)
+    return read is not None and read.shared
+
+
 # Read on every host whatever the checks: it is also the proof the host answers.
 ALWAYS = ("clock",)
 

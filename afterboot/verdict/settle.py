@@ -28,9 +28,9 @@ from afterboot.checks.findings import findings_key
 from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
 from afterboot.collection import cloud_context, collect, needs
-from afterboot.domains.all import READS
 from afterboot.inventory.load import scoped_inventory
 from afterboot.reads.cloudreads import CloudContext
+from afterboot.reads.hostreads import is_shared
 from afterboot.settings import settings
 from afterboot.snapshot import Snapshot
 from afterboot.transport.connections import Connections
@@ -416,11 +416,11 @@ def recollect(
     fresh = collect(connections, wanted, cloud_reads, context, timeout)
     # a cluster's state a check read on a later host (a shared read the first hosts did not
     # answer) is not kept there: asked again, that host answers now, not its old answer
-    shared = {r for reads in wanted.values() for r in reads if r in READS and READS[r].shared}
+    cluster = {r for reads in wanted.values() for r in reads if is_shared(r)}
     for name, held in snap.hosts.items():
         if name in wanted:
             continue
-        for read in shared & held.reads.keys():
+        for read in cluster & held.reads.keys():
             del held.reads[read]
             connections[name].reads.pop(read, None)
     for name, host_snap in fresh.hosts.items():
