@@ -578,6 +578,54 @@ def _unrun(error: BaseException) -> str:
     return str(why) if why is not None else ""
 
 
+# -- xdist: what a worker read after the pass, for the controller to add to the snapshot --
+
+# one file per worker but the one saving the snapshot (gw0), beside it, removed once merged
+LATE_PART = ".snapshot-late-{worker}.json"
+
+
+def save_late_part(config: pytest.Config, snap: Snapshot, worker: str) -> None:
+    """This worker's reads made after the pass (and its round trips since), for the
+    controller to add to the snapshot gw0 saves: a later judge sees what every worker's
+    checks judged, not only gw0's."""
+    out = reports_dir(config) if settings_key in config.stash else None
+    hosts = {
+        name: replace(h, reads={r: h.reads[r] for r in h.late if r in h.reads})
+        for name, h in snap.hosts.items()
+        if h.late or h.commands or h.ran
+    }
+    if out is None or not hosts:
+        return
+    doc = to_json(Snapshot(started=snap.started, hosts=hosts), stored_forms(), KEEP_TEXT, _unrun)
+    with contextlib.suppress(OSError):
+        save(doc, Path(out) / LATE_PART.format(worker=worker))
+
+
+def merge_late_parts(doc: dict[str, Any], out: Path, since: float) -> None:
+    """The workers' parts added to the snapshot's document (each read kept where gw0 has
+    none, late reads and round trips summed), and their files removed; a part older than
+    ``since`` (a run that stopped before merging) is removed unread."""
+    for path in sorted(out.glob(LATE_PART.format(worker="*"))):
+        try:
+            part = json.loads(path.read_text())
+        except (OSError, ValueError):
+            part = None
+        with contextlib.suppress(OSError):
+            path.unlink()
+        if not isinstance(part, dict) or float(part.get("read_at") or 0) < since:
+            continue
+        for name, theirs in (part.get("hosts") or {}).items():
+            mine = doc.get("hosts", {}).get(name)
+            if not isinstance(mine, dict) or not isinstance(theirs, dict):
+                continue
+            for key in ("reads", "ran"):
+                for read, value in (theirs.get(key) or {}).items():
+                    mine.setdefault(key, {}).setdefault(read, value)
+            late = {*(mine.get("late_reads") or ()), *(theirs.get("late_reads") or ())}
+            mine["late_reads"] = sorted(late)
+            mine["commands"] = int(mine.get("commands") or 0) + int(theirs.get("commands") or 0)
+
+
 def save_snapshot(config: pytest.Config, snap: Snapshot) -> None:
     """``reports/snapshot.json``: what was read, with the inventory (and the shard) it
     was read for, so that a later run can judge it (``--from-snapshot``)."""

@@ -11,12 +11,19 @@ ssh_config (OpenSSH 9's post-quantum default costs ~80 ms of CPU per handshake).
 min/median/max of each, the ratio of medians, and from the suite's ``snapshot.json``:
 round trips per host, reads made after the collection pass, and ssh masters opened.
 Machines here are noisy: read the ratios and medians.
+
+Each run's CPU is counted too: its own processes' (the command and what it started) and the
+whole machine's (``/proc/stat``: the lab's hosts and services answering it as well). On the
+lab, where the cloud answers on the cores the run uses, the machine's CPU seconds divided by
+its cores is the shortest the run could take: the floor printed beside the medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,13 +34,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scale import machine_busy  # noqa: E402
 from tests.matrix.harness import suite_argv  # noqa: E402
 
+# CPU seconds of each timed run, by name: its own processes' and the whole machine's
+CPU: dict[str, dict[str, list[float]]] = {}
 
-def timed(argv: list[str]) -> tuple[float, int, str]:
+
+def children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def timed(argv: list[str], name: str = "") -> tuple[float, int, str]:
+    own, machine = children_cpu(), machine_busy()
     started = time.monotonic()
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
-    return time.monotonic() - started, proc.returncode, proc.stdout[-2000:] + proc.stderr[-2000:]
+    seconds = time.monotonic() - started
+    if name:
+        cpu = CPU.setdefault(name, {"own": [], "machine": []})
+        cpu["own"].append(children_cpu() - own)
+        cpu["machine"].append(machine_busy() - machine)
+    return seconds, proc.returncode, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def cpu_figures(name: str) -> str:
+    """Medians of a command's CPU seconds, and the floor they set on this machine."""
+    cpu = CPU[name]
+    machine = statistics.median(cpu["machine"])
+    cores = os.cpu_count() or 1
+    return (
+        f"{name:<24} CPU median: own processes {statistics.median(cpu['own']):5.2f}s, "
+        f"whole machine {machine:5.2f}s (floor on {cores} cores: {machine / cores:.2f}s)"
+    )
 
 
 def figures(name: str, values: list[float]) -> str:
@@ -78,18 +111,21 @@ def main() -> None:
         if run_sh.exists():  # the first Ansible run installs ansible-core: not timed
             subprocess.run(["bash", str(run_sh), str(ROOT)], cwd=ROOT, capture_output=True)
         for n in range(args.runs):
-            seconds, rc, out = timed(suite_argv(reports))
+            seconds, rc, out = timed(suite_argv(reports), "afterboot")
             times["afterboot"].append(seconds)
             print(f"round {n + 1}: afterboot {seconds:.2f}s (exit {rc})", flush=True)
             if rc != 0:
                 print(out)
             if run_sh.exists():
-                seconds, rc, out = timed(["bash", str(run_sh), str(ROOT)])
+                seconds, rc, out = timed(["bash", str(run_sh), str(ROOT)], "ansible")
                 times["ansible"].append(seconds)
                 print(f"round {n + 1}: ansible   {seconds:.2f}s (exit {rc})", flush=True)
             if args.kex:
                 inventory = kex_inventory(Path(tmp), args.kex)
-                seconds, rc, _ = timed(suite_argv(Path(tmp) / "kex", f"--inventory={inventory}"))
+                seconds, rc, _ = timed(
+                    suite_argv(Path(tmp) / "kex", f"--inventory={inventory}"),
+                    f"afterboot kex {args.kex}",
+                )
                 times[f"afterboot kex {args.kex}"].append(seconds)
                 print(f"round {n + 1}: kex       {seconds:.2f}s (exit {rc})", flush=True)
             if args.xdist:
@@ -101,6 +137,8 @@ def main() -> None:
     for name, values in times.items():
         if values:
             print(figures(name, values))
+    for name in CPU:
+        print(cpu_figures(name))
     if times["ansible"]:
         for name in ("afterboot", f"afterboot kex {args.kex}"):
             if times[name]:

@@ -14,7 +14,7 @@ import pytest
 
 import tests_cloud.test_ceph as ceph_checks
 from afterboot.checks.findings import Findings
-from afterboot.collection import needs
+from afterboot.collection import LATE_PART, merge_late_parts, needs
 from afterboot.domains import beforeafter as ba
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec, Inventory
@@ -230,3 +230,84 @@ def test_the_late_read_is_saved_and_judged_again_the_same(suite: pytest.Pytester
     again = suite.runpytest_subprocess("--from-snapshot=reports/snapshot.json")
     again.assert_outcomes(passed=1)
     assert log.read_text().count(" -s ") == 5  # touching no host
+
+
+# the check skipped on gw0 once the pass is made there (gw0 saves the snapshot): under
+# `--dist each` only gw1 judges it, reading after the pass
+ON_GW1_ONLY = """
+import pytest
+
+@pytest.fixture(autouse=True)
+def _judged_on_gw1(request):
+    if getattr(request.config, "workerinput", {}).get("workerid") == "gw0":
+        request.getfixturevalue("snapshot")
+        pytest.skip("judged on gw1")
+"""
+
+
+def test_a_late_read_on_another_worker_is_in_the_snapshot(suite: pytest.Pytester) -> None:
+    bin_dir = suite.mkdir("fakebin")
+    log = bin_dir / "ceph.args"
+    (bin_dir / "ok.json").write_text(json.dumps(HEALTHY))
+    (bin_dir / "ceph").write_text(CEPH.format(log=log, ok=bin_dir / "ok.json"))
+    (bin_dir / "ceph").chmod(0o755)
+    hosts = "".join(
+        f"  {h}: {{connection: local, service_manager: process, roles: [ceph]}}\n"
+        for h in CEPH_HOSTS
+    )
+    suite.makefile(".yaml", inventory="hosts:\n" + hosts)
+    shutil.copy(ROOT / "tests_cloud" / "test_ceph.py", suite.path / "tests_cloud")
+    conftest = suite.path / "conftest.py"
+    conftest.write_text(conftest.read_text() + ON_GW1_ONLY)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+        live = suite.runpytest_subprocess(
+            "--inventory=inventory.yaml",
+            "--reports-dir=reports",
+            "--timeout=5",
+            "-n",
+            "2",
+            "--dist",
+            "each",
+        )
+    live.assert_outcomes(passed=1, skipped=1)
+    saved = json.loads((suite.path / "reports" / "snapshot.json").read_text())
+    assert saved["hosts"]["st-c"]["reads"]["ceph_status"]["rc"] == 0
+    assert saved["hosts"]["st-c"]["late_reads"] == ["ceph_status"]
+    assert saved["hosts"]["st-c"]["commands"] == 2  # the pass's, and gw1's read after it
+    assert not list((suite.path / "reports").glob(".snapshot-late-*"))  # merged, removed
+    again = suite.runpytest_subprocess("--from-snapshot=reports/snapshot.json")
+    again.assert_outcomes(passed=1)
+    assert log.read_text().count(" -s ") == 5  # the pass's four and gw1's one: no host since
+
+
+def test_a_workers_part_adds_what_gw0_lacks_and_an_old_part_is_dropped(tmp_path: Path) -> None:
+    doc = {
+        "hosts": {
+            "a": {"commands": 1, "late_reads": [], "reads": {"x": {"rc": 0, "data": "gw0"}}},
+        }
+    }
+    part = {
+        "read_at": 100.0,
+        "hosts": {
+            "a": {
+                "commands": 2,
+                "late_reads": ["x", "y"],
+                "reads": {"x": {"rc": 1, "data": "gw1"}, "y": {"rc": 0, "data": "y"}},
+                "ran": {"ceph -s": {"rc": 0, "stdout": ""}},
+            },
+            "gone": {"commands": 1, "late_reads": ["y"], "reads": {}},
+        },
+    }
+    (tmp_path / LATE_PART.format(worker="gw1")).write_text(json.dumps(part))
+    old = {**part, "read_at": 50.0, "hosts": {"a": {"commands": 9, "late_reads": ["z"]}}}
+    (tmp_path / LATE_PART.format(worker="gw2")).write_text(json.dumps(old))
+    merge_late_parts(doc, tmp_path, since=99.0)
+    a = doc["hosts"]["a"]
+    assert a["reads"]["x"]["data"] == "gw0"  # gw0's own answer stands
+    assert a["reads"]["y"]["data"] == "y"
+    assert a["late_reads"] == ["x", "y"]  # gw2's older run added nothing
+    assert a["commands"] == 3
+    assert "ceph -s" in a["ran"]
+    assert "gone" not in doc["hosts"]
+    assert not list(tmp_path.iterdir())

@@ -32,7 +32,7 @@ import pytest
 from afterboot.checks.findings import Findings
 from afterboot.checks.hosts import host_of
 from afterboot.checks.identity import check_key
-from afterboot.collection import no_reading_key
+from afterboot.collection import merge_late_parts, no_reading_key
 from afterboot.domains.beforeafter import BEFORE, NOW, Comparison
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.load import loaded_inventory
@@ -181,6 +181,8 @@ def add_results(session: pytest.Session) -> None:
     started = config.stash.get(started_key, time.time())
     if not isinstance(doc, dict) or float(doc.get("read_at") or 0) < started:
         return
+    if getattr(config.option, "numprocesses", None):  # the other workers' late reads
+        merge_late_parts(doc, path.parent, started)
     added = {
         "phase": settings(config).phase.value,
         "identity": current_identity(config),
