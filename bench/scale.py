@@ -124,7 +124,9 @@ def report(label: str, seconds: float, tail: str, snap: dict[str, Any]) -> None:
     print(
         f"  CPU: operator side {CPU['operator']:.2f}s (afterboot and its ssh clients; "
         f"{1000 * CPU['operator'] / max(1, read):.0f} ms per host read), whole machine "
-        f"{CPU['machine']:.2f}s (the rest: the lab's hosts answering, and other load)",
+        f"{CPU['machine']:.2f}s (the rest: the lab's hosts answering, and other load; "
+        f"the floor it sets on {os.cpu_count() or 1} cores: "
+        f"{CPU['machine'] / (os.cpu_count() or 1):.1f}s)",
         flush=True,
     )
 
