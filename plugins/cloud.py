@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from afterboot.reads.cloud import NO_CLOUD, connected, early_key
+from afterboot.reads.cloud import NO_CLOUD, connected, early_key, guard_loggers
 from afterboot.settings import settings
 
 
@@ -22,6 +22,7 @@ def pytest_configure(config: pytest.Config) -> None:
     s = settings(config)
     if not (s.os_cloud.value or os.environ.get("OS_AUTH_URL")):
         return  # no cloud named: the SDK's own search decides, when a check asks
+    guard_loggers()  # the thread's imports add loggers while pytest's log capture walks them
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ab-token")
     config.stash[early_key] = pool.submit(connected, s.os_cloud.value, s.timeout.value)
     pool.shutdown(wait=False)

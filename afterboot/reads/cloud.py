@@ -8,6 +8,7 @@ identity endpoint that does not answer is the cloud's fault, and the identity ch
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sys
 import time
@@ -146,6 +147,28 @@ def connected(name: str | None, timeout: float) -> Any:
 # The run's token, asked for while pytest starts and collects (keystone's answer takes a
 # third of a second or more, a wait the run need not make before its first read).
 early_key: pytest.StashKey[Future[Any]] = pytest.StashKey()
+
+
+class Loggers(dict[str, Any]):
+    """logging's registry of loggers, whose ``values()`` is a copy taken at once.
+
+    pytest's log capture walks the registry's values as each hook and test phase starts;
+    the thread asking for the early token imports the SDK meanwhile, and an import adds
+    loggers. Walking the view while a logger is added ends the run in an internal error
+    ("dictionary changed size during iteration"); a copy cannot change under the walk."""
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return list(super().values())
+
+
+def guard_loggers() -> None:
+    """Make logging's registry of loggers safe for pytest to walk while threads add to it
+    (before the first thread that may add one starts)."""
+    manager = logging.Logger.manager
+    if type(manager.loggerDict) is dict:
+        manager.loggerDict = Loggers(manager.loggerDict)
+
+
 # Options under which the run reads no API: no token is asked for early.
 NO_CLOUD = (
     "collectonly",
