@@ -824,6 +824,41 @@ register(
 )
 
 
+_STUCK_VOLUME = "ab-vol-stuck"
+_STUCK_ID = "bad0c0de-aaaa-4bbb-8ccc-000000000002"
+
+
+def _stuck_creating_inject(lab: Lab) -> None:
+    """The row cinder-volume leaves when it stops before creating a volume: ``creating``,
+    last updated when it stopped (two hours ago). A copy of the lab's first volume's row
+    (its type, backend and project), with no attachment; the backend never made it."""
+    _sql(
+        lab,
+        "USE cinder; CREATE TEMPORARY TABLE ab_stuck AS SELECT * FROM volumes"
+        " WHERE deleted=0 ORDER BY created_at LIMIT 1;"
+        f"UPDATE ab_stuck SET id='{_STUCK_ID}', display_name='{_STUCK_VOLUME}',"
+        " status='creating', attach_status='detached', provider_location=NULL,"
+        " created_at=UTC_TIMESTAMP() - INTERVAL 2 HOUR,"
+        " updated_at=UTC_TIMESTAMP() - INTERVAL 2 HOUR;"
+        "INSERT INTO volumes SELECT * FROM ab_stuck;",
+    )
+
+
+def _stuck_creating_heal(lab: Lab) -> None:
+    _sql(lab, f"DELETE FROM cinder.volumes WHERE id='{_STUCK_ID}';")
+
+
+register(
+    Fault(
+        "volume-stuck-creating",
+        f"cinder holds {_STUCK_VOLUME} creating for two hours (cinder-volume stopped before"
+        " its backend made it)",
+        _stuck_creating_inject,
+        _stuck_creating_heal,
+    )
+)
+
+
 # ---- nova-compute cut off from RabbitMQ while the broker runs -------------------------------
 _AMQP_RULE = "ipproto tcp dport 5672 prohibit"
 

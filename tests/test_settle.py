@@ -585,6 +585,7 @@ def test_the_checks_that_do_not_settle() -> None:
         "PERIODIC-005",
         "PERIODIC-006",
         "PERIODIC-007",
+        "PERIODIC-008",
         "SWIFT-002",
         "SWIFT-003",
         "SWIFT-006",

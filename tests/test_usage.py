@@ -141,3 +141,35 @@ def test_accounts_know_who_holds_a_role(request: pytest.FixtureRequest) -> None:
         ("u2", "disabled"),
         ("u3", "unused"),
     ]
+
+
+def test_volumes_in_error_or_stuck_passing_are_found_on_their_backends_host(
+    request: pytest.FixtureRequest,
+) -> None:
+    def volume(vid: str, status: str, updated: str, host: str = "storage1@ceph#ceph") -> NS:
+        return NS(id=vid, status=status, updated_at=updated, host=host)
+
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000", time.gmtime())
+    listed = [
+        volume("ok", "available", "2020-01-01T00:00:00.000000"),
+        volume("busy", "in-use", "2020-01-01T00:00:00.000000"),
+        volume("new", "creating", now),  # being created now: not stuck
+        volume("att", "attaching", "2020-01-01T00:00:00.000000"),  # CINDER-004's
+        volume("old", "creating", "2020-01-01T00:00:00.000000"),
+        volume("del", "error_deleting", now, host="storage2.example.org@lvm#lvm"),
+        volume("gone", "error", now, host=""),
+    ]
+    inventory = NS(hosts={"storage1": None, "storage2.example.org": None})
+    with pytest.raises(AssertionError) as failed:
+        checks.test_no_failed_or_stuck_volumes(
+            listed, Snapshot(started=time.time()), NS(inventory=inventory), Findings(request.node)
+        )
+    assert str(failed.value).startswith(
+        "volumes: old creating since 2020-01-01T00:00:00.000000 (storage1@ceph), "
+        "del error_deleting (storage2.example.org@lvm), gone error"
+    )
+    found = {f.subject: f for f in item_findings(request.node)}
+    assert sorted(found) == ["del", "gone", "old"]
+    assert (found["old"].host, found["old"].extra["kind"]) == ("storage1", "stuck")
+    assert (found["del"].host, found["del"].extra["kind"]) == ("storage2.example.org", "error")
+    assert found["gone"].host == ""

@@ -9,17 +9,39 @@ from typing import Any
 import pytest
 
 from afterboot.checks.findings import Findings
+from afterboot.domains.discovery import inventory_name
 from afterboot.domains.filesystems import disk_usage
 from afterboot.domains.liveness import report_time
 from afterboot.domains.usage import Account, ImageState, PoolUse, QuotaUse
 from afterboot.reads.hostreads import DEVICES_ROOT
 from afterboot.snapshot import Snapshot
-from afterboot.transport.connections import Remote
+from afterboot.transport.connections import Connections, Remote
 
 STUCK_AFTER_S = 3600
 DISK_FULL_PERCENT = 90
 QUOTA_NEAR_PERCENT = 90
 FLOATING_FREE_PERCENT = 10
+# cinder's states a volume only passes through while cinder-volume works on it (attaching,
+# detaching and reserved are CINDER-004's), and those an operation that failed leaves
+VOLUME_PASSING = (
+    "creating",
+    "deleting",
+    "downloading",
+    "uploading",
+    "extending",
+    "retyping",
+    "backing-up",
+    "restoring-backup",
+    "maintenance",
+)
+VOLUME_FAILED = (
+    "error",
+    "error_deleting",
+    "error_extending",
+    "error_restoring",
+    "error_backing-up",
+    "error_managing",
+)
 IGNORED_FS = ("tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "nsfs", "iso9660")
 
 
@@ -119,6 +141,40 @@ def test_no_stuck_images(images: list[ImageState], snapshot: Snapshot, findings:
             continue
         findings.add(image.id, expected="active", actual=image.status, uuid=image.id, said=said)
     findings.assert_none("images: ", sep=", ")
+
+
+@pytest.mark.check("PERIODIC-008", tier=98, settles=False)
+@pytest.mark.reads("volumes")
+def test_no_failed_or_stuck_volumes(
+    volumes: list[Any], snapshot: Snapshot, connections: Connections, findings: Findings
+) -> None:
+    """No volume is in an error state, and none has kept a passing state (creating,
+    deleting, extending ...) for over an hour: cinder-volume stopped while it worked on it."""
+    now = snapshot.read_time("volumes")
+    names = list(connections.inventory.hosts) if connections.inventory else []
+    for vol in volumes:
+        since = report_time(vol.updated_at) or now
+        if vol.status in VOLUME_FAILED:
+            kind = "error"
+        elif vol.status in VOLUME_PASSING and now - since > STUCK_AFTER_S:
+            kind = "stuck"
+        else:
+            continue
+        backend = str(vol.host or "")  # cinder's host@backend#pool: admin only
+        findings.add(
+            vol.id,
+            host=inventory_name(names, backend) if backend else "",
+            expected="available or in-use",
+            actual=vol.status,
+            kind=kind,
+            volume=vol.id,
+            backend=backend.partition("#")[0],
+            since=str(vol.updated_at or ""),
+            said=f"{vol.id} {vol.status}"
+            + (f" since {vol.updated_at}" if kind == "stuck" else "")
+            + (f" ({backend.partition('#')[0]})" if backend else ""),
+        )
+    findings.assert_none("volumes: ", sep=", ")
 
 
 @pytest.mark.check("PERIODIC-005", tier=3, phases=("periodic",), settles=False)

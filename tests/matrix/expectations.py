@@ -190,6 +190,20 @@ EXPECTATIONS: tuple[Expect, ...] = (
         remedy=("openstack volume set --state available --detached", "dead0000-aaaa-4bbb"),
         footprint=("volumes", "cinder-db"),
     ),
+    Expect(
+        "volume-stuck-creating",
+        # a state reset to error (the owner deletes or retries), never to available; its
+        # guard (cinder-volume of the backend up, CINDER-002) is the procedure's safety test's
+        fails=("PERIODIC-008",),
+        root="PERIODIC-008",
+        remedy=(
+            "openstack volume set --state error bad0c0de-aaaa-4bbb-8ccc-000000000002",
+            "creating",
+            "storage1@ceph",
+        ),
+        never=("--state available",),
+        footprint=("volumes", "cinder-db"),
+    ),
     # ---- issue 6: storage, queue, configuration -----------------------------------------
     Expect(
         "swift-ring-changed@storage2",
@@ -367,7 +381,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
     controller_service(
         "cinder-api",
         api="CINDER-001",
-        may_fail=("CINDER-002", "CINDER-003", "CINDER-004", "INV-001"),
+        may_fail=("CINDER-002", "CINDER-003", "CINDER-004", "INV-001", "PERIODIC-008"),
     ),
     controller_service(
         "cinder-scheduler", fails=("MQ-002", "CINDER-003"), down=("cinder-scheduler@controller",)
