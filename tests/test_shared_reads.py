@@ -204,7 +204,9 @@ exit 22
 """
 
 
-def test_the_late_read_is_saved_and_judged_again_the_same(suite: pytest.Pytester) -> None:
+def _ceph_site(suite: pytest.Pytester) -> tuple[Path, Path]:
+    """Four local ceph hosts, CEPH-001 and the failing ``ceph`` above: its directory (for
+    PATH) and the log of its calls."""
     bin_dir = suite.mkdir("fakebin")
     log = bin_dir / "ceph.args"
     (bin_dir / "ok.json").write_text(json.dumps(HEALTHY))
@@ -216,6 +218,11 @@ def test_the_late_read_is_saved_and_judged_again_the_same(suite: pytest.Pytester
     )
     suite.makefile(".yaml", inventory="hosts:\n" + hosts)
     shutil.copy(ROOT / "tests_cloud" / "test_ceph.py", suite.path / "tests_cloud")
+    return bin_dir, log
+
+
+def test_the_late_read_is_saved_and_judged_again_the_same(suite: pytest.Pytester) -> None:
+    bin_dir, log = _ceph_site(suite)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
         live = suite.runpytest_subprocess(
@@ -246,17 +253,7 @@ def _judged_on_gw1(request):
 
 
 def test_a_late_read_on_another_worker_is_in_the_snapshot(suite: pytest.Pytester) -> None:
-    bin_dir = suite.mkdir("fakebin")
-    log = bin_dir / "ceph.args"
-    (bin_dir / "ok.json").write_text(json.dumps(HEALTHY))
-    (bin_dir / "ceph").write_text(CEPH.format(log=log, ok=bin_dir / "ok.json"))
-    (bin_dir / "ceph").chmod(0o755)
-    hosts = "".join(
-        f"  {h}: {{connection: local, service_manager: process, roles: [ceph]}}\n"
-        for h in CEPH_HOSTS
-    )
-    suite.makefile(".yaml", inventory="hosts:\n" + hosts)
-    shutil.copy(ROOT / "tests_cloud" / "test_ceph.py", suite.path / "tests_cloud")
+    bin_dir, log = _ceph_site(suite)
     conftest = suite.path / "conftest.py"
     conftest.write_text(conftest.read_text() + ON_GW1_ONLY)
     with pytest.MonkeyPatch.context() as mp:
