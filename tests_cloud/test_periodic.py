@@ -160,7 +160,8 @@ def test_no_failed_or_stuck_volumes(
             kind = "stuck"
         else:
             continue
-        backend = str(vol.host or "")  # cinder's host@backend#pool: admin only
+        # cinder's host@backend#pool (admin only), without its pool
+        backend = str(vol.host or "").partition("#")[0]
         findings.add(
             vol.id,
             host=inventory_name(names, backend) if backend else "",
@@ -168,11 +169,11 @@ def test_no_failed_or_stuck_volumes(
             actual=vol.status,
             kind=kind,
             volume=vol.id,
-            backend=backend.partition("#")[0],
+            backend=backend,
             since=str(vol.updated_at or ""),
             said=f"{vol.id} {vol.status}"
             + (f" since {vol.updated_at}" if kind == "stuck" else "")
-            + (f" ({backend.partition('#')[0]})" if backend else ""),
+            + (f" ({backend})" if backend else ""),
         )
     findings.assert_none("volumes: ", sep=", ")
 
