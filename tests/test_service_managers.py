@@ -76,6 +76,9 @@ def test_debian_unit_names_of_swift_servers_are_found() -> None:
         ("active", "running", 3, True, "active"),
         ("active", "running", 7, False, "restarting"),  # a loop caught while it runs
         ("activating", "auto-restart", 7, False, "restarting"),  # between two runs
+        ("deactivating", "stop-sigterm", 7, False, "restarting"),  # a loop's run ending
+        ("activating", "start", 7, False, "restarting"),  # and the next one starting
+        ("deactivating", "stop-sigterm", 0, False, "deactivating"),  # an operator's stop
         ("failed", "failed", 0, False, "failed"),
         ("inactive", "dead", 0, False, "inactive"),
     ],

@@ -235,7 +235,13 @@ def _by_systemd(
                     False, f"{uid} restarting ({restarts} restarts)", uid, "restarting"
                 )
             return ServiceState(True, f"{uid} active ({props.get('SubState')})", uid, "active")
-        if props.get("SubState") == "auto-restart":  # between two runs of a restart loop
+        # between two runs of a restart loop: waiting to start again, or caught as a run
+        # ends (deactivating, stop-sigterm) or starts (activating, start) with the restarts
+        # of a loop behind it
+        transient = props.get("ActiveState") in ("activating", "deactivating")
+        if props.get("SubState") == "auto-restart" or (
+            transient and _looping(props, restarts, now)
+        ):
             return ServiceState(False, f"{uid} restarting ({restarts} restarts)", uid, "restarting")
     shown = [
         p
