@@ -859,6 +859,63 @@ register(
 )
 
 
+# ---- cinder's database and Ceph from different moments (CINDER-005) ------------------------
+_LOST_VOLUME = "ab-vol-lost"
+_LOST_ID = "bad0c0de-aaaa-4bbb-8ccc-000000000003"
+_ORPHAN_ID = "bad0c0de-aaaa-4bbb-8ccc-000000000004"
+_ORPHAN = f"volumes/volume-{_ORPHAN_ID}"
+
+
+def _data_lost_inject(lab: Lab) -> None:
+    """The row of a volume deleted after the backup cinder's database was restored from:
+    ``available`` on the lab's RBD backend, its image gone from the pool. A copy of the
+    lab's first volume's row (its type, backend and project), detached."""
+    _sql(
+        lab,
+        "USE cinder; CREATE TEMPORARY TABLE ab_lost AS SELECT * FROM volumes"
+        " WHERE deleted=0 ORDER BY created_at LIMIT 1;"
+        f"UPDATE ab_lost SET id='{_LOST_ID}', display_name='{_LOST_VOLUME}',"
+        " status='available', attach_status='detached', _name_id=NULL;"
+        "INSERT INTO volumes SELECT * FROM ab_lost;",
+    )
+
+
+def _data_lost_heal(lab: Lab) -> None:
+    _sql(lab, f"DELETE FROM cinder.volumes WHERE id='{_LOST_ID}';")
+
+
+def _orphan_inject(lab: Lab) -> None:
+    """The image of a volume made after the backup cinder's database was restored from:
+    in the pool, named as cinder names its volumes, unknown to cinder."""
+    lab.host_exec(CEPH_HOST, f"timeout 30 rbd create --size 1M {_ORPHAN}", timeout=60)
+
+
+def _orphan_heal(lab: Lab) -> None:
+    lab.host_exec(
+        CEPH_HOST, f"timeout 30 rbd rm --no-progress {_ORPHAN} 2>/dev/null || true", timeout=60
+    )
+
+
+register(
+    Fault(
+        "volume-data-lost",
+        f"cinder lists {_LOST_VOLUME} available on storage1@ceph, its RBD image is not in the pool"
+        " (cinder's database restored from before the volume was deleted)",
+        _data_lost_inject,
+        _data_lost_heal,
+    )
+)
+register(
+    Fault(
+        "volume-image-orphaned",
+        f"the RBD image volume-{_ORPHAN_ID} in pool volumes, no volume of cinder's"
+        " (cinder's database restored from before the volume was made)",
+        _orphan_inject,
+        _orphan_heal,
+    ),
+)
+
+
 # ---- nova-compute cut off from RabbitMQ while the broker runs -------------------------------
 _AMQP_RULE = "ipproto tcp dport 5672 prohibit"
 

@@ -39,6 +39,7 @@ NOVA_TIME = "%Y-%m-%dT%H:%M:%S.000000"  # nova's and cinder's updated_at (naive 
 FIRST = "1be42712-e6d2-48a0-8028-1de5638b5793"  # instance-00000001
 ATTACHED = "b020b895-6abb-47b8-91f9-2e722c289c03"  # instance-00000003, ab-vol-compute1 attached
 ATTACHED_VOLUME = "3d48640c-7ad3-47c6-aa58-9ed0fb116295"  # ab-vol-compute1, as /dev/vdb
+UNKNOWN_VOLUME = "bad0c0de-aaaa-4bbb-8ccc-000000000004"  # an image no volume of cinder's names
 
 
 # -- the recorded state, read and changed -------------------------------------------------
@@ -595,6 +596,16 @@ def volume_not_attached_again(doc: Doc) -> None:
             server["attached_volumes"] = []
 
 
+def volume_image_gone_and_one_unknown(doc: Doc) -> None:
+    """Cinder's database and Ceph from different moments: pool volumes lists no image of
+    ab-vol-compute1 any more, and lists one of a volume cinder has no record of (``rbd
+    ls`` on storage1, as the pass frames it)."""
+    read = _read(doc, "storage1", "rbd_volumes")
+    read["data"] = read["data"].replace(f"volume-{ATTACHED_VOLUME}\n", "") + (
+        f"volume-{UNKNOWN_VOLUME}\n"
+    )
+
+
 # -- the cases --------------------------------------------------------------------------------
 
 
@@ -1096,6 +1107,21 @@ FAULTS = [
         ),
         innocent=("520fc2d8-975b-4457-935b-2112c359767c",),
         compare=True,
+    ),
+    Fault(
+        "CINDER-005",
+        "tests_cloud/test_volumes.py::test_volumes_on_their_backend",
+        volume_image_gone_and_one_unknown,
+        offender=ATTACHED_VOLUME,
+        said=f"volume {ATTACHED_VOLUME} in-use on storage1@ceph: no image volume-{ATTACHED_VOLUME}"
+        " in pool volumes",
+        remedy=(
+            "ssh storage1 -- 'rbd --pool volumes ls -l; rbd --pool volumes trash ls --long'",
+            f"source-name=volume-{UNKNOWN_VOLUME}",
+            "--host 'storage1@ceph#ceph'",
+        ),
+        never=("rbd rm",),
+        innocent=("520fc2d8-975b-4457-935b-2112c359767c",),
     ),
 ]
 

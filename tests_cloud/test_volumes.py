@@ -1,9 +1,10 @@
 """Volumes really attached, three ways (Ops Guide: compute node failures, "volumes"):
 cinder's attachment, nova's block device mapping and the domain's XML on the hypervisor
-agree for every in-use volume."""
+agree for every in-use volume; and every volume is where its backend keeps it (RBD)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -12,12 +13,29 @@ from afterboot.checks.findings import Findings
 from afterboot.domains.discovery import short_name
 from afterboot.domains.hypervisor import domain_xml, has_volume_disk
 from afterboot.domains.liveness import report_time
+from afterboot.domains.rbd import Pool, backend_pools
 from afterboot.errors import CouldNotRun
+from afterboot.reads.answers import every_answer
 from afterboot.snapshot import Snapshot
 from afterboot.transport.connections import Connections
 
 STUCK_STATES = ("attaching", "detaching", "reserved")
 STUCK_AFTER_S = 600
+# cinder's states of a volume whose data its backend holds (creating, deleting and the
+# error states may have none: PERIODIC-008's)
+HOLDS_DATA = (
+    "available",
+    "in-use",
+    "attaching",
+    "detaching",
+    "reserved",
+    "backing-up",
+    "uploading",
+    "extending",
+    "retyping",
+    "awaiting-transfer",
+)
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _remote_for(connections: Connections, compute_host: str | None) -> Any:
@@ -127,3 +145,79 @@ def test_volumes_attached_three_ways(
     findings.assert_none()
     if unverified:
         raise CouldNotRun("hypervisor side of attachments not verified", "; ".join(unverified))
+
+
+@pytest.mark.check("CINDER-005", tier=98, roles=("block-storage",), settles=False)
+@pytest.mark.reads("volumes", "configs@block-storage", "rbd_volumes@block-storage")
+def test_volumes_on_their_backend(
+    volumes: list[Any], connections: Connections, findings: Findings
+) -> None:
+    """Every volume cinder lists with data is an image in its RBD backend's pool, and every
+    volume image there is a volume cinder lists: a restore of cinder's database from
+    another moment than Ceph's leaves volumes without data, and data without a volume."""
+    got = every_answer(connections.with_role("block-storage"), backend_pools)
+    # cinder's host@backend -> the pool and the inventory host listing it
+    listed: dict[str, tuple[str, Pool]] = {}
+    for host, found in got.values.items():
+        for name, pool in found.items():
+            listed[f"{short_name(pool.backend.host or host)}@{name}"] = (host, pool)
+    if not listed and not got.failed:
+        pytest.skip("no block-storage host's cinder.conf enables an RBD backend")
+    known: set[str] = set()
+    unlisted: dict[str, int] = {}  # a pool's listing that failed -> its volumes not verified
+    seen_pool: dict[str, str] = {}  # host@backend -> the #pool its volumes name
+    for vol in volumes:
+        ids = {str(i) for i in (vol.id, getattr(vol, "migration_id", None)) if i}
+        known |= ids
+        cinder_host, _, cinder_pool = str(vol.host or "").partition("#")
+        seen_pool.setdefault(cinder_host, cinder_pool)
+        name, at, backend = cinder_host.partition("@")
+        where = listed.get(f"{short_name(name)}@{backend}") if at else None
+        if where is None or vol.status not in HOLDS_DATA:
+            continue
+        host, pool = where
+        if pool.error:
+            unlisted[f"{host}: {pool.error}"] = unlisted.get(f"{host}: {pool.error}", 0) + 1
+            continue
+        image = pool.backend.image(getattr(vol, "migration_id", None) or vol.id)
+        if image not in pool.images:
+            findings.add(
+                vol.id,
+                host=host,
+                expected=f"RBD image {image}",
+                actual=vol.status,
+                kind="missing",
+                volume=vol.id,
+                image=image,
+                pool=pool.backend.pool,
+                backend=cinder_host,
+                said=f"volume {vol.id} {vol.status} on {cinder_host}: no image {image} in "
+                f"pool {pool.backend.pool}",
+            )
+    for host, pool in sorted(set(listed.values()), key=lambda hp: (hp[0], hp[1].backend.name)):
+        template = re.escape(pool.backend.template).replace("%s", "(" + UUID.pattern + ")", 1)
+        for image in sorted(pool.images):
+            match = re.fullmatch(template, image)
+            if match and match.group(1) not in known:
+                backend = f"{short_name(pool.backend.host or host)}@{pool.backend.name}"
+                label = seen_pool.get(backend) or pool.backend.label or pool.backend.name
+                findings.add(
+                    image,
+                    host=host,
+                    expected="a volume in cinder",
+                    actual="none",
+                    kind="orphan",
+                    volume=match.group(1),
+                    image=image,
+                    pool=pool.backend.pool,
+                    backend=backend,
+                    target=f"{backend}#{label}",
+                    said=f"image {image} in pool {pool.backend.pool} ({host}): cinder has no "
+                    f"volume {match.group(1)}",
+                )
+    findings.assert_none("volumes and their backend disagree: ", sep="; ")
+    if unlisted:
+        raise CouldNotRun(
+            "RBD pools not listed", "; ".join(f"{k} ({n} volumes)" for k, n in unlisted.items())
+        )
+    got.raise_unanswered("RBD pools of cinder's backends")

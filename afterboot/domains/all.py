@@ -16,6 +16,7 @@ from afterboot.domains import (
     placement,
     placementaudit,
     rabbitmq,
+    rbd,
     recon,
     storage,
     tables,
@@ -27,7 +28,7 @@ from afterboot.reads import cloud, cloudreads, hostreads
 
 MODULES = (
     blocked, ceph, configfiles, containers, dependencies, filesystems, hypervisor, nova, placement,
-    placementaudit, rabbitmq, recon, storage, tables, units, upgradecheck, usage, cloud,
+    placementaudit, rabbitmq, rbd, recon, storage, tables, units, upgradecheck, usage, cloud,
 )  # fmt: skip
 
 # the registries, whole: import them from here to be sure every read is in them
