@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from afterboot.checks.identity import check_key
-from afterboot.domains import dependencies, rabbitmq_api, rbd
+from afterboot.domains import dependencies, diskfiles, glancestore, rabbitmq_api, rbd
 from afterboot.domains.all import CLOUD_READS, READS
 from afterboot.domains.config import effective_files, service_paths
 from afterboot.domains.discovery import ring_summary
@@ -251,8 +251,8 @@ def read_host(remote: Remote, names: Iterable[str], timeout: float) -> HostSnaps
         spec = replace(remote.spec, paths={**remote.spec.paths, **snap.paths})
     # one more command: the reads made again where their path moved, and the reads made
     # from another's output (the dependencies the host's configuration names, the RBD pools
-    # its cinder.conf enables) that need the host to answer them (nothing to probe, or no
-    # configuration to probe from, does not)
+    # its cinder.conf enables, glance's stores, the domains' disk files) that need the host
+    # to answer them (nothing to probe, or no configuration to probe from, does not)
     if snap.unreachable is None:
         second = list(again)
         for read in wanted:
@@ -278,6 +278,8 @@ def _asking(read: HostRead, command: str) -> HostRead:
 FOLLOWERS: dict[str, Callable[[HostSpec, ReadResult | None], str | ReadResult]] = {
     "dependencies": dependencies.probe_from,
     "rbd_volumes": rbd.list_from,
+    "glance_store": glancestore.list_from,
+    "disk_files": diskfiles.probe_from,
 }
 
 

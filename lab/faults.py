@@ -328,6 +328,40 @@ def _domain_undefined_heal(lab: Lab) -> None:
     hard_reboot(lab, names=("ab-fw-compute1",))
 
 
+# a disk file deleted under its running domain (NOVA-013): kept by a hard link, so that the
+# heal puts the very file qemu holds open back in place
+_DISK_KEPT = "/var/lib/nova/ab-disk-kept"
+_FILE_DISK = (
+    'virsh domblklist --details {dom} | awk \'$1=="file" && $2=="disk" {{print $4; exit}}\''
+)
+
+
+def _disk_deleted_inject(lab: Lab) -> None:
+    dom = domain_of(lab, "ab-fw-compute1")
+    lab.host_exec(
+        "compute1",
+        f'd=$({_FILE_DISK.format(dom=dom)}) && [ -f "$d" ] && ln -f "$d" {_DISK_KEPT}'
+        f' && printf %s "$d" > {_DISK_KEPT}.path && rm -f "$d"',
+    )
+
+
+def _disk_deleted_heal(lab: Lab) -> None:
+    lab.host_exec(
+        "compute1",
+        f"[ -f {_DISK_KEPT}.path ] || exit 0; d=$(cat {_DISK_KEPT}.path)"
+        f' && mv -f {_DISK_KEPT} "$d" && rm -f {_DISK_KEPT}.path',
+    )
+
+
+register(
+    Fault(
+        "disk-deleted-under-domain@compute1",
+        "the disk file of ab-fw-compute1's running domain deleted on compute1 (a cleanup of old"
+        " files): qemu holds it open",
+        _disk_deleted_inject,
+        _disk_deleted_heal,
+    )
+)
 register(
     Fault(
         "domain-paused",
@@ -863,7 +897,7 @@ register(
 _LOST_VOLUME = "ab-vol-lost"
 _LOST_ID = "bad0c0de-aaaa-4bbb-8ccc-000000000003"
 _ORPHAN_ID = "bad0c0de-aaaa-4bbb-8ccc-000000000004"
-_ORPHAN = f"volumes/volume-{_ORPHAN_ID}"
+_ORPHAN_IMAGE = f"volumes/volume-{_ORPHAN_ID}"
 
 
 def _data_lost_inject(lab: Lab) -> None:
@@ -884,16 +918,15 @@ def _data_lost_heal(lab: Lab) -> None:
     _sql(lab, f"DELETE FROM cinder.volumes WHERE id='{_LOST_ID}';")
 
 
-def _orphan_inject(lab: Lab) -> None:
+def _image_orphaned_inject(lab: Lab) -> None:
     """The image of a volume made after the backup cinder's database was restored from:
     in the pool, named as cinder names its volumes, unknown to cinder."""
-    lab.host_exec(CEPH_HOST, f"timeout 30 rbd create --size 1M {_ORPHAN}", timeout=60)
+    lab.host_exec(CEPH_HOST, f"timeout 30 rbd create --size 1M {_ORPHAN_IMAGE}", timeout=60)
 
 
-def _orphan_heal(lab: Lab) -> None:
-    lab.host_exec(
-        CEPH_HOST, f"timeout 30 rbd rm --no-progress {_ORPHAN} 2>/dev/null || true", timeout=60
-    )
+def _image_orphaned_heal(lab: Lab) -> None:
+    rm = f"timeout 30 rbd rm --no-progress {_ORPHAN_IMAGE} 2>/dev/null || true"
+    lab.host_exec(CEPH_HOST, rm, timeout=60)
 
 
 register(
@@ -910,9 +943,67 @@ register(
         "volume-image-orphaned",
         f"the RBD image volume-{_ORPHAN_ID} in pool volumes, no volume of cinder's"
         " (cinder's database restored from before the volume was made)",
-        _orphan_inject,
-        _orphan_heal,
+        _image_orphaned_inject,
+        _image_orphaned_heal,
     ),
+)
+
+
+# ---- glance's database and its store from different moments (GLANCE-002) ----------------
+_LOST_IMAGE = "ab-img-lost"
+_LOST_IMAGE_ID = "bad0c0de-aaaa-4bbb-8ccc-000000000005"
+_UNKNOWN_IMAGE_ID = "bad0c0de-aaaa-4bbb-8ccc-000000000006"
+_GLANCE_DIR = "/var/lib/glance/images"
+
+
+def _image_lost_inject(lab: Lab) -> None:
+    """The row of an image deleted after the backup glance's database was restored from:
+    ``active``, its file gone from the store. A copy of the lab's first active image's row
+    (its size, formats and owner)."""
+    _sql(
+        lab,
+        "USE glance; CREATE TEMPORARY TABLE ab_lost AS SELECT * FROM images"
+        " WHERE deleted=0 AND status='active' ORDER BY created_at LIMIT 1;"
+        f"UPDATE ab_lost SET id='{_LOST_IMAGE_ID}', name='{_LOST_IMAGE}';"
+        "INSERT INTO images SELECT * FROM ab_lost;",
+    )
+
+
+def _image_lost_heal(lab: Lab) -> None:
+    _sql(lab, f"DELETE FROM glance.images WHERE id='{_LOST_IMAGE_ID}';")
+
+
+def _image_unknown_inject(lab: Lab) -> None:
+    """The file of an image uploaded after the backup glance's database was restored
+    from: in the store, named and owned as glance writes it, unknown to glance."""
+    path = f"{_GLANCE_DIR}/{_UNKNOWN_IMAGE_ID}"
+    lab.hosts.exec(
+        "controller",
+        f"head -c 65536 /dev/zero > {path} && chown --reference={_GLANCE_DIR} {path}",
+    )
+
+
+def _image_unknown_heal(lab: Lab) -> None:
+    lab.hosts.exec("controller", f"rm -f {_GLANCE_DIR}/{_UNKNOWN_IMAGE_ID}")
+
+
+register(
+    Fault(
+        "image-data-lost",
+        f"glance lists {_LOST_IMAGE} active, its file is not in the store (glance's database"
+        " restored from before the image was deleted)",
+        _image_lost_inject,
+        _image_lost_heal,
+    )
+)
+register(
+    Fault(
+        "image-data-unknown",
+        f"the file {_GLANCE_DIR}/{_UNKNOWN_IMAGE_ID} in glance's store, no image of glance's"
+        " (glance's database restored from before the image was uploaded)",
+        _image_unknown_inject,
+        _image_unknown_heal,
+    )
 )
 
 

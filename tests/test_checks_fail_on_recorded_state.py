@@ -596,6 +596,25 @@ def volume_not_attached_again(doc: Doc) -> None:
             server["attached_volumes"] = []
 
 
+BLANK_IMAGE = "cd636935-eb48-4459-9156-5f40b8de7f40"  # afterboot-blank, the fw servers' image
+
+
+def image_file_cut_short(doc: Doc) -> None:
+    """afterboot-blank's file in glance's file store on the controller holds 65536 of its
+    1048576 bytes (a copy back from a backup cut short by a full disk): ``find``'s line
+    of it as the pass frames it."""
+    read = _read(doc, "controller", "glance_store")
+    read["data"] = read["data"].replace(f"{BLANK_IMAGE} 1048576\n", f"{BLANK_IMAGE} 65536\n")
+
+
+def disk_deleted_under_its_domain(doc: Doc) -> None:
+    """instance-00000001's disk file deleted on compute1 while its domain runs: the probe
+    of the domains' disk files finds it missing (the domain's XML still names it)."""
+    read = _read(doc, "compute1", "disk_files")
+    disk = f"/var/lib/nova/instances/{FIRST}/disk"
+    read["data"] = read["data"].replace(f"present {disk}\n", f"missing {disk}\n")
+
+
 def volume_image_gone_and_one_unknown(doc: Doc) -> None:
     """Cinder's database and Ceph from different moments: pool volumes lists no image of
     ab-vol-compute1 any more, and lists one of a volume cinder has no record of (``rbd
@@ -1107,6 +1126,31 @@ FAULTS = [
         ),
         innocent=("520fc2d8-975b-4457-935b-2112c359767c",),
         compare=True,
+    ),
+    Fault(
+        "GLANCE-002",
+        "tests_cloud/test_images.py::test_images_have_their_data",
+        image_file_cut_short,
+        offender=BLANK_IMAGE,
+        said=f"image {BLANK_IMAGE} (afterboot-blank) active: file store file on controller holds "
+        f"/var/lib/glance/images/{BLANK_IMAGE} at 65536 bytes, not 1048576",
+        remedy=(
+            "findmnt -T /var/lib/glance/images/",
+            f"openstack image set --deactivate {BLANK_IMAGE}",
+        ),
+        never=("image delete",),
+        innocent=("8f0b8869-eebd-4531-b47c-4103aa4deeaa",),
+    ),
+    Fault(
+        "NOVA-013",
+        "tests_cloud/test_hypervisor.py::test_domain_disk_files_exist[compute1]",
+        disk_deleted_under_its_domain,
+        offender=FIRST,
+        said=f"/var/lib/nova/instances/{FIRST}/disk gone on compute1: disk vda of "
+        f"instance-00000001 ({FIRST}, running)",
+        remedy=("pgrep -f guest=instance-00000001,", "cp --sparse=always /proc/$pid/fd/$fd"),
+        never=("openstack server rebuild",),
+        innocent=(ATTACHED,),
     ),
     Fault(
         "CINDER-005",

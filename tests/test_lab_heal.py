@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import ast
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +59,19 @@ def test_heals_all_then_waits_for_green_once(lab: Any, monkeypatch: pytest.Monke
     cloud.heal_all([])
     cloud.wait_green(only=["nova-compute@compute1"])
     assert calls[-1][-2:] == ("--only", "nova-compute@compute1")
+
+
+def test_no_fault_helper_of_the_registry_is_bound_twice() -> None:
+    """lab/faults.py binds each module-level name once: a later fault's constant or helper
+    of the same name replaces an earlier one's, and that fault then injects the other's
+    (seen: orphan-domain@compute1 defined an RBD image's name as its domain's XML)."""
+    source = Path(faults.__file__).read_text()
+    bound: Counter[str] = Counter()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            bound[node.name] += 1
+        elif isinstance(node, ast.Assign):
+            bound.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            bound[node.target.id] += 1
+    assert [name for name, n in bound.items() if n > 1] == []

@@ -128,7 +128,7 @@ def test_a_pool_that_does_not_list_is_its_error_never_an_empty_pool(fake_rbd: Pa
 
 def test_a_listing_without_its_status_or_its_part_is_could_not_run() -> None:
     (ceph,) = backends(CINDER_CONF)
-    with pytest.raises(CouldNotRun, match="no listing of backend ceph"):
+    with pytest.raises(CouldNotRun, match="no listing of ceph"):
         pools([ceph], "", "stor-01")
     with pytest.raises(CouldNotRun, match="unexpected line"):
         pools([ceph], f"{PART} ceph\nvol-{KEPT}\n", "stor-01")

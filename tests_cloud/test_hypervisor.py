@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from afterboot.checks.findings import Findings
+from afterboot.domains.diskfiles import missing
 from afterboot.domains.hypervisor import (
     PAUSED,
     POWER_NAMES,
@@ -222,5 +223,29 @@ def test_no_inspection_leftovers(
             device=device,
             kind="nbd",
             said=f"nbd device in use on {host.name}: {line}",
+        )
+    findings.assert_none(sep=" | ")
+
+
+@pytest.mark.check("NOVA-013", tier=5, roles=("compute",), settles=False)
+@pytest.mark.reads("domain_xmls", "disk_files")
+def test_domain_disk_files_exist(host: Remote, findings: Findings) -> None:
+    """Every file a domain of the host uses as a disk is there. One deleted under a running
+    domain lives on only as the file its qemu process holds open, until the domain stops;
+    one missing under a stopped domain keeps it from starting."""
+    for disk in missing(host):
+        state = "running" if disk.running else "not running"
+        findings.add(
+            f"{disk.uuid or disk.domain} {disk.target}",
+            host=host.name,
+            expected="present",
+            actual="missing",
+            uuid=disk.uuid,
+            domain=disk.domain,
+            target=disk.target,
+            path=disk.path,
+            running="yes" if disk.running else "no",
+            said=f"{disk.path} gone on {host.name}: disk {disk.target} of {disk.domain} "
+            f"({disk.uuid}, {state})",
         )
     findings.assert_none(sep=" | ")

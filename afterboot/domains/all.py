@@ -10,7 +10,9 @@ from afterboot.domains import (
     configfiles,
     containers,
     dependencies,
+    diskfiles,
     filesystems,
+    glancestore,
     hypervisor,
     nova,
     placement,
@@ -27,8 +29,9 @@ from afterboot.domains import (
 from afterboot.reads import cloud, cloudreads, hostreads
 
 MODULES = (
-    blocked, ceph, configfiles, containers, dependencies, filesystems, hypervisor, nova, placement,
-    placementaudit, rabbitmq, rbd, recon, storage, tables, units, upgradecheck, usage, cloud,
+    blocked, ceph, configfiles, containers, dependencies, diskfiles, filesystems, glancestore,
+    hypervisor, nova, placement, placementaudit, rabbitmq, rbd, recon, storage, tables, units,
+    upgradecheck, usage, cloud,
 )  # fmt: skip
 
 # the registries, whole: import them from here to be sure every read is in them

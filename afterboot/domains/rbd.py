@@ -20,18 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from afterboot.domains.config import ConfigSyntaxError, parse_ini
-from afterboot.errors import CouldNotRun
+from afterboot.domains.listings import config_files, framed, unframed, unparsable
 from afterboot.inventory.model import HostSpec
-from afterboot.reads.hostreads import PART, HostRead, outside_parts, parts, register, unexpected
+from afterboot.reads.hostreads import HostRead, parts, register
 from afterboot.snapshot import ReadResult
 from afterboot.transport.connections import Remote
 
 CINDER_CONF = "/etc/cinder/cinder.conf"
 RBD_DRIVER = "cinder.volume.drivers.rbd.RBDDriver"
 NAME_TEMPLATE = "volume-%s"  # cinder's volume_name_template default
-LIST_S = 5  # one pool's listing bound: a healthy pool lists in a tenth of a second; one
-# whose placement groups are inactive never answers (Ceph's health, CEPH-001, says why)
-RC = "@@afterboot-rc"  # the line after a pool's errors and before its images: its status
 # kolla's container of cinder-volume, where its ceph.conf and keyring are
 CONTAINER = "cinder_volume"
 
@@ -98,17 +95,18 @@ def host_backends(spec: HostSpec, configs: Mapping[str, str]) -> list[Backend]:
 
 
 def list_command(found: list[Backend]) -> str:
-    """Each backend's pool listed, as a part: its errors, ``RC <status>``, its images."""
-    lines = []
-    for b in found:
-        user = f" --id {shlex.quote(b.user)}" if b.user else ""
-        lines.append(
-            f"echo {shlex.quote(f'{PART} {b.name}')}; "
-            f"{{ out=$(timeout -k 1 {LIST_S} rbd --conf {shlex.quote(b.conf)}{user} "
-            f"--pool {shlex.quote(b.pool)} ls 2>&3); rc=$?; }} 3>&1; "
-            f'echo "{RC} $rc"; [ -z "$out" ] || printf \'%s\\n\' "$out"'
-        )
-    return "; ".join(lines)
+    """Each backend's pool listed as a part (:func:`afterboot.domains.listings.framed`)."""
+    return framed(
+        [
+            (
+                b.name,
+                f"rbd --conf {shlex.quote(b.conf)}"
+                + (f" --id {shlex.quote(b.user)}" if b.user else "")
+                + f" --pool {shlex.quote(b.pool)} ls",
+            )
+            for b in found
+        ]
+    )
 
 
 def list_from(spec: HostSpec, configs: ReadResult | None) -> str | ReadResult:
@@ -127,22 +125,14 @@ def list_from(spec: HostSpec, configs: ReadResult | None) -> str | ReadResult:
 def pools(found: list[Backend], text: str, host: str = "") -> dict[str, Pool]:
     """Each backend's listing from the read's output, by backend name. A backend the output
     has no part for, or a part without its status line, is could-not-run."""
-    listed = parts(text)
+    listed = unframed(
+        text, [b.name for b in found], host, "rbd_volumes", " (Ceph's health, CEPH-001, says why)"
+    )
     got = {}
     for b in found:
-        if b.name not in listed:
-            raise unexpected(host, "rbd_volumes", f"no listing of backend {b.name}")
-        errors, sep, rest = listed[b.name].partition(RC + " ")
-        status, _, images = rest.partition("\n")
-        if not sep or not status.strip().isdigit():
-            raise unexpected(host, "rbd_volumes", listed[b.name][:80])
-        if int(status) != 0:
-            why = " ".join(errors.split())[:200] or f"rbd exited {status}"
-            if int(status) in (124, 137):
-                why = f"no answer within {LIST_S} s (Ceph's health, CEPH-001, says why)"
-            got[b.name] = Pool(b, frozenset(), f"rbd ls --pool {b.pool} failed: {why}")
-        else:
-            got[b.name] = Pool(b, frozenset(n.strip() for n in images.splitlines() if n.strip()))
+        one = listed[b.name]
+        error = f"rbd ls --pool {b.pool} failed: {one.error}" if one.error else ""
+        got[b.name] = Pool(b, frozenset(one.entries), error)
     return got
 
 
@@ -150,14 +140,10 @@ def backend_pools(remote: Remote) -> dict[str, Pool] | None:
     """This block-storage host's RBD pools by backend (None: its cinder.conf enables none).
     A configs read that is not the files it frames, or a cinder.conf that does not parse,
     is could-not-run, never "no backend"."""
-    configs = remote.read("configs").stdout
-    stray = outside_parts(configs)
-    if stray:
-        raise unexpected(remote.name, "configs", stray)
     try:
-        found = host_backends(remote.spec, parts(configs))
+        found = host_backends(remote.spec, config_files(remote))
     except ConfigSyntaxError as exc:
-        raise CouldNotRun(f"host {remote.name}: its cinder.conf does not parse", str(exc)) from None
+        raise unparsable(remote.name, "cinder.conf", exc) from None
     if not found:
         return None
     return pools(found, remote.read("rbd_volumes").stdout, remote.name)

@@ -88,6 +88,16 @@ EXPECTATIONS: tuple[Expect, ...] = (
     compute_service("libvirtd", "compute1"),
     compute_service("dbus", "compute1"),
     Expect(
+        "disk-deleted-under-domain@compute1",
+        # the data lives only in qemu's open file: copied back from it while the domain
+        # runs, never a reboot or a rebuild (they lose it)
+        fails=("NOVA-013@compute1",),
+        root="NOVA-013",
+        remedy=("pgrep -f guest=instance-", "cp --sparse=always /proc/$pid/fd/$fd", "compute1"),
+        never=("openstack server reboot", "openstack server rebuild"),
+        footprint=("compute1",),
+    ),
+    Expect(
         "domain-paused",
         fails=("NOVA-008@compute1",),
         root="NOVA-008",
@@ -134,7 +144,7 @@ EXPECTATIONS: tuple[Expect, ...] = (
         alone=True,
         blinds=True,
     ),
-    controller_service("glance-api", api="GLANCE-001"),
+    controller_service("glance-api", api="GLANCE-001", may_fail=("GLANCE-002",)),
     Expect(
         "database-stopped",
         fails=("SVC-001@controller",),
@@ -217,6 +227,32 @@ EXPECTATIONS: tuple[Expect, ...] = (
         ),
         never=("--state available", "rbd rm"),
         footprint=("volumes", "cinder-db"),
+    ),
+    Expect(
+        "image-data-lost",
+        # glance's row names data the store lacks: the store's mount looked at first; the
+        # deactivation is guarded by that look (the procedure's safety test)
+        fails=("GLANCE-002",),
+        root="GLANCE-002",
+        remedy=(
+            "findmnt -T /var/lib/glance/images/",
+            "/var/lib/glance/images/bad0c0de-aaaa-4bbb-8ccc-000000000005",
+            "openstack image set --deactivate bad0c0de-aaaa-4bbb-8ccc-000000000005",
+        ),
+        never=("image delete", "rm -"),
+        footprint=("images", "glance-db"),
+    ),
+    Expect(
+        "image-data-unknown",
+        # the data is there, glance lost it: uploaded again, never removed
+        fails=("GLANCE-002",),
+        root="GLANCE-002",
+        remedy=(
+            "qemu-img info /var/lib/glance/images/bad0c0de-aaaa-4bbb-8ccc-000000000006",
+            "openstack image create",
+        ),
+        never=("rm -",),
+        footprint=("images", "glance-store"),
     ),
     Expect(
         "volume-image-orphaned",
@@ -556,8 +592,10 @@ EXPECTATIONS: tuple[Expect, ...] = (
         # suite runs 75 s after the upload blocked. Other storage1 daemons that write to
         # the device (replicators, auditors) may be proven hung too: the same check
         settle_s=75,
-        # a read through the proxy may reach its replica there: no answer in time
-        may_fail=("SWIFT-005",),
+        # a read through the proxy may reach its replica there, and swift stat's account
+        # HEAD the account's: the proxy waits node_timeout (10 s) on it, as long as the
+        # client's own bound (seen once: SWIFT-001's ReadTimeout)
+        may_fail=("SWIFT-001", "SWIFT-005"),
         footprint=("storage1", "swift-devices"),
     ),
     # ---- issue 15: a kolla compute host (compute2: podman, kolla's names and units) -------
