@@ -97,14 +97,19 @@ def fake_rbd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _storage_host(root: Path, conf: str) -> Remote:
+def _storage_host(root: Path, conf: str, adopt: bool = False) -> Remote:
+    """A block-storage host on this machine whose cinder.conf is ``conf``; ``adopt``: its
+    pass made (cinder.conf, then the pools' listing)."""
     etc = root / "cinder"
     etc.mkdir(exist_ok=True)
     (etc / "cinder.conf").write_text(conf)
     spec = HostSpec(
         "stor-01", connection="local", roles=("block-storage",), paths={"/etc/cinder": str(etc)}
     )
-    return Connections(Inventory({"stor-01": spec}, "t"), 5)["stor-01"]
+    remote = Connections(Inventory({"stor-01": spec}, "t"), 5)["stor-01"]
+    if adopt:
+        remote.adopt(read_host(remote, ["rbd_volumes"], 5.0))
+    return remote
 
 
 def test_the_pass_lists_each_pool_its_cinder_conf_enables(fake_rbd: Path) -> None:
@@ -152,11 +157,15 @@ def _volume(vid: str, status: str, name_id: str | None = None, host: str = "") -
     return NS(id=vid, status=status, migration_id=name_id, host=host or "stor-01@ceph#rbd-fast")
 
 
+def _healthy() -> list[Any]:
+    """Volumes the pool holds: one in use, one migrated (its image named for its name_id)."""
+    return [_volume(KEPT, "in-use"), _volume(MIGRATED, "available", name_id=NAME_ID)]
+
+
 def test_a_volume_without_its_image_and_an_image_without_its_volume_fail(
     fake_rbd: Path, request: pytest.FixtureRequest
 ) -> None:
-    remote = _storage_host(fake_rbd, CINDER_CONF)
-    remote.adopt(read_host(remote, ["rbd_volumes"], 5.0))
+    remote = _storage_host(fake_rbd, CINDER_CONF, adopt=True)
     volumes = [
         _volume(KEPT, "in-use"),
         _volume(MIGRATED, "available", name_id=NAME_ID),  # its image is named for name_id
@@ -179,18 +188,13 @@ def test_a_volume_without_its_image_and_an_image_without_its_volume_fail(
 def test_a_healthy_backend_passes_and_one_that_did_not_list_could_not_run(
     fake_rbd: Path, request: pytest.FixtureRequest
 ) -> None:
-    remote = _storage_host(fake_rbd, CINDER_CONF)
-    remote.adopt(read_host(remote, ["rbd_volumes"], 5.0))
-    volumes = [
-        _volume(KEPT, "in-use"),
-        _volume(MIGRATED, "available", name_id=NAME_ID),
-        _volume(ORPHAN, "error"),  # cinder knows it: no orphan
-    ]
+    remote = _storage_host(fake_rbd, CINDER_CONF, adopt=True)
+    volumes = [*_healthy(), _volume(ORPHAN, "error")]  # cinder knows it: no orphan
     connections = NS(with_role=lambda *roles: [remote])
     checks.test_volumes_on_their_backend(volumes, connections, Findings(request.node))
 
-    other = _storage_host(fake_rbd, CINDER_CONF.replace("rbd_pool = volumes", "rbd_pool = other"))
-    other.adopt(read_host(other, ["rbd_volumes"], 5.0))
+    conf = CINDER_CONF.replace("rbd_pool = volumes", "rbd_pool = other")
+    other = _storage_host(fake_rbd, conf, adopt=True)
     with pytest.raises(CouldNotRun, match="RBD pools not listed"):
         checks.test_volumes_on_their_backend(
             volumes, NS(with_role=lambda *roles: [other]), Findings(request.node)
