@@ -73,7 +73,7 @@ def test_hostile_pool_and_user_are_arguments_never_shell() -> None:
         "[x]\nvolume_driver = cinder.volume.drivers.rbd.RBDDriver\n"
         "rbd_pool = v; touch /tmp/AFTERBOOT_PWNED\nrbd_user = $(reboot)\n"
     )
-    command = list_command([hostile])
+    ((_, command),) = list_command([hostile])
     assert "'v; touch /tmp/AFTERBOOT_PWNED'" in command
     assert "'$(reboot)'" in command
 

@@ -5,6 +5,7 @@ agree for every in-use volume; and every volume is where its backend keeps it (R
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -156,19 +157,20 @@ def test_volumes_on_their_backend(
     volume image there is a volume cinder lists: a restore of cinder's database from
     another moment than Ceph's leaves volumes without data, and data without a volume."""
     got = every_answer(connections.with_role("block-storage"), backend_pools)
-    # cinder's host@backend -> the pool and the inventory host listing it
-    listed: dict[str, tuple[str, Pool]] = {}
-    for host, found in got.values.items():
-        for name, pool in found.items():
-            listed[f"{short_name(pool.backend.host or host)}@{name}"] = (host, pool)
+    # cinder's host@backend -> the inventory host listing its pool, and the pool
+    listed: dict[str, tuple[str, Pool]] = {
+        f"{short_name(pool.backend.host or host)}@{name}": (host, pool)
+        for host, found in got.values.items()
+        for name, pool in found.items()
+    }
     if not listed and not got.failed:
         pytest.skip("no block-storage host's cinder.conf enables an RBD backend")
     known: set[str] = set()
-    unlisted: dict[str, int] = {}  # a pool's listing that failed -> its volumes not verified
+    unlisted: Counter[str] = Counter()  # a pool's listing that failed -> its volumes
     seen_pool: dict[str, str] = {}  # host@backend -> the #pool its volumes name
     for vol in volumes:
-        ids = {str(i) for i in (vol.id, getattr(vol, "migration_id", None)) if i}
-        known |= ids
+        name_id = getattr(vol, "migration_id", None)
+        known |= {str(i) for i in (vol.id, name_id) if i}
         cinder_host, _, cinder_pool = str(vol.host or "").partition("#")
         seen_pool.setdefault(cinder_host, cinder_pool)
         name, at, backend = cinder_host.partition("@")
@@ -177,9 +179,9 @@ def test_volumes_on_their_backend(
             continue
         host, pool = where
         if pool.error:
-            unlisted[f"{host}: {pool.error}"] = unlisted.get(f"{host}: {pool.error}", 0) + 1
+            unlisted[f"{host}: {pool.error}"] += 1
             continue
-        image = pool.backend.image(getattr(vol, "migration_id", None) or vol.id)
+        image = pool.backend.image(name_id or vol.id)
         if image not in pool.images:
             findings.add(
                 vol.id,
@@ -194,13 +196,12 @@ def test_volumes_on_their_backend(
                 said=f"volume {vol.id} {vol.status} on {cinder_host}: no image {image} in "
                 f"pool {pool.backend.pool}",
             )
-    for host, pool in sorted(set(listed.values()), key=lambda hp: (hp[0], hp[1].backend.name)):
+    for backend, (host, pool) in sorted(listed.items(), key=lambda kv: (kv[1][0], kv[0])):
         template = re.escape(pool.backend.template).replace("%s", "(" + UUID.pattern + ")", 1)
+        label = seen_pool.get(backend) or pool.backend.label or pool.backend.name
         for image in sorted(pool.images):
             match = re.fullmatch(template, image)
             if match and match.group(1) not in known:
-                backend = f"{short_name(pool.backend.host or host)}@{pool.backend.name}"
-                label = seen_pool.get(backend) or pool.backend.label or pool.backend.name
                 findings.add(
                     image,
                     host=host,

@@ -20,14 +20,7 @@ from xml.etree import ElementTree
 
 from afterboot.errors import CouldNotRun
 from afterboot.inventory.model import HostSpec
-from afterboot.reads.hostreads import (
-    LIBVIRT_CONTAINER,
-    HostRead,
-    outside_parts,
-    parts,
-    register,
-    unexpected,
-)
+from afterboot.reads.hostreads import LIBVIRT_CONTAINER, HostRead, register, unexpected, whole_parts
 from afterboot.snapshot import ReadResult
 from afterboot.transport.connections import Remote
 
@@ -76,7 +69,9 @@ def probe_from(spec: HostSpec, xmls: ReadResult | None) -> str | ReadResult:
     if xmls is None or xmls.rc != 0:
         return ReadResult("disk_files", 1, "", "libvirt's domains could not be read")
     try:
-        paths = sorted({d.path for d in disk_files(_xmls(xmls.stdout, spec.name))})
+        paths = sorted(
+            {d.path for d in disk_files(whole_parts(xmls.stdout, spec.name, "domain_xmls"))}
+        )
     except CouldNotRun as exc:
         return ReadResult("disk_files", 1, "", str(exc))
     if not paths:
@@ -87,18 +82,11 @@ def probe_from(spec: HostSpec, xmls: ReadResult | None) -> str | ReadResult:
     )
 
 
-def _xmls(text: str, host: str) -> dict[str, str]:
-    """The ``domain_xmls`` read's domains; text outside its parts is could-not-run (it is
-    not virsh's, and no domain is not what it said)."""
-    stray = outside_parts(text)
-    if stray:
-        raise unexpected(host, "domain_xmls", stray)
-    return parts(text)
-
-
 def missing(remote: Remote) -> list[DiskFile]:
     """The file disks of the host's domains whose file is not there."""
-    files = disk_files(_xmls(remote.read("domain_xmls").stdout, remote.name), remote.name)
+    files = disk_files(
+        whole_parts(remote.read("domain_xmls").stdout, remote.name, "domain_xmls"), remote.name
+    )
     state: dict[str, str] = {}
     for line in remote.read("disk_files").stdout.splitlines():
         word, _, path = line.partition(" ")

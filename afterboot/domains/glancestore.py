@@ -20,19 +20,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from afterboot.domains import listings
 from afterboot.domains.config import ConfigSyntaxError, parse_ini
-from afterboot.domains.listings import config_files, framed, unframed, unparsable
+from afterboot.domains.listings import config_files, unframed, unparsable
 from afterboot.inventory.model import HostSpec
 from afterboot.reads.cloudreads import CloudRead
 from afterboot.reads.cloudreads import register as register_cloud
-from afterboot.reads.hostreads import HostRead, parts, register, unexpected
+from afterboot.reads.hostreads import HostRead, register, unexpected
 from afterboot.snapshot import ReadResult
 from afterboot.transport.connections import Remote
 
 GLANCE_CONF = "/etc/glance/glance-api.conf"
 CONTAINER = "glance_api"
 FILE_DIR = "/var/lib/glance/images/"  # filesystem_store_datadir's default
-KINDS = ("file", "rbd")  # the stores listed; others (http, swift, cinder ...) are not
 
 
 @dataclass(frozen=True)
@@ -118,17 +118,14 @@ def host_stores(spec: HostSpec, configs: Mapping[str, str]) -> Stores:
 
 
 def list_from(spec: HostSpec, configs: ReadResult | None) -> str | ReadResult:
-    """The ``glance_store`` read's command on this host, made from its ``configs`` read;
-    its result where no command is needed (as :func:`afterboot.domains.rbd.list_from`)."""
-    if configs is None or configs.rc != 0:
-        return ReadResult("glance_store", 1, "", "its configuration could not be read")
-    try:
-        found = host_stores(spec, parts(configs.stdout)).stores
-    except ConfigSyntaxError as exc:
-        return ReadResult("glance_store", 1, "", f"glance-api.conf does not parse: {exc}")
-    if not found:
-        return ReadResult("glance_store", 0, "")
-    return framed([(s.id, s.command()) for s in found])
+    """The ``glance_store`` read's command on this host, made from its ``configs`` read
+    (:func:`afterboot.domains.listings.list_from`)."""
+    return listings.list_from(
+        "glance_store",
+        "glance-api.conf",
+        configs,
+        lambda files: [(s.id, s.command()) for s in host_stores(spec, files).stores],
+    )
 
 
 def held(found: Stores, text: str, host: str = "") -> dict[str, Held]:

@@ -9,10 +9,13 @@ error, never an empty store, and the others still count.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from afterboot.domains.config import ConfigSyntaxError
 from afterboot.errors import CouldNotRun
-from afterboot.reads.hostreads import PART, outside_parts, parts, unexpected
+from afterboot.reads.hostreads import PART, parts, unexpected, whole_parts
+from afterboot.snapshot import ReadResult
 from afterboot.transport.connections import Remote
 
 RC = "@@afterboot-rc"  # the line after a listing's errors and before its entries: its status
@@ -64,6 +67,25 @@ def unframed(
     return got
 
 
+def list_from(
+    read: str,
+    file: str,
+    configs: ReadResult | None,
+    commands: Callable[[dict[str, str]], list[tuple[str, str]]],
+) -> str | ReadResult:
+    """A listing read's command, made from the host's ``configs`` read (``commands``: the
+    stores its configuration enables, as ``(name, command)``); its result where no command
+    is needed: configs that could not be read, or a ``file`` that does not parse, fail it
+    too (no listing is not an empty store), a host that enables none has nothing to list."""
+    if configs is None or configs.rc != 0:
+        return ReadResult(read, 1, "", "its configuration could not be read")
+    try:
+        listed = commands(parts(configs.stdout))
+    except ConfigSyntaxError as exc:
+        return ReadResult(read, 1, "", f"{file} does not parse: {exc}")
+    return framed(listed) if listed else ReadResult(read, 0, "")
+
+
 def unparsable(host: str, file: str, error: Exception) -> CouldNotRun:
     """Could-not-run for a configuration that does not parse: what it enables is not known
     (never "nothing enabled")."""
@@ -73,8 +95,4 @@ def unparsable(host: str, file: str, error: Exception) -> CouldNotRun:
 def config_files(remote: Remote) -> dict[str, str]:
     """The host's ``configs`` read as files (path -> text). A read that is not the files
     it frames is could-not-run, never "no such file"."""
-    configs = remote.read("configs").stdout
-    stray = outside_parts(configs)
-    if stray:
-        raise unexpected(remote.name, "configs", stray)
-    return parts(configs)
+    return whole_parts(remote.read("configs").stdout, remote.name, "configs")

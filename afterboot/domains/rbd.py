@@ -19,10 +19,11 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from afterboot.domains import listings
 from afterboot.domains.config import ConfigSyntaxError, parse_ini
-from afterboot.domains.listings import config_files, framed, unframed, unparsable
+from afterboot.domains.listings import config_files, unframed, unparsable
 from afterboot.inventory.model import HostSpec
-from afterboot.reads.hostreads import HostRead, parts, register
+from afterboot.reads.hostreads import HostRead, register
 from afterboot.snapshot import ReadResult
 from afterboot.transport.connections import Remote
 
@@ -94,32 +95,28 @@ def host_backends(spec: HostSpec, configs: Mapping[str, str]) -> list[Backend]:
     return backends(configs[path], path) if path in configs else []
 
 
-def list_command(found: list[Backend]) -> str:
-    """Each backend's pool listed as a part (:func:`afterboot.domains.listings.framed`)."""
-    return framed(
-        [
-            (
-                b.name,
-                f"rbd --conf {shlex.quote(b.conf)}"
-                + (f" --id {shlex.quote(b.user)}" if b.user else "")
-                + f" --pool {shlex.quote(b.pool)} ls",
-            )
-            for b in found
-        ]
-    )
+def list_command(found: list[Backend]) -> list[tuple[str, str]]:
+    """Each backend's pool listing, as ``(backend, command)``."""
+    return [
+        (
+            b.name,
+            f"rbd --conf {shlex.quote(b.conf)}"
+            + (f" --id {shlex.quote(b.user)}" if b.user else "")
+            + f" --pool {shlex.quote(b.pool)} ls",
+        )
+        for b in found
+    ]
 
 
 def list_from(spec: HostSpec, configs: ReadResult | None) -> str | ReadResult:
-    """The ``rbd_volumes`` read's command on this host, made from its ``configs`` read; its
-    result where no command is needed: configs that could not be read fail it too (no
-    listing is not an empty pool), a host with no RBD backend has nothing to list."""
-    if configs is None or configs.rc != 0:
-        return ReadResult("rbd_volumes", 1, "", "its configuration could not be read")
-    try:
-        found = host_backends(spec, parts(configs.stdout))
-    except ConfigSyntaxError as exc:
-        return ReadResult("rbd_volumes", 1, "", f"cinder.conf does not parse: {exc}")
-    return list_command(found) if found else ReadResult("rbd_volumes", 0, "")
+    """The ``rbd_volumes`` read's command on this host, made from its ``configs`` read
+    (:func:`afterboot.domains.listings.list_from`)."""
+    return listings.list_from(
+        "rbd_volumes",
+        "cinder.conf",
+        configs,
+        lambda files: list_command(host_backends(spec, files)),
+    )
 
 
 def pools(found: list[Backend], text: str, host: str = "") -> dict[str, Pool]:

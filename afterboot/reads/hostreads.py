@@ -278,6 +278,15 @@ def outside_parts(text: str) -> str:
     return ""
 
 
+def whole_parts(text: str, host: str, read: str) -> dict[str, str]:
+    """A multi-part read's parts (:func:`parts`); text before its first part is
+    could-not-run naming it: the read answered something else, which is never "no part"."""
+    stray = outside_parts(text)
+    if stray:
+        raise unexpected(host, read, stray)
+    return parts(text)
+
+
 def engine_setup(spec: HostSpec) -> str:
     """The shell that sets ``rt``: the inventory's engine, else the one that answers."""
     if spec.container_engine:
